@@ -1,0 +1,193 @@
+"""The relay: follows a service's notification log and publishes, in log order,
+the integration events each stored domain event maps to, plus its audit record.
+
+The published position is stored only after the broker acknowledged; after a
+crash the relay republishes from there, and consumers skip what they tracked."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from aiokafka import AIOKafkaProducer
+from eventsourcing.persistence import Notification, Tracking
+
+from . import topics as registry
+from .audit import GENESIS, audit_record
+from .broker import create_topics
+from .codec import Codec
+from .deadletters import DeadLetter, unb64
+from .messages import Outgoing
+from .store import ServiceApplication, derive_id
+
+log = logging.getLogger(__name__)
+
+RELAY_TRACKING = "relay"
+PAGE = 500
+
+Outbound = Callable[[object], list[Outgoing]]
+
+
+def dead_letter_outgoing(service: str, event) -> list[Outgoing]:
+    if not isinstance(event, DeadLetter.Recorded):
+        return []
+    return [Outgoing("deadletter", event.complaint_id or event.topic, "DeadLetter", {
+        "complaint_id": event.complaint_id, "service": service, "topic": event.topic,
+        "partition": event.partition, "offset": event.offset, "error": event.error,
+        "key": unb64(event.key_b64), "original": unb64(event.original_b64)})]
+
+
+class Relay:
+    def __init__(self, service: str, app: ServiceApplication, outbound: Outbound,
+                 codec: Codec, bootstrap_servers: str):
+        self.service = service
+        self.app = app
+        self.outbound = outbound
+        self.codec = codec
+        self.bootstrap_servers = bootstrap_servers
+        self.producer: AIOKafkaProducer | None = None
+        self.known_topics = {t.name for t in registry.REGISTRY}
+        self.last_hash = GENESIS
+        self.position = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start_producer(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=5,
+            # The embedded broker cannot do idempotent producers; duplicates are
+            # harmless because consumers track positions.
+            enable_idempotence=False, max_request_size=2 * 1024 * 1024)
+        await self.producer.start()
+
+    async def start(self) -> None:
+        await self.start_producer()
+        self.position = await asyncio.to_thread(self._published_position)
+        self.last_hash = await asyncio.to_thread(self._hash_at, self.position)
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.producer:
+            await self.producer.stop()
+
+    def _published_position(self) -> int:
+        return self.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
+
+    def _notifications(self, after: int, stop: int | None = None) -> list[Notification]:
+        return list(self.app.recorder.select_notifications(
+            after, PAGE, stop=stop, inclusive_of_start=False))
+
+    def _hash_at(self, position: int) -> str:
+        """The chain hash of the record at `position`, recomputed from the log."""
+        last, after = GENESIS, 0
+        while after < position:
+            page = self._notifications(after, stop=position)
+            if not page:
+                break
+            for notification in page:
+                last = self._audit(notification, self.app.mapper.to_domain_event(notification), last)["hash"]
+            after = page[-1].id
+        return last
+
+    def _audit(self, notification: Notification, event, prev_hash: str) -> dict:
+        return audit_record(
+            service=self.service, seq=notification.id,
+            event_id=str(derive_id(self.service, "audit", notification.id)),
+            event_type=type(event).__qualname__, aggregate_id=str(notification.originator_id),
+            aggregate_version=notification.originator_version, occurred_at=event.timestamp,
+            payload=notification.state, complaint_id=getattr(event, "complaint_id", None),
+            prev_hash=prev_hash)
+
+    def messages_for(self, notification: Notification, prev_hash: str) -> tuple[list[tuple[str, bytes, bytes, list]], str]:
+        event = self.app.mapper.to_domain_event(notification)
+        out = []
+        for item in [*dead_letter_outgoing(self.service, event), *self.outbound(event)]:
+            event_id = str(derive_id(self.service, notification.id, item.topic, item.record_type))
+            record = {"event_id": event_id, "occurred_at": event.timestamp, **item.record}
+            out.append(self._message(item.topic, item.key, item.record_type, record, event_id, notification.id))
+        audit = self._audit(notification, event, prev_hash)
+        out.append(self._message("audit.log", self.service, "AuditRecord", audit, audit["event_id"], notification.id))
+        return out, audit["hash"]
+
+    def _message(self, topic, key, record_type, record, event_id, position):
+        headers = [("event_id", event_id.encode()), ("event_type", record_type.encode()),
+                   ("source", self.service.encode()), ("position", str(position).encode())]
+        return topic, key.encode("utf-8"), self.codec.encode(record_type, record), headers
+
+    async def publish(self, after: int, stop: int | None = None, *, record_position: bool,
+                      prev_hash: str) -> tuple[int, int, str]:
+        """Publish one page of notifications after `after`; returns
+        (count, last position, last hash)."""
+        page = await asyncio.to_thread(self._notifications, after, stop)
+        if not page:
+            return 0, after, prev_hash
+        batch = []
+        for notification in page:
+            messages, prev_hash = self.messages_for(notification, prev_hash)
+            batch.extend(messages)
+        await self._ensure_topics({m[0] for m in batch})
+        futures = [await self.producer.send(topic, value, key=key, headers=headers)
+                   for topic, key, value, headers in batch]
+        await asyncio.gather(*futures)
+        last = page[-1].id
+        if record_position:
+            await asyncio.to_thread(self.app.process_recorder.insert_tracking, Tracking(RELAY_TRACKING, last))
+        return len(page), last, prev_hash
+
+    async def _ensure_topics(self, names: set[str]) -> None:
+        new = sorted(names - self.known_topics)
+        if new:
+            await create_topics(self.bootstrap_servers, new)
+            self.known_topics.update(new)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                count, self.position, self.last_hash = await self.publish(
+                    self.position, record_position=True, prev_hash=self.last_hash)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("relay %s failed at position %s; retrying", self.service, self.position)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if count == 0:
+                self._wake.clear()
+                try:
+                    # SQLite has no subscribe(): poll, and let local writers wake us early.
+                    await asyncio.wait_for(self._wake.wait(), 0.05)
+                except asyncio.TimeoutError:
+                    pass
+
+
+async def republish(service: str, app: ServiceApplication, outbound: Outbound, codec: Codec,
+                    bootstrap_servers: str, start: int = 0, progress=None) -> int:
+    """Send every notification from `start` (inclusive) again, with the same
+    bytes as the first time. The running relay's own position is untouched."""
+    relay = Relay(service, app, outbound, codec, bootstrap_servers)
+    await relay.start_producer()
+    try:
+        after = max(start - 1, 0)
+        prev_hash = await asyncio.to_thread(relay._hash_at, after)
+        total = 0
+        while True:
+            count, after, prev_hash = await relay.publish(after, record_position=False, prev_hash=prev_hash)
+            if count == 0:
+                return total
+            total += count
+            if progress:
+                progress(total, after)
+    finally:
+        await relay.producer.stop()

@@ -1,0 +1,165 @@
+"""Running one service: its application, a faust agent over its input topics,
+the relay, and its timers. `start()`/`stop()` let a test or `tousu up` run
+several services in one process; `tousu worker SERVICE` runs one alone."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import faust
+
+from .clock import Clock
+from .codec import Codec, default_codec
+from .consumer import BatchProcessor, BatchResult, Handler
+from .messages import Inbound
+from .relay import Outbound, Relay
+from .settings import BusSettings, StoreSettings
+from .store import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Timer:
+    every_s: float
+    run: Callable[[], object]
+    name: str
+
+
+@dataclass
+class ServiceSpec:
+    """What a service declares about itself."""
+
+    name: str
+    inputs: tuple[str, ...]
+    application: Callable[..., ServiceApplication]
+    handler: Callable[[ServiceApplication], Handler]
+    outbound: Callable[[ServiceApplication], Outbound]
+    timers: Callable[[ServiceApplication, Clock], list[Timer]] = field(default=lambda app, clock: [])
+
+
+def faust_broker_url(bootstrap_servers: str) -> str:
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap_servers.split(","))
+
+
+class ServiceRunner:
+    def __init__(self, spec: ServiceSpec, bus: BusSettings, store: StoreSettings,
+                 clock: Clock | None = None, codec: Codec | None = None):
+        self.spec = spec
+        self.bus = bus
+        self.clock = clock or Clock.from_env()
+        self.codec = codec or default_codec()
+        self.app: ServiceApplication = spec.application(env=store.for_service(spec.name), clock=self.clock)
+        self.store_dir = store.data_dir
+        self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers)
+        self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
+        self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
+        self.faust_app: faust.App | None = None
+        self._timer_tasks: list[asyncio.Task] = []
+        self.processed = BatchResult()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    async def start(self) -> None:
+        await self.relay.start()
+        if self.spec.inputs:
+            self.faust_app = self._build_faust_app()
+            await self.faust_app.start()
+        for timer in self.spec.timers(self.app, self.clock):
+            self._timer_tasks.append(asyncio.create_task(self._run_timer(timer), name=timer.name))
+
+    async def stop(self) -> None:
+        for task in self._timer_tasks:
+            task.cancel()
+        if self.faust_app is not None:
+            await self.faust_app.stop()
+        await self.relay.stop()
+        self.executor.shutdown(wait=True)
+        self.app.close()
+
+    def _build_faust_app(self) -> faust.App:
+        app = faust.App(
+            f"tousu-{self.name}",
+            broker=faust_broker_url(self.bus.bootstrap_servers),
+            web_enabled=False,
+            broker_session_timeout=self.bus.session_timeout_s,
+            broker_heartbeat_interval=self.bus.heartbeat_interval_s,
+            broker_rebalance_timeout=self.bus.rebalance_timeout_s,
+            broker_commit_interval=0.5,
+            # Topics come from the registry; faust must never create them with
+            # its own partition counts.
+            topic_allow_declare=False,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            producer_max_request_size=2 * 1024 * 1024,
+            consumer_max_fetch_size=4 * 1024 * 1024,
+            datadir=str(self.store_dir / f"faust-{self.name}"),
+            loghandlers=[],
+        )
+        topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
+                          key_serializer="raw", value_serializer="raw", allow_empty=True)
+
+        async def inbound(stream):
+            # faust acks a taken batch once this body moves on, so the body must
+            # not move on before the batch is stored.
+            async for events in stream.take_events(self.bus.batch_size, within=self.bus.batch_within_s):
+                await self.process([_inbound(e) for e in events])
+
+        app.agent(topic, name=f"tousu-{self.name}.inbound")(inbound)
+        return app
+
+    async def process(self, messages: list[Inbound]) -> BatchResult:
+        backoff = 0.1
+        while True:
+            future = self.executor.submit(self.processor.process, messages)
+            try:
+                result = await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                # Stopping while the store write runs: let it finish. If it
+                # failed, exit without acking, so the batch is read again.
+                try:
+                    future.result()
+                except Exception:
+                    log.critical("%s stopped with an unstored batch; exiting so it is redelivered", self.name)
+                    os._exit(75)
+                raise
+            except Exception:
+                log.exception("%s could not store a batch; retrying, never skipping", self.name)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self.processed.handled += result.handled
+            self.processed.skipped += result.skipped
+            self.processed.dead += result.dead
+            self.relay.wake()
+            return result
+
+    async def run_in_store(self, fn, *args):
+        """Run a command against the store off the event loop, then wake the relay."""
+        result = await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        self.relay.wake()
+        return result
+
+    async def _run_timer(self, timer: Timer) -> None:
+        while True:
+            await asyncio.sleep(timer.every_s)
+            try:
+                await self.run_in_store(timer.run)
+            except Exception:
+                log.exception("%s timer %s failed; it runs again", self.name, timer.name)
+
+
+def _inbound(event) -> Inbound:
+    message = event.message
+    headers = event.headers or {}
+    if not isinstance(headers, dict):
+        headers = dict(headers)
+    value = event.value if isinstance(event.value, (bytes, bytearray)) else message.value
+    return Inbound(message.topic, message.partition, message.offset, message.key,
+                   bytes(value or b""), {k: bytes(v) for k, v in headers.items() if v is not None})

@@ -1,0 +1,60 @@
+"""Configuration from the environment only, read when a service starts, never at import."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    bootstrap_servers: str
+    # A group join on the embedded broker takes half the session timeout, so keep
+    # sessions short; they are still well within what Apache Kafka accepts.
+    session_timeout_s: float = 4.0
+    heartbeat_interval_s: float = 1.0
+    rebalance_timeout_s: float = 4.0
+    batch_size: int = 500
+    batch_within_s: float = 0.05
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Which event store a service uses: one SQLite file per service under the
+    data directory, or PostgreSQL (one schema per service) when the library's own
+    PERSISTENCE_MODULE says so."""
+
+    data_dir: Path
+    env: dict = field(default_factory=dict)
+
+    def for_service(self, service: str) -> dict[str, str]:
+        module = self.env.get("PERSISTENCE_MODULE", "eventsourcing.sqlite")
+        if module.endswith("postgres"):
+            env = {k: v for k, v in self.env.items() if k.startswith("POSTGRES_")}
+            env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
+            env.setdefault("POSTGRES_SCHEMA", f"tousu_{service}")
+            env.setdefault("POSTGRES_PORT", "5432")
+            env.setdefault("POSTGRES_USER", "postgres")
+            env.setdefault("POSTGRES_PASSWORD", "")
+            return env
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+
+
+def data_dir(env=os.environ) -> Path:
+    return Path(env.get("TOUSU_DATA_DIR", "./tousu-data")).resolve()
+
+
+def store_settings(env=os.environ) -> StoreSettings:
+    return StoreSettings(data_dir(env), dict(env))
+
+
+def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
+    servers = bootstrap or env.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker was started")
+    return BusSettings(bootstrap_servers=servers)

@@ -1,0 +1,83 @@
+"""One realistic example of every record type, used by the contract tests."""
+from datetime import date, datetime, timezone
+
+AT = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)
+DUE = datetime(2026, 3, 11, 15, 59, 59, 999000, tzinfo=timezone.utc)
+CID = "TS-20260302-1A2B3C4D5E6F"
+CASE = "PC-7F3E2D1C0B9A"
+
+CONSUMER = {"name": "张伟", "phone": "13812345678", "id_number": "11010519491231002X",
+            "address": "上海市浦东新区世纪大道100号"}
+RESPONDENT = {"name": "上海某某电器有限公司", "uscc": "91310115MA1H7GQX2T",
+              "address": "上海市浦东新区张杨路500号", "adcode": "310115"}
+TRANSACTION = {"date": date(2026, 2, 20), "place_adcode": "310115", "amount_fen": 259900,
+               "online": True, "platform": {"name": "某电商平台", "uscc": None, "adcode": "330106"}}
+OPERATOR = {"name": "上海某某电器有限公司", "uscc": "91310115MA1H7GQX2T"}
+
+
+def _request(**extra):
+    return {"event_id": "e-1", "occurred_at": AT, "complaint_id": CID, "channel": "HOTLINE_12315",
+            "receiving_agency_id": "AMR-310115", "consumer": CONSUMER, "respondent": RESPONDENT,
+            "transaction": TRANSACTION, "subject_area": "GOODS_QUALITY", "purpose": "DAILY_CONSUMPTION",
+            **extra, "facts": "购买的冰箱不制冷,商家拒绝退货。", "aware_date": date(2026, 2, 25),
+            "has_evidence": True, "goods_expiry_date": None,
+            "prior_handling": [{"body": "CONSUMER_ASSOCIATION", "status": "CONCLUDED"}],
+            "preferred_agency_id": None}
+
+
+def _event(**fields):
+    return {"event_id": "e-1", "occurred_at": AT, "complaint_id": CID, **fields}
+
+
+def _case(**fields):
+    return _event(case_id=CASE, **fields)
+
+
+EXAMPLES = {
+    "ComplaintReceived": _request(demands=["REFUND", "COMPENSATION"]),
+    "ReportReceived": _request(alleged_violation="FALSE_ADVERTISING"),
+    "ConsultationReceived": _event(channel="WEB", receiving_agency_id="AMR-440106",
+                                   question="网购七日无理由退货从哪天算起?", answer="自收到商品之日起。"),
+    "ComplaintAccepted": _event(agency_id="AMR-310115", jurisdiction_basis="OPERATOR_LOCATION",
+                                decided_at=AT, decision_due=DUE),
+    "ComplaintRejected": _event(agency_id="AMR-310115", reason="OVER_ONE_YEAR",
+                                explanation="您知道或者应当知道权益受到侵害已超过一年,不予受理。",
+                                decided_at=AT, decision_due=DUE),
+    "ComplaintReferred": _event(to_agency_id="CA-310000", subject_area="TELECOM", decided_at=AT,
+                                from_agency_id="AMR-310115"),
+    "ComplaintTransferred": _event(from_agency_id="AMR-110108", to_agency_id="AMR-310115",
+                                   reason="OPERATOR_LOCATION", decided_at=AT),
+    "DecisionOverdue": _event(agency_id="AMR-310115", decision_due=DUE),
+    "ReferralIssued": _event(referral_id="R-1", from_agency_id="AMR-310115", to_agency_id="CA-310000",
+                             subject_area="TELECOM", consumer=CONSUMER, respondent=RESPONDENT,
+                             facts="宽带无法使用。", reply_due=DUE),
+    "ReferralAcknowledged": _event(referral_id="R-1", agency_id="CA-310000", note=None),
+    "ReferralDeclined": _event(referral_id="R-1", agency_id="CA-310000", reason="不属于本机关职责",
+                               suggested_agency_id="NFRA-310000"),
+    "MediationOpened": _event(agency_id="AMR-310115", accepted_at=AT, mediation_due=DUE),
+    "ConsentRecorded": _event(party="RESPONDENT", agreed=True),
+    "MediationScheduled": _event(session_at=DUE, place="浦东新区市场监管局调解室",
+                                 mediators=["李明", "王芳"]),
+    "MediatorRecused": _event(mediator="李明", reason="与被投诉人有利害关系"),
+    "AppraisalStarted": _event(body="上海市质量监督检验技术研究院", payer="CLAIMANT"),
+    "AppraisalCompleted": _event(mediation_due=DUE),
+    "MediationAgreed": _event(form="WRITTEN", terms="商家退还货款2599元。", amount_recovered_fen=259900),
+    "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销"),
+    "ViolationFound": _event(respondent=OPERATOR, violation_type="FALSE_ADVERTISING",
+                             evidence="商品页面宣称“国家级”", found_by="mediation",
+                             agency_id="AMR-310115", place_adcode="310115"),
+    "PenaltyCaseOpened": _case(origin="COMPLAINT", complaint_ids=[CID], respondent=OPERATOR,
+                               violation_type="FALSE_ADVERTISING", agency_id="AMR-310115", filing_due=DUE),
+    "CaseFilingDeclined": _case(reason="违法事实不成立"),
+    "InvestigationStarted": _case(),
+    "PenaltyDecided": _case(fine_fen=5000000, basis="《中华人民共和国广告法》第五十七条"),
+    "PenaltyCaseClosed": _case(outcome="PENALTY_EXECUTED"),
+    "AuditRecord": {"event_id": "e-1", "occurred_at": AT, "complaint_id": CID, "service": "routing",
+                    "seq": 7, "event_type": "Complaint.Accepted", "aggregate_id": "9b1c", "aggregate_version": 2,
+                    "payload_sha256": "ab" * 32, "prev_hash": "0" * 64, "hash": "cd" * 32},
+    "PublicComplaintUpdate": _event(respondent_name="上海某某电器有限公司", respondent_uscc="91310115MA1H7GQX2T",
+                                    subject_area="GOODS_QUALITY", city_adcode="310100", status="ACCEPTED",
+                                    outcome=None, received_on=date(2026, 3, 2), decided_on=date(2026, 3, 2)),
+    "DeadLetter": _event(complaint_id=None, service="routing", topic="complaints.received", partition=0,
+                         offset=42, error="unknown schema fingerprint", key=None, original=b"\x00garbage"),
+}

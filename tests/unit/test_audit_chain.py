@@ -1,0 +1,54 @@
+from datetime import datetime, timedelta, timezone
+
+from services.bus.audit import GENESIS, audit_record, verify
+
+
+def chain(n, service="routing"):
+    records, prev = [], GENESIS
+    start = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    for seq in range(1, n + 1):
+        record = audit_record(service=service, seq=seq * 2, event_id=f"e{seq}", event_type="Complaint.Accepted",
+                              aggregate_id="a", aggregate_version=seq, occurred_at=start + timedelta(seconds=seq),
+                              payload=f"payload {seq}".encode(), complaint_id=f"c{seq}", prev_hash=prev)
+        records.append(record)
+        prev = record["hash"]
+    return records
+
+
+def test_an_intact_chain_verifies_even_with_gaps_in_seq():
+    verdict = verify(chain(5))
+    assert verdict.ok and verdict.records == 5
+
+
+def test_identical_repeats_are_duplicates_not_tampering():
+    records = chain(5)
+    verdict = verify(records[:4] + records[1:3] + records[4:])
+    assert verdict.ok and verdict.duplicates == 2
+
+
+def test_an_altered_record_is_named():
+    records = chain(5)
+    records[2] = dict(records[2], complaint_id="someone-else")
+    verdict = verify(records)
+    assert not verdict.ok
+    assert "routing seq 6" in verdict.problem and "altered" in verdict.problem
+
+
+def test_a_missing_record_is_named():
+    records = chain(5)
+    verdict = verify(records[:2] + records[3:])
+    assert not verdict.ok and "routing seq 8" in verdict.problem and "missing" in verdict.problem
+
+
+def test_a_rehashed_forgery_breaks_the_linkage():
+    records = chain(5)
+    forged = audit_record(**{k: records[2][k] for k in ("service", "seq", "event_id", "event_type", "aggregate_id",
+                                                       "aggregate_version", "occurred_at", "complaint_id", "prev_hash")},
+                          payload=b"forged")
+    verdict = verify(records[:2] + [forged] + records[3:])
+    assert not verdict.ok and "routing seq 8" in verdict.problem
+
+
+def test_chains_of_different_services_interleave():
+    a, b = chain(3, "routing"), chain(3, "mediation")
+    assert verify([a[0], b[0], a[1], b[1], b[2], a[2]]).ok
