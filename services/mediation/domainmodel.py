@@ -1,0 +1,299 @@
+"""The mediation case of one accepted complaint: consent, sessions, mediators,
+appraisal, and how it ends (agreement or termination) within the time limit.
+
+Each public command checks the rules first and only then triggers its events,
+through a private method whose body just records the change. So a refused
+command leaves nothing behind, a consent refusal can record two events in one
+command, and replaying history never re-judges old decisions by today's rules.
+A bureau mediates civil disputes only: nothing here punishes; a violation seen
+during mediation is reported to enforcement by the application."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.bus.store import derive_id
+
+from . import rules
+from .rules import AGREED, AWAITING_CONSENT, IN_APPRAISAL, OPEN, SCHEDULED, TERMINATED
+
+
+class IllegalTransition(Exception):
+    """A command the case's current state does not allow."""
+
+    def __init__(self, current_state: str, message: str):
+        super().__init__(f"{message} (the mediation case is {current_state})")
+        self.current_state = current_state
+
+
+class MediationCase(Aggregate):
+    @staticmethod
+    def create_id(complaint_id: str) -> UUID:
+        return derive_id("mediation", complaint_id)
+
+    @event("Opened")
+    def __init__(self, complaint_id: str, agency_id: str, accepted_at: datetime,
+                 mediation_days: int = rules.MEDIATION_DAYS, public: dict | None = None,
+                 by_agency: str | None = None, by_role: str | None = None):
+        """`public`: what the public status feed may show about the complaint;
+        only the respondent's name and credit code, subject area and city are kept."""
+        self.complaint_id = rules.text(complaint_id, "complaint_id")
+        self.agency_id = rules.text(agency_id, "agency_id")
+        self.accepted_at = rules.utc(accepted_at, "accepted_at")
+        self.mediation_days = rules.days(mediation_days)
+        self.public = rules.public_view(public)
+        self.consents: dict[str, dict] = {}
+        self.sessions: list[dict] = []
+        self.mediators: list[dict] = []
+        self.appraisals: list[dict] = []
+        self.agreement: dict | None = None
+        self.termination: dict | None = None
+
+    # -- what a case worker or a timer asks for -------------------------------
+
+    def record_consent(self, party: str, agreed: bool, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> None:
+        rules.one_of(party, rules.PARTIES, "party")
+        if not isinstance(agreed, bool):
+            raise ValueError("agreed must be true or false")
+        at = self._when(at)
+        self._require_live("record consent")
+        if agreed and self.consents.get(party, {}).get("agreed"):
+            raise IllegalTransition(self.status, f"{party} has already agreed to mediate")
+        if agreed:
+            self._require_time_left("record consent", at)
+        who = {"by_agency": by_agency, "by_role": by_role}
+        self._consent_recorded(party=party, agreed=agreed, at=at, **who)
+        if not agreed:
+            # A refusal ends mediation at once: there is nothing left to organise.
+            self._terminated(reason="PARTY_REFUSED", at=at, text=None, **who)
+
+    def schedule(self, session_at: datetime, place: str, mediators: list[str], at: datetime, *,
+                 by_agency: str | None = None, by_role: str | None = None) -> None:
+        session_at = rules.utc(session_at, "session_at")
+        place = rules.text(place, "place")
+        mediators = rules.names(mediators, "mediators")
+        at = self._when(at)
+        self._require_live("schedule a session")
+        self._require_consents("schedule a session")
+        self._require_time_left("schedule a session", at)
+        recused = [m["mediator"] for m in self.mediators if m["ended_by"] == "RECUSED"]
+        if returning := [name for name in mediators if name in recused]:
+            # Whoever stepped aside for an interest in the case does not come back to it.
+            raise IllegalTransition(self.status, f"{', '.join(returning)} stepped aside from this case")
+        self._scheduled(session_at=session_at, place=place, mediators=mediators, at=at,
+                        by_agency=by_agency, by_role=by_role)
+
+    def recuse(self, mediator: str, reason: str, at: datetime, *, requested_by: str | None = None,
+               by_agency: str | None = None, by_role: str | None = None) -> None:
+        """`requested_by` names the party whose request the bureau accepted; None
+        means the mediator stepped aside on their own motion."""
+        mediator = rules.text(mediator, "mediator")
+        reason = rules.text(reason, "reason")
+        if requested_by is not None:
+            rules.one_of(requested_by, rules.PARTIES, "requested_by")
+        at = self._when(at)
+        self._require_live("recuse a mediator")
+        if mediator not in self.panel:
+            raise IllegalTransition(self.status, f"{mediator} is not on the panel ({', '.join(self.panel) or 'empty'})")
+        if at < self._seat(mediator)["from_at"]:
+            raise ValueError("a mediator cannot step aside before joining the panel")
+        self._mediator_recused(mediator=mediator, reason=reason, requested_by=requested_by, at=at,
+                               by_agency=by_agency, by_role=by_role)
+
+    def start_appraisal(self, body: str, payer: str, at: datetime, *,
+                        by_agency: str | None = None, by_role: str | None = None) -> None:
+        body = rules.text(body, "body")
+        rules.one_of(payer, rules.PAYERS, "payer")
+        at = self._when(at)
+        self._require_live("start an appraisal")
+        self._require_consents("start an appraisal")
+        if self.is_paused:
+            raise IllegalTransition(self.status, "an appraisal is already in progress")
+        self._require_time_left("start an appraisal", at)
+        finished = [a["completed_at"] for a in self.appraisals]
+        if finished and at < max(finished):
+            # Overlapping appraisals would pause the same hours twice.
+            raise ValueError("an appraisal cannot start before the previous one finished")
+        self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role)
+
+    def complete_appraisal(self, at: datetime, *, result: str | None = None,
+                           by_agency: str | None = None, by_role: str | None = None) -> None:
+        result = rules.optional_text(result, "result")
+        at = self._when(at)
+        self._require_live("complete an appraisal")
+        if not self.is_paused:
+            raise IllegalTransition(self.status, "no appraisal is in progress")
+        if at < self.open_appraisal["started_at"]:
+            raise ValueError("an appraisal cannot finish before it started")
+        self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role)
+
+    def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
+              by_agency: str | None = None, by_role: str | None = None) -> None:
+        rules.one_of(form, rules.FORMS, "form")
+        terms = rules.text(terms, "terms")
+        rules.fen(amount_recovered_fen, "amount_recovered_fen")
+        at = self._when(at)
+        self._require_live("record an agreement")
+        self._require_consents("record an agreement")
+        # No check for a running appraisal: parties may settle before its result.
+        self._require_time_left("record an agreement", at)
+        self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
+                     by_agency=by_agency, by_role=by_role)
+
+    def terminate(self, reason: str, at: datetime, text: str | None = None, *,
+                  by_agency: str | None = None, by_role: str | None = None) -> None:
+        rules.one_of(reason, rules.TERMINATION_REASONS, "reason")
+        text = rules.optional_text(text, "text")
+        if reason == "OTHER" and text is None:
+            raise ValueError("termination for OTHER reasons needs a text saying which")
+        at = self._when(at)
+        self._require_live("terminate")
+        if reason == "TIME_LIMIT_EXCEEDED":
+            if self.is_paused:
+                raise IllegalTransition(self.status, "the time limit is paused while an appraisal is in progress")
+            if at < self.mediation_due:
+                raise IllegalTransition(self.status, f"the time limit runs until {self.mediation_due.isoformat()}")
+        self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role)
+
+    def expire_if_due(self, now: datetime, *, by_agency: str | None = None,
+                      by_role: str | None = None) -> bool:
+        """For the timer: terminate with TIME_LIMIT_EXCEEDED when the limit has
+        passed at `now`; say whether it did."""
+        now = rules.utc(now, "now")
+        if self.is_final or self.is_paused or now < self.mediation_due:
+            return False
+        self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
+        return True
+
+    # -- what the case looks like ---------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """AWAITING_CONSENT until both parties agree to mediate; then OPEN until a
+        session is set with a panel, SCHEDULED after; IN_APPRAISAL while an
+        appraisal runs; AGREED and TERMINATED are final."""
+        if self.termination is not None:
+            return TERMINATED
+        if self.agreement is not None:
+            return AGREED
+        if self.is_paused:
+            return IN_APPRAISAL
+        if not self.both_consented:
+            return AWAITING_CONSENT
+        return SCHEDULED if self.panel else OPEN
+
+    @property
+    def is_final(self) -> bool:
+        return self.termination is not None or self.agreement is not None
+
+    @property
+    def both_consented(self) -> bool:
+        return all(self.consents.get(p, {}).get("agreed") for p in rules.PARTIES)
+
+    @property
+    def panel(self) -> list[str]:
+        """The mediators serving now."""
+        return rules.serving(self.mediators)
+
+    @property
+    def open_appraisal(self) -> dict | None:
+        return next((a for a in self.appraisals if a["completed_at"] is None), None)
+
+    @property
+    def is_paused(self) -> bool:
+        """An appraisal is in progress: the clock stands still until its result."""
+        return self.open_appraisal is not None
+
+    @property
+    def appraisal_time(self) -> timedelta:
+        return rules.appraisal_time(self.appraisals)
+
+    @property
+    def mediation_due(self) -> datetime | None:
+        """Acceptance + the rulebook's days + time spent on finished appraisals;
+        None while an appraisal is in progress, since its end is not yet known."""
+        if self.is_paused:
+            return None
+        return rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals)
+
+    def due_at(self, now: datetime) -> datetime:
+        """The due date as it stands at `now`: `mediation_due` when the clock
+        runs; while paused, the due date the case would have if the appraisal's
+        result came in at `now`, so it moves forward as the appraisal goes on
+        and is never later than the real one."""
+        now = rules.utc(now, "now")
+        running = self.open_appraisal
+        end = rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals)
+        return end if running is None else end + max(now - running["started_at"], timedelta(0))
+
+    # -- guards -----------------------------------------------------------------
+
+    def _when(self, at: datetime) -> datetime:
+        at = rules.utc(at, "at")
+        if at < self.accepted_at:
+            raise ValueError("at is before the complaint was accepted")
+        return at
+
+    def _require_live(self, action: str) -> None:
+        if self.is_final:
+            raise IllegalTransition(self.status, f"cannot {action}: mediation has ended")
+
+    def _require_consents(self, action: str) -> None:
+        if not self.both_consented:
+            raise IllegalTransition(self.status, f"cannot {action} before both parties agree to mediate")
+
+    def _require_time_left(self, action: str, at: datetime) -> None:
+        due = self.mediation_due
+        if due is not None and at >= due:
+            raise IllegalTransition(self.status, f"cannot {action}: the time limit passed at {due.isoformat()}")
+
+    def _seat(self, mediator: str) -> dict:
+        return next(m for m in self.mediators if m["mediator"] == mediator and m["to_at"] is None)
+
+    # -- events: their bodies only record what was decided ----------------------
+
+    @event("ConsentRecorded")
+    def _consent_recorded(self, party: str, agreed: bool, at: datetime,
+                          by_agency: str | None, by_role: str | None) -> None:
+        self.consents = {**self.consents, party: {"agreed": agreed, "at": at}}
+
+    @event("Scheduled")
+    def _scheduled(self, session_at: datetime, place: str, mediators: list[str], at: datetime,
+                   by_agency: str | None, by_role: str | None) -> None:
+        self.sessions = [*self.sessions, {"session_at": session_at, "place": place,
+                                          "mediators": list(mediators), "scheduled_at": at}]
+        self.mediators = rules.seat_panel(self.mediators, mediators, at)
+
+    @event("MediatorRecused")
+    def _mediator_recused(self, mediator: str, reason: str, requested_by: str | None, at: datetime,
+                          by_agency: str | None, by_role: str | None) -> None:
+        others = [name for name in self.panel if name != mediator]
+        self.mediators = rules.close_seats(self.mediators, at, "RECUSED", keep=others,
+                                           reason=reason, requested_by=requested_by)
+
+    @event("AppraisalStarted")
+    def _appraisal_started(self, body: str, payer: str, at: datetime,
+                           by_agency: str | None, by_role: str | None) -> None:
+        self.appraisals = [*self.appraisals, {"body": body, "payer": payer, "started_at": at,
+                                              "completed_at": None, "result": None}]
+
+    @event("AppraisalCompleted")
+    def _appraisal_completed(self, at: datetime, result: str | None,
+                             by_agency: str | None, by_role: str | None) -> None:
+        self.appraisals = [{**a, "completed_at": at, "result": result} if a["completed_at"] is None else a
+                           for a in self.appraisals]
+
+    @event("Agreed")
+    def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,
+                by_agency: str | None, by_role: str | None) -> None:
+        self.agreement = {"form": form, "terms": terms, "amount_recovered_fen": amount_recovered_fen, "at": at}
+        self.mediators = rules.close_seats(self.mediators, at, AGREED)
+
+    @event("Terminated")
+    def _terminated(self, reason: str, at: datetime, text: str | None,
+                    by_agency: str | None, by_role: str | None) -> None:
+        self.termination = {"reason": reason, "at": at, "text": text}
+        self.mediators = rules.close_seats(self.mediators, at, TERMINATED)

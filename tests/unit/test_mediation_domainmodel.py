@@ -1,0 +1,490 @@
+"""The mediation case: every transition, every refusal, and the 60-day clock."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from eventsourcing.application import Application
+
+from services.mediation.domainmodel import IllegalTransition, MediationCase
+
+ACCEPTED = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+DUE = ACCEPTED + 60 * DAY
+BUREAU = {"by_agency": "AMR-310115", "by_role": "CASE_WORKER"}
+
+
+def opened(**kwargs) -> MediationCase:
+    return MediationCase("C-2024-0001", "AMR-310115", ACCEPTED, **kwargs)
+
+
+def consented() -> MediationCase:
+    case = opened()
+    case.record_consent("CONSUMER", True, ACCEPTED + DAY)
+    case.record_consent("RESPONDENT", True, ACCEPTED + DAY)
+    return case
+
+
+def scheduled() -> MediationCase:
+    case = consented()
+    case.schedule(ACCEPTED + 5 * DAY, "浦东新区市场监管局调解室", ["李明", "王芳"], ACCEPTED + 2 * DAY)
+    return case
+
+
+def terminated() -> MediationCase:
+    case = scheduled()
+    case.terminate("WITHDRAWN", ACCEPTED + 3 * DAY)
+    return case
+
+
+def agreed() -> MediationCase:
+    case = scheduled()
+    case.agree("WRITTEN", "商家退还货款2599元。", 259900, ACCEPTED + 5 * DAY)
+    return case
+
+
+def new_events(case: MediationCase) -> list[str]:
+    return [type(e).__name__ for e in case.collect_events()]
+
+
+def assert_refused(case: MediationCase, command, state: str) -> IllegalTransition:
+    case.collect_events()
+    version, status = case.version, case.status
+    with pytest.raises(IllegalTransition) as refusal:
+        command(case)
+    assert refusal.value.current_state == state
+    assert state in str(refusal.value)
+    assert case.collect_events() == [] and case.version == version and case.status == status
+    return refusal.value
+
+
+# -- opening ---------------------------------------------------------------------
+
+def test_a_replayed_acceptance_reaches_the_same_case():
+    assert opened().id == MediationCase.create_id("C-2024-0001") == opened().id
+    assert MediationCase.create_id("C-2024-0002") != opened().id
+
+
+def test_opening_starts_the_clock_and_waits_for_consent():
+    case = opened(**BUREAU)
+    assert case.status == "AWAITING_CONSENT"
+    assert case.mediation_due == DUE and not case.is_paused
+    [event] = case.collect_events()
+    assert type(event).__qualname__ == "MediationCase.Opened"
+    assert (event.by_agency, event.by_role) == ("AMR-310115", "CASE_WORKER")
+
+
+def test_the_number_of_days_comes_from_the_rulebook():
+    assert opened(mediation_days=30).mediation_due == ACCEPTED + 30 * DAY
+
+
+def test_acceptance_time_in_beijing_time_is_kept_in_utc():
+    beijing = timezone(timedelta(hours=8))
+    case = MediationCase("C-1", "AMR-310115", datetime(2024, 3, 1, 10, 0, tzinfo=beijing))
+    assert case.accepted_at == ACCEPTED and case.accepted_at.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"accepted_at": datetime(2024, 3, 1, 10, 0)},
+    {"complaint_id": " "},
+    {"mediation_days": 0},
+])
+def test_opening_refuses_bad_input(kwargs):
+    args = {"complaint_id": "C-1", "agency_id": "AMR-310115", "accepted_at": ACCEPTED, **kwargs}
+    with pytest.raises(ValueError):
+        MediationCase(**args)
+
+
+def test_the_public_view_keeps_no_personal_data():
+    case = opened(public={"respondent": {"name": "某电器公司", "uscc": "91310115MA1K4XXXXX", "address": "某路1号"},
+                          "subject_area": "GOODS_QUALITY", "city_adcode": "310100",
+                          "consumer": {"name": "张三", "phone": "13800000000"}})
+    assert case.public == {"respondent": {"name": "某电器公司", "uscc": "91310115MA1K4XXXXX"},
+                           "subject_area": "GOODS_QUALITY", "city_adcode": "310100"}
+
+
+# -- consent ---------------------------------------------------------------------
+
+def test_both_parties_must_agree_before_the_case_is_open():
+    case = opened()
+    case.record_consent("CONSUMER", True, ACCEPTED + DAY, **BUREAU)
+    assert case.status == "AWAITING_CONSENT" and not case.both_consented
+    case.record_consent("RESPONDENT", True, ACCEPTED + DAY)
+    assert case.status == "OPEN" and case.both_consented
+    assert case.consents["CONSUMER"] == {"agreed": True, "at": ACCEPTED + DAY}
+
+
+@pytest.mark.parametrize("earlier", [[], [("CONSUMER", True)], [("RESPONDENT", True), ("CONSUMER", True)]])
+def test_a_refusal_terminates_in_the_same_command(earlier):
+    case = opened()
+    for party, agreed_ in earlier:
+        case.record_consent(party, agreed_, ACCEPTED + DAY)
+    case.collect_events()
+    case.record_consent("RESPONDENT", False, ACCEPTED + 2 * DAY, **BUREAU)
+    events = case.collect_events()
+    assert [type(e).__name__ for e in events] == ["ConsentRecorded", "Terminated"]
+    assert all((e.by_agency, e.by_role) == ("AMR-310115", "CASE_WORKER") for e in events)
+    assert case.status == "TERMINATED"
+    assert case.termination == {"reason": "PARTY_REFUSED", "at": ACCEPTED + 2 * DAY, "text": None}
+
+
+def test_a_party_cannot_agree_twice():
+    case = opened()
+    case.record_consent("CONSUMER", True, ACCEPTED + DAY)
+    assert_refused(case, lambda c: c.record_consent("CONSUMER", True, ACCEPTED + DAY), "AWAITING_CONSENT")
+
+
+@pytest.mark.parametrize("party, agreed_", [("OPERATOR", True), ("CONSUMER", "yes")])
+def test_consent_refuses_bad_input(party, agreed_):
+    with pytest.raises(ValueError):
+        opened().record_consent(party, agreed_, ACCEPTED)
+
+
+def test_consent_cannot_be_recorded_after_the_time_limit():
+    case = opened()
+    assert_refused(case, lambda c: c.record_consent("CONSUMER", True, DUE), "AWAITING_CONSENT")
+
+
+# -- scheduling --------------------------------------------------------------------
+
+def test_scheduling_needs_both_consents():
+    case = opened()
+    case.record_consent("CONSUMER", True, ACCEPTED)
+    refusal = assert_refused(case, lambda c: c.schedule(ACCEPTED + 5 * DAY, "调解室", ["李明"], ACCEPTED),
+                             "AWAITING_CONSENT")
+    assert "both parties" in str(refusal)
+
+
+def test_scheduling_tells_time_place_and_mediators():
+    case = consented()
+    case.collect_events()
+    case.schedule(ACCEPTED + 5 * DAY, "调解室", ["李明", "王芳"], ACCEPTED + 2 * DAY, **BUREAU)
+    [event] = case.collect_events()
+    assert type(event).__name__ == "Scheduled" and event.by_agency == "AMR-310115"
+    assert case.status == "SCHEDULED" and case.panel == ["李明", "王芳"]
+    assert case.sessions == [{"session_at": ACCEPTED + 5 * DAY, "place": "调解室", "mediators": ["李明", "王芳"],
+                              "scheduled_at": ACCEPTED + 2 * DAY}]
+
+
+def test_rescheduling_keeps_the_history_of_sessions_and_mediators():
+    case = scheduled()
+    case.schedule(ACCEPTED + 9 * DAY, "调解室二", ["王芳", "赵强"], ACCEPTED + 4 * DAY)
+    assert [s["place"] for s in case.sessions] == ["浦东新区市场监管局调解室", "调解室二"]
+    assert case.panel == ["王芳", "赵强"]
+    seats = {(m["mediator"], m["from_at"], m["to_at"], m["ended_by"]) for m in case.mediators}
+    assert seats == {("李明", ACCEPTED + 2 * DAY, ACCEPTED + 4 * DAY, "REPLACED"),
+                     ("王芳", ACCEPTED + 2 * DAY, None, None),
+                     ("赵强", ACCEPTED + 4 * DAY, None, None)}
+
+
+@pytest.mark.parametrize("mediators", [[], ["李明", "李明"], [""], "李明"])
+def test_a_panel_names_someone_and_nobody_twice(mediators):
+    with pytest.raises(ValueError):
+        consented().schedule(ACCEPTED + 5 * DAY, "调解室", mediators, ACCEPTED)
+
+
+def test_a_session_needs_a_place_and_an_aware_time():
+    with pytest.raises(ValueError):
+        consented().schedule(ACCEPTED + 5 * DAY, " ", ["李明"], ACCEPTED)
+    with pytest.raises(ValueError):
+        consented().schedule(datetime(2024, 3, 6, 10), "调解室", ["李明"], ACCEPTED)
+
+
+def test_a_recused_mediator_does_not_return_to_the_case():
+    case = scheduled()
+    case.recuse("李明", "与被投诉人有利害关系", ACCEPTED + 3 * DAY)
+    refusal = assert_refused(case, lambda c: c.schedule(ACCEPTED + 9 * DAY, "调解室", ["李明", "王芳"],
+                                                        ACCEPTED + 4 * DAY), "SCHEDULED")
+    assert "李明" in str(refusal)
+
+
+# -- recusal -------------------------------------------------------------------------
+
+def test_recusal_keeps_who_mediated_when():
+    case = scheduled()
+    case.collect_events()
+    case.recuse("李明", "与被投诉人有利害关系", ACCEPTED + 3 * DAY, requested_by="CONSUMER", **BUREAU)
+    [event] = case.collect_events()
+    assert type(event).__name__ == "MediatorRecused" and event.by_role == "CASE_WORKER"
+    assert case.panel == ["王芳"] and case.status == "SCHEDULED"
+    assert case.mediators[0] == {"mediator": "李明", "from_at": ACCEPTED + 2 * DAY, "to_at": ACCEPTED + 3 * DAY,
+                                 "ended_by": "RECUSED", "reason": "与被投诉人有利害关系", "requested_by": "CONSUMER"}
+    assert case.mediators[1]["to_at"] is None
+
+
+def test_without_a_panel_the_case_must_be_scheduled_again():
+    case = scheduled()
+    case.recuse("李明", "本人申请回避", ACCEPTED + 3 * DAY)
+    case.recuse("王芳", "本人申请回避", ACCEPTED + 3 * DAY)
+    assert case.panel == [] and case.status == "OPEN"
+
+
+@pytest.mark.parametrize("who", ["赵强", "李明 "])
+def test_recusing_someone_not_on_the_panel_is_refused(who):
+    case = scheduled()
+    case.schedule(ACCEPTED + 9 * DAY, "调解室", ["王芳"], ACCEPTED + 3 * DAY)  # 李明 left the panel
+    refusal = assert_refused(case, lambda c: c.recuse(who, "利害关系", ACCEPTED + 4 * DAY), "SCHEDULED")
+    assert who.strip() in str(refusal)
+
+
+def test_a_mediator_cannot_step_aside_before_joining():
+    with pytest.raises(ValueError):
+        scheduled().recuse("李明", "利害关系", ACCEPTED + DAY)
+
+
+def test_recusal_refuses_an_unknown_requesting_party():
+    with pytest.raises(ValueError):
+        scheduled().recuse("李明", "利害关系", ACCEPTED + 3 * DAY, requested_by="BUREAU")
+
+
+# -- appraisal ----------------------------------------------------------------------
+
+def test_appraisal_pauses_the_clock():
+    case = scheduled()
+    case.collect_events()
+    case.start_appraisal("上海市质量监督检验技术研究院", "CLAIMANT", ACCEPTED + 10 * DAY, **BUREAU)
+    assert new_events(case) == ["AppraisalStarted"]
+    assert case.status == "IN_APPRAISAL" and case.is_paused and case.mediation_due is None
+    case.complete_appraisal(ACCEPTED + 14 * DAY, result="存在质量缺陷")
+    assert new_events(case) == ["AppraisalCompleted"]
+    assert case.status == "SCHEDULED" and not case.is_paused
+    assert case.appraisals == [{"body": "上海市质量监督检验技术研究院", "payer": "CLAIMANT",
+                                "started_at": ACCEPTED + 10 * DAY, "completed_at": ACCEPTED + 14 * DAY,
+                                "result": "存在质量缺陷"}]
+
+
+def test_appraisal_needs_both_consents():
+    assert_refused(opened(), lambda c: c.start_appraisal("检测机构", "SHARED", ACCEPTED), "AWAITING_CONSENT")
+
+
+def test_only_one_appraisal_at_a_time():
+    case = consented()
+    case.start_appraisal("检测机构", "SHARED", ACCEPTED + 2 * DAY)
+    assert_refused(case, lambda c: c.start_appraisal("另一机构", "SHARED", ACCEPTED + 3 * DAY), "IN_APPRAISAL")
+
+
+def test_completing_an_appraisal_that_was_not_started_is_refused():
+    refusal = assert_refused(consented(), lambda c: c.complete_appraisal(ACCEPTED + 3 * DAY), "OPEN")
+    assert "no appraisal" in str(refusal)
+
+
+def test_appraisal_times_must_not_overlap_or_run_backwards():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 5 * DAY)
+    with pytest.raises(ValueError):
+        case.complete_appraisal(ACCEPTED + 4 * DAY)
+    case.complete_appraisal(ACCEPTED + 8 * DAY)
+    with pytest.raises(ValueError):
+        case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 7 * DAY)
+
+
+def test_appraisal_refuses_an_unknown_payer():
+    with pytest.raises(ValueError):
+        consented().start_appraisal("检测机构", "RESPONDENT", ACCEPTED + DAY)
+
+
+# -- the time limit -------------------------------------------------------------------
+
+def test_the_case_expires_at_exactly_sixty_days_and_not_a_second_earlier():
+    case = scheduled()
+    case.collect_events()
+    assert case.expire_if_due(DUE - SECOND) is False
+    assert case.collect_events() == [] and case.status == "SCHEDULED"
+    assert_refused(case, lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE - SECOND), "SCHEDULED")
+    assert case.expire_if_due(DUE, by_agency="AMR-310115", by_role="AGENCY_SYSTEM") is True
+    [event] = case.collect_events()
+    assert type(event).__name__ == "Terminated" and event.by_role == "AGENCY_SYSTEM"
+    assert case.termination == {"reason": "TIME_LIMIT_EXCEEDED", "at": DUE, "text": None}
+    assert case.expire_if_due(DUE + DAY) is False
+
+
+def test_a_late_timer_still_expires_the_case():
+    case = opened()
+    assert case.expire_if_due(DUE + 3 * DAY) is True and case.termination["at"] == DUE + 3 * DAY
+
+
+def test_one_appraisal_moves_the_due_date_by_exactly_its_length():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)
+    case.complete_appraisal(ACCEPTED + 20 * DAY + 3 * timedelta(hours=1))
+    assert case.appraisal_time == 10 * DAY + timedelta(hours=3)
+    assert case.mediation_due == DUE + 10 * DAY + timedelta(hours=3)
+    assert case.expire_if_due(DUE) is False
+    assert case.expire_if_due(case.mediation_due - SECOND) is False
+    assert case.expire_if_due(case.mediation_due) is True
+
+
+def test_several_appraisals_add_up():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)
+    case.complete_appraisal(ACCEPTED + 13 * DAY)
+    case.start_appraisal("鉴定机构", "SHARED", ACCEPTED + 30 * DAY)
+    case.complete_appraisal(ACCEPTED + 37 * DAY + timedelta(minutes=30))
+    assert case.mediation_due == DUE + 10 * DAY + timedelta(minutes=30)
+    assert case.expire_if_due(case.mediation_due - SECOND) is False
+    assert case.expire_if_due(case.mediation_due) is True
+
+
+def test_a_case_never_expires_while_an_appraisal_is_open():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 50 * DAY)
+    for now in (DUE, DUE + 365 * DAY):
+        assert case.expire_if_due(now) is False
+    refusal = assert_refused(case, lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE + 365 * DAY), "IN_APPRAISAL")
+    assert "paused" in str(refusal)
+    case.complete_appraisal(ACCEPTED + 80 * DAY)
+    assert case.mediation_due == DUE + 30 * DAY
+
+
+def test_due_at_projects_the_due_date_while_paused():
+    case = consented()
+    assert case.due_at(ACCEPTED + 40 * DAY) == DUE
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)
+    assert case.due_at(ACCEPTED + 10 * DAY) == DUE
+    assert case.due_at(ACCEPTED + 15 * DAY) == DUE + 5 * DAY
+    case.complete_appraisal(ACCEPTED + 15 * DAY)
+    assert case.due_at(ACCEPTED + 99 * DAY) == case.mediation_due == DUE + 5 * DAY
+
+
+@pytest.mark.parametrize("command", [
+    lambda c: c.schedule(DUE + DAY, "调解室", ["赵强"], DUE),
+    lambda c: c.start_appraisal("检测机构", "CLAIMANT", DUE),
+    lambda c: c.agree("ORAL", "退款", 100, DUE),
+])
+def test_nothing_new_is_organised_once_the_limit_has_passed(command):
+    refusal = assert_refused(scheduled(), command, "SCHEDULED")
+    assert "time limit" in str(refusal)
+
+
+def test_expire_refuses_a_naive_time():
+    with pytest.raises(ValueError):
+        opened().expire_if_due(datetime(2024, 6, 1))
+
+
+# -- agreement -----------------------------------------------------------------------
+
+def test_a_written_agreement_ends_the_case():
+    case = scheduled()
+    case.collect_events()
+    case.agree("WRITTEN", "商家退还货款2599元。", 259900, ACCEPTED + 5 * DAY, **BUREAU)
+    [event] = case.collect_events()
+    assert type(event).__name__ == "Agreed" and event.by_agency == "AMR-310115"
+    assert case.status == "AGREED" and case.is_final
+    assert case.agreement == {"form": "WRITTEN", "terms": "商家退还货款2599元。",
+                              "amount_recovered_fen": 259900, "at": ACCEPTED + 5 * DAY}
+    assert case.panel == [] and {m["ended_by"] for m in case.mediators} == {"AGREED"}
+
+
+def test_an_oral_agreement_is_recorded_by_the_mediator():
+    case = consented()
+    case.agree("ORAL", "双方同意不制作调解书,商家更换新机。", 0, ACCEPTED + 3 * DAY)
+    assert case.status == "AGREED" and case.agreement["form"] == "ORAL"
+
+
+def test_parties_may_settle_before_an_appraisal_result():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 3 * DAY)
+    case.agree("WRITTEN", "退款", 5000, ACCEPTED + 4 * DAY)
+    assert case.status == "AGREED"
+
+
+def test_agreement_needs_both_consents():
+    case = opened()
+    case.record_consent("CONSUMER", True, ACCEPTED)
+    assert_refused(case, lambda c: c.agree("WRITTEN", "退款", 100, ACCEPTED + DAY), "AWAITING_CONSENT")
+
+
+def test_a_second_agreement_is_refused():
+    assert_refused(agreed(), lambda c: c.agree("ORAL", "再退款", 100, ACCEPTED + 6 * DAY), "AGREED")
+
+
+@pytest.mark.parametrize("form, terms, amount", [
+    ("PRINTED", "退款", 100), ("WRITTEN", "", 100), ("ORAL", "退款", -1), ("WRITTEN", "退款", 1.5),
+    ("WRITTEN", "退款", True),
+])
+def test_agreement_refuses_bad_input(form, terms, amount):
+    with pytest.raises(ValueError):
+        consented().agree(form, terms, amount, ACCEPTED + DAY)
+
+
+# -- termination ---------------------------------------------------------------------
+
+def test_the_consumer_may_withdraw_before_anyone_consents():
+    case = opened()
+    case.collect_events()
+    case.terminate("WITHDRAWN", ACCEPTED + DAY, **BUREAU)
+    [event] = case.collect_events()
+    assert type(event).__name__ == "Terminated" and event.reason == "WITHDRAWN"
+    assert case.status == "TERMINATED" and case.termination["reason"] == "WITHDRAWN"
+
+
+def test_termination_closes_the_panel():
+    case = terminated()
+    assert case.panel == [] and {m["to_at"] for m in case.mediators} == {ACCEPTED + 3 * DAY}
+    assert {m["ended_by"] for m in case.mediators} == {"TERMINATED"}
+
+
+@pytest.mark.parametrize("reason", ["PARTY_REFUSED", "PARTY_ABSENT", "LITIGATION_OR_ARBITRATION", "SELF_SETTLED"])
+def test_each_ground_for_termination(reason):
+    case = scheduled()
+    case.terminate(reason, ACCEPTED + 6 * DAY)
+    assert case.status == "TERMINATED" and case.termination["reason"] == reason
+
+
+def test_other_grounds_need_a_text():
+    with pytest.raises(ValueError):
+        scheduled().terminate("OTHER", ACCEPTED + 6 * DAY)
+    case = scheduled()
+    case.terminate("OTHER", ACCEPTED + 6 * DAY, "被投诉人已注销")
+    assert case.termination == {"reason": "OTHER", "at": ACCEPTED + 6 * DAY, "text": "被投诉人已注销"}
+
+
+@pytest.mark.parametrize("reason, at", [("PENALTY", ACCEPTED + DAY), ("WITHDRAWN", ACCEPTED - SECOND),
+                                        ("WITHDRAWN", datetime(2024, 3, 2))])
+def test_termination_refuses_bad_input(reason, at):
+    with pytest.raises(ValueError):
+        opened().terminate(reason, at)
+
+
+AFTER_THE_END = [
+    lambda c: c.record_consent("CONSUMER", True, ACCEPTED + 7 * DAY),
+    lambda c: c.record_consent("CONSUMER", False, ACCEPTED + 7 * DAY),
+    lambda c: c.schedule(ACCEPTED + 9 * DAY, "调解室", ["赵强"], ACCEPTED + 7 * DAY),
+    lambda c: c.recuse("李明", "利害关系", ACCEPTED + 7 * DAY),
+    lambda c: c.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 7 * DAY),
+    lambda c: c.complete_appraisal(ACCEPTED + 7 * DAY),
+    lambda c: c.agree("WRITTEN", "退款", 100, ACCEPTED + 7 * DAY),
+    lambda c: c.terminate("WITHDRAWN", ACCEPTED + 7 * DAY),
+    lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE),
+]
+
+
+@pytest.mark.parametrize("command", AFTER_THE_END)
+@pytest.mark.parametrize("final", [terminated, agreed])
+def test_nothing_happens_after_a_final_state(final, command):
+    case = final()
+    refusal = assert_refused(case, command, case.status)
+    assert "ended" in str(refusal)
+    assert case.expire_if_due(DUE) is False
+
+
+# -- the whole life, stored and read back -----------------------------------------------
+
+def test_a_case_reads_back_as_it_was_stored():
+    case = opened(public={"respondent": {"name": "某电器公司"}}, **BUREAU)
+    case.record_consent("CONSUMER", True, ACCEPTED + DAY, **BUREAU)
+    case.record_consent("RESPONDENT", True, ACCEPTED + DAY, **BUREAU)
+    case.schedule(ACCEPTED + 5 * DAY, "调解室", ["李明", "王芳"], ACCEPTED + 2 * DAY, **BUREAU)
+    case.recuse("李明", "利害关系", ACCEPTED + 3 * DAY, requested_by="RESPONDENT", **BUREAU)
+    case.start_appraisal("检测机构", "SHARED", ACCEPTED + 4 * DAY, **BUREAU)
+    case.complete_appraisal(ACCEPTED + 6 * DAY, **BUREAU)
+    case.agree("WRITTEN", "商家退还货款2599元。", 259900, ACCEPTED + 7 * DAY, **BUREAU)
+    app = Application()
+    app.save(case)
+    copy = app.repository.get(case.id)
+    assert copy == case and copy.status == "AGREED" and copy.mediation_due == DUE + 2 * DAY
+    stored = [app.mapper.to_domain_event(s) for s in app.recorder.select_events(case.id)]
+    assert [type(e).__qualname__ for e in stored] == [
+        "MediationCase.Opened", "MediationCase.ConsentRecorded", "MediationCase.ConsentRecorded",
+        "MediationCase.Scheduled", "MediationCase.MediatorRecused", "MediationCase.AppraisalStarted",
+        "MediationCase.AppraisalCompleted", "MediationCase.Agreed"]
+    assert all((e.by_agency, e.by_role) == ("AMR-310115", "CASE_WORKER") for e in stored)
