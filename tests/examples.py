@@ -9,9 +9,10 @@ CASE = "PC-7F3E2D1C0B9A"
 CONSUMER = {"name": "张伟", "phone": "13812345678", "id_number": "11010519491231002X",
             "address": "上海市浦东新区世纪大道100号"}
 RESPONDENT = {"name": "上海某某电器有限公司", "uscc": "91310115MA1H7GQX2T",
-              "address": "上海市浦东新区张杨路500号", "adcode": "310115"}
+              "address": "上海市浦东新区张杨路500号", "adcode": "310115", "adcode_source": "PROVIDED"}
 TRANSACTION = {"date": date(2026, 2, 20), "place_adcode": "310115", "amount_fen": 259900,
-               "online": True, "platform": {"name": "某电商平台", "uscc": None, "adcode": "330106"}}
+               "online": True, "platform": {"name": "某电商平台", "uscc": None, "adcode": "330106"},
+               "place_adcode_source": "ADDRESS"}
 OPERATOR = {"name": "上海某某电器有限公司", "uscc": "91310115MA1H7GQX2T"}
 
 
@@ -22,7 +23,7 @@ def _request(**extra):
             **extra, "facts": "购买的冰箱不制冷,商家拒绝退货。", "aware_date": date(2026, 2, 25),
             "has_evidence": True, "goods_expiry_date": None,
             "prior_handling": [{"body": "CONSUMER_ASSOCIATION", "status": "CONCLUDED"}],
-            "preferred_agency_id": None}
+            "preferred_agency_id": None, "linked_request_id": None}
 
 
 def _event(**fields):
@@ -39,7 +40,8 @@ EXAMPLES = {
     "ConsultationReceived": _event(channel="WEB", receiving_agency_id="AMR-440106",
                                    question="网购七日无理由退货从哪天算起?", answer="自收到商品之日起。"),
     "ComplaintAccepted": _event(agency_id="AMR-310115", jurisdiction_basis="OPERATOR_LOCATION",
-                                decided_at=AT, decision_due=DUE),
+                                decided_at=AT, decision_due=DUE, respondent=OPERATOR,
+                                subject_area="GOODS_QUALITY", city_adcode="310100", received_at=AT),
     "ComplaintRejected": _event(agency_id="AMR-310115", reason="OVER_ONE_YEAR",
                                 explanation="您知道或者应当知道权益受到侵害已超过一年,不予受理。",
                                 decided_at=AT, decision_due=DUE),
@@ -49,7 +51,8 @@ EXAMPLES = {
                                    reason="OPERATOR_LOCATION", decided_at=AT),
     "DecisionOverdue": _event(agency_id="AMR-310115", decision_due=DUE),
     "ReferralIssued": _event(referral_id="R-1", from_agency_id="AMR-310115", to_agency_id="CA-310000",
-                             subject_area="TELECOM", consumer=CONSUMER, respondent=RESPONDENT,
+                             subject_area="TELECOM", consumer=CONSUMER,
+                             respondent={k: v for k, v in RESPONDENT.items() if k != "adcode_source"},
                              facts="宽带无法使用。", reply_due=DUE),
     "ReferralAcknowledged": _event(referral_id="R-1", agency_id="CA-310000", note=None),
     "ReferralDeclined": _event(referral_id="R-1", agency_id="CA-310000", reason="不属于本机关职责",

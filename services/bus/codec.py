@@ -78,7 +78,7 @@ class Codec:
         out = io.BytesIO()
         out.write(MAGIC + schema.fingerprint)
         try:
-            fastavro.schemaless_writer(out, schema.parsed, record, strict=True)
+            fastavro.schemaless_writer(out, schema.parsed, record, strict_allow_default=True)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise CodecError(f"{record_type} does not fit its schema: {exc}") from exc
         return out.getvalue()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Callable
 
 from aiokafka import AIOKafkaProducer
@@ -25,7 +26,36 @@ log = logging.getLogger(__name__)
 RELAY_TRACKING = "relay"
 PAGE = 500
 
-Outbound = Callable[[object], list[Outgoing]]
+# Maps a stored domain event, and its aggregate as that event left it, to the
+# integration events subscribers see.
+Outbound = Callable[[object, object], list[Outgoing]]
+
+
+class AggregateStates:
+    """Aggregates as of the event being relayed, kept current by applying each
+    event in log order; the repository answers only on a cache miss."""
+
+    def __init__(self, app: ServiceApplication, size: int = 20_000):
+        self.app = app
+        self.size = size
+        self.cache: OrderedDict = OrderedDict()
+
+    def after(self, event):
+        key = event.originator_id
+        aggregate = self.cache.pop(key, None)
+        try:
+            if event.originator_version == 1:
+                aggregate = event.mutate(None)
+            elif aggregate is not None and aggregate.version == event.originator_version - 1:
+                aggregate = event.mutate(aggregate)
+            else:
+                aggregate = self.app.repository.get(key, version=event.originator_version)
+        except Exception:
+            aggregate = self.app.repository.get(key, version=event.originator_version)
+        self.cache[key] = aggregate
+        if len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+        return aggregate
 
 
 def dead_letter_outgoing(service: str, event) -> list[Outgoing]:
@@ -49,6 +79,7 @@ class Relay:
         self.known_topics = {t.name for t in registry.REGISTRY}
         self.last_hash = GENESIS
         self.position = 0
+        self.states = AggregateStates(app)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -94,27 +125,31 @@ class Relay:
             if not page:
                 break
             for notification in page:
-                last = self._audit(notification, self.app.mapper.to_domain_event(notification), last)["hash"]
+                event = self.app.mapper.to_domain_event(notification)
+                last = self._audit(notification, event, self.states.after(event), last)["hash"]
             after = page[-1].id
         return last
 
-    def _audit(self, notification: Notification, event, prev_hash: str) -> dict:
+    def _audit(self, notification: Notification, event, aggregate, prev_hash: str) -> dict:
         return audit_record(
             service=self.service, seq=notification.id,
             event_id=str(derive_id(self.service, "audit", notification.id)),
             event_type=type(event).__qualname__, aggregate_id=str(notification.originator_id),
             aggregate_version=notification.originator_version, occurred_at=event.timestamp,
-            payload=notification.state, complaint_id=getattr(event, "complaint_id", None),
+            payload=notification.state,
+            complaint_id=getattr(event, "complaint_id", None) or getattr(aggregate, "complaint_id", None),
             prev_hash=prev_hash)
 
     def messages_for(self, notification: Notification, prev_hash: str) -> tuple[list[tuple[str, bytes, bytes, list]], str]:
         event = self.app.mapper.to_domain_event(notification)
         out = []
-        for item in [*dead_letter_outgoing(self.service, event), *self.outbound(event)]:
+        aggregate = self.states.after(event)
+        outgoing = dead_letter_outgoing(self.service, event) or self.outbound(event, aggregate)
+        for item in outgoing:
             event_id = str(derive_id(self.service, notification.id, item.topic, item.record_type))
             record = {"event_id": event_id, "occurred_at": event.timestamp, **item.record}
             out.append(self._message(item.topic, item.key, item.record_type, record, event_id, notification.id))
-        audit = self._audit(notification, event, prev_hash)
+        audit = self._audit(notification, event, aggregate, prev_hash)
         out.append(self._message("audit.log", self.service, "AuditRecord", audit, audit["event_id"], notification.id))
         return out, audit["hash"]
 

@@ -32,7 +32,9 @@ class StoreSettings:
         if module.endswith("postgres"):
             env = {k: v for k, v in self.env.items() if k.startswith("POSTGRES_")}
             env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
-            env.setdefault("POSTGRES_SCHEMA", f"tousu_{service}")
+            env["POSTGRES_SCHEMA"] = f"{self.env.get('TOUSU_POSTGRES_SCHEMA_PREFIX', 'tousu_')}{service}"
+            env.setdefault("POSTGRES_HOST", "127.0.0.1")
+            env.setdefault("POSTGRES_DBNAME", "tousu")
             env.setdefault("POSTGRES_PORT", "5432")
             env.setdefault("POSTGRES_USER", "postgres")
             env.setdefault("POSTGRES_PASSWORD", "")

@@ -25,11 +25,18 @@ class ServiceApplication(Application):
     def __init__(self, env=None, clock=None):
         from .clock import Clock
 
+        _ensure_postgres_schema(env or {})
         super().__init__(env=env)
         self.clock = clock or Clock()
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder) -> None:
+        from .transcoding import DateAsISO
+
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -40,6 +47,19 @@ class ServiceApplication(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+def _ensure_postgres_schema(env: dict) -> None:
+    """One schema per service; the library creates tables but not the schema."""
+    if not str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres") or not env.get("POSTGRES_SCHEMA"):
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
+                         dbname=env.get("POSTGRES_DBNAME", "test"), user=env.get("POSTGRES_USER", "postgres"),
+                         password=env.get("POSTGRES_PASSWORD") or None, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
 
 
 class UnitOfWork:
