@@ -1,0 +1,89 @@
+"""Who is calling: signed, expiring tokens naming an agency and a role.
+
+The signing key comes from TOUSU_SIGNING_KEY, or is generated once into the
+data directory and kept there, so tokens survive restarts of `tousu up`."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import jwt
+
+ROLES = ("CASE_WORKER", "SUPERVISOR", "REGULATOR", "AGENCY_SYSTEM")
+ISSUER = "tousu"
+ALGORITHM = "HS256"
+
+
+class Unauthenticated(Exception):
+    """No usable token: missing, malformed, expired, forged or signed with another key."""
+
+
+class Forbidden(Exception):
+    """A valid token that does not allow this."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    agency_id: str
+    role: str
+
+
+def signing_key(env=os.environ) -> bytes:
+    if env.get("TOUSU_SIGNING_KEY"):
+        return env["TOUSU_SIGNING_KEY"].encode("utf-8")
+    from services.bus.settings import data_dir
+
+    path: Path = data_dir(env) / "signing.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
+
+
+def issue(agency_id: str, role: str, key: bytes, ttl: timedelta = timedelta(days=30),
+          now: datetime | None = None) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    now = now or datetime.now(timezone.utc)
+    claims = {"iss": ISSUER, "sub": agency_id, "role": role, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def verify(token: str, key: bytes) -> Principal:
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
+                            options={"require": ["exp", "iss", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"the token is not valid: {exc}") from None
+    role, agency = claims.get("role"), claims.get("sub")
+    if role not in ROLES or not isinstance(agency, str):
+        raise Unauthenticated("the token names no known role and agency")
+    return Principal(agency, role)
+
+
+def bearer(header: str | None, key: bytes) -> Principal:
+    if not header:
+        raise Unauthenticated("this route needs 'Authorization: Bearer TOKEN'")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer TOKEN'")
+    return verify(token.strip(), key)
+
+
+def may_act(principal: Principal, agency_id: str, is_superior) -> None:
+    """A case worker acts on its own agency's cases; a supervisor also on the
+    agencies below its own. Raises Forbidden naming what was missing."""
+    if principal.role == "CASE_WORKER" and principal.agency_id == agency_id:
+        return
+    if principal.role == "SUPERVISOR" and (principal.agency_id == agency_id or is_superior(principal.agency_id, agency_id)):
+        return
+    if principal.role not in ("CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {principal.role} cannot do case work; a CASE_WORKER or SUPERVISOR token is needed")
+    raise Forbidden(f"{principal.agency_id} is not the handling agency {agency_id} nor above it")

@@ -1,0 +1,72 @@
+"""What every case-work route shares: the caller's token, the acting agency,
+`at` defaulting to now, and domain refusals as problem+json."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from fastapi import Header
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from services import auth
+from services.http import Problem
+
+
+class CaseCommand(BaseModel):
+    """Fields every case-work body may carry."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime | None = None
+    by: str | None = None
+
+    def when(self) -> datetime:
+        return self.at or datetime.now(timezone.utc)
+
+
+@lru_cache(maxsize=1)
+def _key() -> bytes:
+    return auth.signing_key()
+
+
+def principal(authorization: str | None = Header(default=None)) -> auth.Principal:
+    try:
+        return auth.bearer(authorization, _key())
+    except auth.Unauthenticated as exc:
+        raise Problem(401, "Unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+def check_by(command: CaseCommand, who: auth.Principal) -> None:
+    if command.by is not None and command.by != who.agency_id:
+        raise Problem(403, "Forbidden", f"'by' says {command.by} but the token is {who.agency_id}'s", field="by")
+
+
+@lru_cache(maxsize=1)
+def _directory():
+    from services.routing.directory import Directory
+
+    return Directory.load()
+
+
+def is_superior(upper: str, lower: str) -> bool:
+    return _directory().is_superior(upper, lower)
+
+
+def authorise(who: auth.Principal, agency_id: str) -> None:
+    try:
+        auth.may_act(who, agency_id, is_superior)
+    except auth.Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from None
+
+
+@contextmanager
+def refusals(not_found: type[Exception], illegal: type[Exception]):
+    """Domain errors as the HTTP answers a case worker expects."""
+    try:
+        yield
+    except not_found as exc:
+        raise Problem(404, "Not found", str(exc)) from None
+    except illegal as exc:
+        raise Problem(409, "Conflict", str(exc), current_state=getattr(exc, "current_state", None)) from None
+    except ValueError as exc:
+        raise Problem(422, "Invalid request", str(exc)) from None

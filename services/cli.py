@@ -1,0 +1,73 @@
+"""The `tousu` command."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+
+from services.bus.topics import SERVICES
+
+DEFAULT_PORT = 8315
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tousu", description="The consumer-complaint bus.")
+    parser.add_argument("--log-level", default=os.environ.get("TOUSU_LOG_LEVEL", "WARNING"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), all services, HTTP API")
+    up.add_argument("--port", type=int, default=int(os.environ.get("TOUSU_HTTP_PORT", DEFAULT_PORT)))
+    up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
+
+    worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
+    worker.add_argument("service", choices=SERVICES)
+    worker.add_argument("--port", type=int, default=None, help="serve this service's HTTP routes here")
+    worker.add_argument("--host", default="127.0.0.1")
+
+    broker = sub.add_parser("broker", help="run the embedded broker alone, in the foreground")
+    broker.add_argument("--port", type=int, default=None)
+
+    sub.add_parser("topics", help="create every topic of the registry on KAFKA_BOOTSTRAP_SERVERS")
+
+    submit = sub.add_parser("submit", help="submit a complaint, report or consultation from a JSON file ('-' for stdin)")
+    submit.add_argument("file")
+    submit.add_argument("--url", default=None)
+    submit.add_argument("--idempotency-key", default=None)
+
+    status = sub.add_parser("status", help="the status of a complaint")
+    status.add_argument("complaint_id")
+    status.add_argument("--url", default=None)
+    status.add_argument("--json", action="store_true")
+
+    tail = sub.add_parser("tail", help="decode a topic to readable lines or JSON lines")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--follow", action="store_true")
+    tail.add_argument("--json", action="store_true")
+    tail.add_argument("--show-personal-data", action="store_true",
+                      help="show consumers' names, phones, id numbers, addresses and facts")
+
+    audit = sub.add_parser("audit", help="the audit stream")
+    audit.add_argument("action", choices=["verify"])
+
+    republish = sub.add_parser("republish", help="send a service's events again from its event store")
+    republish.add_argument("service", choices=SERVICES)
+    republish.add_argument("--from", dest="start", type=int, default=0, help="first position to send (default 0: all)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""What each `tousu` subcommand does."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+from datetime import date, datetime
+
+from services.bus.settings import bus_settings
+
+PERSONAL_FIELDS = {"consumer", "facts", "id_number", "phone", "address", "original", "question", "answer"}
+
+
+def _url(args) -> str:
+    return (args.url or os.environ.get("TOUSU_URL")
+            or f"http://127.0.0.1:{os.environ.get('TOUSU_HTTP_PORT', '8315')}").rstrip("/")
+
+
+def _serve(app, host: str, port: int):
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    return uvicorn.Server(config)
+
+
+async def _run_system(system, host, port, banner: bool) -> None:
+    from services.http import build_app
+
+    await system.start()
+    server = _serve(build_app(system.runners), host, port) if port else None
+    try:
+        if banner:
+            print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
+            print(f"  broker: {system.bootstrap_servers}"
+                  f"{' (embedded, in memory)' if system.broker else ''}", flush=True)
+            from services.bus.settings import store_settings
+            print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
+            print("  Ctrl-C stops everything.", flush=True)
+        if server:
+            await server.serve()  # returns on SIGINT/SIGTERM
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+    finally:
+        await system.stop()
+
+
+def cmd_up(args) -> int:
+    from services.system import System
+
+    asyncio.run(_run_system(System(), args.host, args.port, banner=True))
+    print("tousu stopped.")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from services.system import System
+
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        print("tousu worker needs KAFKA_BOOTSTRAP_SERVERS (tousu up starts a broker for you)", file=sys.stderr)
+        return 2
+    print(f"{args.service} starting", flush=True)
+    asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
+    return 0
+
+
+def cmd_broker(args) -> int:
+    import signal
+    import threading
+
+    from services.bus.broker import EmbeddedBroker, ensure_topics
+
+    broker = EmbeddedBroker(args.port).start()
+    try:
+        ensure_topics(broker.bootstrap_servers)
+        print(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+        done = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        done.wait()
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_topics(args) -> int:
+    from services.bus.broker import ensure_topics
+
+    ensure_topics(bus_settings().bootstrap_servers)
+    return 0
+
+
+def cmd_submit(args) -> int:
+    import httpx
+
+    raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    headers = {"Content-Type": "application/json"}
+    if args.idempotency_key:
+        headers["Idempotency-Key"] = args.idempotency_key
+    response = httpx.post(f"{_url(args)}/complaints", content=raw.encode("utf-8"), headers=headers, timeout=30)
+    if response.status_code != 202:
+        _print_problem(response)
+        return 1
+    body = response.json()
+    print(body["complaint_id"])
+    if body.get("linked_request_id"):
+        print(f"also filed as report {body['linked_request_id']}", file=sys.stderr)
+    return 0
+
+
+def cmd_status(args) -> int:
+    import httpx
+
+    response = httpx.get(f"{_url(args)}/complaints/{args.complaint_id}", timeout=30)
+    if response.status_code != 200:
+        _print_problem(response)
+        return 1
+    doc = response.json()
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    width = max(len(k) for k in doc)
+    for key, value in doc.items():
+        if value in (None, [], False):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else value
+        print(f"{key.replace('_', ' '):<{width}}  {shown}")
+    return 0
+
+
+def _print_problem(response) -> None:
+    try:
+        problem = response.json()
+        print(f"{response.status_code} {problem.get('title', '')}: {problem.get('detail', '')}", file=sys.stderr)
+        for error in problem.get("errors", []):
+            print(f"  {error.get('field')}: {error.get('message')}", file=sys.stderr)
+    except ValueError:
+        print(f"{response.status_code}: {response.text[:500]}", file=sys.stderr)
+
+
+def _jsonable(value, personal: bool, key: str | None = None):
+    if not personal and key in PERSONAL_FIELDS and value is not None:
+        return "***"
+    if isinstance(value, dict):
+        return {k: _jsonable(v, personal, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v, personal) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def cmd_tail(args) -> int:
+    from services.bus.codec import CodecError, default_codec
+    from services.bus.reader import read_topic
+
+    codec = default_codec()
+    bootstrap = bus_settings().bootstrap_servers
+
+    async def run():
+        async for message in read_topic(bootstrap, args.topic, from_beginning=args.from_beginning, follow=args.follow):
+            try:
+                record_type, record = codec.decode(message.value)
+                shown = _jsonable(record, args.show_personal_data)
+            except CodecError as exc:
+                record_type, shown = "UNDECODABLE", {"error": str(exc)}
+            line = {"topic": message.topic, "partition": message.partition, "offset": message.offset,
+                    "type": record_type, "record": shown}
+            if args.json:
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+            else:
+                fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items()
+                                  if k not in ("event_id",) and v not in (None, []))
+                print(f"{message.partition}:{message.offset} {record_type} {fields}", flush=True)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from services.bus.audit import verify
+    from services.bus.codec import default_codec
+    from services.bus.reader import read_all_sync
+
+    codec = default_codec()
+    messages = read_all_sync(bus_settings().bootstrap_servers, "audit.log")
+    verdict = verify(codec.decode(m.value)[1] for m in messages)
+    chains = ", ".join(f"{name} {chain.records}" for name, chain in sorted(verdict.chains.items()))
+    if not verdict.ok:
+        print(f"audit chain BROKEN at record {verdict.records}: {verdict.problem}", file=sys.stderr)
+        return 1
+    print(f"audit chain intact: {verdict.records} records ({verdict.duplicates} identical repeats); {chains or 'empty'}")
+    return 0
+
+
+def cmd_republish(args) -> int:
+    from services.bus.codec import default_codec
+    from services.bus.relay import republish
+    from services.bus.settings import store_settings
+    from services.system import spec
+
+    service = spec(args.service)
+    app = service.application(env=store_settings().for_service(args.service))
+
+    def progress(count, position):
+        print(f"\r{args.service}: {count} events republished (position {position})", end="", file=sys.stderr, flush=True)
+
+    count = asyncio.run(republish(args.service, app, service.outbound(app), default_codec(),
+                                  bus_settings().bootstrap_servers, args.start, progress))
+    print(f"\n{args.service}: republished {count} events from position {args.start}", file=sys.stderr)
+    return 0

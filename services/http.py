@@ -1,0 +1,68 @@
+"""One HTTP face over whichever services run in this process: every route on
+one address for `tousu up`, a service's own routes for `tousu worker`."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.bus.runtime import ServiceRunner
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    """An RFC 9457 problem: raised by a route, rendered as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str, field: str | None = None,
+                 headers: dict | None = None, **extra):
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.field, self.extra = status, title, detail, field, extra
+        self.headers = headers
+
+    def body(self, instance: str | None = None) -> dict:
+        body = {"type": f"https://tousu.example/problems/{self.title.lower().replace(' ', '-')}",
+                "title": self.title, "status": self.status, "detail": self.detail}
+        if self.field:
+            body["field"] = self.field
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM,
+                        headers=problem.headers)
+
+
+def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
+    app = FastAPI(title="tousu", version="0.1.0",
+                  description="The consumer-complaint bus: intake, case work for mediation and enforcement.")
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")),
+                   "message": e["msg"]} for e in exc.errors()]
+        problem = Problem(422, "Invalid request", errors[0]["message"] if errors else "invalid request",
+                          field=errors[0]["field"] if errors else None, errors=errors)
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem_response(Problem(exc.status_code, "Not found" if exc.status_code == 404 else "HTTP error",
+                                        str(exc.detail)), request)
+
+    for name, runner in runners.items():
+        module = {"intake": "services.intake.api", "mediation": "services.mediation.api",
+                  "enforcement": "services.enforcement.api"}.get(name)
+        if module:
+            import importlib
+
+            app.include_router(importlib.import_module(module).router(runner))
+    return app

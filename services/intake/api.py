@@ -1,0 +1,72 @@
+"""Intake's HTTP face: the public front door and the status a consumer asks for."""
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+
+from services.bus.runtime import ServiceRunner
+from services.http import Problem
+
+from . import submission
+from .application import ComplaintNotFound
+
+MAX_BODY = 1024 * 1024
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise Problem(413, "Request too large", f"the body is {declared} bytes; at most {MAX_BODY} are accepted")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Problem(413, "Request too large", f"the body is over {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def router(runner: ServiceRunner) -> APIRouter:
+    api = APIRouter(tags=["intake"])
+    app = runner.app
+
+    @api.post("/complaints", status_code=202, summary="Submit a complaint, report or consultation",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": submission.json_schema()}}}},
+              responses={202: {"description": "Stored; the id to follow it by"},
+                         400: {"description": "Not JSON"}, 413: {"description": "Body over 1 MiB"},
+                         422: {"description": "Malformed: the failing field is named"},
+                         503: {"description": "Could not be stored; nothing was kept"}})
+    async def submit(request: Request, idempotency_key: str | None = Header(default=None)):
+        raw = await _body(request)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Problem(400, "Not JSON", f"the body is not JSON: {exc}") from None
+        try:
+            kind, record = submission.parse(data)
+        except ValidationError as exc:
+            raise submission.problem(exc) from None
+        try:
+            answer = await runner.run_in_store(app.submit, kind, record, idempotency_key)
+        except PersistenceError as exc:
+            raise Problem(503, "Not stored", f"the request could not be stored, nothing was kept: {exc}") from None
+        return JSONResponse(answer, status_code=202)
+
+    @api.get("/complaints/{complaint_id}", summary="The status of a complaint, with no personal data")
+    async def status(complaint_id: str):
+        try:
+            document = await runner.run_in_store(app.status, complaint_id)
+        except ComplaintNotFound:
+            raise Problem(404, "Not found", f"no complaint {complaint_id}", field="complaint_id") from None
+        return JSONResponse(json.loads(json.dumps(document, default=_iso)))
+
+    return api
+
+
+def _iso(value):
+    return value.isoformat()

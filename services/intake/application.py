@@ -1,0 +1,106 @@
+"""Intake: requests in (durable before acknowledged), status out."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone, timedelta
+
+from eventsourcing.persistence import IntegrityError
+
+from services.bus.messages import Decoded, Outgoing
+from services.bus.store import ServiceApplication, UnitOfWork
+
+from .domainmodel import ComplaintStatus, IdempotencyKey, Request
+
+CST = timezone(timedelta(hours=8))
+RECORD_TYPES = {"COMPLAINT": "ComplaintReceived", "REPORT": "ReportReceived",
+                "CONSULTATION": "ConsultationReceived"}
+
+
+class ComplaintNotFound(LookupError):
+    pass
+
+
+def new_complaint_id(now: datetime) -> str:
+    return f"TS-{now.astimezone(CST):%Y%m%d}-{uuid.uuid4().hex[:12].upper()}"
+
+
+class Intake(ServiceApplication):
+    name = "intake"
+
+    def submit(self, kind: str, record: dict, idempotency_key: str | None = None) -> dict:
+        """Store the request (two, linked, for a complaint that is also a
+        report) and return the answer the caller gets. Nothing is acknowledged
+        before it is stored."""
+        if idempotency_key:
+            earlier = self.find(IdempotencyKey.create_id(idempotency_key))
+            if earlier is not None:
+                return earlier.response
+        now = self.clock.now()
+        filings = split_filings(kind, record)
+        ids = [new_complaint_id(now) for _ in filings]
+        aggregates = []
+        for (filed_kind, filed), complaint_id in zip(filings, ids):
+            linked = next((other for other in ids if other != complaint_id), None)
+            if filed_kind != "CONSULTATION":
+                filed = {**filed, "linked_request_id": linked}
+            aggregates.append(Request(complaint_id, filed_kind, filed, now))
+            aggregates.append(ComplaintStatus(
+                complaint_id, filed_kind, now, status="CLOSED" if filed_kind == "CONSULTATION" else "RECEIVED",
+                linked_request_id=linked))
+        response = {"complaint_id": ids[0], "kind": filings[0][0], "status_url": f"/complaints/{ids[0]}"}
+        if len(ids) > 1:
+            response["linked_request_id"] = ids[1]
+        if idempotency_key:
+            aggregates.append(IdempotencyKey(idempotency_key, response))
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            # Another request with the same key won the race: its answer stands.
+            if idempotency_key:
+                earlier = self.find(IdempotencyKey.create_id(idempotency_key))
+                if earlier is not None:
+                    return earlier.response
+            raise
+        return response
+
+    def status(self, complaint_id: str) -> dict:
+        view = self.find(ComplaintStatus.create_id(complaint_id))
+        if view is None:
+            raise ComplaintNotFound(complaint_id)
+        return status_document(view)
+
+    def record(self, complaint_id: str) -> Request:
+        request = self.find(Request.create_id(complaint_id))
+        if request is None:
+            raise ComplaintNotFound(complaint_id)
+        return request
+
+
+def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
+    """One submission that is both a complaint and a report is two requests."""
+    if kind == "COMPLAINT" and record.get("alleged_violation"):
+        complaint = {k: v for k, v in record.items() if k != "alleged_violation"}
+        report = {k: v for k, v in record.items() if k != "demands"}
+        return [("COMPLAINT", complaint), ("REPORT", report)]
+    return [(kind, {k: v for k, v in record.items() if not (kind == "COMPLAINT" and k == "alleged_violation")})]
+
+
+def status_document(view: ComplaintStatus) -> dict:
+    """The status with no personal data: safe for whoever holds the id."""
+    return {
+        "complaint_id": view.complaint_id, "kind": view.kind, "status": view.status,
+        "agency_id": view.agency_id, "reason": view.reason, "explanation": view.explanation,
+        "received_at": view.received_at, "decided_at": view.decided_at,
+        "decision_due": view.decision_due, "decision_overdue": view.decision_overdue,
+        "mediation_due": view.mediation_due, "mediation_paused": view.mediation_paused,
+        "outcome": view.outcome, "amount_recovered_fen": view.amount_recovered_fen,
+        "penalty_case_ids": list(view.penalty_case_ids), "linked_request_id": view.linked_request_id,
+        "updated_at": view.updated_at,
+    }
+
+
+def integration_events(event, request) -> list[Outgoing]:
+    if isinstance(event, Request.Received):
+        record = {"complaint_id": event.complaint_id, **event.record}
+        return [Outgoing("complaints.received", event.complaint_id, RECORD_TYPES[event.kind], record)]
+    return []

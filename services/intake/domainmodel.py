@@ -1,0 +1,111 @@
+"""What intake keeps: each request as received, a status view that follows the
+decisions, mediation and penalty cases, and the idempotency keys of POSTs."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from services.bus.store import derive_id
+
+KINDS = ("COMPLAINT", "REPORT", "CONSULTATION")
+
+# Status only moves forward: topics are consumed in parallel, so a mediation
+# event can arrive before the acceptance that caused it.
+STATUS_RANK = {
+    "RECEIVED": 0, "TRANSFERRED": 1, "ACCEPTED": 2, "REJECTED": 2, "REFERRED": 2,
+    "IN_MEDIATION": 3, "AGREED": 4, "TERMINATED": 4, "CLOSED": 5,
+}
+
+
+class Request(Aggregate):
+    """A complaint, report or consultation exactly as intake received it."""
+
+    @staticmethod
+    def create_id(complaint_id: str):
+        return derive_id("request", complaint_id)
+
+    @event("Received")
+    def __init__(self, complaint_id: str, kind: str, record: dict, received_at: datetime):
+        self.complaint_id = complaint_id
+        self.kind = kind
+        self.record = record
+        self.received_at = received_at
+
+
+class ComplaintStatus(Aggregate):
+    """The status of one request as the system knows it: what `GET /complaints/{id}` shows."""
+
+    @staticmethod
+    def create_id(complaint_id: str):
+        return derive_id("status", complaint_id)
+
+    @event("Opened")
+    def __init__(self, complaint_id: str, kind: str, received_at: datetime, status: str = "RECEIVED",
+                 linked_request_id: str | None = None):
+        self.complaint_id = complaint_id
+        self.kind = kind
+        self.received_at = received_at
+        self.status = status
+        self.linked_request_id = linked_request_id
+        self.agency_id: str | None = None
+        self.reason: str | None = None
+        self.explanation: str | None = None
+        self.decision_due: datetime | None = None
+        self.decided_at: datetime | None = None
+        self.decision_overdue = False
+        self.mediation_due: datetime | None = None
+        self.mediation_paused = False
+        self.outcome: str | None = None
+        self.amount_recovered_fen: int | None = None
+        self.penalty_case_ids: list[str] = []
+        self.updated_at = received_at
+
+    @event("Changed")
+    def change(self, status: str, at: datetime, agency_id: str | None = None, reason: str | None = None,
+               explanation: str | None = None) -> None:
+        if STATUS_RANK[status] >= STATUS_RANK[self.status]:
+            self.status = status
+            self.reason, self.explanation = reason, explanation
+        if agency_id is not None:
+            self.agency_id = agency_id
+        self.updated_at = at
+
+    @event("Decided")
+    def decided(self, at: datetime, decision_due: datetime | None) -> None:
+        self.decided_at = at
+        if decision_due is not None:
+            self.decision_due = decision_due
+
+    @event("DecisionOverdue")
+    def flag_overdue(self, decision_due: datetime) -> None:
+        self.decision_overdue = True
+        self.decision_due = decision_due
+
+    @event("MediationDueSet")
+    def set_mediation_due(self, mediation_due: datetime | None, paused: bool) -> None:
+        self.mediation_due = mediation_due
+        self.mediation_paused = paused
+
+    @event("MediationConcluded")
+    def conclude(self, outcome: str, amount_recovered_fen: int | None) -> None:
+        self.outcome = outcome
+        self.amount_recovered_fen = amount_recovered_fen
+
+    @event("PenaltyCaseLinked")
+    def link_case(self, case_id: str) -> None:
+        if case_id not in self.penalty_case_ids:
+            self.penalty_case_ids = [*self.penalty_case_ids, case_id]
+
+
+class IdempotencyKey(Aggregate):
+    """The first answer to a POST with an Idempotency-Key, kept for its retries."""
+
+    @staticmethod
+    def create_id(key: str):
+        return derive_id("idempotency", key)
+
+    @event("Used")
+    def __init__(self, key: str, response: dict):
+        self.key = key
+        self.response = response

@@ -1,0 +1,59 @@
+"""The status view follows `complaints.decisions`, `mediation.events` and
+`enforcement.cases`; each record type moves it in one way."""
+from __future__ import annotations
+
+from services.bus.messages import Decoded
+from services.bus.store import UnitOfWork
+
+from .domainmodel import ComplaintStatus
+
+INPUTS = ("complaints.decisions", "mediation.events", "enforcement.cases")
+
+
+def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
+    view = uow.get(ComplaintStatus.create_id(complaint_id))
+    if view is None:
+        # A complaint that reached the bus without passing this intake (an
+        # agency's transfer, a replayed topic): follow it all the same.
+        view = ComplaintStatus(complaint_id, "COMPLAINT", at)
+        uow.add(view)
+    return view
+
+
+def project(uow: UnitOfWork, item: Decoded) -> None:
+    r, kind = item.record, item.record_type
+    at = r["occurred_at"]
+    if kind == "PenaltyCaseOpened":
+        for complaint_id in r["complaint_ids"]:
+            _view(uow, complaint_id, at).link_case(r["case_id"])
+        return
+    if kind in ("CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided", "PenaltyCaseClosed"):
+        return
+    view = _view(uow, r["complaint_id"], at)
+    if kind == "ComplaintAccepted":
+        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"])
+        view.decided(r["decided_at"], r["decision_due"])
+    elif kind == "ComplaintRejected":
+        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"])
+        view.decided(r["decided_at"], r["decision_due"])
+    elif kind == "ComplaintReferred":
+        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"])
+        view.decided(r["decided_at"], None)
+    elif kind == "ComplaintTransferred":
+        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"])
+    elif kind == "DecisionOverdue":
+        view.flag_overdue(r["decision_due"])
+    elif kind == "MediationOpened":
+        view.change("IN_MEDIATION", at, agency_id=r["agency_id"])
+        view.set_mediation_due(r["mediation_due"], paused=False)
+    elif kind == "AppraisalStarted":
+        view.set_mediation_due(view.mediation_due, paused=True)
+    elif kind == "AppraisalCompleted":
+        view.set_mediation_due(r["mediation_due"], paused=False)
+    elif kind == "MediationAgreed":
+        view.change("AGREED", at, reason=r["form"])
+        view.conclude(r["form"], r["amount_recovered_fen"])
+    elif kind == "MediationTerminated":
+        closed = r["reason"] == "WITHDRAWN"
+        view.change("CLOSED" if closed else "TERMINATED", at, reason=r["reason"])
+        view.conclude(r["reason"], None)

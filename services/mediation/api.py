@@ -1,0 +1,132 @@
+"""Case work on mediation: each route a command of the handling bureau."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, Field
+
+from services.auth import Principal
+from services.bus.runtime import ServiceRunner
+from services.casework import CaseCommand, authorise, check_by, principal, refusals
+
+from .application import CaseNotFound, Mediation
+from .domainmodel import IllegalTransition, MediationCase
+
+
+class Consent(CaseCommand):
+    party: Literal["CONSUMER", "RESPONDENT"]
+    agreed: bool
+
+
+class Schedule(CaseCommand):
+    session_at: AwareDatetime
+    place: str = Field(min_length=1)
+    mediators: list[str] = Field(min_length=1)
+
+
+class Recusal(CaseCommand):
+    mediator: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    requested_by: Literal["CONSUMER", "RESPONDENT"] | None = None
+
+
+class Appraisal(CaseCommand):
+    action: Literal["START", "COMPLETE"]
+    body: str | None = None
+    payer: Literal["CLAIMANT", "SHARED"] | None = None
+    result: str | None = None
+
+
+class Agreement(CaseCommand):
+    form: Literal["WRITTEN", "ORAL"]
+    terms: str = Field(min_length=1)
+    amount_recovered_fen: int = Field(ge=0, strict=True)
+
+
+class Termination(CaseCommand):
+    reason: Literal["WITHDRAWN", "PARTY_REFUSED", "PARTY_ABSENT", "LITIGATION_OR_ARBITRATION",
+                    "SELF_SETTLED", "TIME_LIMIT_EXCEEDED", "OTHER"]
+    text: str | None = None
+
+
+class Violation(CaseCommand):
+    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
+                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
+                            "UNLICENSED_OPERATION", "OTHER"]
+    evidence: str = Field(min_length=1)
+
+
+def summary(case: MediationCase) -> dict:
+    return {"complaint_id": case.complaint_id, "agency_id": case.agency_id, "status": case.status,
+            "mediation_due": case.mediation_due, "paused": case.is_paused, "panel": case.panel,
+            "sessions": len(case.sessions), "outcome": (case.agreement or case.termination or {}).get("form")
+            or (case.termination or {}).get("reason")}
+
+
+def router(runner: ServiceRunner) -> APIRouter:
+    api = APIRouter(prefix="/complaints/{complaint_id}", tags=["mediation"])
+    app: Mediation = runner.app
+
+    async def act(complaint_id: str, command: CaseCommand, who: Principal, change) -> dict:
+        check_by(command, who)
+        with refusals(CaseNotFound, IllegalTransition):
+            case = await runner.run_in_store(app.case, complaint_id)
+            authorise(who, case.agency_id)
+            who_kw = {"by_agency": who.agency_id, "by_role": who.role}
+            case = await runner.run_in_store(app.act, complaint_id, lambda c: change(c, command.when(), who_kw))
+        return summary(case)
+
+    @api.post("/mediation/consent")
+    async def consent(complaint_id: str, body: Consent, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.record_consent(body.party, body.agreed, at, **kw))
+
+    @api.post("/mediation/schedule")
+    async def schedule(complaint_id: str, body: Schedule, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who,
+                         lambda c, at, kw: c.schedule(body.session_at, body.place, body.mediators, at, **kw))
+
+    @api.post("/mediation/recusal")
+    async def recusal(complaint_id: str, body: Recusal, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.recuse(
+            body.mediator, body.reason, at, requested_by=body.requested_by, **kw))
+
+    @api.post("/mediation/appraisal")
+    async def appraisal(complaint_id: str, body: Appraisal, who: Principal = Depends(principal)):
+        def change(c, at, kw):
+            if body.action == "START":
+                c.start_appraisal(body.body, body.payer, at, **kw)
+            else:
+                c.complete_appraisal(at, result=body.result, **kw)
+        return await act(complaint_id, body, who, change)
+
+    @api.post("/mediation/agreement")
+    async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
+            body.form, body.terms, body.amount_recovered_fen, at, **kw))
+
+    @api.post("/mediation/termination")
+    async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.terminate(body.reason, at, body.text, **kw))
+
+    @api.post("/withdrawal")
+    async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+        check_by(body, who)
+        with refusals(CaseNotFound, IllegalTransition):
+            case = app.find(MediationCase.create_id(complaint_id))
+            if case is not None:
+                authorise(who, case.agency_id)
+            outcome = await runner.run_in_store(app.withdraw, complaint_id, body.when(), who.agency_id, who.role)
+        return {"complaint_id": complaint_id, "withdrawal": outcome}
+
+    @api.post("/violations", status_code=202)
+    async def violations(complaint_id: str, body: Violation, who: Principal = Depends(principal)):
+        check_by(body, who)
+        with refusals(CaseNotFound, IllegalTransition):
+            case = await runner.run_in_store(app.case, complaint_id)
+            authorise(who, case.agency_id)
+            await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
+                                      body.when(), who.agency_id, who.role)
+        return {"complaint_id": complaint_id, "violation_type": body.violation_type, "status": "FLAGGED"}
+
+    return api

@@ -1,0 +1,138 @@
+"""Mediation: a case for each accepted complaint, the case worker's commands,
+and the 60-day limit."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from services.bus.logindex import Watchlist
+from services.bus.messages import Decoded
+from services.bus.store import ServiceApplication, UnitOfWork, derive_id
+
+from .domainmodel import IllegalTransition, MediationCase
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class Withdrawal(Aggregate):
+    """A consumer withdrew before mediation opened: the case closes as it opens."""
+
+    @staticmethod
+    def create_id(complaint_id: str):
+        return derive_id("mediation", "withdrawal", complaint_id)
+
+    @event("Recorded")
+    def __init__(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None):
+        self.complaint_id, self.at = complaint_id, at
+
+
+class ViolationReport(Aggregate):
+    """A suspected violation a case worker saw; enforcement takes it from here."""
+
+    @staticmethod
+    def create_id(complaint_id: str, violation_type: str, evidence: str):
+        return derive_id("mediation", "violation", complaint_id, violation_type, evidence)
+
+    @event("Flagged")
+    def __init__(self, complaint_id: str, violation_type: str, evidence: str, respondent: dict,
+                 agency_id: str, at: datetime, by_agency: str | None, by_role: str | None):
+        self.complaint_id, self.violation_type, self.evidence = complaint_id, violation_type, evidence
+        self.respondent, self.agency_id, self.at = respondent, agency_id, at
+
+
+class Mediation(ServiceApplication):
+    name = "mediation"
+
+    def __init__(self, env=None, clock=None):
+        super().__init__(env=env, clock=clock)
+        self.live_cases = Watchlist(self, MediationCase.Opened)
+
+    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
+        if item.record_type == "ComplaintAccepted":
+            self.open(uow, item.record)
+
+    def open(self, uow: UnitOfWork, accepted: dict) -> None:
+        complaint_id = accepted["complaint_id"]
+        if uow.get(MediationCase.create_id(complaint_id)) is not None:
+            return
+        case = MediationCase(complaint_id, accepted["agency_id"], accepted["decided_at"],
+                             public={"respondent": accepted.get("respondent"),
+                                     "subject_area": accepted.get("subject_area"),
+                                     "city_adcode": accepted.get("city_adcode")})
+        uow.add(case)
+        withdrawal = uow.get(Withdrawal.create_id(complaint_id))
+        if withdrawal is not None:
+            case.terminate("WITHDRAWN", max(withdrawal.at, case.accepted_at))
+
+    # Case work -------------------------------------------------------------
+
+    def case(self, complaint_id: str) -> MediationCase:
+        case = self.find(MediationCase.create_id(complaint_id))
+        if case is None:
+            raise CaseNotFound(f"no mediation case for complaint {complaint_id}")
+        return case
+
+    def act(self, complaint_id: str, command: Callable[[MediationCase], None]) -> MediationCase:
+        """Load, change, save; a concurrent change to the same case is retried."""
+        for attempt in range(5):
+            case = self.case(complaint_id)
+            command(case)
+            try:
+                self.save(case)
+                return case
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None) -> str:
+        if self.find(MediationCase.create_id(complaint_id)) is not None:
+            self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role))
+            return "TERMINATED"
+        if self.find(Withdrawal.create_id(complaint_id)) is None:
+            try:
+                self.save(Withdrawal(complaint_id, at, by_agency, by_role))
+            except IntegrityError:
+                pass  # withdrawn twice at once: once is enough
+        return "WITHDRAWN_BEFORE_MEDIATION"
+
+    def flag_violation(self, complaint_id: str, violation_type: str, evidence: str, at: datetime,
+                       by_agency: str | None, by_role: str | None) -> ViolationReport:
+        case = self.case(complaint_id)
+        respondent = (case.public or {}).get("respondent") or {"name": "", "uscc": None}
+        report_id = ViolationReport.create_id(complaint_id, violation_type, evidence)
+        existing = self.find(report_id)
+        if existing is not None:
+            return existing
+        report = ViolationReport(complaint_id, violation_type, evidence, respondent, case.agency_id, at,
+                                 by_agency, by_role)
+        self.save(report)
+        return report
+
+    # Timer -----------------------------------------------------------------
+
+    def expire_due(self) -> int:
+        """TIME_LIMIT_EXCEEDED for every case whose 60 days (appraisal time
+        excluded) have passed without agreement."""
+        now, expired = self.clock.now(), 0
+        for case_id in self.live_cases.refresh():
+            case = self.find(case_id)
+            if case is None or case.is_final:
+                self.live_cases.drop(case_id)
+                continue
+            if case.expire_if_due(now, by_agency=case.agency_id, by_role="SYSTEM"):
+                try:
+                    self.save(case)
+                    expired += 1
+                    self.live_cases.drop(case_id)
+                except IntegrityError:
+                    pass  # a case worker acted at the same moment; next round decides
+        return expired
+
+
+__all__ = ["Mediation", "CaseNotFound", "IllegalTransition", "Withdrawal", "ViolationReport"]

@@ -1,0 +1,59 @@
+"""Mediation's stored events as the integration events subscribers see."""
+from __future__ import annotations
+
+from services.bus.messages import Outgoing
+
+from .application import ViolationReport
+from .domainmodel import MediationCase
+
+
+def public_update(case: MediationCase, status: str, at, outcome: str | None) -> Outgoing:
+    public = case.public or {}
+    respondent = public.get("respondent") or {}
+    return Outgoing("public.complaints", case.complaint_id, "PublicComplaintUpdate", {
+        "complaint_id": case.complaint_id, "respondent_name": respondent.get("name"),
+        "respondent_uscc": respondent.get("uscc"), "subject_area": public.get("subject_area"),
+        "city_adcode": public.get("city_adcode"), "status": status, "outcome": outcome,
+        "received_on": None, "decided_on": case.accepted_at.date(),
+    })
+
+
+def _mediation(case: MediationCase, record_type: str, **fields) -> Outgoing:
+    return Outgoing("mediation.events", case.complaint_id, record_type,
+                    {"complaint_id": case.complaint_id, **fields})
+
+
+def integration_events(event, aggregate) -> list[Outgoing]:
+    if isinstance(event, ViolationReport.Flagged):
+        return [Outgoing("violations.found", event.complaint_id, "ViolationFound", {
+            "complaint_id": event.complaint_id,
+            "respondent": {"name": event.respondent.get("name") or "", "uscc": event.respondent.get("uscc")},
+            "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "mediation",
+            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1]})]
+    if not isinstance(aggregate, MediationCase):
+        return []
+    case = aggregate
+    if isinstance(event, MediationCase.Opened):
+        return [_mediation(case, "MediationOpened", agency_id=case.agency_id, accepted_at=case.accepted_at,
+                           mediation_due=case.mediation_due),
+                public_update(case, "IN_MEDIATION", case.accepted_at, None)]
+    if isinstance(event, MediationCase.ConsentRecorded):
+        return [_mediation(case, "ConsentRecorded", party=event.party, agreed=event.agreed)]
+    if isinstance(event, MediationCase.Scheduled):
+        return [_mediation(case, "MediationScheduled", session_at=event.session_at, place=event.place,
+                           mediators=list(event.mediators))]
+    if isinstance(event, MediationCase.MediatorRecused):
+        return [_mediation(case, "MediatorRecused", mediator=event.mediator, reason=event.reason)]
+    if isinstance(event, MediationCase.AppraisalStarted):
+        return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer)]
+    if isinstance(event, MediationCase.AppraisalCompleted):
+        return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due)]
+    if isinstance(event, MediationCase.Agreed):
+        return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
+                           amount_recovered_fen=event.amount_recovered_fen),
+                public_update(case, "AGREED", event.at, event.form)]
+    if isinstance(event, MediationCase.Terminated):
+        status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"
+        return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text),
+                public_update(case, status, event.at, event.reason)]
+    return []

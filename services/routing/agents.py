@@ -1,0 +1,19 @@
+"""Routing's place on the bus: what it reads, what it publishes, its timers."""
+from services.bus.runtime import ServiceSpec, Timer
+
+from .application import Routing
+from .integration import integration_events
+
+
+def timers(app: Routing, clock) -> list[Timer]:
+    return [Timer(60.0, app.flag_overdue, "routing-overdue")]
+
+
+SPEC = ServiceSpec(
+    name="routing",
+    inputs=("complaints.received", "referrals.replies"),
+    application=Routing,
+    handler=lambda app: app.handle,
+    outbound=lambda app: integration_events,
+    timers=timers,
+)

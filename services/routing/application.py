@@ -1,0 +1,139 @@
+"""Routing: jurisdiction, acceptance and referral decisions, and their deadlines."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.bus.messages import Decoded
+from services.bus.store import ServiceApplication, UnitOfWork
+
+from . import calendar, rules
+from .directory import Directory
+from .domainmodel import AlreadyDecided, Complaint
+from .rulebook import rulebook_for
+
+
+class ComplaintNotFound(LookupError):
+    pass
+
+
+class Routing(ServiceApplication):
+    name = "routing"
+
+    def __init__(self, env=None, clock=None, directory: Directory | None = None):
+        super().__init__(env=env, clock=clock)
+        self.directory = directory or Directory.load()
+
+    # Upstream events -------------------------------------------------------
+
+    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
+        if item.record_type == "ComplaintReceived":
+            self.receive(uow, item.record)
+        elif item.record_type in ("ReferralAcknowledged", "ReferralDeclined"):
+            self.referral_answered(uow, item.record_type == "ReferralAcknowledged", item.record)
+
+    def receive(self, uow: UnitOfWork, record: dict) -> None:
+        complaint_id = record["complaint_id"]
+        if uow.get(Complaint.create_id(complaint_id)) is not None:
+            return  # the same complaint published twice under two positions
+        received_at = record["occurred_at"]
+        due = calendar.decision_due(received_at)
+        complaint = Complaint(complaint_id, {k: v for k, v in record.items() if k not in ("event_id", "occurred_at")},
+                              received_at, due)
+        uow.add(complaint)
+        self.decide(complaint)
+
+    def decide(self, complaint: Complaint) -> None:
+        now = self.clock.now()
+        record = complaint.record
+        if now > complaint.decision_due and not complaint.overdue_flagged:
+            complaint.flag_overdue(now)
+        receiving = record.get("receiving_agency_id")
+        rulebook = rulebook_for(complaint.received_at)
+        rejection = rules.acceptance(record, complaint.received_at, rulebook)
+        if rejection is not None and rejection.reason == "OUT_OF_REMIT":
+            self.refer(complaint, now)
+            return
+        if rejection is not None:
+            handler = rules.jurisdiction(record, self.directory).agency_id or receiving
+            complaint.reject(handler, rejection.reason, rejection.explanation, now)
+            return
+        decision = rules.jurisdiction(record, self.directory)
+        agency = decision.agency_id or receiving
+        if decision.transfer_from:
+            complaint.transfer(decision.transfer_from, agency, decision.basis, now)
+        complaint.accept(agency, decision.basis, now)
+
+    def refer(self, complaint: Complaint, now: datetime, to_agency_id: str | None = None) -> None:
+        record = complaint.record
+        subject = record["subject_area"]
+        adcode = _location(record, self.directory)
+        target = to_agency_id or rules.referral_target(subject, adcode, self.directory)
+        number = len(complaint.referrals) + 1
+        reply_due = calendar.working_days_after(now, rulebook_for(complaint.received_at).referral_reply_working_days)
+        complaint.refer(f"{complaint.complaint_id}/R{number}", record.get("receiving_agency_id") or "",
+                        target, subject, reply_due, now)
+
+    def referral_answered(self, uow: UnitOfWork, acknowledged: bool, record: dict) -> None:
+        complaint = uow.get(Complaint.create_id(record["complaint_id"]))
+        if complaint is None:
+            raise ComplaintNotFound(f"a reply names complaint {record['complaint_id']}, which routing never received")
+        now = self.clock.now()
+        changed = complaint.answer_referral(record["referral_id"], record["agency_id"], acknowledged,
+                                            record.get("reason"), now)
+        if not changed or acknowledged:
+            return
+        suggested = record.get("suggested_agency_id")
+        if suggested and suggested not in complaint.declined_by and self.directory.exists(suggested):
+            self.refer(complaint, now, to_agency_id=suggested)
+        else:
+            complaint.reject(complaint.record.get("receiving_agency_id") or record["agency_id"], "OUT_OF_REMIT",
+                             declined_explanation(record["agency_id"], record.get("reason")), now)
+
+    # Timers ----------------------------------------------------------------
+
+    def flag_overdue(self) -> int:
+        """DecisionOverdue for every complaint still undecided at its due time;
+        unanswered referrals flagged after their reply time."""
+        now, flagged = self.clock.now(), 0
+        for complaint in self._open_complaints():
+            if not complaint.is_decided and not complaint.overdue_flagged and now >= complaint.decision_due:
+                complaint.flag_overdue(now)
+                flagged += 1
+            for referral_id, referral in complaint.referrals.items():
+                if referral["status"] == "ISSUED" and now >= referral["reply_due"]:
+                    complaint.flag_referral_overdue(referral_id, now)
+                    flagged += 1
+            self.save(complaint)
+        return flagged
+
+    def _open_complaints(self):
+        seen = set()
+        for notification in self.notification_log.select(start=1, limit=1_000_000):
+            if notification.originator_id in seen:
+                continue
+            seen.add(notification.originator_id)
+            complaint = self.find(notification.originator_id)
+            if isinstance(complaint, Complaint) and (not complaint.is_decided or any(
+                    r["status"] == "ISSUED" for r in complaint.referrals.values())):
+                yield complaint
+
+    def complaint(self, complaint_id: str) -> Complaint:
+        found = self.find(Complaint.create_id(complaint_id))
+        if found is None:
+            raise ComplaintNotFound(complaint_id)
+        return found
+
+
+def declined_explanation(agency_id: str, reason: str | None) -> str:
+    return (f"您的投诉不属于市场监督管理部门职责范围,已移送的{agency_id}回复不予处理"
+            f"({reason or '未说明理由'}),请向有关主管部门反映或通过诉讼、仲裁等途径解决。")
+
+
+def _location(record: dict, directory: Directory) -> str | None:
+    respondent = record.get("respondent") or {}
+    transaction = record.get("transaction") or {}
+    for adcode in (respondent.get("adcode"), transaction.get("place_adcode")):
+        if adcode:
+            return adcode
+    receiving = record.get("receiving_agency_id") or ""
+    return receiving.split("-", 1)[1] if "-" in receiving else None

@@ -1,0 +1,107 @@
+"""Routing's record of a complaint: what it received and every decision on it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from services.bus.store import derive_id
+
+DECIDED = ("ACCEPTED", "REJECTED", "REFERRED")
+
+
+class AlreadyDecided(Exception):
+    def __init__(self, complaint_id: str, state: str):
+        super().__init__(f"complaint {complaint_id} is already {state}")
+        self.state = state
+
+
+class Complaint(Aggregate):
+    @staticmethod
+    def create_id(complaint_id: str):
+        return derive_id("routing", "complaint", complaint_id)
+
+    @event("Received")
+    def __init__(self, complaint_id: str, record: dict, received_at: datetime, decision_due: datetime):
+        self.complaint_id = complaint_id
+        self.record = record
+        self.received_at = received_at
+        self.decision_due = decision_due
+        self.state = "RECEIVED"
+        self.agency_id: str | None = record.get("receiving_agency_id")
+        self.decided_at: datetime | None = None
+        self.overdue_flagged = False
+        self.referrals: dict[str, dict] = {}
+        self.declined_by: list[str] = []
+
+    @property
+    def is_decided(self) -> bool:
+        return self.state in DECIDED
+
+    def _require_undecided(self) -> None:
+        if self.is_decided:
+            raise AlreadyDecided(self.complaint_id, self.state)
+
+    def accept(self, agency_id: str, basis: str, at: datetime) -> None:
+        self._require_undecided()
+        self._accepted(agency_id, basis, at)
+
+    @event("Accepted")
+    def _accepted(self, agency_id: str, basis: str, at: datetime) -> None:
+        self.state, self.agency_id, self.basis, self.decided_at = "ACCEPTED", agency_id, basis, at
+
+    def reject(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+        self._require_undecided()
+        self._rejected(agency_id, reason, explanation, at)
+
+    @event("Rejected")
+    def _rejected(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+        self.state, self.agency_id, self.decided_at = "REJECTED", agency_id, at
+        self.reason, self.explanation = reason, explanation
+
+    def refer(self, referral_id: str, from_agency_id: str, to_agency_id: str, subject_area: str,
+              reply_due: datetime, at: datetime) -> None:
+        self._require_undecided()
+        self._referred(referral_id, from_agency_id, to_agency_id, subject_area, reply_due, at)
+
+    @event("Referred")
+    def _referred(self, referral_id: str, from_agency_id: str, to_agency_id: str, subject_area: str,
+                  reply_due: datetime, at: datetime) -> None:
+        self.state, self.decided_at = "REFERRED", at
+        self.referrals[referral_id] = {"to_agency_id": to_agency_id, "from_agency_id": from_agency_id,
+                                       "reply_due": reply_due, "status": "ISSUED"}
+
+    @event("Transferred")
+    def transfer(self, from_agency_id: str, to_agency_id: str, reason: str, at: datetime) -> None:
+        self.agency_id = to_agency_id
+
+    @event("DecisionOverdue")
+    def flag_overdue(self, at: datetime) -> None:
+        self.overdue_flagged = True
+
+    def answer_referral(self, referral_id: str, agency_id: str, acknowledged: bool, reason: str | None,
+                        at: datetime) -> bool:
+        """False when the answer changes nothing (unknown referral, already answered)."""
+        referral = self.referrals.get(referral_id)
+        if referral is None or referral["status"] != "ISSUED" or referral["to_agency_id"] != agency_id:
+            return False
+        if acknowledged:
+            self._referral_acknowledged(referral_id, agency_id, at)
+        else:
+            self._referral_declined(referral_id, agency_id, reason or "", at)
+        return True
+
+    @event("ReferralAcknowledged")
+    def _referral_acknowledged(self, referral_id: str, agency_id: str, at: datetime) -> None:
+        self.referrals[referral_id] = {**self.referrals[referral_id], "status": "ACKNOWLEDGED"}
+
+    @event("ReferralDeclined")
+    def _referral_declined(self, referral_id: str, agency_id: str, reason: str, at: datetime) -> None:
+        self.referrals[referral_id] = {**self.referrals[referral_id], "status": "DECLINED"}
+        self.declined_by = [*self.declined_by, agency_id]
+        # Declined: routing decides again.
+        self.state = "RECEIVED"
+
+    @event("ReferralOverdue")
+    def flag_referral_overdue(self, referral_id: str, at: datetime) -> None:
+        self.referrals[referral_id] = {**self.referrals[referral_id], "status": "OVERDUE"}

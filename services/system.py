@@ -1,0 +1,54 @@
+"""The whole system in one process: the embedded broker unless one is given,
+the topics, the four services and, for `tousu up`, one HTTP address."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+
+from services.bus.broker import EmbeddedBroker, create_topics
+from services.bus.clock import Clock
+from services.bus.runtime import ServiceRunner, ServiceSpec
+from services.bus.settings import bus_settings, store_settings
+from services.bus.topics import SERVICES
+
+log = logging.getLogger(__name__)
+
+
+def spec(service: str) -> ServiceSpec:
+    if service not in SERVICES:
+        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return importlib.import_module(f"services.{service}.agents").SPEC
+
+
+class System:
+    def __init__(self, services=SERVICES, env=os.environ, clock: Clock | None = None):
+        self.names = tuple(services)
+        self.env = env
+        self.clock = clock or Clock.from_env(env)
+        self.broker: EmbeddedBroker | None = None
+        self.runners: dict[str, ServiceRunner] = {}
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.env.get("KAFKA_BOOTSTRAP_SERVERS") or self.broker.bootstrap_servers
+
+    async def start(self) -> None:
+        if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            self.broker = EmbeddedBroker().start()
+        await create_topics(self.bootstrap_servers)
+        bus, store = bus_settings(self.bootstrap_servers, self.env), store_settings(self.env)
+        for name in self.names:
+            self.runners[name] = ServiceRunner(spec(name), bus, store, clock=self.clock)
+        # Group joins take seconds each on the embedded broker: join in parallel.
+        await asyncio.gather(*(runner.start() for runner in self.runners.values()))
+
+    async def stop(self) -> None:
+        for runner in reversed(list(self.runners.values())):
+            try:
+                await runner.stop()
+            except Exception:
+                log.exception("stopping %s", runner.name)
+        if self.broker:
+            self.broker.stop()
