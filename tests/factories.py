@@ -1,0 +1,59 @@
+"""Request bodies as a hotline operator or a web form would send them."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from stdnum.cn import ric, uscc
+
+COUNTIES = ["310115", "110108", "440106", "330106", "510107", "420106", "320102", "370102"]
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强"]
+OPERATORS = ["某某电器有限公司", "某某餐饮管理有限公司", "某某健身服务有限公司", "某某汽车销售服务有限公司"]
+
+
+def make_uscc(seed: int) -> str:
+    body = f"91{COUNTIES[seed % len(COUNTIES)]}{seed:09d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def make_ric(seed: int) -> str:
+    birth = date(1996, 1, 1) + timedelta(days=seed % 3650)  # after every county code here was assigned
+    body = f"{COUNTIES[seed % len(COUNTIES)]}{birth:%Y%m%d}{seed % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")  # the library wants a placeholder check digit
+
+
+def complaint(i: int = 0, **overrides) -> dict:
+    county = COUNTIES[i % len(COUNTIES)]
+    body = {
+        "kind": "COMPLAINT",
+        "channel": "HOTLINE_12315",
+        "receiving_agency_id": f"AMR-{county}",
+        "consumer": {"name": NAMES[i % len(NAMES)], "phone": f"138{i:08d}"[:11],
+                     "id_number": make_ric(i), "address": f"某省某市某区幸福路{i % 900 + 1}号"},
+        "respondent": {"name": f"{OPERATORS[i % len(OPERATORS)]}{i % 37}", "uscc": make_uscc(i),
+                       "address": "某区商业街1号", "adcode": county},
+        "transaction": {"date": (date.today() - timedelta(days=20)).isoformat(), "place_adcode": county,
+                        "amount_fen": 10000 + i, "online": False},
+        "subject_area": "GOODS_QUALITY",
+        "purpose": "DAILY_CONSUMPTION",
+        "demands": ["REFUND"],
+        "facts": f"购买的商品第{i}天出现质量问题,商家拒绝退货。",
+        "aware_date": (date.today() - timedelta(days=10)).isoformat(),
+        "has_evidence": True,
+        "prior_handling": [],
+    }
+    for key, value in overrides.items():
+        body[key] = value
+    return body
+
+
+def varied(i: int, rng: random.Random) -> dict:
+    """Mostly accepted complaints, with rejected and referred ones among them."""
+    roll = rng.random()
+    if roll < 0.1:
+        return complaint(i, demands=[])  # NO_SPECIFIC_REQUEST
+    if roll < 0.2:
+        return complaint(i, subject_area="TELECOM")  # referred
+    if roll < 0.25:
+        return complaint(i, purpose="BUSINESS")  # NOT_CONSUMPTION
+    return complaint(i)

@@ -1,0 +1,143 @@
+"""Running the system as separate processes, the way production runs it, so a
+test can kill one service with SIGKILL and start it again."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+
+from services.bus.broker import free_port
+from services.bus.codec import default_codec
+from services.bus.reader import read_all_sync
+from services.bus.topics import SERVICES
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+
+
+class Worker:
+    def __init__(self, service: str, env: dict, log_dir: Path, port: int | None = None):
+        self.service, self.env, self.port = service, env, port
+        self.log_path = log_dir / f"{service}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Worker":
+        args = [sys.executable, "-m", "services.cli", "--log-level", "WARNING", "worker", self.service]
+        if self.port:
+            args += ["--port", str(self.port)]
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        cwd=Path(__file__).resolve().parents[1])
+        return self
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+class Processes:
+    """The four services as four processes on one bus and one data directory."""
+
+    def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None):
+        self.port = free_port()
+        self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
+                    **(extra_env or {})}
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.workers = {name: Worker(name, self.env, data_dir, self.port if name == "intake" else None)
+                        for name in SERVICES}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Processes":
+        for worker in self.workers.values():
+            worker.start()
+        wait_until(self._http_ready, 60, message="intake HTTP")
+        return self
+
+    def _http_ready(self) -> bool:
+        for worker in self.workers.values():
+            if worker.process.poll() is not None:
+                raise AssertionError(f"{worker.service} exited:\n{worker.log()}")
+        try:
+            return httpx.get(f"{self.url}/openapi.json", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def restart(self, service: str) -> None:
+        self.workers[service].start()
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=300, check=check, cwd=Path(__file__).resolve().parents[1])
+
+
+async def post_all(url: str, bodies: list[dict], concurrency: int = 16, on_progress=None) -> list[str]:
+    """POST every body over keep-alive connections; the ids in body order."""
+    ids: list[str | None] = [None] * len(bodies)
+    queue = asyncio.Queue()
+    for index in range(len(bodies)):
+        queue.put_nowait(index)
+    done = 0
+
+    async def client():
+        nonlocal done
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            while not queue.empty():
+                index = queue.get_nowait()
+                response = await http.post("/complaints", json=bodies[index])
+                assert response.status_code == 202, response.text
+                ids[index] = response.json()["complaint_id"]
+                done += 1
+                if on_progress:
+                    await on_progress(done)
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return ids
+
+
+def distinct_events(bootstrap: str, topic: str) -> dict[str, Counter]:
+    """complaint id -> record type -> number of distinct event ids (duplicate
+    deliveries of one event count once, as a subscriber deduplicating by
+    event_id would see them)."""
+    codec = default_codec()
+    seen = defaultdict(set)
+    for message in read_all_sync(bootstrap, topic):
+        record_type, record = codec.decode(message.value)
+        seen[(record.get("complaint_id"), record_type)].add(record["event_id"])
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for (complaint_id, record_type), ids in seen.items():
+        counts[complaint_id][record_type] = len(ids)
+    return counts
