@@ -32,6 +32,14 @@ class Problem(Exception):
         return body
 
 
+class ProblemBody(Exception):
+    """A problem already rendered as (status, body)."""
+
+    def __init__(self, pair: tuple[int, dict]):
+        super().__init__(pair[1].get("detail"))
+        self.status, self.body = pair
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM,
                         headers=problem.headers)
@@ -44,6 +52,10 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc, request)
+
+    @app.exception_handler(ProblemBody)
+    async def _problem_body(request: Request, exc: ProblemBody):
+        return JSONResponse({**exc.body, "instance": request.url.path}, status_code=exc.status, media_type=PROBLEM)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

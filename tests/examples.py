@@ -23,7 +23,8 @@ def _request(**extra):
             **extra, "facts": "购买的冰箱不制冷,商家拒绝退货。", "aware_date": date(2026, 2, 25),
             "has_evidence": True, "goods_expiry_date": None,
             "prior_handling": [{"body": "CONSUMER_ASSOCIATION", "status": "CONCLUDED"}],
-            "preferred_agency_id": None, "linked_request_id": None}
+            "preferred_agency_id": None, "linked_request_id": None,
+            "agent": {"name": "王律师", "phone": "13900001111", "id_number": None, "power_of_attorney_ref": "委托书-2026-031"}}
 
 
 def _event(**fields):

@@ -9,9 +9,9 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from services.bus.runtime import ServiceRunner
-from services.http import Problem
+from services.http import Problem, ProblemBody
 
-from . import submission
+from . import problems, submission
 from .application import ComplaintNotFound
 
 MAX_BODY = 1024 * 1024
@@ -46,7 +46,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise Problem(400, "Not JSON", f"the body is not JSON: {exc}") from None
+            raise ProblemBody(problems.not_json(str(exc))) from None
         try:
             kind, record = submission.parse(data)
         except ValidationError as exc:

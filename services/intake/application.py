@@ -102,5 +102,7 @@ def status_document(view: ComplaintStatus) -> dict:
 def integration_events(event, request) -> list[Outgoing]:
     if isinstance(event, Request.Received):
         record = {"complaint_id": event.complaint_id, **event.record}
+        if event.kind == "CONSULTATION":
+            record.pop("consumer", None)
         return [Outgoing("complaints.received", event.complaint_id, RECORD_TYPES[event.kind], record)]
     return []
