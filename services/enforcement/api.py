@@ -1,0 +1,75 @@
+"""Case work on penalty cases."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+
+from services.auth import Principal
+from services.bus.runtime import ServiceRunner
+from services.casework import CaseCommand, authorise, check_by, principal, refusals
+
+from .application import CaseNotFound, Enforcement
+from .domainmodel import IllegalTransition, PenaltyCase
+
+
+class Decision(CaseCommand):
+    fine_fen: int = Field(ge=0, strict=True)
+    basis: str = Field(min_length=1)
+    no_penalty: bool = False
+
+
+class Closure(CaseCommand):
+    outcome: str = Field(min_length=1)
+
+
+class Declining(CaseCommand):
+    reason: str = Field(min_length=1)
+
+
+def document(case: PenaltyCase) -> dict:
+    return {"case_id": str(case.id), "case_number": case.case_number, "origin": case.origin,
+            "status": case.status, "complaint_ids": list(case.complaint_ids), "respondent": case.respondent,
+            "violation_type": case.violation_type, "agency_id": case.agency_id, "received_at": case.received_at,
+            "filing_due": case.filing_due, "conclusion_due": case.conclusion_due, "decision": case.decision,
+            "closure": case.closure, "declined": case.declined}
+
+
+def router(runner: ServiceRunner) -> APIRouter:
+    api = APIRouter(prefix="/cases/{case_id}", tags=["enforcement"])
+    app: Enforcement = runner.app
+
+    async def act(case_id: str, command: CaseCommand, who: Principal, change) -> dict:
+        check_by(command, who)
+        with refusals(CaseNotFound, IllegalTransition):
+            case = await runner.run_in_store(app.case, case_id)
+            authorise(who, case.agency_id)
+            kw = {"by_agency": who.agency_id, "by_role": who.role}
+            case = await runner.run_in_store(app.act, case_id, lambda c: change(c, command.when(), kw))
+        return document(case)
+
+    @api.get("")
+    async def get_case(case_id: str, who: Principal = Depends(principal)):
+        with refusals(CaseNotFound, IllegalTransition):
+            case = await runner.run_in_store(app.case, case_id)
+            if who.role != "REGULATOR":
+                authorise(who, case.agency_id)
+        return document(case)
+
+    @api.post("/investigation")
+    async def investigation(case_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+        return await act(case_id, body, who, lambda c, at, kw: c.start_investigation(at, **kw))
+
+    @api.post("/filing-declined")
+    async def decline(case_id: str, body: Declining, who: Principal = Depends(principal)):
+        return await act(case_id, body, who, lambda c, at, kw: c.decline_filing(body.reason, at, **kw))
+
+    @api.post("/decision")
+    async def decision(case_id: str, body: Decision, who: Principal = Depends(principal)):
+        return await act(case_id, body, who, lambda c, at, kw: c.decide(
+            body.fine_fen, body.basis, at, no_penalty=body.no_penalty, **kw))
+
+    @api.post("/closure")
+    async def closure(case_id: str, body: Closure, who: Principal = Depends(principal)):
+        return await act(case_id, body, who, lambda c, at, kw: c.close(body.outcome, at, **kw))
+
+    return api

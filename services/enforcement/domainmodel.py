@@ -1,0 +1,197 @@
+"""The penalty case: a lead handled under the administrative-penalty procedure
+as a case of its own (另案处理), linked to complaints but never blocking them.
+
+Lead received -> filed (立案) or filing declined (不予立案, final) -> investigation
+-> decision (a penalty, or no penalty) -> closed (结案). Starting the
+investigation of a lead nobody filed files it at the same moment: the case-work
+routes have no separate filing step, and an investigation is only lawful on a
+filed case. Each public command checks first and only then triggers its events,
+so a refused command leaves nothing behind."""
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.bus.store import derive_id
+
+from . import rules
+from .rules import CLOSED, CONCLUSION, DECIDED, DECLINED, FILED, FILING, FINAL_STATES, INVESTIGATING, LEAD
+
+
+class IllegalTransition(Exception):
+    """A command the case's current state does not allow."""
+
+    def __init__(self, current_state: str, message: str):
+        super().__init__(f"{message} (the penalty case is {current_state})")
+        self.current_state = current_state
+
+
+class PenaltyCase(Aggregate):
+    @staticmethod
+    def create_id(origin: str, source_key: str) -> UUID:
+        """`source_key` is what makes the lead unique: the ViolationFound event id
+        (COMPLAINT), the report's complaint id (REPORT), the pattern key and
+        window start (PATTERN). A replayed lead reaches the same case; the origin
+        keeps a report's id from ever meeting a violation's."""
+        return derive_id("enforcement", "case", origin, source_key)
+
+    @event("Opened")
+    def __init__(self, origin: str, source_key: str, complaint_ids: list[str], respondent: dict,
+                 violation_type: str, agency_id: str, evidence: str | None, received_at: datetime,
+                 # Keyword-only would suit these, but the library makes every
+                 # keyword-only argument of a decorated __init__ required.
+                 filing_days: int = rules.FILING_DAYS, conclusion_days: int = rules.CONCLUSION_DAYS,
+                 by_agency: str | None = None, by_role: str | None = None):
+        self.origin = rules.one_of(origin, rules.ORIGINS, "origin")
+        self.source_key = rules.text(source_key, "source_key")
+        self.complaint_ids = rules.complaint_ids(complaint_ids)
+        self.respondent = rules.respondent(respondent)
+        self.violation_type = rules.one_of(violation_type, rules.VIOLATION_TYPES, "violation_type")
+        self.agency_id = rules.text(agency_id, "agency_id")
+        self.evidence = rules.optional_text(evidence, "evidence")
+        self.received_at = rules.utc(received_at, "received_at")
+        self.filing_days = rules.positive(filing_days, "filing_days")
+        self.conclusion_days = rules.positive(conclusion_days, "conclusion_days")
+        self.status = LEAD
+        self.filed_at: datetime | None = None
+        self.investigation_started_at: datetime | None = None
+        self.declined: dict | None = None
+        self.decision: dict | None = None
+        self.closure: dict | None = None
+
+    # -- what a case worker or the pattern watch asks for -----------------------------
+
+    def file(self, at: datetime, *, by_agency: str | None = None, by_role: str | None = None) -> None:
+        at = self._when(at)
+        self._require(LEAD, "file the case", "only a lead not yet filed or declined can be filed")
+        self._filed(at=at, by_agency=by_agency, by_role=by_role)
+
+    def decline_filing(self, reason: str, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> None:
+        reason = rules.text(reason, "reason")
+        at = self._when(at)
+        self._require(LEAD, "decline filing", "only a lead not yet filed can be declined")
+        self._filing_declined(reason=reason, at=at, by_agency=by_agency, by_role=by_role)
+
+    def start_investigation(self, at: datetime, *,
+                            by_agency: str | None = None, by_role: str | None = None) -> None:
+        at = self._when(at)
+        self._require((LEAD, FILED), "start an investigation", "the investigation has already begun")
+        if self.status == LEAD:
+            self._filed(at=at, by_agency=by_agency, by_role=by_role)
+        self._investigation_started(at=at, by_agency=by_agency, by_role=by_role)
+
+    def decide(self, fine_fen: int, basis: str, at: datetime, *, no_penalty: bool = False,
+               by_agency: str | None = None, by_role: str | None = None) -> None:
+        """A penalty (`fine_fen` may be 0 for a penalty without a fine, such as a
+        warning), or with `no_penalty` the decision not to punish (不予处罚)."""
+        rules.fen(fine_fen, "fine_fen")
+        basis = rules.text(basis, "basis")
+        rules.flag(no_penalty, "no_penalty")
+        if no_penalty and fine_fen:
+            raise ValueError("a decision of no penalty cannot carry a fine")
+        at = self._when(at)
+        self._require(INVESTIGATING, "decide", "a decision follows the investigation")
+        self._decided(fine_fen=fine_fen, basis=basis, no_penalty=no_penalty, at=at,
+                      by_agency=by_agency, by_role=by_role)
+
+    def close(self, outcome: str, at: datetime, *,
+              by_agency: str | None = None, by_role: str | None = None) -> None:
+        outcome = rules.text(outcome, "outcome")
+        at = self._when(at)
+        self._require(DECIDED, "close the case", "a case closes after its decision")
+        self._closed(outcome=outcome, at=at, by_agency=by_agency, by_role=by_role)
+
+    def link_complaint(self, complaint_id: str, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> bool:
+        """A further complaint joins the case; say whether it was new. A complaint
+        already linked changes nothing, so a redelivered link is harmless."""
+        complaint_id = rules.text(complaint_id, "complaint_id")
+        at = rules.utc(at, "at")
+        if complaint_id in self.complaint_ids:
+            return False
+        if self.is_final:
+            raise IllegalTransition(self.status, f"cannot link complaint {complaint_id}: the case has ended")
+        if at < self.received_at:
+            raise ValueError("at is before the lead was received")
+        self._complaint_linked(complaint_id=complaint_id, at=at, by_agency=by_agency, by_role=by_role)
+        return True
+
+    # -- what the case looks like ---------------------------------------------------
+
+    @property
+    def case_number(self) -> str:
+        """For people: derived from the id, so every replica prints the same one."""
+        return "PC-" + self.id.hex[:12].upper()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATES
+
+    @property
+    def filing_due(self) -> datetime:
+        return rules.due(self.received_at, self.filing_days)
+
+    @property
+    def conclusion_due(self) -> datetime | None:
+        """When the decision must be made; unknown until the case is filed."""
+        return None if self.filed_at is None else rules.due(self.filed_at, self.conclusion_days)
+
+    def overdue(self, now: datetime) -> list[str]:
+        """The limits passed at `now` and not yet met: FILING while a lead waits
+        for filing or declining; CONCLUSION while a filed case waits for its decision."""
+        now = rules.utc(now, "now")
+        if self.status == LEAD and now >= self.filing_due:
+            return [FILING]
+        if self.status in (FILED, INVESTIGATING) and now >= self.conclusion_due:
+            return [CONCLUSION]
+        return []
+
+    @property
+    def last_step_at(self) -> datetime:
+        steps = [self.received_at, self.filed_at, self.investigation_started_at,
+                 *(s["at"] for s in (self.declined, self.decision, self.closure) if s)]
+        return max(s for s in steps if s is not None)
+
+    # -- guards ---------------------------------------------------------------------
+
+    def _when(self, at: datetime) -> datetime:
+        at = rules.utc(at, "at")
+        if at < self.last_step_at:
+            raise ValueError(f"at is before the case's previous step ({self.last_step_at.isoformat()})")
+        return at
+
+    def _require(self, allowed: str | tuple[str, ...], action: str, why: str) -> None:
+        if self.status not in ((allowed,) if isinstance(allowed, str) else allowed):
+            raise IllegalTransition(self.status, f"cannot {action}: {why}")
+
+    # -- events: their bodies only record what was decided ------------------------------
+
+    @event("Filed")
+    def _filed(self, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        self.status, self.filed_at = FILED, at
+
+    @event("FilingDeclined")
+    def _filing_declined(self, reason: str, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        self.status, self.declined = DECLINED, {"reason": reason, "at": at}
+
+    @event("InvestigationStarted")
+    def _investigation_started(self, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        self.status, self.investigation_started_at = INVESTIGATING, at
+
+    @event("Decided")
+    def _decided(self, fine_fen: int, basis: str, no_penalty: bool, at: datetime,
+                 by_agency: str | None, by_role: str | None) -> None:
+        self.status = DECIDED
+        self.decision = {"fine_fen": fine_fen, "basis": basis, "no_penalty": no_penalty, "at": at}
+
+    @event("Closed")
+    def _closed(self, outcome: str, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        self.status, self.closure = CLOSED, {"outcome": outcome, "at": at}
+
+    @event("ComplaintLinked")
+    def _complaint_linked(self, complaint_id: str, at: datetime,
+                          by_agency: str | None, by_role: str | None) -> None:
+        self.complaint_ids = [*self.complaint_ids, complaint_id]

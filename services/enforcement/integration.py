@@ -1,0 +1,29 @@
+"""Enforcement's stored events as the integration events subscribers see."""
+from __future__ import annotations
+
+from services.bus.messages import Outgoing
+
+from .domainmodel import PenaltyCase
+
+
+def _case(case: PenaltyCase, record_type: str, **fields) -> Outgoing:
+    return Outgoing("enforcement.cases", str(case.id), record_type,
+                    {"complaint_id": case.complaint_ids[0], "case_id": str(case.id), **fields})
+
+
+def integration_events(event, case) -> list[Outgoing]:
+    if not isinstance(case, PenaltyCase):
+        return []
+    if isinstance(event, PenaltyCase.Opened):
+        return [_case(case, "PenaltyCaseOpened", origin=case.origin, complaint_ids=list(case.complaint_ids),
+                      respondent={"name": case.respondent.get("name") or "", "uscc": case.respondent.get("uscc")},
+                      violation_type=case.violation_type, agency_id=case.agency_id, filing_due=case.filing_due)]
+    if isinstance(event, PenaltyCase.FilingDeclined):
+        return [_case(case, "CaseFilingDeclined", reason=event.reason)]
+    if isinstance(event, PenaltyCase.InvestigationStarted):
+        return [_case(case, "InvestigationStarted")]
+    if isinstance(event, PenaltyCase.Decided):
+        return [_case(case, "PenaltyDecided", fine_fen=event.fine_fen, basis=event.basis)]
+    if isinstance(event, PenaltyCase.Closed):
+        return [_case(case, "PenaltyCaseClosed", outcome=event.outcome)]
+    return []

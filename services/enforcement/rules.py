@@ -1,0 +1,154 @@
+"""Enforcement rules (complaint to case, 诉转案): the stages of a penalty case,
+its time limits, and the threshold at which complaints become a lead.
+Pure values and functions; the aggregates decide with them."""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+ORIGINS = ("COMPLAINT", "REPORT", "PATTERN")
+VIOLATION_TYPES = (
+    "FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT", "PRICE_FRAUD",
+    "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY", "UNLICENSED_OPERATION", "OTHER",
+)
+
+# The administrative-penalty procedure, in order. DECLINED and CLOSED are final.
+LEAD = "LEAD"                    # lead received, filing not yet decided
+FILED = "FILED"                  # 立案
+INVESTIGATING = "INVESTIGATING"  # 调查取证
+DECIDED = "DECIDED"              # 处理决定: a penalty, or no penalty
+CLOSED = "CLOSED"                # 结案
+DECLINED = "DECLINED"            # 不予立案
+FINAL_STATES = (CLOSED, DECLINED)
+
+# Names of the time limits `PenaltyCase.overdue` reports.
+FILING = "FILING"
+CONCLUSION = "CONCLUSION"
+
+# Calendar days, counted as elapsed time: China Standard Time has no daylight
+# saving, so N x 24 hours lands on the same Beijing clock time N days later.
+# Working days would need the holiday calendar, which this pure model does not hold.
+FILING_DAYS = 15       # from the lead received to the decision whether to file
+CONCLUSION_DAYS = 90   # from filing to the decision on the case (penalty or no penalty)
+PATTERN_THRESHOLD = 5  # complaints against one operator about one kind of violation ...
+PATTERN_WINDOW_DAYS = 30  # ... within this many days make a lead
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The configurable numbers. Each case and each pattern decision keeps the
+    numbers it was made with, so changing the rulebook never moves an open
+    case's deadline nor re-judges a past decision."""
+
+    filing_days: int = FILING_DAYS
+    conclusion_days: int = CONCLUSION_DAYS
+    pattern_threshold: int = PATTERN_THRESHOLD
+    pattern_window_days: int = PATTERN_WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        for name in ("filing_days", "conclusion_days", "pattern_threshold", "pattern_window_days"):
+            positive(getattr(self, name), name)
+
+    def case_limits(self) -> dict[str, int]:
+        """Keyword arguments for opening a `PenaltyCase`."""
+        return {"filing_days": self.filing_days, "conclusion_days": self.conclusion_days}
+
+    def pattern_limits(self) -> dict[str, int]:
+        """Keyword arguments for `PatternWatch.observe`."""
+        return {"threshold": self.pattern_threshold, "window_days": self.pattern_window_days}
+
+
+def due(start: datetime, days: int) -> datetime:
+    return start + timedelta(days=days)
+
+
+# -- checks on what a command is given ----------------------------------------------
+
+def utc(value: object, name: str) -> datetime:
+    """An aware datetime in UTC; a naive one is refused because its instant is unknown."""
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must carry a time zone")
+    return value.astimezone(timezone.utc)
+
+
+def text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    return value.strip()
+
+
+def optional_text(value: object, name: str) -> str | None:
+    return None if value is None else text(value, name)
+
+
+def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def positive(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive whole number")
+    return value
+
+
+def fen(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of fen, zero or more")
+    return value
+
+
+def flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+def complaint_ids(values: object) -> list[str]:
+    """At least one complaint; a repeated id is the same complaint and kept once."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError("complaint_ids must be a non-empty list")
+    return list(dict.fromkeys(text(v, "complaint_ids") for v in values))
+
+
+def respondent(value: object) -> dict:
+    """The operator as the case names it: a name, and the unified social credit
+    code where known (intake has checked its checksum)."""
+    if not isinstance(value, dict):
+        raise ValueError("respondent must be a mapping with a name")
+    uscc = optional_text(value.get("uscc") or None, "respondent.uscc")
+    return {"name": text(value.get("name"), "respondent.name"), "uscc": uscc and uscc.upper()}
+
+
+# -- who the operator is -----------------------------------------------------------
+
+# The Company Law lets a limited-liability company call itself either: one form.
+# Other forms (股份有限公司, 分公司, 合伙) are different operators and keep their words.
+_SAME_FORM = (("有限责任公司", "有限公司"),)
+
+
+def normalise_name(name: str) -> str:
+    """An operator's name as the same operator is spelled every time: full-width
+    letters and digits made half-width, Latin letters lower-case, whitespace,
+    punctuation (brackets included, their contents kept) and symbols dropped,
+    and 有限责任公司 written 有限公司."""
+    folded = unicodedata.normalize("NFKC", text(name, "name")).casefold()
+    kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZSC")
+    for variant, canonical in _SAME_FORM:
+        if kept.endswith(variant):
+            kept = kept[: -len(variant)] + canonical
+    if not kept:
+        raise ValueError(f"name {name!r} has nothing left to identify the operator")
+    return kept
+
+
+def operator_key(operator: dict) -> str:
+    """The unified social credit code where known, else the normalised name.
+    A complaint naming the operator without its code therefore counts apart
+    from one that gives the code, unless intake resolved the code."""
+    known = respondent(operator)
+    return f"USCC:{known['uscc']}" if known["uscc"] else f"NAME:{normalise_name(known['name'])}"

@@ -1,0 +1,293 @@
+"""The penalty case: its own id, every step of the procedure, every refusal,
+and the filing and conclusion time limits."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from eventsourcing.application import Application
+
+from services.enforcement.domainmodel import IllegalTransition, PenaltyCase
+from services.enforcement.rules import Rulebook
+
+RECEIVED = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+BUREAU = {"by_agency": "AMR-310115", "by_role": "CASE_WORKER"}
+RESPONDENT = {"name": "上海某某电器有限公司", "uscc": "91310115mA1K3YJ12X"}
+
+
+def lead(**kwargs) -> PenaltyCase:
+    args = dict(origin="COMPLAINT", source_key="violation-event-1", complaint_ids=["C-2024-0001"],
+                respondent=RESPONDENT, violation_type="COUNTERFEIT", agency_id="AMR-310115",
+                evidence="商品标签与正品不符", received_at=RECEIVED)
+    return PenaltyCase(**{**args, **kwargs})
+
+
+def filed() -> PenaltyCase:
+    case = lead()
+    case.file(RECEIVED + 2 * DAY)
+    return case
+
+
+def investigating() -> PenaltyCase:
+    case = filed()
+    case.start_investigation(RECEIVED + 3 * DAY)
+    return case
+
+
+def decided() -> PenaltyCase:
+    case = investigating()
+    case.decide(500000, "《产品质量法》第五十条", RECEIVED + 40 * DAY)
+    return case
+
+
+def closed() -> PenaltyCase:
+    case = decided()
+    case.close("罚款已缴纳", RECEIVED + 50 * DAY)
+    return case
+
+
+def declined() -> PenaltyCase:
+    case = lead()
+    case.decline_filing("违法事实不成立", RECEIVED + 5 * DAY)
+    return case
+
+
+def new_events(case: PenaltyCase) -> list[str]:
+    return [type(e).__qualname__ for e in case.collect_events()]
+
+
+LATER = RECEIVED + 60 * DAY
+COMMANDS = {
+    "file": lambda case: case.file(LATER),
+    "decline_filing": lambda case: case.decline_filing("不予立案", LATER),
+    "start_investigation": lambda case: case.start_investigation(LATER),
+    "decide": lambda case: case.decide(1000, "依据", LATER),
+    "close": lambda case: case.close("结案", LATER),
+}
+STATES = {"LEAD": lead, "FILED": filed, "INVESTIGATING": investigating, "DECIDED": decided,
+          "CLOSED": closed, "DECLINED": declined}
+ALLOWED = {
+    "LEAD": {"file", "decline_filing", "start_investigation"},
+    "FILED": {"start_investigation"},
+    "INVESTIGATING": {"decide"},
+    "DECIDED": {"close"},
+    "CLOSED": set(),
+    "DECLINED": set(),
+}
+REFUSED = [(state, command) for state in STATES for command in COMMANDS if command not in ALLOWED[state]]
+
+
+# -- identity ----------------------------------------------------------------------
+
+def test_a_replayed_lead_reaches_the_same_case():
+    assert lead().id == lead().id == PenaltyCase.create_id("COMPLAINT", "violation-event-1")
+    assert lead(source_key="violation-event-2").id != lead().id
+
+
+def test_a_report_and_a_violation_with_the_same_key_are_different_cases():
+    assert PenaltyCase.create_id("REPORT", "C-2024-0001") != PenaltyCase.create_id("COMPLAINT", "C-2024-0001")
+
+
+def test_the_case_has_its_own_id_and_a_number_people_can_read():
+    case = lead()
+    assert str(case.id) not in case.complaint_ids
+    assert case.case_number == "PC-" + case.id.hex[:12].upper()
+    assert case.case_number == lead().case_number != lead(source_key="other").case_number
+
+
+# -- opening -----------------------------------------------------------------------
+
+def test_a_lead_is_received_and_waits_for_filing():
+    case = lead(**BUREAU)
+    assert case.status == "LEAD" and not case.is_final
+    assert case.filing_due == RECEIVED + 15 * DAY
+    assert case.conclusion_due is None
+    [event] = case.collect_events()
+    assert type(event).__qualname__ == "PenaltyCase.Opened"
+    assert (event.by_agency, event.by_role) == ("AMR-310115", "CASE_WORKER")
+    assert (event.origin, event.complaint_ids, event.violation_type) == ("COMPLAINT", ["C-2024-0001"], "COUNTERFEIT")
+
+
+def test_the_time_limits_come_from_the_rulebook():
+    case = lead(**Rulebook(filing_days=30, conclusion_days=60).case_limits())
+    assert case.filing_due == RECEIVED + 30 * DAY
+    case.file(RECEIVED + DAY)
+    assert case.conclusion_due == RECEIVED + DAY + 60 * DAY
+
+
+def test_received_at_in_beijing_time_is_kept_in_utc():
+    beijing = timezone(timedelta(hours=8))
+    case = lead(received_at=datetime(2024, 3, 1, 10, 0, tzinfo=beijing))
+    assert case.received_at == RECEIVED and case.received_at.tzinfo == timezone.utc
+
+
+def test_the_respondent_keeps_name_and_credit_code_only():
+    case = lead(respondent={"name": " 某店 ", "uscc": "91310115ma1k3yj12x", "phone": "13800000000"})
+    assert case.respondent == {"name": "某店", "uscc": "91310115MA1K3YJ12X"}
+    assert lead(respondent={"name": "某店"}).respondent == {"name": "某店", "uscc": None}
+
+
+def test_a_complaint_listed_twice_is_one_complaint():
+    assert lead(complaint_ids=["C-1", "C-2", "C-1"]).complaint_ids == ["C-1", "C-2"]
+
+
+@pytest.mark.parametrize("bad", [
+    {"origin": "RUMOUR"}, {"violation_type": "LITTERING"}, {"complaint_ids": []},
+    {"respondent": {"name": " "}}, {"agency_id": ""}, {"received_at": datetime(2024, 3, 1)},
+    {"filing_days": 0}, {"conclusion_days": -1}, {"source_key": ""},
+])
+def test_a_malformed_lead_is_refused(bad):
+    with pytest.raises(ValueError):
+        lead(**bad)
+
+
+# -- the procedure ------------------------------------------------------------------
+
+def test_filing_starts_the_conclusion_clock():
+    case = lead()
+    case.collect_events()
+    case.file(RECEIVED + 2 * DAY, **BUREAU)
+    assert case.status == "FILED" and case.filed_at == RECEIVED + 2 * DAY
+    assert case.conclusion_due == RECEIVED + 92 * DAY
+    [event] = case.collect_events()
+    assert type(event).__qualname__ == "PenaltyCase.Filed" and event.by_role == "CASE_WORKER"
+
+
+def test_investigating_an_unfiled_lead_files_it_at_the_same_moment():
+    case = lead()
+    case.collect_events()
+    case.start_investigation(RECEIVED + 4 * DAY, **BUREAU)
+    assert new_events(case) == ["PenaltyCase.Filed", "PenaltyCase.InvestigationStarted"]
+    assert case.status == "INVESTIGATING"
+    assert case.filed_at == case.investigation_started_at == RECEIVED + 4 * DAY
+
+
+def test_investigating_a_filed_case_only_starts_the_investigation():
+    case = filed()
+    case.collect_events()
+    case.start_investigation(RECEIVED + 3 * DAY)
+    assert new_events(case) == ["PenaltyCase.InvestigationStarted"]
+    assert case.filed_at == RECEIVED + 2 * DAY
+
+
+def test_a_penalty_is_decided_then_the_case_closes():
+    case = investigating()
+    case.collect_events()
+    case.decide(500000, "《产品质量法》第五十条", RECEIVED + 40 * DAY, **BUREAU)
+    assert case.status == "DECIDED"
+    assert case.decision == {"fine_fen": 500000, "basis": "《产品质量法》第五十条", "no_penalty": False,
+                             "at": RECEIVED + 40 * DAY}
+    case.close("罚款已缴纳", RECEIVED + 50 * DAY, **BUREAU)
+    assert case.status == "CLOSED" and case.is_final
+    assert case.closure == {"outcome": "罚款已缴纳", "at": RECEIVED + 50 * DAY}
+    assert new_events(case) == ["PenaltyCase.Decided", "PenaltyCase.Closed"]
+
+
+def test_no_penalty_is_a_decision_too():
+    case = investigating()
+    case.decide(0, "违法行为轻微并及时改正", RECEIVED + 10 * DAY, no_penalty=True)
+    assert case.decision["no_penalty"] is True and case.decision["fine_fen"] == 0
+    warning = investigating()
+    warning.decide(0, "警告", RECEIVED + 10 * DAY)
+    assert warning.decision["no_penalty"] is False
+
+
+@pytest.mark.parametrize("fine, no_penalty", [(-1, False), (1.5, False), (True, False), (100, True)])
+def test_a_decision_with_an_impossible_fine_is_refused(fine, no_penalty):
+    case = investigating()
+    with pytest.raises(ValueError):
+        case.decide(fine, "依据", RECEIVED + 10 * DAY, no_penalty=no_penalty)
+    assert case.status == "INVESTIGATING"
+
+
+def test_declining_to_file_is_final_and_says_why():
+    case = lead()
+    case.collect_events()
+    case.decline_filing("违法事实不成立", RECEIVED + 5 * DAY, **BUREAU)
+    assert case.status == "DECLINED" and case.is_final
+    assert case.declined == {"reason": "违法事实不成立", "at": RECEIVED + 5 * DAY}
+    assert new_events(case) == ["PenaltyCase.FilingDeclined"]
+
+
+@pytest.mark.parametrize("state, command", REFUSED)
+def test_an_out_of_order_command_is_refused_and_leaves_nothing(state, command):
+    case = STATES[state]()
+    case.collect_events()
+    version = case.version
+    with pytest.raises(IllegalTransition) as refusal:
+        COMMANDS[command](case)
+    assert refusal.value.current_state == state and state in str(refusal.value)
+    assert case.collect_events() == [] and case.version == version and case.status == state
+
+
+def test_a_step_dated_before_the_previous_one_is_refused():
+    case = filed()
+    with pytest.raises(ValueError, match="previous step"):
+        case.start_investigation(RECEIVED + 2 * DAY - SECOND)
+    with pytest.raises(ValueError):
+        lead().file(RECEIVED - SECOND)
+    with pytest.raises(ValueError):
+        filed().file(datetime(2024, 3, 5))  # naive: its instant is unknown
+
+
+# -- linking complaints ---------------------------------------------------------------
+
+def test_a_further_complaint_joins_once():
+    case = investigating()
+    case.collect_events()
+    assert case.link_complaint("C-2024-0009", RECEIVED + 6 * DAY, **BUREAU) is True
+    assert case.complaint_ids == ["C-2024-0001", "C-2024-0009"]
+    assert new_events(case) == ["PenaltyCase.ComplaintLinked"]
+    assert case.link_complaint("C-2024-0009", RECEIVED + 7 * DAY) is False
+    assert case.link_complaint("C-2024-0001", RECEIVED + 7 * DAY) is False
+    assert case.collect_events() == [] and case.complaint_ids == ["C-2024-0001", "C-2024-0009"]
+
+
+@pytest.mark.parametrize("ended", [closed, declined])
+def test_an_ended_case_takes_no_new_complaint_but_a_redelivered_link_is_harmless(ended):
+    case = ended()
+    case.collect_events()
+    with pytest.raises(IllegalTransition) as refusal:
+        case.link_complaint("C-2024-0009", LATER)
+    assert refusal.value.current_state == case.status
+    assert case.link_complaint("C-2024-0001", LATER) is False
+    assert case.collect_events() == []
+
+
+# -- time limits -----------------------------------------------------------------------
+
+def test_a_lead_not_filed_in_time_is_overdue_for_filing():
+    case = lead()
+    assert case.overdue(RECEIVED + 15 * DAY - SECOND) == []
+    assert case.overdue(RECEIVED + 15 * DAY) == ["FILING"]
+
+
+def test_a_filed_case_not_decided_in_time_is_overdue_for_conclusion():
+    late_filing = lead()
+    late_filing.file(RECEIVED + 20 * DAY)
+    assert late_filing.overdue(RECEIVED + 20 * DAY) == []
+    case = investigating()
+    assert case.overdue(case.conclusion_due - SECOND) == []
+    assert case.overdue(case.conclusion_due) == ["CONCLUSION"]
+
+
+@pytest.mark.parametrize("settled", [decided, closed, declined])
+def test_a_decided_or_ended_case_is_never_overdue(settled):
+    assert settled().overdue(RECEIVED + 1000 * DAY) == []
+
+
+# -- storage ---------------------------------------------------------------------------
+
+def test_the_case_survives_the_event_store():
+    app = Application()
+    case = decided()
+    case.link_complaint("C-2024-0009", RECEIVED + 41 * DAY)
+    app.save(case)
+    again = app.repository.get(case.id)
+    assert again.status == "DECIDED" and again.case_number == case.case_number
+    assert again.complaint_ids == ["C-2024-0001", "C-2024-0009"]
+    assert again.decision == case.decision and again.respondent == case.respondent
+    assert (again.filing_due, again.conclusion_due) == (case.filing_due, case.conclusion_due)
+    again.close("罚款已缴纳", RECEIVED + 50 * DAY)
+    app.save(again)
+    assert app.repository.get(case.id).status == "CLOSED"
