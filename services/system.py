@@ -42,7 +42,12 @@ class System:
         for name in self.names:
             self.runners[name] = ServiceRunner(spec(name), bus, store, clock=self.clock)
         # Group joins take seconds each on the embedded broker: join in parallel.
-        await asyncio.gather(*(runner.start() for runner in self.runners.values()))
+        results = await asyncio.gather(*(runner.start() for runner in self.runners.values()),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            await self.stop()
+            raise failed[0]
 
     async def stop(self) -> None:
         for runner in reversed(list(self.runners.values())):

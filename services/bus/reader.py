@@ -31,7 +31,7 @@ async def read_topic(bootstrap_servers: str, topic: str, *, from_beginning: bool
             await consumer.seek_to_end(*tps)
         end = await consumer.end_offsets(tps)
         while True:
-            if not follow and all(await consumer.position(tp) >= end[tp] for tp in tps):
+            if not follow and await _at_end(consumer, tps, end):
                 return
             batch = await consumer.getmany(*tps, timeout_ms=int(idle_timeout * 1000) if not follow else 1000)
             for tp, records in batch.items():
@@ -40,6 +40,13 @@ async def read_topic(bootstrap_servers: str, topic: str, *, from_beginning: bool
                                   {k: bytes(v) for k, v in (r.headers or ())})
     finally:
         await consumer.stop()
+
+
+async def _at_end(consumer, tps, end) -> bool:
+    for tp in tps:
+        if await consumer.position(tp) < end[tp]:
+            return False
+    return True
 
 
 async def read_all(bootstrap_servers: str, topic: str) -> list[Inbound]:

@@ -55,6 +55,7 @@ class ServiceRunner:
         self.codec = codec or default_codec()
         self.app: ServiceApplication = spec.application(env=store.for_service(spec.name), clock=self.clock)
         self.store_dir = store.data_dir
+        self.store_dir.mkdir(parents=True, exist_ok=True)
         self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers)
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
