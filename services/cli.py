@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     republish.add_argument("service", choices=SERVICES)
     republish.add_argument("--from", dest="start", type=int, default=0, help="first position to send (default 0: all)")
 
+    token = sub.add_parser("token", help="case-work tokens")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    issue = token_sub.add_parser("issue", help="print a signed token for an agency and role")
+    issue.add_argument("agency_id")
+    issue.add_argument("--role", required=True, choices=["CASE_WORKER", "SUPERVISOR", "REGULATOR", "AGENCY_SYSTEM"])
+    issue.add_argument("--ttl", type=float, default=30.0, help="days until it expires (default 30)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from services import commands

@@ -217,3 +217,19 @@ def cmd_republish(args) -> int:
                                   bus_settings().bootstrap_servers, args.start, progress))
     print(f"\n{args.service}: republished {count} events from position {args.start}", file=sys.stderr)
     return 0
+
+
+def cmd_token(args) -> int:
+    from datetime import timedelta
+
+    from services import auth
+    from services.routing.directory import Directory
+
+    if not Directory.load().exists(args.agency_id):
+        print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
+        return 2
+    if args.ttl <= 0:
+        print("--ttl must be a positive number of days", file=sys.stderr)
+        return 2
+    print(auth.issue(args.agency_id, args.role, auth.signing_key(), timedelta(days=args.ttl)))
+    return 0
