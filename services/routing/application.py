@@ -51,8 +51,10 @@ class Routing(ServiceApplication):
         rulebook = rulebook_for(complaint.received_at)
         rejection = rules.acceptance(record, complaint.received_at, rulebook)
         if rejection is not None and rejection.reason == "OUT_OF_REMIT":
-            self.refer(complaint, now)
-            return
+            if self.referral_target(record):
+                self.refer(complaint, now)
+                return
+            # Nowhere to refer it: the complainant is told why and where to turn.
         if rejection is not None:
             handler = rules.jurisdiction(record, self.directory).agency_id or receiving
             complaint.reject(handler, rejection.reason, rejection.explanation, now)
@@ -63,11 +65,19 @@ class Routing(ServiceApplication):
             complaint.transfer(decision.transfer_from, agency, decision.basis, now)
         complaint.accept(agency, decision.basis, now)
 
+    def referral_target(self, record: dict) -> str | None:
+        subject = record["subject_area"]
+        receiving = record.get("receiving_agency_id") or ""
+        for adcode in (_location(record), receiving.split("-", 1)[-1] if "-" in receiving else None):
+            target = rules.referral_target(subject, adcode, self.directory) if adcode else None
+            if target:
+                return target
+        return None
+
     def refer(self, complaint: Complaint, now: datetime, to_agency_id: str | None = None) -> None:
         record = complaint.record
         subject = record["subject_area"]
-        adcode = _location(record, self.directory)
-        target = to_agency_id or rules.referral_target(subject, adcode, self.directory)
+        target = to_agency_id or self.referral_target(record)
         number = len(complaint.referrals) + 1
         reply_due = calendar.working_days_after(now, rulebook_for(complaint.received_at).referral_reply_working_days)
         complaint.refer(f"{complaint.complaint_id}/R{number}", record.get("receiving_agency_id") or "",
@@ -129,11 +139,8 @@ def declined_explanation(agency_id: str, reason: str | None) -> str:
             f"({reason or '未说明理由'}),请向有关主管部门反映或通过诉讼、仲裁等途径解决。")
 
 
-def _location(record: dict, directory: Directory) -> str | None:
+def _location(record: dict) -> str | None:
+    """Where the matter is: the operator's location, else where the act took place."""
     respondent = record.get("respondent") or {}
     transaction = record.get("transaction") or {}
-    for adcode in (respondent.get("adcode"), transaction.get("place_adcode")):
-        if adcode:
-            return adcode
-    receiving = record.get("receiving_agency_id") or ""
-    return receiving.split("-", 1)[1] if "-" in receiving else None
+    return respondent.get("adcode") or transaction.get("place_adcode")

@@ -1,0 +1,309 @@
+"""Routing's rules: who handles a complaint, whether it is accepted, where it goes.
+
+Pure functions of a ComplaintReceived record (a dict shaped like the Avro
+record), the directory and the rulebook. A well-formed complaint that lacks
+something yields a decision, never an exception.
+
+Jurisdiction (Order No. 62, arts. 6-9)
+--------------------------------------
+Competent: the county-level AMR of the operator's location (respondent.adcode)
+and of the place of the business act (transaction.place_adcode); for an online
+purchase, of the operator's location and of the third-party platform's location
+(transaction.platform.adcode); an online order's delivery place is the
+consumer's, not the act's. Among the competent bureaus, in order:
+
+1. the consumer's choice (preferred_agency_id), if competent: CONSUMER_CHOICE;
+   a choice that is not competent is not honoured;
+2. else the receiving bureau, if competent: FIRST_RECEIVED (首办责任);
+3. else a transfer (transfer_from = the receiving bureau) to the operator's
+   location, failing that the act's or the platform's, with that basis.
+
+A city or provincial AMR that receives a complaint is not competent by itself
+(competence is the county's, art. 6), so it passes the complaint down to the
+competent county bureau, recorded as a transfer. Taking a complaint over (art. 8)
+is a superior's deliberate act, not routing's default: see `escalate`.
+
+When no division code resolves to a county, agency_id is None with basis
+FIRST_RECEIVED: the receiving bureau keeps the complaint and finds out where the
+operator is. An address that did not parse is not a missing respondent.
+
+Acceptance (arts. 2, 11, 16), checked in the rulebook's order; a complaint
+failing two conditions is told the first:
+
+1. NOT_CONSUMPTION (art. 2): whether the procedure applies at all. Only a
+   purpose stated as BUSINESS fails; UNKNOWN gets the benefit of the doubt.
+2. OUT_OF_REMIT (art. 16(1), art. 10): whether the matter is market
+   regulation's. Such a complaint is referred whole: its completeness is for the
+   competent agency to judge, and referring at once spares the consumer a round
+   trip to fix details that agency may not need (便于消费者投诉). Its
+   explanation, naming where to turn, is for when no agency can be found to
+   refer it to (art. 10).
+3. NO_CLEAR_RESPONDENT, NO_SPECIFIC_REQUEST, NO_FACTS (art. 11): what every
+   complaint must have; the grounds below cannot be judged without them, and the
+   complainant can cure them and complain again at once.
+4. SHELF_LIFE_EXPIRED, ALREADY_MEDIATED, OTHER_MEDIATOR,
+   COURT_ARBITRATION_OR_AGENCY, OVER_ONE_YEAR, UNPROVABLE, OTHER_UNLAWFUL:
+   art. 16(2)-(7) in the order the article lists them, the residual ground last.
+
+How the grounds read the record:
+- a clear respondent: a name, and something to find it by: address, credit code,
+  division code, or the platform it sold through (a platform must disclose its
+  sellers, Consumer Rights Protection Law art. 44);
+- facts: at least one letter, digit or character, not punctuation alone;
+- SHELF_LIFE_EXPIRED: the expiry date passed before the consumer became aware of
+  the problem (or, with no aware date, before receipt), but not before the
+  purchase: goods sold already expired leave the seller liable;
+- prior handling: any entry of the body counts, in progress or concluded;
+- OVER_ONE_YEAR: receipt (China date) later than the aware date plus one year;
+  exactly one year is not over; 29 February plus a year is 28 February (Civil
+  Code art. 202); no aware date, no finding;
+- UNPROVABLE: has_evidence explicitly false, unless the purchase was made
+  through a platform, whose order record proves it (E-Commerce Law art. 31);
+- OTHER_UNLAWFUL: an agent without a power of attorney (art. 13), or no
+  consumer name or no way to reach the consumer (art. 12).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .calendar import china_date
+from .directory import KIND_OF_AREA, REMITS, Directory
+from .rulebook import Rulebook
+
+OPERATOR_LOCATION, ACTIVITY_LOCATION, PLATFORM_LOCATION = "OPERATOR_LOCATION", "ACTIVITY_LOCATION", "PLATFORM_LOCATION"
+CONSUMER_CHOICE, FIRST_RECEIVED = "CONSUMER_CHOICE", "FIRST_RECEIVED"
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    agency_id: str | None
+    basis: str
+    transfer_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    explanation: str
+
+
+# Jurisdiction -----------------------------------------------------------------
+
+def competent_bureaus(complaint: dict, directory: Directory) -> dict[str, str]:
+    """Competent county bureaus and the basis of each, the operator's location first."""
+    respondent = complaint.get("respondent") or {}
+    transaction = complaint.get("transaction") or {}
+    if transaction.get("online"):
+        other = ((transaction.get("platform") or {}).get("adcode"), PLATFORM_LOCATION)
+    else:
+        other = (transaction.get("place_adcode"), ACTIVITY_LOCATION)
+    competent: dict[str, str] = {}
+    for adcode, basis in ((respondent.get("adcode"), OPERATOR_LOCATION), other):
+        bureau = directory.county_amr(adcode)
+        if bureau and bureau not in competent:
+            competent[bureau] = basis
+    return competent
+
+
+def transfer_target(complaint: dict, directory: Directory) -> str | None:
+    """Where a bureau that is not competent sends the complaint."""
+    competent = competent_bureaus(complaint, directory)
+    chosen = complaint.get("preferred_agency_id")
+    return chosen if chosen in competent else next(iter(competent), None)
+
+
+def jurisdiction(complaint: dict, directory: Directory) -> Jurisdiction:
+    competent = competent_bureaus(complaint, directory)
+    receiving = complaint.get("receiving_agency_id") or None
+    if not competent:
+        return Jurisdiction(None, FIRST_RECEIVED)
+    chosen = complaint.get("preferred_agency_id")
+    if chosen in competent:
+        return Jurisdiction(chosen, CONSUMER_CHOICE, receiving if receiving != chosen else None)
+    if receiving in competent:
+        return Jurisdiction(receiving, FIRST_RECEIVED)
+    target = transfer_target(complaint, directory)
+    return Jurisdiction(target, competent[target], receiving)
+
+
+def escalate(agency_id: str, directory: Directory) -> str | None:
+    """The superior a bureau refers a complaint up to, or that may take it over (art. 8)."""
+    return directory.parent(agency_id)
+
+
+def resolve_dispute(agency_a: str, agency_b: str, directory: Directory) -> str | None:
+    """Who designates the handler when two bureaus dispute jurisdiction (art. 9):
+    their common superior; None when that is a national body."""
+    return directory.common_superior(agency_a, agency_b)
+
+
+def referral_target(subject_area: str, adcode: str | None, directory: Directory) -> str | None:
+    """The agency a matter outside market regulation goes to; None if the place
+    does not resolve to one (a county kind needs a county-level code)."""
+    if subject_area in REMITS["AMR"]:
+        raise ValueError(f"{subject_area} stays with market regulation; there is nothing to refer")
+    return directory.competent_agency(subject_area, adcode)
+
+
+# Acceptance -------------------------------------------------------------------
+
+def acceptance(complaint: dict, received_at: datetime, rulebook: Rulebook) -> Rejection | None:
+    """None when the complaint is accepted; else the first ground that applies."""
+    received_on = china_date(received_at)
+    for reason in rulebook.acceptance_checks:
+        finding = _CHECKS[reason](complaint, received_on, rulebook)
+        if finding is not None:
+            return Rejection(reason, _explanation(reason, finding, rulebook))
+    return None
+
+
+def _not_consumption(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    if c.get("purpose") == "BUSINESS":
+        return "您购买商品或者接受服务是为了生产经营，不是为了生活消费。"
+    return None
+
+
+_REFERRED = {"ENVIRONMENT": ("环境污染", "生态环境部门"), "MEDICAL": ("医疗服务", "卫生健康部门"),
+             "EDUCATION": ("教育", "教育行政部门"), "TRANSPORT": ("交通运输", "交通运输部门"),
+             "HOUSING": ("房屋", "住房和城乡建设部门"), "TOURISM": ("旅游", "文化和旅游部门"),
+             "TELECOM": ("电信服务", "通信管理部门"), "FINANCE": ("金融服务", "金融监督管理部门"),
+             "POSTAL": ("邮政快递", "邮政管理部门")}
+
+
+def _out_of_remit(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    area = c.get("subject_area")
+    if area in KIND_OF_AREA and area not in REMITS["AMR"]:
+        matter, body = _REFERRED[area]
+        return f"您反映的是{matter}方面的问题，由{body}负责处理。"
+    return None
+
+
+def _no_clear_respondent(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    respondent = c.get("respondent") or {}
+    platform = (c.get("transaction") or {}).get("platform") or {}
+    if not _text(respondent.get("name")):
+        return "您的投诉没有写明被投诉经营者的名称。"
+    if not any(_text(v) for v in (respondent.get("address"), respondent.get("uscc"), respondent.get("adcode"),
+                                   platform.get("name"))):
+        return "您的投诉没有写明被投诉人的地址、统一社会信用代码或者交易平台，无法确定被投诉人。"
+    return None
+
+
+def _no_specific_request(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    return None if c.get("demands") else "您的投诉没有提出具体请求（如退货、更换、修理、赔偿、赔礼道歉）。"
+
+
+def _no_facts(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    if any(ch.isalnum() for ch in _text(c.get("facts"))):
+        return None
+    return "您的投诉没有说明事实和理由。"
+
+
+def _shelf_life_expired(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    expiry = _as_date(c.get("goods_expiry_date"))
+    if expiry is None:
+        return None
+    noticed = _as_date(c.get("aware_date")) or received_on
+    bought = _as_date((c.get("transaction") or {}).get("date"))
+    if expiry >= noticed or (bought is not None and expiry < bought):
+        return None
+    return f"商品的保质期到{_day(expiry)}为止，您发现问题时（{_day(noticed)}）商品已超过保质期。"
+
+
+_PRIOR_BODIES = {"AMR_MEDIATION": "市场监督管理部门", "CONSUMER_ASSOCIATION": "消费者协会",
+                 "PEOPLES_MEDIATION": "人民调解组织", "COURT": "人民法院", "ARBITRATION": "仲裁机构",
+                 "OTHER_AGENCY": "其他行政机关"}
+
+
+def _handled_by(*bodies: str):
+    def check(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+        for entry in c.get("prior_handling") or ():
+            entry = entry or {}
+            if entry.get("body") in bodies:
+                doing = "正在处理" if entry.get("status") == "IN_PROGRESS" else "已经处理"
+                return f"{_PRIOR_BODIES[entry['body']]}{doing}您反映的这一争议。"
+        return None
+    return check
+
+
+def _over_limit(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    aware = _as_date(c.get("aware_date"))
+    years = rulebook.awareness_limit_years
+    if aware is None or received_on <= _years_after(aware, years):
+        return None
+    return (f"您知道或者应该知道权益受到侵害是在{_day(aware)}，"
+            f"到本机关收到投诉的{_day(received_on)}已超过{'零一二三四五六七八九十'[years]}年。")
+
+
+def _unprovable(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    transaction = c.get("transaction") or {}
+    through_platform = transaction.get("online") and _text((transaction.get("platform") or {}).get("name"))
+    if c.get("has_evidence") is False and not through_platform:
+        return "您表示没有能够证明交易或者权益受到侵害的材料（如发票、收据、合同、聊天记录、照片）。"
+    return None
+
+
+def _other_unlawful(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    agent = c.get("agent")
+    if agent and not _text(agent.get("power_of_attorney_ref")):
+        return "您委托他人代为投诉，但没有提交由您本人签名的授权委托书。"
+    consumer = c.get("consumer") or {}
+    if not _text(consumer.get("name")) or not (_text(consumer.get("phone")) or _text(consumer.get("address"))):
+        return "投诉没有写明消费者的姓名和联系方式，无法告知处理结果。"
+    return None
+
+
+_CHECKS = {
+    "NOT_CONSUMPTION": _not_consumption, "OUT_OF_REMIT": _out_of_remit,
+    "NO_CLEAR_RESPONDENT": _no_clear_respondent, "NO_SPECIFIC_REQUEST": _no_specific_request,
+    "NO_FACTS": _no_facts, "SHELF_LIFE_EXPIRED": _shelf_life_expired,
+    "ALREADY_MEDIATED": _handled_by("AMR_MEDIATION"),
+    "OTHER_MEDIATOR": _handled_by("CONSUMER_ASSOCIATION", "PEOPLES_MEDIATION"),
+    "COURT_ARBITRATION_OR_AGENCY": _handled_by("COURT", "ARBITRATION", "OTHER_AGENCY"),
+    "OVER_ONE_YEAR": _over_limit, "UNPROVABLE": _unprovable, "OTHER_UNLAWFUL": _other_unlawful,
+}
+
+_CURE = "请补充后重新投诉。"
+_OTHER_ROUTES = "您可以与经营者协商，或者依法申请仲裁、向人民法院起诉。"
+_NEXT_STEP = {
+    "NOT_CONSUMPTION": _OTHER_ROUTES, "OUT_OF_REMIT": "请向上述部门反映。",
+    "NO_CLEAR_RESPONDENT": _CURE, "NO_SPECIFIC_REQUEST": _CURE, "NO_FACTS": _CURE,
+    "SHELF_LIFE_EXPIRED": _OTHER_ROUTES, "ALREADY_MEDIATED": _OTHER_ROUTES,
+    "OTHER_MEDIATOR": "该组织调解不成的，您可以依法申请仲裁或者向人民法院起诉。",
+    "COURT_ARBITRATION_OR_AGENCY": "请依照该机关的程序继续办理。",
+    "OVER_ONE_YEAR": _OTHER_ROUTES, "UNPROVABLE": "取得相关证明材料后，您可以重新投诉。",
+    "OTHER_UNLAWFUL": _CURE,
+}
+
+
+def _explanation(reason: str, finding: str, rulebook: Rulebook) -> str:
+    ground = rulebook.grounds[reason]
+    conclusion = "" if ground.rule.endswith("不予受理") else "，本投诉不予受理"
+    return f"{finding}根据{rulebook.title}{ground.article}，{ground.rule}{conclusion}。{_NEXT_STEP[reason]}"
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February: the period ends on the month's last day
+        return date(day.year + years, 2, 28)
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
