@@ -83,7 +83,10 @@ async def end_to_end(bootstrap: str, batch, data_dir: str) -> float:
             opened = count(mediation.app, MediationCase.Opened)
             if received == len(batch) and opened == accepted:
                 return len(batch) / (time.perf_counter() - start)
-            await asyncio.sleep(0.1)
+            if os.environ.get("BENCH_VERBOSE"):
+                print(f"{time.perf_counter() - start:6.1f}s received {received} accepted {accepted} "
+                      f"relayed {routing.relay.position} opened {opened}", file=sys.stderr)
+            await asyncio.sleep(0.1 if not os.environ.get("BENCH_VERBOSE") else 1.0)
             if time.perf_counter() - start > 600:
                 raise TimeoutError(f"after 10 minutes: {received} received, {accepted} accepted, {opened} opened")
     finally:

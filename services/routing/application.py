@@ -1,6 +1,7 @@
 """Routing: jurisdiction, acceptance and referral decisions, and their deadlines."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from services.bus.messages import Decoded
@@ -10,6 +11,9 @@ from . import calendar, rules
 from .directory import Directory
 from .domainmodel import AlreadyDecided, Complaint
 from .rulebook import rulebook_for
+
+
+log = logging.getLogger(__name__)
 
 
 class ComplaintNotFound(LookupError):
@@ -36,11 +40,22 @@ class Routing(ServiceApplication):
         if uow.get(Complaint.create_id(complaint_id)) is not None:
             return  # the same complaint published twice under two positions
         received_at = record["occurred_at"]
-        due = calendar.decision_due(received_at)
+        due, provisional = self.decision_due(received_at)
         complaint = Complaint(complaint_id, {k: v for k, v in record.items() if k not in ("event_id", "occurred_at")},
-                              received_at, due)
+                              received_at, due, provisional_due=provisional)
         uow.add(complaint)
         self.decide(complaint)
+
+    def decision_due(self, received_at: datetime) -> tuple[datetime, bool]:
+        """The official due date; where the published holiday calendar does not
+        reach yet, a weekday count marked provisional, so the complaint is still
+        decided and the bureau can see the date may move."""
+        rulebook = rulebook_for(received_at)
+        try:
+            return calendar.decision_due(received_at, rulebook), False
+        except calendar.BeyondOfficialCalendar as exc:
+            log.warning("complaint received %s: %s; using a provisional weekday count", received_at, exc)
+            return calendar.weekday_working_days_after(received_at, rulebook.decision_working_days), True
 
     def decide(self, complaint: Complaint) -> None:
         now = self.clock.now()
@@ -79,7 +94,11 @@ class Routing(ServiceApplication):
         subject = record["subject_area"]
         target = to_agency_id or self.referral_target(record)
         number = len(complaint.referrals) + 1
-        reply_due = calendar.working_days_after(now, rulebook_for(complaint.received_at).referral_reply_working_days)
+        days = rulebook_for(complaint.received_at).referral_reply_working_days
+        try:
+            reply_due = calendar.working_days_after(now, days)
+        except calendar.BeyondOfficialCalendar:
+            reply_due = calendar.weekday_working_days_after(now, days)
         complaint.refer(f"{complaint.complaint_id}/R{number}", record.get("receiving_agency_id") or "",
                         target, subject, reply_due, now)
 

@@ -14,6 +14,7 @@ would silently move deadlines.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 import chinese_calendar
 from chinese_calendar.constants import holidays as _published_holidays
@@ -39,6 +40,19 @@ def is_working_day(day: date) -> bool:
     return chinese_calendar.is_workday(day)
 
 
+def weekday_working_days_after(instant: datetime, n: int) -> datetime:
+    """Provisional: the Nth weekday after the China day of `instant`. For days
+    the published calendar does not cover yet; never a substitute for it."""
+    day = china_date(instant)
+    counted = 0
+    while counted < n:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            counted += 1
+    return end_of_day(day)
+
+
+@lru_cache(maxsize=4096)
 def add_working_days(day: date, n: int) -> date:
     """The Nth working day after `day` (which itself is not counted)."""
     if isinstance(day, datetime):

@@ -22,11 +22,14 @@ class Complaint(Aggregate):
         return derive_id("routing", "complaint", complaint_id)
 
     @event("Received")
-    def __init__(self, complaint_id: str, record: dict, received_at: datetime, decision_due: datetime):
+    def __init__(self, complaint_id: str, record: dict, received_at: datetime, decision_due: datetime,
+                 provisional_due: bool = False):
         self.complaint_id = complaint_id
         self.record = record
         self.received_at = received_at
         self.decision_due = decision_due
+        # True when the official holiday calendar did not reach the due date yet.
+        self.provisional_due = provisional_due
         self.state = "RECEIVED"
         self.agency_id: str | None = record.get("receiving_agency_id")
         self.decided_at: datetime | None = None

@@ -100,3 +100,19 @@ def test_decision_due_beyond_the_calendar_is_refused():
 def test_an_instant_without_a_zone_is_refused():
     with pytest.raises(ValueError, match="no time zone"):
         decision_due(datetime(2026, 3, 2, 9, 30))
+
+
+def test_routing_decides_with_a_provisional_due_date_beyond_the_published_calendar():
+    """The calendar itself refuses to guess; routing still decides, and says the
+    due date is a weekday count that the official schedule may move."""
+    from datetime import datetime, timezone
+
+    from services.routing.application import Routing
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    due, provisional = app.decision_due(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))
+    assert provisional
+    # Mon 28 Dec + 7 weekdays = Wed 6 Jan 2027 (New Year's Day not yet published), end of day CST.
+    assert due == datetime(2027, 1, 6, 15, 59, 59, 999000, tzinfo=timezone.utc)
+    due, provisional = app.decision_due(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
+    assert not provisional
