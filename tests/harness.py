@@ -65,13 +65,22 @@ class Worker:
 class Processes:
     """The four services as four processes on one bus and one data directory."""
 
-    def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None):
-        self.port = free_port()
+    def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None,
+                 services: tuple[str, ...] = SERVICES):
+        self.ports = {name: free_port() for name in ("intake", "mediation", "enforcement")}
+        self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
-                    **(extra_env or {})}
+                    "TOUSU_SIGNING_KEY": "test-signing-key", **(extra_env or {})}
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.workers = {name: Worker(name, self.env, data_dir, self.port if name == "intake" else None)
-                        for name in SERVICES}
+        self.workers = {name: Worker(name, self.env, data_dir, self.ports.get(name)) for name in services}
+
+    def url_of(self, service: str) -> str:
+        """Each service serves its own routes, as in production."""
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def token(self, agency_id: str, role: str = "CASE_WORKER") -> str:
+        from services import auth
+        return auth.issue(agency_id, role, self.env["TOUSU_SIGNING_KEY"].encode())
 
     @property
     def url(self) -> str:
@@ -80,15 +89,17 @@ class Processes:
     def start(self) -> "Processes":
         for worker in self.workers.values():
             worker.start()
-        wait_until(self._http_ready, 60, message="intake HTTP")
+        for name in self.workers:
+            if name in self.ports:
+                wait_until(lambda: self._http_ready(name), 60, message=f"{name} HTTP")
         return self
 
-    def _http_ready(self) -> bool:
+    def _http_ready(self, service: str) -> bool:
         for worker in self.workers.values():
             if worker.process.poll() is not None:
                 raise AssertionError(f"{worker.service} exited:\n{worker.log()}")
         try:
-            return httpx.get(f"{self.url}/openapi.json", timeout=1).status_code == 200
+            return httpx.get(f"{self.url_of(service)}/openapi.json", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
