@@ -40,7 +40,8 @@ def chain_hash(record: dict) -> str:
 
 def audit_record(*, service: str, seq: int, event_id: str, event_type: str, aggregate_id: str,
                  aggregate_version: int, occurred_at: datetime, payload: bytes,
-                 complaint_id: str | None, prev_hash: str) -> dict:
+                 complaint_id: str | None, prev_hash: str, actor_agency_id: str | None = None,
+                 actor_role: str | None = None) -> dict:
     record = {
         "event_id": event_id,
         "occurred_at": datetime.fromtimestamp(millis(occurred_at) / 1000, timezone.utc),
@@ -52,6 +53,8 @@ def audit_record(*, service: str, seq: int, event_id: str, event_type: str, aggr
         "aggregate_version": aggregate_version,
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
         "prev_hash": prev_hash,
+        "actor_agency_id": actor_agency_id,
+        "actor_role": actor_role,
     }
     record["hash"] = chain_hash(record)
     return record

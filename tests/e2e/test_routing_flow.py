@@ -1,0 +1,101 @@
+"""Routing on the real broker: referrals out and back, and a public stream
+that carries no personal data."""
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timezone
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.bus.codec import default_codec
+from services.bus.reader import read_all_sync
+from tests import factories
+from tests.harness import Processes, distinct_events, post_all, wait_until
+
+
+@pytest.fixture
+def system(bus, tmp_path):
+    processes = Processes(bus.bootstrap_servers, tmp_path / "data").start()
+    yield processes
+    processes.stop()
+
+
+def inbox(bootstrap: str, agency_id: str) -> list[dict]:
+    codec = default_codec()
+    try:
+        return [codec.decode(m.value)[1] for m in read_all_sync(bootstrap, f"referrals.{agency_id}")]
+    except Exception:
+        return []
+
+
+def reply(bootstrap: str, record_type: str, **fields) -> None:
+    """What an agency's system sends back: no project code needed but the codec."""
+    record = {"event_id": f"reply-{fields['referral_id']}-{record_type}", "occurred_at": datetime.now(timezone.utc),
+              **fields}
+
+    async def send():
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait("referrals.replies", default_codec().encode(record_type, record),
+                                         key=fields["complaint_id"].encode())
+        finally:
+            await producer.stop()
+    asyncio.run(send())
+
+
+def test_a_declined_referral_is_decided_again(system, bus):
+    body = factories.complaint(0, subject_area="TELECOM")  # Shanghai Pudong
+    [cid] = asyncio.run(post_all(system.url, [body]))
+    first = wait_until(lambda: inbox(bus.bootstrap_servers, "CA-310000"), 60, message="referral to CA-310000")
+    assert first[0]["complaint_id"] == cid and first[0]["consumer"]["name"] == body["consumer"]["name"]
+    decisions = distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]
+    assert decisions["ComplaintReferred"] == 1
+
+    reply(bus.bootstrap_servers, "ReferralDeclined", complaint_id=cid, referral_id=first[0]["referral_id"],
+          agency_id="CA-310000", reason="属于金融消费纠纷", suggested_agency_id="NFRA-310000")
+    second = wait_until(lambda: inbox(bus.bootstrap_servers, "NFRA-310000"), 60, message="referral to NFRA-310000")
+    assert second[0]["complaint_id"] == cid and second[0]["referral_id"] != first[0]["referral_id"]
+
+    reply(bus.bootstrap_servers, "ReferralDeclined", complaint_id=cid, referral_id=second[0]["referral_id"],
+          agency_id="NFRA-310000", reason="不属于本机关职责", suggested_agency_id=None)
+    wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintRejected"] == 1,
+               60, message="not accepted after every agency declined")
+    import httpx
+    status = wait_until(lambda: (s := httpx.get(f"{system.url}/complaints/{cid}").json())["status"] == "REJECTED" and s,
+                        60, message="status REJECTED")
+    assert status["reason"] == "OUT_OF_REMIT" and "NFRA-310000" in status["explanation"]
+
+    # A late or repeated answer changes nothing.
+    reply(bus.bootstrap_servers, "ReferralAcknowledged", complaint_id=cid, referral_id=second[0]["referral_id"],
+          agency_id="NFRA-310000", note=None)
+    import time
+    time.sleep(2)
+    assert distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintRejected"] == 1
+
+
+def test_no_personal_data_reaches_the_public_stream(system, bus):
+    rng = random.Random(7)
+    bodies = [factories.varied(i, rng) for i in range(300)]
+    bodies += [dict(factories.complaint(300 + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
+    for body in bodies[300:]:
+        body.pop("demands")
+    ids = asyncio.run(post_all(system.url, bodies))
+    reports = set(ids[300:])
+    wait_until(lambda: len({r["complaint_id"] for r in _public(bus)} & set(ids[:300])) == 300, 120, interval=1,
+               message="every complaint on the public stream")
+    raw = b"".join(m.value for m in read_all_sync(bus.bootstrap_servers, "public.complaints"))
+    for body in bodies:
+        consumer = body["consumer"]
+        for value in (consumer["name"], consumer["phone"], consumer["id_number"],
+                      consumer["address"], body["facts"]):
+            assert value.encode("utf-8") not in raw, value
+    assert not reports & {r["complaint_id"] for r in _public(bus)}
+    assert all(r["city_adcode"] is None or r["city_adcode"].endswith("00") for r in _public(bus))
+
+
+def _public(bus):
+    codec = default_codec()
+    return [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "public.complaints")]
