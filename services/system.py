@@ -52,7 +52,8 @@ class System:
     async def stop(self) -> None:
         for runner in reversed(list(self.runners.values())):
             try:
-                await runner.stop()
+                # A broker that is already gone must not hold the shutdown forever.
+                await asyncio.wait_for(runner.stop(), 20)
             except Exception:
                 log.exception("stopping %s", runner.name)
         if self.broker:

@@ -47,6 +47,9 @@ class EmbeddedBroker:
              "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": "error"},
+            # Its own session: Ctrl-C in a terminal must reach tousu, which
+            # stops the services first and the broker last.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
