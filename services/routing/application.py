@@ -4,6 +4,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from eventsourcing.persistence import IntegrityError
+
+from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
@@ -26,6 +29,8 @@ class Routing(ServiceApplication):
     def __init__(self, env=None, clock=None, directory: Directory | None = None):
         super().__init__(env=env, clock=clock)
         self.directory = directory or Directory.load()
+        # Complaints a timer may have to flag: the undecided and the referred.
+        self.open_complaints = Watchlist(self, Complaint.Received, Complaint.Referred)
 
     # Upstream events -------------------------------------------------------
 
@@ -124,27 +129,25 @@ class Routing(ServiceApplication):
         """DecisionOverdue for every complaint still undecided at its due time;
         unanswered referrals flagged after their reply time."""
         now, flagged = self.clock.now(), 0
-        for complaint in self._open_complaints():
+        for complaint_id in self.open_complaints.refresh():
+            complaint = self.find(complaint_id)
+            waiting = [r for r, referral in complaint.referrals.items() if referral["status"] == "ISSUED"]
+            if complaint.is_decided and not waiting:
+                self.open_complaints.drop(complaint_id)
+                continue
+            before = complaint.version
             if not complaint.is_decided and not complaint.overdue_flagged and now >= complaint.decision_due:
                 complaint.flag_overdue(now)
-                flagged += 1
-            for referral_id, referral in complaint.referrals.items():
-                if referral["status"] == "ISSUED" and now >= referral["reply_due"]:
+            for referral_id in waiting:
+                if now >= complaint.referrals[referral_id]["reply_due"]:
                     complaint.flag_referral_overdue(referral_id, now)
-                    flagged += 1
-            self.save(complaint)
+            if complaint.version != before:
+                flagged += complaint.version - before
+                try:
+                    self.save(complaint)
+                except IntegrityError:
+                    pass  # an answer arrived at the same moment; the next round looks again
         return flagged
-
-    def _open_complaints(self):
-        seen = set()
-        for notification in self.notification_log.select(start=1, limit=1_000_000):
-            if notification.originator_id in seen:
-                continue
-            seen.add(notification.originator_id)
-            complaint = self.find(notification.originator_id)
-            if isinstance(complaint, Complaint) and (not complaint.is_decided or any(
-                    r["status"] == "ISSUED" for r in complaint.referrals.values())):
-                yield complaint
 
     def complaint(self, complaint_id: str) -> Complaint:
         found = self.find(Complaint.create_id(complaint_id))

@@ -1,0 +1,88 @@
+"""Routing's decisions as stored events, with an in-memory store and a movable clock."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.bus.clock import Clock
+from services.bus.store import UnitOfWork
+from services.routing.application import Routing
+from services.routing.domainmodel import Complaint
+from tests.examples import EXAMPLES
+
+RECEIVED = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # Monday 2 March 2026, 09:30 in Beijing
+
+
+def received(cid="TS-1", **changes):
+    record = dict(EXAMPLES["ComplaintReceived"], complaint_id=cid, occurred_at=RECEIVED,
+                  aware_date=RECEIVED.date(), prior_handling=[], preferred_agency_id=None)
+    record.update(changes)
+    return record
+
+
+@pytest.fixture
+def app():
+    clock = Clock()
+    clock.offset = RECEIVED + timedelta(hours=1) - datetime.now(timezone.utc)
+    return Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+
+
+def events(app, cid="TS-1"):
+    return [type(e).__name__ for e in app.events.get(Complaint.create_id(cid))]
+
+
+def receive(app, record):
+    uow = UnitOfWork(app)
+    app.receive(uow, record)
+    uow.commit()
+
+
+def test_a_complaint_in_remit_is_accepted_by_the_competent_bureau_with_its_due_date(app):
+    receive(app, received())
+    complaint = app.complaint("TS-1")
+    assert events(app) == ["Received", "Accepted"]
+    assert complaint.agency_id == "AMR-310115" and complaint.basis == "FIRST_RECEIVED"
+    # 7 working days after Monday 2 March 2026: Wednesday 11 March, end of day in Beijing.
+    assert complaint.decision_due == datetime(2026, 3, 11, 15, 59, 59, 999000, tzinfo=timezone.utc)
+
+
+def test_a_complaint_received_by_a_bureau_that_is_not_competent_is_transferred_then_accepted(app):
+    receive(app, received(receiving_agency_id="AMR-440106"))
+    assert events(app) == ["Received", "Transferred", "Accepted"]
+    assert app.complaint("TS-1").agency_id == "AMR-310115"
+
+
+def test_a_complaint_missing_its_request_is_not_accepted_with_the_reason(app):
+    receive(app, received(demands=[]))
+    complaint = app.complaint("TS-1")
+    assert events(app) == ["Received", "Rejected"]
+    assert complaint.reason == "NO_SPECIFIC_REQUEST" and "请求" in complaint.explanation
+
+
+def test_a_matter_outside_market_regulation_is_referred_with_a_reply_time(app):
+    receive(app, received(subject_area="TELECOM"))
+    complaint = app.complaint("TS-1")
+    assert events(app) == ["Received", "Referred"]
+    [(referral_id, referral)] = complaint.referrals.items()
+    assert referral["to_agency_id"] == "CA-310000" and referral["status"] == "ISSUED"
+    assert referral["reply_due"] > RECEIVED
+
+
+def test_a_decision_made_after_its_due_date_is_flagged_overdue_first(app):
+    app.clock.advance(timedelta(days=20))
+    receive(app, received())
+    assert events(app) == ["Received", "DecisionOverdue", "Accepted"]
+
+
+def test_the_same_complaint_received_twice_is_decided_once(app):
+    receive(app, received())
+    receive(app, received())
+    assert events(app) == ["Received", "Accepted"]
+
+
+def test_an_unanswered_referral_is_flagged_after_its_reply_time_and_only_once(app):
+    receive(app, received(subject_area="FINANCE"))
+    assert app.flag_overdue() == 0
+    app.clock.advance(timedelta(days=15))
+    assert app.flag_overdue() == 1
+    assert app.flag_overdue() == 0
+    assert events(app)[-1] == "ReferralOverdue"
