@@ -73,6 +73,7 @@ EXAMPLES = {
     "PenaltyCaseOpened": _case(origin="COMPLAINT", complaint_ids=[CID], respondent=OPERATOR,
                                violation_type="FALSE_ADVERTISING", agency_id="AMR-310115", filing_due=DUE),
     "CaseFilingDeclined": _case(reason="违法事实不成立"),
+    "PenaltyCaseComplaintLinked": _case(complaint_ids=[CID, "TS-20260303-0F0E0D0C0B0A"]),
     "InvestigationStarted": _case(),
     "PenaltyDecided": _case(fine_fen=5000000, basis="《中华人民共和国广告法》第五十七条"),
     "PenaltyCaseClosed": _case(outcome="PENALTY_EXECUTED"),

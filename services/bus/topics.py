@@ -46,7 +46,7 @@ REGISTRY: tuple[Topic, ...] = (
           description="Suspected violations of law seen while handling complaints."),
     Topic("enforcement.cases",
           ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted",
-           "PenaltyDecided", "PenaltyCaseClosed"),
+           "PenaltyDecided", "PenaltyCaseClosed", "PenaltyCaseComplaintLinked"),
           ("enforcement",), "case_id",
           description="Penalty cases, each with its own id."),
     # One partition: a regulator reads each service's chain in order, and the key

@@ -10,7 +10,8 @@ from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
 from .domainmodel import IllegalTransition, PenaltyCase
-from .rules import Rulebook
+from .patterns import JOIN_CASE, OPEN_CASE, PatternWatch
+from .rules import Rulebook, operator_key
 
 
 class CaseNotFound(LookupError):
@@ -44,6 +45,8 @@ class Enforcement(ServiceApplication):
         return fallback
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
+        """Each lead is its own case (the law wants every report and every
+        violation found handled), and also counts towards a pattern lead."""
         r = item.record
         if item.record_type == "ViolationFound":
             key = r["event_id"]
@@ -51,16 +54,42 @@ class Enforcement(ServiceApplication):
                 agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
                 uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
                                     agency, r["evidence"], r["occurred_at"], **self.rulebook.case_limits()))
+                self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
+                           r["occurred_at"])
         elif item.record_type == "ReportReceived":
             key = r["complaint_id"]
             if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
                 respondent = r.get("respondent") or {}
+                operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
                 agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
                                                respondent.get("adcode"), fallback=r["receiving_agency_id"])
-                uow.add(PenaltyCase("REPORT", key, [key], {"name": respondent.get("name") or "",
-                                                           "uscc": respondent.get("uscc")},
-                                    r["alleged_violation"], agency, r.get("facts"), r["occurred_at"],
-                                    **self.rulebook.case_limits()))
+                uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
+                                    r["occurred_at"], **self.rulebook.case_limits()))
+                self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
+
+    def watch(self, uow: UnitOfWork, complaint_id: str, respondent: dict, violation_type: str, agency: str,
+              evidence: str | None, at) -> None:
+        """Many complaints against one operator about one kind of violation are a
+        lead of their own: the watch and the case it opens are stored with the
+        batch's tracking, so the count survives restarts exactly."""
+        if not (respondent.get("name") or respondent.get("uscc")):
+            return
+        key = operator_key(respondent)
+        watch = uow.get(PatternWatch.create_id(key, violation_type))
+        if watch is None:
+            watch = PatternWatch(key, violation_type, respondent)
+            uow.add(watch)
+        decision = watch.observe(complaint_id, at, agency, **self.rulebook.pattern_limits())
+        if decision.action == OPEN_CASE:
+            case = PenaltyCase("PATTERN", decision.source_key, list(decision.complaint_ids), respondent,
+                               violation_type, decision.agency_id or agency, evidence, at,
+                               **self.rulebook.case_limits())
+            uow.add(case)
+            watch.case_opened(case.id)
+        elif decision.action == JOIN_CASE:
+            case = uow.get(decision.case_id)
+            if case is not None and not case.is_final:
+                case.link_complaint(complaint_id, at)
 
     def case(self, case_id: str) -> PenaltyCase:
         case = None

@@ -18,6 +18,10 @@ def integration_events(event, case) -> list[Outgoing]:
         return [_case(case, "PenaltyCaseOpened", origin=case.origin, complaint_ids=list(case.complaint_ids),
                       respondent={"name": case.respondent.get("name") or "", "uscc": case.respondent.get("uscc")},
                       violation_type=case.violation_type, agency_id=case.agency_id, filing_due=case.filing_due)]
+    if isinstance(event, PenaltyCase.ComplaintLinked):
+        return [Outgoing("enforcement.cases", str(case.id), "PenaltyCaseComplaintLinked", {
+            "complaint_id": event.complaint_id, "case_id": str(case.id),
+            "complaint_ids": list(case.complaint_ids)})]
     if isinstance(event, PenaltyCase.FilingDeclined):
         return [_case(case, "CaseFilingDeclined", reason=event.reason)]
     if isinstance(event, PenaltyCase.InvestigationStarted):

@@ -27,6 +27,9 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         for complaint_id in r["complaint_ids"]:
             _view(uow, complaint_id, at).link_case(r["case_id"])
         return
+    if kind == "PenaltyCaseComplaintLinked":
+        _view(uow, r["complaint_id"], at).link_case(r["case_id"])
+        return
     if kind in ("CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided", "PenaltyCaseClosed"):
         return
     view = _view(uow, r["complaint_id"], at)

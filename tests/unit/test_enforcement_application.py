@@ -1,0 +1,82 @@
+"""Leads to cases through the enforcement application: one case per lead, and
+one pattern case per burst of leads against one operator."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from services.bus.codec import default_codec
+from services.bus.consumer import BatchProcessor
+from services.bus.messages import Inbound
+from services.enforcement.application import Enforcement
+from services.enforcement.domainmodel import PenaltyCase
+from tests.examples import EXAMPLES
+
+START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+OPERATOR = {"name": "上海某某电器有限公司", "uscc": "91310115MA1H7GQX2T"}
+
+
+def violation(n: int, days: float = 0.0, operator=OPERATOR) -> Inbound:
+    record = dict(EXAMPLES["ViolationFound"], event_id=f"v{n}", complaint_id=f"TS-{n}",
+                  occurred_at=START + timedelta(days=days), respondent=operator)
+    return Inbound("violations.found", 0, n, None, default_codec().encode("ViolationFound", record),
+                   {"source": b"mediation", "position": str(n).encode()})
+
+
+def feed(app: Enforcement, *messages: Inbound) -> None:
+    result = BatchProcessor(app, app.handle, default_codec()).process(list(messages))
+    assert result.dead == 0
+
+
+def cases(app: Enforcement, origin: str) -> list[PenaltyCase]:
+    found = {}
+    for n in app.recorder.select_notifications(0, 10_000, inclusive_of_start=False):
+        aggregate = app.find(n.originator_id)
+        if isinstance(aggregate, PenaltyCase) and aggregate.origin == origin:
+            found[aggregate.id] = aggregate
+    return list(found.values())
+
+
+@pytest.fixture
+def app():
+    return Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def test_each_violation_opens_its_own_case_at_the_competent_bureau(app):
+    feed(app, violation(1))
+    [case] = cases(app, "COMPLAINT")
+    assert case.complaint_ids == ["TS-1"] and case.agency_id == "AMR-310115"
+    assert str(case.id) != "TS-1"
+
+
+def test_four_leads_make_no_pattern_case_the_fifth_one_listing_five_the_sixth_joins(app):
+    feed(app, *(violation(n, days=n) for n in range(1, 5)))
+    assert cases(app, "PATTERN") == []
+    feed(app, violation(5, days=5))
+    [pattern] = cases(app, "PATTERN")
+    assert sorted(pattern.complaint_ids) == [f"TS-{n}" for n in range(1, 6)]
+    feed(app, violation(6, days=6))
+    [pattern] = cases(app, "PATTERN")
+    assert sorted(pattern.complaint_ids) == [f"TS-{n}" for n in range(1, 7)]
+    assert len(cases(app, "COMPLAINT")) == 6
+
+
+def test_five_leads_spread_over_more_than_thirty_days_make_no_pattern_case(app):
+    feed(app, *(violation(n, days=n * 8) for n in range(1, 6)))
+    assert cases(app, "PATTERN") == []
+
+
+def test_other_operators_do_not_count_together(app):
+    others = [dict(OPERATOR, uscc=None, name=f"某某商店{n}") for n in range(5)]
+    feed(app, *(violation(n + 1, days=n, operator=others[n]) for n in range(5)))
+    assert cases(app, "PATTERN") == []
+
+
+def test_a_restart_in_the_middle_of_a_window_gives_the_same_result(tmp_path):
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "enforcement.sqlite")}
+    first = Enforcement(env=env)
+    feed(first, *(violation(n, days=n) for n in range(1, 4)))
+    first.close()
+    second = Enforcement(env=env)
+    feed(second, violation(3, days=3))  # redelivered across the restart: counts once
+    feed(second, violation(4, days=4), violation(5, days=5))
+    [pattern] = cases(second, "PATTERN")
+    assert sorted(pattern.complaint_ids) == [f"TS-{n}" for n in range(1, 6)]
