@@ -1,8 +1,12 @@
 """Enforcement's place on the bus: violations and reports in, penalty cases out."""
-from services.bus.runtime import ServiceSpec
+from services.bus.runtime import ServiceSpec, Timer
 
 from .application import Enforcement
 from .integration import integration_events
+
+def timers(app: Enforcement, clock) -> list[Timer]:
+    return [Timer(60.0, app.flag_overdue, "enforcement-overdue")]
+
 
 SPEC = ServiceSpec(
     name="enforcement",
@@ -10,4 +14,5 @@ SPEC = ServiceSpec(
     application=Enforcement,
     handler=lambda app: app.handle,
     outbound=lambda app: integration_events,
+    timers=timers,
 )

@@ -31,7 +31,7 @@ def document(case: PenaltyCase) -> dict:
             "status": case.status, "complaint_ids": list(case.complaint_ids), "respondent": case.respondent,
             "violation_type": case.violation_type, "agency_id": case.agency_id, "received_at": case.received_at,
             "filing_due": case.filing_due, "conclusion_due": case.conclusion_due, "decision": case.decision,
-            "closure": case.closure, "declined": case.declined}
+            "closure": case.closure, "declined": case.declined, "overdue": list(case.flagged_overdue)}
 
 
 def router(runner: ServiceRunner) -> APIRouter:

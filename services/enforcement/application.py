@@ -91,6 +91,22 @@ class Enforcement(ServiceApplication):
             if case is not None and not case.is_final:
                 case.link_complaint(complaint_id, at)
 
+    def flag_overdue(self) -> int:
+        """Flag every live case past its filing or conclusion limit."""
+        now, flagged = self.clock.now(), 0
+        for case_id in self.live_cases.refresh():
+            case = self.find(case_id)
+            if case is None or case.is_final:
+                self.live_cases.drop(case_id)
+                continue
+            if case.flag_overdue(now):
+                try:
+                    self.save(case)
+                    flagged += 1
+                except IntegrityError:
+                    pass  # a case worker acted at the same moment; the next round looks again
+        return flagged
+
     def case(self, case_id: str) -> PenaltyCase:
         case = None
         try:

@@ -60,6 +60,7 @@ class PenaltyCase(Aggregate):
         self.declined: dict | None = None
         self.decision: dict | None = None
         self.closure: dict | None = None
+        self.flagged_overdue: list[str] = []
 
     # -- what a case worker or the pattern watch asks for -----------------------------
 
@@ -190,6 +191,17 @@ class PenaltyCase(Aggregate):
     @event("Closed")
     def _closed(self, outcome: str, at: datetime, by_agency: str | None, by_role: str | None) -> None:
         self.status, self.closure = CLOSED, {"outcome": outcome, "at": at}
+
+    def flag_overdue(self, now: datetime) -> list[str]:
+        """Record each time limit passed at `now` once; the audit stream shows it."""
+        missed = [limit for limit in self.overdue(now) if limit not in self.flagged_overdue]
+        for limit in missed:
+            self._overdue_flagged(limit=limit, at=now)
+        return missed
+
+    @event("OverdueFlagged")
+    def _overdue_flagged(self, limit: str, at: datetime) -> None:
+        self.flagged_overdue = [*self.flagged_overdue, limit]
 
     @event("ComplaintLinked")
     def _complaint_linked(self, complaint_id: str, at: datetime,

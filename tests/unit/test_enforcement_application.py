@@ -80,3 +80,12 @@ def test_a_restart_in_the_middle_of_a_window_gives_the_same_result(tmp_path):
     feed(second, violation(4, days=4), violation(5, days=5))
     [pattern] = cases(second, "PATTERN")
     assert sorted(pattern.complaint_ids) == [f"TS-{n}" for n in range(1, 6)]
+
+
+def test_a_case_past_its_filing_limit_is_flagged_once(app):
+    feed(app, violation(1))
+    app.clock.advance(START + timedelta(days=16) - app.clock.now())
+    assert app.flag_overdue() == 1
+    assert app.flag_overdue() == 0
+    [case] = cases(app, "COMPLAINT")
+    assert case.flagged_overdue == ["FILING"]
