@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from . import topics as registry
+from .settings import kafka_security
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ async def create_topics(bootstrap_servers: str, names: list[str] | None = None) 
     wanted = [registry.topic(n) for n in names] if names else list(registry.REGISTRY)
     new = [NewTopic(name, t.partitions, 1) for name, t in
            zip(names or [t.name for t in wanted], wanted)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka_security())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -8,11 +8,12 @@ from typing import AsyncIterator
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from .messages import Inbound
+from .settings import kafka_security
 
 
 async def read_topic(bootstrap_servers: str, topic: str, *, from_beginning: bool = True,
                      follow: bool = False, idle_timeout: float = 2.0) -> AsyncIterator[Inbound]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **kafka_security(),
                                 group_id=None, fetch_max_bytes=8 * 1024 * 1024,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()

@@ -19,6 +19,7 @@ from .broker import create_topics
 from .codec import Codec
 from .deadletters import DeadLetter, unb64
 from .messages import Outgoing
+from .settings import kafka_security
 from .store import ServiceApplication, derive_id
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Relay:
             bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=5,
             # The embedded broker cannot do idempotent producers; duplicates are
             # harmless because consumers track positions.
-            enable_idempotence=False, max_request_size=2 * 1024 * 1024)
+            enable_idempotence=False, max_request_size=2 * 1024 * 1024, **kafka_security())
         await self.producer.start()
 
     async def start(self) -> None:

@@ -17,7 +17,7 @@ from .codec import Codec, default_codec
 from .consumer import BatchProcessor, BatchResult, Handler
 from .messages import Inbound
 from .relay import Outbound, Relay
-from .settings import BusSettings, StoreSettings
+from .settings import BusSettings, StoreSettings, faust_credentials
 from .store import ServiceApplication
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class ServiceRunner:
             producer_max_request_size=2 * 1024 * 1024,
             consumer_max_fetch_size=4 * 1024 * 1024,
             datadir=str(self.store_dir / f"faust-{self.name}"),
+            broker_credentials=faust_credentials(),
             loghandlers=[],
         )
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,

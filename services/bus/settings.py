@@ -47,6 +47,30 @@ class StoreSettings:
         }
 
 
+def kafka_security(env=os.environ) -> dict:
+    """aiokafka options for SASL, from KAFKA_SECURITY_PROTOCOL (e.g. SASL_PLAINTEXT),
+    KAFKA_SASL_MECHANISM (SCRAM-SHA-512), KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD.
+    Empty for the embedded broker, which has no authentication."""
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL")
+    if not protocol or protocol == "PLAINTEXT":
+        return {}
+    return {"security_protocol": protocol,
+            "sasl_mechanism": env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            "sasl_plain_username": env.get("KAFKA_SASL_USERNAME"),
+            "sasl_plain_password": env.get("KAFKA_SASL_PASSWORD")}
+
+
+def faust_credentials(env=os.environ):
+    security = kafka_security(env)
+    if not security:
+        return None
+    import faust
+
+    return faust.SASLCredentials(username=security["sasl_plain_username"],
+                                 password=security["sasl_plain_password"],
+                                 mechanism=security["sasl_mechanism"])
+
+
 def data_dir(env=os.environ) -> Path:
     return Path(env.get("TOUSU_DATA_DIR", "./tousu-data")).resolve()
 

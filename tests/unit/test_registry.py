@@ -27,3 +27,12 @@ def test_unknown_topic_is_refused():
 def test_audit_chain_topic_keeps_one_partition():
     assert topics.topic("audit.log").partitions == 1
     assert topics.topic("audit.log").key == "service"
+
+
+def test_kafka_security_comes_from_the_environment_only():
+    from services.bus.settings import kafka_security
+    assert kafka_security({}) == {}
+    assert kafka_security({"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "routing",
+                           "KAFKA_SASL_PASSWORD": "s3cret"}) == {
+        "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "routing", "sasl_plain_password": "s3cret"}
