@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     republish.add_argument("service", choices=SERVICES)
     republish.add_argument("--from", dest="start", type=int, default=0, help="first position to send (default 0: all)")
 
+    agency = sub.add_parser("agency", help="run the example agency system: answer referrals in its inbox")
+    agency.add_argument("agency_id")
+    agency.add_argument("--decline", metavar="REASON", help="decline every referral with this reason")
+    agency.add_argument("--suggest", metavar="AGENCY_ID", help="with --decline: the agency that is competent")
+    agency.add_argument("--once", action="store_true", help="answer what is in the inbox, then exit")
+
     token = sub.add_parser("token", help="case-work tokens")
     token_sub = token.add_subparsers(dest="action", required=True)
     issue = token_sub.add_parser("issue", help="print a signed token for an agency and role")

@@ -233,3 +233,16 @@ def cmd_token(args) -> int:
         return 2
     print(auth.issue(args.agency_id, args.role, auth.signing_key(), timedelta(days=args.ttl)))
     return 0
+
+
+def cmd_agency(args) -> int:
+    from services.agency import serve
+    from services.routing.directory import Directory
+
+    if not Directory.load().exists(args.agency_id):
+        print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
+        return 2
+    count = asyncio.run(serve(bus_settings().bootstrap_servers, args.agency_id, decline=args.decline,
+                              suggest=args.suggest, follow=not args.once))
+    print(f"{args.agency_id}: answered {count} referrals", file=sys.stderr)
+    return 0

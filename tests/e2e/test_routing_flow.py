@@ -99,3 +99,13 @@ def test_no_personal_data_reaches_the_public_stream(system, bus):
 def _public(bus):
     codec = default_codec()
     return [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "public.complaints")]
+
+
+def test_the_example_agency_acknowledges_its_referrals(system, bus):
+    [cid] = asyncio.run(post_all(system.url, [factories.complaint(1, subject_area="EDUCATION")]))  # Beijing Haidian
+    wait_until(lambda: inbox(bus.bootstrap_servers, "EDU-110108"), 60, message="referral to EDU-110108")
+    result = system.cli("agency", "EDU-110108", "--once")
+    assert '"answer": "ReferralAcknowledged"' in result.stdout and cid in result.stdout
+    replies = [default_codec().decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "referrals.replies")]
+    assert [(t, r["complaint_id"]) for t, r in replies] == [("ReferralAcknowledged", cid)]
+    assert system.cli("agency", "XX-000000", "--once", check=False).returncode == 2
