@@ -71,8 +71,8 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
                                         str(exc.detail)), request)
 
     for name, runner in runners.items():
-        module = {"intake": "services.intake.api", "mediation": "services.mediation.api",
-                  "enforcement": "services.enforcement.api"}.get(name)
+        module = {"intake": "services.intake.api", "routing": "services.routing.api",
+                  "mediation": "services.mediation.api", "enforcement": "services.enforcement.api"}.get(name)
         if module:
             import importlib
 

@@ -67,7 +67,7 @@ class Processes:
 
     def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None,
                  services: tuple[str, ...] = SERVICES):
-        self.ports = {name: free_port() for name in ("intake", "mediation", "enforcement")}
+        self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement")}
         self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
                     "TOUSU_SIGNING_KEY": "test-signing-key", **(extra_env or {})}

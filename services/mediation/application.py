@@ -55,6 +55,10 @@ class Mediation(ServiceApplication):
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
         if item.record_type == "ComplaintAccepted":
             self.open(uow, item.record)
+        elif item.record_type == "ComplaintTransferred":
+            case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
+            if case is not None:
+                case.reassign(item.record["to_agency_id"], item.record["occurred_at"])
 
     def open(self, uow: UnitOfWork, accepted: dict) -> None:
         complaint_id = accepted["complaint_id"]

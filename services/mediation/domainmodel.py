@@ -168,6 +168,15 @@ class MediationCase(Aggregate):
         self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
         return True
 
+    def reassign(self, agency_id: str, at: datetime) -> bool:
+        """The complaint moved to another bureau (escalation, a decided dispute):
+        the case moves with it while it is still open."""
+        agency_id = rules.text(agency_id, "agency_id")
+        if self.is_final or agency_id == self.agency_id:
+            return False
+        self._reassigned(agency_id=agency_id, at=rules.utc(at, "at"))
+        return True
+
     # -- what the case looks like ---------------------------------------------
 
     @property
@@ -254,6 +263,10 @@ class MediationCase(Aggregate):
         return next(m for m in self.mediators if m["mediator"] == mediator and m["to_at"] is None)
 
     # -- events: their bodies only record what was decided ----------------------
+
+    @event("Reassigned")
+    def _reassigned(self, agency_id: str, at: datetime) -> None:
+        self.agency_id = agency_id
 
     @event("ConsentRecorded")
     def _consent_recorded(self, party: str, agreed: bool, at: datetime,

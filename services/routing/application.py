@@ -23,6 +23,14 @@ class ComplaintNotFound(LookupError):
     pass
 
 
+class JurisdictionRefused(Exception):
+    """A jurisdiction command the complaint or the directory does not allow."""
+
+    def __init__(self, message: str, current_state: str | None = None):
+        super().__init__(message)
+        self.current_state = current_state
+
+
 class Routing(ServiceApplication):
     name = "routing"
 
@@ -148,6 +156,43 @@ class Routing(ServiceApplication):
                 except IntegrityError:
                     pass  # an answer arrived at the same moment; the next round looks again
         return flagged
+
+    # Case work on jurisdiction --------------------------------------------
+
+    def escalate(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
+        """A bureau asks its superior to take the complaint (arts. 8-9)."""
+        complaint = self.complaint(complaint_id)
+        superior = rules.escalate(complaint.agency_id, self.directory)
+        if superior is None:
+            raise JurisdictionRefused(f"{complaint.agency_id} has no superior bureau in the directory")
+        complaint.transfer(complaint.agency_id, superior, "ESCALATED", at, by_agency=by_agency, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
+    def dispute(self, complaint_id: str, with_agency_id: str, at: datetime, by_agency: str,
+                by_role: str) -> Complaint:
+        complaint = self.complaint(complaint_id)
+        if not self.directory.exists(with_agency_id) or with_agency_id == complaint.agency_id:
+            raise JurisdictionRefused(f"{with_agency_id} is not another bureau in the directory")
+        superior = rules.resolve_dispute(complaint.agency_id, with_agency_id, self.directory)
+        if superior is None:
+            raise JurisdictionRefused(f"{complaint.agency_id} and {with_agency_id} have no common superior bureau")
+        complaint.raise_dispute(by_agency, with_agency_id, superior, at, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
+    def designate(self, complaint_id: str, agency_id: str, at: datetime, by_agency: str,
+                  by_role: str) -> Complaint:
+        """The common superior names the bureau that handles a disputed complaint."""
+        complaint = self.complaint(complaint_id)
+        if complaint.dispute is None:
+            raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide")
+        if agency_id not in complaint.dispute["between"] and agency_id != complaint.dispute["superior_id"]:
+            raise JurisdictionRefused(f"{agency_id} is not a party to the dispute nor the superior deciding it")
+        complaint.transfer(complaint.agency_id, agency_id, f"DESIGNATED_BY_{complaint.dispute['superior_id']}", at,
+                           by_agency=by_agency, by_role=by_role)
+        self.save(complaint)
+        return complaint
 
     def complaint(self, complaint_id: str) -> Complaint:
         found = self.find(Complaint.create_id(complaint_id))

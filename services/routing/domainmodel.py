@@ -36,6 +36,7 @@ class Complaint(Aggregate):
         self.overdue_flagged = False
         self.referrals: dict[str, dict] = {}
         self.declined_by: list[str] = []
+        self.dispute: dict | None = None
 
     @property
     def is_decided(self) -> bool:
@@ -75,8 +76,18 @@ class Complaint(Aggregate):
                                        "reply_due": reply_due, "status": "ISSUED"}
 
     @event("Transferred")
-    def transfer(self, from_agency_id: str, to_agency_id: str, reason: str, at: datetime) -> None:
+    def transfer(self, from_agency_id: str, to_agency_id: str, reason: str, at: datetime,
+                 by_agency: str | None = None, by_role: str | None = None) -> None:
         self.agency_id = to_agency_id
+        if reason.startswith("DESIGNATED"):
+            self.dispute = None
+
+    @event("DisputeRaised")
+    def raise_dispute(self, by_agency: str, with_agency_id: str, superior_id: str, at: datetime,
+                      by_role: str | None = None) -> None:
+        """Two bureaus disagree who is competent; their common superior decides."""
+        self.dispute = {"between": [self.agency_id, with_agency_id], "superior_id": superior_id,
+                        "raised_by": by_agency, "at": at}
 
     @event("DecisionOverdue")
     def flag_overdue(self, at: datetime) -> None:

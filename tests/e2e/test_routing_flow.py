@@ -109,3 +109,24 @@ def test_the_example_agency_acknowledges_its_referrals(system, bus):
     replies = [default_codec().decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "referrals.replies")]
     assert [(t, r["complaint_id"]) for t, r in replies] == [("ReferralAcknowledged", cid)]
     assert system.cli("agency", "XX-000000", "--once", check=False).returncode == 2
+
+
+def test_escalation_moves_the_complaint_and_its_mediation_to_the_superior(system, bus):
+    import httpx
+
+    [cid] = asyncio.run(post_all(system.url, [factories.complaint(1)]))  # AMR-110108
+    wait_until(lambda: httpx.get(f"{system.url}/complaints/{cid}").json()["status"] == "IN_MEDIATION", 60,
+               message="in mediation at AMR-110108")
+    worker = {"Authorization": f"Bearer {system.token('AMR-110108')}"}
+    response = httpx.post(f"{system.url_of('routing')}/complaints/{cid}/jurisdiction/escalation", json={},
+                          headers=worker)
+    assert response.status_code == 200 and response.json()["agency_id"] == "AMR-110000"
+    wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintTransferred"],
+               30, message="ComplaintTransferred published")
+    consent = {"party": "CONSUMER", "agreed": True}
+    url = f"{system.url_of('mediation')}/complaints/{cid}/mediation/consent"
+    superior = {"Authorization": f"Bearer {system.token('AMR-110000')}"}
+    wait_until(lambda: httpx.post(url, json=consent, headers=superior).status_code == 200, 30,
+               message="the superior bureau acts on the mediation case")
+    refused = httpx.post(url, json={"party": "RESPONDENT", "agreed": True}, headers=worker)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")

@@ -1,0 +1,54 @@
+"""Escalation and jurisdiction disputes as case-worker commands."""
+from datetime import datetime, timezone
+
+import pytest
+
+from services.bus.store import UnitOfWork
+from services.mediation.domainmodel import MediationCase
+from services.routing.application import JurisdictionRefused, Routing
+from tests.unit.test_routing_application import RECEIVED, received
+
+AT = datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def app():
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    uow = UnitOfWork(app)
+    app.receive(uow, received())
+    uow.commit()
+    return app
+
+
+def test_a_bureau_escalates_to_its_superior(app):
+    assert app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER").agency_id == "AMR-310000"
+
+
+def test_a_dispute_goes_to_the_common_superior_who_designates_the_handler(app):
+    complaint = app.dispute("TS-1", "AMR-310104", AT, "AMR-310115", "CASE_WORKER")
+    assert complaint.dispute["superior_id"] == "AMR-310000"
+    assert app.designate("TS-1", "AMR-310104", AT, "AMR-310000", "SUPERVISOR").agency_id == "AMR-310104"
+    assert app.complaint("TS-1").dispute is None
+
+
+def test_a_dispute_across_provinces_is_refused_for_want_of_a_common_superior(app):
+    with pytest.raises(JurisdictionRefused, match="no common superior"):
+        app.dispute("TS-1", "AMR-110108", AT, "AMR-310115", "CASE_WORKER")
+
+
+def test_only_a_party_or_the_superior_can_be_designated(app):
+    app.dispute("TS-1", "AMR-310104", AT, "AMR-310115", "CASE_WORKER")
+    with pytest.raises(JurisdictionRefused):
+        app.designate("TS-1", "AMR-310101", AT, "AMR-310000", "SUPERVISOR")
+
+
+def test_designation_without_a_dispute_is_refused(app):
+    with pytest.raises(JurisdictionRefused, match="no jurisdiction dispute"):
+        app.designate("TS-1", "AMR-310104", AT, "AMR-310000", "SUPERVISOR")
+
+
+def test_an_open_mediation_case_follows_the_complaint_to_its_new_bureau():
+    case = MediationCase("TS-1", "AMR-310115", RECEIVED)
+    assert case.reassign("AMR-310000", AT)
+    assert case.agency_id == "AMR-310000"
+    assert not case.reassign("AMR-310000", AT)
