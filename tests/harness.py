@@ -70,7 +70,7 @@ class Processes:
         self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement")}
         self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
-                    "TOUSU_SIGNING_KEY": "test-signing-key", **(extra_env or {})}
+                    "TOUSU_SIGNING_KEY": "test-signing-key-of-thirty-two-bytes!", **(extra_env or {})}
         data_dir.mkdir(parents=True, exist_ok=True)
         self.workers = {name: Worker(name, self.env, data_dir, self.ports.get(name)) for name in services}
 
