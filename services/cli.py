@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = sub.add_parser("audit", help="the audit stream")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--topic-only", action="store_true",
+                       help="check the chain on the topic alone, not against the services' event stores")
 
     republish = sub.add_parser("republish", help="send a service's events again from its event store")
     republish.add_argument("service", choices=SERVICES)

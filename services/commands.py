@@ -198,7 +198,42 @@ def cmd_audit(args) -> int:
         print(f"audit chain BROKEN at record {verdict.records}: {verdict.problem}", file=sys.stderr)
         return 1
     print(f"audit chain intact: {verdict.records} records ({verdict.duplicates} identical repeats); {chains or 'empty'}")
-    return 0
+    if args.topic_only:
+        return 0
+    gaps = _store_gaps(verdict.chains)
+    for line in gaps:
+        print(line, file=sys.stderr)
+    return 1 if any(line.startswith("GAP") for line in gaps) else 0
+
+
+def _store_gaps(chains) -> list[str]:
+    """Every event a service stored and published must have its audit record."""
+    from services.bus.relay import RELAY_TRACKING
+    from services.bus.settings import store_settings
+    from services.bus.topics import SERVICES
+    from services.system import spec
+
+    settings, lines = store_settings(), []
+    for name in SERVICES:
+        env = settings.for_service(name)
+        if env.get("SQLITE_DBNAME") and not os.path.exists(env["SQLITE_DBNAME"]):
+            continue  # this service keeps its store elsewhere
+        app = spec(name).application(env=env)
+        published = app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
+        seen = chains[name].seen if name in chains else {}
+        after = 0
+        while page := app.recorder.select_notifications(after, 1000, stop=published, inclusive_of_start=False):
+            missing = next((n for n in page if n.id not in seen), None)
+            if missing is not None:
+                lines.append(f"GAP {name}: stored event {missing.id} ({missing.topic.rsplit(':', 1)[-1]}) "
+                             "has no audit record on audit.log")
+                break
+            after = page[-1].id
+        pending = (app.recorder.max_notification_id() or 0) - published
+        if pending > 0:
+            lines.append(f"{name}: {pending} stored events not yet published (the relay is behind)")
+        app.close()
+    return lines
 
 
 def cmd_republish(args) -> int:
