@@ -7,7 +7,14 @@ from datetime import date, timedelta
 from stdnum.cn import ric, uscc
 
 COUNTIES = ["310115", "110108", "440106", "330106", "510107", "420106", "320102", "370102"]
-NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍"
+PLACES = ["上海市浦东新区", "北京市海淀区", "广东省广州市天河区", "浙江省杭州市西湖区", "四川省成都市武侯区",
+          "湖北省武汉市江汉区", "江苏省南京市玄武区", "山东省济南市历下区"]
+
+
+def consumer_name(i: int) -> str:
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 20) % len(GIVEN)] + (GIVEN[(i // 540) % len(GIVEN)] if i >= 540 else "")
 OPERATORS = ["某某电器有限公司", "某某餐饮管理有限公司", "某某健身服务有限公司", "某某汽车销售服务有限公司"]
 
 
@@ -28,8 +35,8 @@ def complaint(i: int = 0, **overrides) -> dict:
         "kind": "COMPLAINT",
         "channel": "HOTLINE_12315",
         "receiving_agency_id": f"AMR-{county}",
-        "consumer": {"name": NAMES[i % len(NAMES)], "phone": f"138{i:08d}"[:11],
-                     "id_number": make_ric(i), "address": f"某省某市某区幸福路{i % 900 + 1}号"},
+        "consumer": {"name": consumer_name(i), "phone": f"138{i:08d}"[:11],
+                     "id_number": make_ric(i), "address": f"{PLACES[i % len(PLACES)]}幸福路{i % 900 + 1}号"},
         "respondent": {"name": f"{OPERATORS[i % len(OPERATORS)]}{i % 37}", "uscc": make_uscc(i),
                        "address": "某区商业街1号", "adcode": county},
         "transaction": {"date": (date.today() - timedelta(days=20)).isoformat(), "place_adcode": county,

@@ -78,13 +78,13 @@ def test_a_declined_referral_is_decided_again(system, bus):
 
 def test_no_personal_data_reaches_the_public_stream(system, bus):
     rng = random.Random(7)
-    bodies = [factories.varied(i, rng) for i in range(300)]
-    bodies += [dict(factories.complaint(300 + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
-    for body in bodies[300:]:
+    bodies = [factories.varied(i, rng) for i in range(1000)]
+    bodies += [dict(factories.complaint(1000 + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
+    for body in bodies[1000:]:
         body.pop("demands")
     ids = asyncio.run(post_all(system.url, bodies))
-    reports = set(ids[300:])
-    wait_until(lambda: len({r["complaint_id"] for r in _public(bus)} & set(ids[:300])) == 300, 120, interval=1,
+    reports = set(ids[1000:])
+    wait_until(lambda: len({r["complaint_id"] for r in _public(bus)} & set(ids[:1000])) == 1000, 180, interval=2,
                message="every complaint on the public stream")
     raw = b"".join(m.value for m in read_all_sync(bus.bootstrap_servers, "public.complaints"))
     for body in bodies:
