@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("--suggest", metavar="AGENCY_ID", help="with --decline: the agency that is competent")
     agency.add_argument("--once", action="store_true", help="answer what is in the inbox, then exit")
 
+    asyncapi = sub.add_parser("asyncapi", help="print or write the AsyncAPI 3.0 document of every topic")
+    from services.asyncapi_cli import add_arguments as asyncapi_arguments
+    asyncapi_arguments(asyncapi)
+
     token = sub.add_parser("token", help="case-work tokens")
     token_sub = token.add_subparsers(dest="action", required=True)
     issue = token_sub.add_parser("issue", help="print a signed token for an agency and role")
