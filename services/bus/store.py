@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 # Namespace for every id this system derives from a business key (uuid5), so a
 # replayed message reaches the same aggregate.
@@ -41,6 +41,20 @@ class ServiceApplication(Application):
     @property
     def process_recorder(self) -> ProcessRecorder:
         return self.recorder  # type: ignore[return-value]
+
+    def change(self, load, command, attempts: int = 5):
+        """Load an aggregate, apply a command, save it; a concurrent change to the
+        same aggregate (an optimistic-concurrency conflict) is retried afresh."""
+        for attempt in range(attempts):
+            aggregate = load()
+            command(aggregate)
+            try:
+                self.save(aggregate)
+                return aggregate
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def find(self, aggregate_id):
         try:

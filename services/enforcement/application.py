@@ -120,16 +120,7 @@ class Enforcement(ServiceApplication):
         return case
 
     def act(self, case_id: str, command: Callable[[PenaltyCase], None]) -> PenaltyCase:
-        for attempt in range(5):
-            case = self.case(case_id)
-            command(case)
-            try:
-                self.save(case)
-                return case
-            except IntegrityError:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+        return self.change(lambda: self.case(case_id), command)
 
 
 __all__ = ["Enforcement", "CaseNotFound", "IllegalTransition"]

@@ -82,17 +82,7 @@ class Mediation(ServiceApplication):
         return case
 
     def act(self, complaint_id: str, command: Callable[[MediationCase], None]) -> MediationCase:
-        """Load, change, save; a concurrent change to the same case is retried."""
-        for attempt in range(5):
-            case = self.case(complaint_id)
-            command(case)
-            try:
-                self.save(case)
-                return case
-            except IntegrityError:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+        return self.change(lambda: self.case(complaint_id), command)
 
     def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None) -> str:
         if self.find(MediationCase.create_id(complaint_id)) is not None:

@@ -156,6 +156,25 @@ def test_random_bytes_become_dead_letters_and_valid_complaints_around_them_are_d
                message="the valid complaints decided")
 
 
+async def rewrite_audit_log(bootstrap: str, records: list[dict]) -> None:
+    """Replace the whole audit topic with these records, as a tamperer would."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from services.bus.broker import create_topics
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.delete_topics(["audit.log"])
+    await admin.close()
+    await asyncio.sleep(1)
+    await create_topics(bootstrap, ["audit.log"])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    codec = default_codec()
+    for r in records:
+        await producer.send("audit.log", codec.encode("AuditRecord", r), key=r["service"].encode())
+    await producer.stop()
+
+
 def test_audit_verify_fails_naming_the_record_that_was_altered(system, bus):
     ids = asyncio.run(post_all(system.url, [factories.complaint(i) for i in range(20)]))
     wait_until(lambda: _mediation_settled(bus.bootstrap_servers, ids) and
@@ -166,23 +185,8 @@ def test_audit_verify_fails_naming_the_record_that_was_altered(system, bus):
     victim = next(r for r in records[5:] if r["service"] == "routing")
     altered = [dict(r, complaint_id="TS-FORGED") if r is victim else r for r in records]
 
-    async def rewrite():
-        from aiokafka.admin import AIOKafkaAdminClient
-        admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
-        await admin.start()
-        await admin.delete_topics(["audit.log"])
-        await admin.close()
-        await asyncio.sleep(1)
-        from services.bus.broker import create_topics
-        await create_topics(bus.bootstrap_servers, ["audit.log"])
-        producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap_servers)
-        await producer.start()
-        for r in altered:
-            await producer.send("audit.log", codec.encode("AuditRecord", r), key=r["service"].encode())
-        await producer.stop()
-
     system.stop()  # nothing else may write to the chain while it is rewritten
-    asyncio.run(rewrite())
+    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, altered))
     result = system.cli("audit", "verify", check=False)
     assert result.returncode == 1
     assert f"routing seq {victim['seq']}" in result.stderr and "altered" in result.stderr
@@ -200,22 +204,7 @@ def test_audit_verify_names_the_first_stored_event_without_its_record(system, bu
     # The chain on the topic alone stays intact if its newest records are lost...
     kept = [r for r in records if not (r["service"] == "routing" and r["seq"] == last_routing)]
 
-    async def rewrite():
-        from aiokafka.admin import AIOKafkaAdminClient
-        admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
-        await admin.start()
-        await admin.delete_topics(["audit.log"])
-        await admin.close()
-        await asyncio.sleep(1)
-        from services.bus.broker import create_topics
-        await create_topics(bus.bootstrap_servers, ["audit.log"])
-        producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap_servers)
-        await producer.start()
-        for r in kept:
-            await producer.send("audit.log", codec.encode("AuditRecord", r), key=r["service"].encode())
-        await producer.stop()
-
-    asyncio.run(rewrite())
+    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, kept))
     assert system.cli("audit", "verify", "--topic-only", check=False).returncode == 0
     # ...but not against the store, which still holds that event.
     result = system.cli("audit", "verify", check=False)
