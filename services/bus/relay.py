@@ -185,6 +185,9 @@ class Relay:
         if new:
             await create_topics(self.bootstrap_servers, new)
             self.known_topics.update(new)
+            # Without fresh metadata the producer keeps sending to stale leaders
+            # until its request timeout.
+            await self.producer.client.force_metadata_update()
 
     async def _run(self) -> None:
         backoff = 0.1

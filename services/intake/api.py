@@ -1,7 +1,9 @@
 """Intake's HTTP face: the public front door and the status a consumer asks for."""
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
@@ -12,9 +14,10 @@ from services.bus.runtime import ServiceRunner
 from services.http import Problem, ProblemBody
 
 from . import problems, submission
-from .application import ComplaintNotFound
+from .application import ComplaintNotFound, IdempotencyKeyReused
 
 MAX_BODY = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 async def _body(request: Request) -> bytes:
@@ -39,7 +42,8 @@ def router(runner: ServiceRunner) -> APIRouter:
                   "application/json": {"schema": submission.json_schema()}}}},
               responses={202: {"description": "Stored; the id to follow it by"},
                          400: {"description": "Not JSON"}, 413: {"description": "Body over 1 MiB"},
-                         422: {"description": "Malformed: the failing field is named"},
+                         422: {"description": "Malformed (the failing field is named), or an "
+                                              "Idempotency-Key reused for a different request"},
                          503: {"description": "Could not be stored; nothing was kept"}})
     async def submit(request: Request, idempotency_key: str | None = Header(default=None)):
         raw = await _body(request)
@@ -47,14 +51,25 @@ def router(runner: ServiceRunner) -> APIRouter:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProblemBody(problems.not_json(str(exc))) from None
+        except RecursionError:
+            # Arrays or objects nested past the parser's stack: JSON no request is
+            # shaped like, and an unhandled RecursionError would be a 500.
+            raise ProblemBody(problems.not_json("nested too deeply")) from None
         try:
-            kind, record = submission.parse(data)
+            # Validation and address lookup are CPU work: keep them off the event loop.
+            kind, record = await asyncio.get_running_loop().run_in_executor(None, submission.parse, data)
         except ValidationError as exc:
             raise submission.problem(exc) from None
         try:
             answer = await runner.run_in_store(app.submit, kind, record, idempotency_key)
-        except PersistenceError as exc:
-            raise Problem(503, "Not stored", f"the request could not be stored, nothing was kept: {exc}") from None
+        except IdempotencyKeyReused:
+            raise Problem(422, "Idempotency key reused", "this Idempotency-Key came with a different request; "
+                          "a new request needs a new key", field="Idempotency-Key") from None
+        except PersistenceError:
+            # The store's own message may name hosts, users or paths: logged, not shown.
+            log.exception("intake could not store a request")
+            raise Problem(503, "Not stored", "the request could not be stored, nothing was kept; "
+                          "retry later with the same Idempotency-Key", headers={"Retry-After": "5"}) from None
         return JSONResponse(answer, status_code=202)
 
     @api.get("/complaints/{complaint_id}", summary="The status of a complaint, with no personal data")

@@ -1,6 +1,8 @@
 """Intake: requests in (durable before acknowledged), status out."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import datetime, timezone, timedelta
 
@@ -9,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from services.bus.messages import Decoded, Outgoing
 from services.bus.store import ServiceApplication, UnitOfWork
 
-from .domainmodel import ComplaintStatus, IdempotencyKey, Request
+from .domainmodel import ComplaintStatus, IdempotencyKey, IdempotencyKeyReused, Request
 
 CST = timezone(timedelta(hours=8))
 RECORD_TYPES = {"COMPLAINT": "ComplaintReceived", "REPORT": "ReportReceived",
@@ -31,10 +33,11 @@ class Intake(ServiceApplication):
         """Store the request (two, linked, for a complaint that is also a
         report) and return the answer the caller gets. Nothing is acknowledged
         before it is stored."""
+        fingerprint = request_fingerprint(kind, record) if idempotency_key else None
         if idempotency_key:
             earlier = self.find(IdempotencyKey.create_id(idempotency_key))
             if earlier is not None:
-                return earlier.response
+                return earlier.answer(fingerprint)
         now = self.clock.now()
         filings = split_filings(kind, record)
         ids = [new_complaint_id(now) for _ in filings]
@@ -51,7 +54,7 @@ class Intake(ServiceApplication):
         if len(ids) > 1:
             response["linked_request_id"] = ids[1]
         if idempotency_key:
-            aggregates.append(IdempotencyKey(idempotency_key, response))
+            aggregates.append(IdempotencyKey(idempotency_key, response, fingerprint))
         try:
             self.save(*aggregates)
         except IntegrityError:
@@ -59,7 +62,7 @@ class Intake(ServiceApplication):
             if idempotency_key:
                 earlier = self.find(IdempotencyKey.create_id(idempotency_key))
                 if earlier is not None:
-                    return earlier.response
+                    return earlier.answer(fingerprint)
             raise
         return response
 
@@ -74,6 +77,13 @@ class Intake(ServiceApplication):
         if request is None:
             raise ComplaintNotFound(complaint_id)
         return request
+
+
+def request_fingerprint(kind: str, record: dict) -> str:
+    """The request as validated (phones, codes in one written form), so a retry
+    that only reformats a field is still the same request."""
+    canonical = json.dumps([kind, record], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:

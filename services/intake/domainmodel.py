@@ -98,6 +98,11 @@ class ComplaintStatus(Aggregate):
             self.penalty_case_ids = [*self.penalty_case_ids, case_id]
 
 
+class IdempotencyKeyReused(ValueError):
+    """The key came with a different request: answering with the first one's id
+    would acknowledge a complaint that was never stored."""
+
+
 class IdempotencyKey(Aggregate):
     """The first answer to a POST with an Idempotency-Key, kept for its retries."""
 
@@ -106,6 +111,13 @@ class IdempotencyKey(Aggregate):
         return derive_id("idempotency", key)
 
     @event("Used")
-    def __init__(self, key: str, response: dict):
+    def __init__(self, key: str, response: dict, fingerprint: str | None = None):
         self.key = key
         self.response = response
+        self.fingerprint = fingerprint  # None for keys stored before requests were fingerprinted
+
+    def answer(self, fingerprint: str) -> dict:
+        """The first answer, for a retry of the same request only."""
+        if self.fingerprint is not None and fingerprint != self.fingerprint:
+            raise IdempotencyKeyReused(self.key)
+        return self.response

@@ -70,14 +70,19 @@ def field_errors(exc: ValidationError) -> list[dict]:
     return errors
 
 
+MAX_LISTED_ERRORS = 50
+
+
 def invalid(exc: ValidationError) -> tuple[int, dict]:
-    """422: the body is JSON but not a well-formed request."""
+    """422: the body is JSON but not a well-formed request. At most 50 errors
+    are listed, so a hostile body cannot make the answer larger than itself."""
     errors = field_errors(exc)
     first = errors[0] if errors else {"field": "", "message": "the body is not a well-formed request"}
     detail = f"{first['field'] or 'body'}: {first['message']}"
     if len(errors) > 1:
         detail += f" (and {len(errors) - 1} more)"
-    return problem(422, "malformed-request", "Malformed request", detail, errors=errors, field=first["field"])
+    return problem(422, "malformed-request", "Malformed request", detail, errors=errors[:MAX_LISTED_ERRORS],
+                   field=first["field"])
 
 
 def not_json(reason: str | None = None) -> tuple[int, dict]:

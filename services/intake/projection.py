@@ -30,7 +30,13 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
     if kind == "PenaltyCaseComplaintLinked":
         _view(uow, r["complaint_id"], at).link_case(r["case_id"])
         return
-    if kind in ("CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided", "PenaltyCaseClosed"):
+    if kind in ("CaseFilingDeclined", "PenaltyCaseClosed"):
+        # A report's life ends with its case; a complaint's does not.
+        view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
+        if view is not None and view.kind == "REPORT":
+            view.change("CLOSED", at, reason=r.get("outcome") or r.get("reason"))
+        return
+    if kind in ("InvestigationStarted", "PenaltyDecided"):
         return
     view = _view(uow, r["complaint_id"], at)
     if kind == "ComplaintAccepted":

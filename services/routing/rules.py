@@ -299,6 +299,8 @@ def _as_date(value) -> date | None:
 
 
 def _years_after(day: date, years: int) -> date:
+    if day.year + years > date.max.year:
+        return date.max  # an absurd future date: never "over one year", never a crash
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February: the period ends on the month's last day
