@@ -11,6 +11,7 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from services.bus.runtime import ServiceRunner
+from services.casework import authorise, principal
 from services.http import Problem, ProblemBody
 
 from . import problems, submission
@@ -72,13 +73,20 @@ def router(runner: ServiceRunner) -> APIRouter:
                           "retry later with the same Idempotency-Key", headers={"Retry-After": "5"}) from None
         return JSONResponse(answer, status_code=202)
 
-    @api.get("/complaints/{complaint_id}", summary="The status of a complaint, with no personal data")
-    async def status(complaint_id: str):
+    @api.get("/complaints/{complaint_id}",
+             summary="The status of a complaint: open to whoever holds the id, with no personal data; "
+                     "with a token of the handling agency (or above it) also the full record as received")
+    async def status(complaint_id: str, authorization: str | None = Header(default=None)):
         try:
             document = await runner.run_in_store(app.status, complaint_id)
+            if authorization is not None:
+                who = principal(authorization)
+                request = await runner.run_in_store(app.record, complaint_id)
+                authorise(who, document["agency_id"] or request.record.get("receiving_agency_id") or "")
+                document = {**document, "record": request.record}
         except ComplaintNotFound:
             raise Problem(404, "Not found", f"no complaint {complaint_id}", field="complaint_id") from None
-        return JSONResponse(json.loads(json.dumps(document, default=_iso)))
+        return JSONResponse(json.loads(json.dumps(document, default=_iso, ensure_ascii=False)))
 
     return api
 
