@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-from services.bus.topics import SERVICES
+from services.bus.topics import READ_MODELS, SERVICES
 
 DEFAULT_PORT = 8315
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
-    worker.add_argument("service", choices=SERVICES)
+    worker.add_argument("service", choices=SERVICES + READ_MODELS)
     worker.add_argument("--port", type=int, default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
 
@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("--decline", metavar="REASON", help="decline every referral with this reason")
     agency.add_argument("--suggest", metavar="AGENCY_ID", help="with --decline: the agency that is competent")
     agency.add_argument("--once", action="store_true", help="answer what is in the inbox, then exit")
+
+    stats = sub.add_parser("stats", help="the figures a regulator publishes: counts, money recovered, lateness")
+    from services.statistics.cli import add_arguments as stats_arguments
+    stats_arguments(stats)
 
     asyncapi = sub.add_parser("asyncapi", help="print or write the AsyncAPI 3.0 document of every topic")
     from services.asyncapi_cli import add_arguments as asyncapi_arguments

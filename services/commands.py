@@ -9,6 +9,7 @@ import sys
 from datetime import date, datetime
 
 from services.asyncapi_cli import cmd_asyncapi  # noqa: F401 - `tousu asyncapi`
+from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
 PERSONAL_FIELDS = {"consumer", "facts", "id_number", "phone", "address", "original", "question", "answer"}

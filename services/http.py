@@ -75,7 +75,8 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
     app.include_router(asyncapi_router())
     for name, runner in runners.items():
         module = {"intake": "services.intake.api", "routing": "services.routing.api",
-                  "mediation": "services.mediation.api", "enforcement": "services.enforcement.api"}.get(name)
+                  "mediation": "services.mediation.api", "enforcement": "services.enforcement.api",
+                  "statistics": "services.statistics.api"}.get(name)
         if module:
             import importlib
 

@@ -11,19 +11,19 @@ from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.clock import Clock
 from services.bus.runtime import ServiceRunner, ServiceSpec
 from services.bus.settings import bus_settings, store_settings
-from services.bus.topics import SERVICES
+from services.bus.topics import READ_MODELS, SERVICES
 
 log = logging.getLogger(__name__)
 
 
 def spec(service: str) -> ServiceSpec:
-    if service not in SERVICES:
-        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    if service not in SERVICES + READ_MODELS:
+        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES + READ_MODELS)}")
     return importlib.import_module(f"services.{service}.agents").SPEC
 
 
 class System:
-    def __init__(self, services=SERVICES, env=os.environ, clock: Clock | None = None):
+    def __init__(self, services=SERVICES + READ_MODELS, env=os.environ, clock: Clock | None = None):
         self.names = tuple(services)
         self.env = env
         self.clock = clock or Clock.from_env(env)

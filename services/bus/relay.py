@@ -70,8 +70,9 @@ def dead_letter_outgoing(service: str, event) -> list[Outgoing]:
 
 class Relay:
     def __init__(self, service: str, app: ServiceApplication, outbound: Outbound,
-                 codec: Codec, bootstrap_servers: str):
+                 codec: Codec, bootstrap_servers: str, audited: bool = True):
         self.service = service
+        self.audited = audited
         self.app = app
         self.outbound = outbound
         self.codec = codec
@@ -98,7 +99,8 @@ class Relay:
     async def start(self) -> None:
         await self.start_producer()
         self.position = await asyncio.to_thread(self._published_position)
-        self.last_hash = await asyncio.to_thread(self._hash_at, self.position)
+        if self.audited:
+            self.last_hash = await asyncio.to_thread(self._hash_at, self.position)
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
 
     async def stop(self) -> None:
@@ -151,6 +153,8 @@ class Relay:
             event_id = str(derive_id(self.service, notification.id, item.topic, item.record_type))
             record = {"event_id": event_id, "occurred_at": event.timestamp, **item.record}
             out.append(self._message(item.topic, item.key, item.record_type, record, event_id, notification.id))
+        if not self.audited:
+            return out, prev_hash
         audit = self._audit(notification, event, aggregate, prev_hash)
         out.append(self._message("audit.log", self.service, "AuditRecord", audit, audit["event_id"], notification.id))
         return out, audit["hash"]

@@ -40,6 +40,9 @@ class ServiceSpec:
     handler: Callable[[ServiceApplication], Handler]
     outbound: Callable[[ServiceApplication], Outbound]
     timers: Callable[[ServiceApplication, Clock], list[Timer]] = field(default=lambda app, clock: [])
+    # A read model derived from other services' events, rebuilt at will, keeps
+    # no chain of its own on audit.log.
+    audited: bool = True
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -56,7 +59,8 @@ class ServiceRunner:
         self.app: ServiceApplication = spec.application(env=store.for_service(spec.name), clock=self.clock)
         self.store_dir = store.data_dir
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers)
+        self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers,
+                           audited=spec.audited)
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
         self.faust_app: faust.App | None = None

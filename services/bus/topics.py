@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SERVICES = ("intake", "routing", "mediation", "enforcement")
+# Read models: they consume the topics and publish nothing but dead letters.
+READ_MODELS = ("statistics",)
 
 # A referral inbox exists per external agency; its name is this prefix plus the
 # agency id, created from the directory on first use.

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.bus.topics import SERVICES
+from services.bus.topics import READ_MODELS, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +16,7 @@ def compose():
 
 
 def test_every_service_runs_as_its_own_worker(compose):
-    for name in SERVICES:
+    for name in SERVICES + READ_MODELS:
         assert compose["services"][name]["command"][:2] == ["worker", name]
 
 
