@@ -77,6 +77,12 @@ def bearer(header: str | None, key: bytes) -> Principal:
     return verify(token.strip(), key)
 
 
+def may_do_case_work(principal: Principal) -> None:
+    """The role alone, for when no case exists yet to name its agency."""
+    if principal.role not in ("CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {principal.role} cannot do case work; a CASE_WORKER or SUPERVISOR token is needed")
+
+
 def may_act(principal: Principal, agency_id: str, is_superior) -> None:
     """A case worker acts on its own agency's cases; a supervisor also on the
     agencies below its own. Raises Forbidden naming what was missing."""
@@ -84,6 +90,5 @@ def may_act(principal: Principal, agency_id: str, is_superior) -> None:
         return
     if principal.role == "SUPERVISOR" and (principal.agency_id == agency_id or is_superior(principal.agency_id, agency_id)):
         return
-    if principal.role not in ("CASE_WORKER", "SUPERVISOR"):
-        raise Forbidden(f"role {principal.role} cannot do case work; a CASE_WORKER or SUPERVISOR token is needed")
+    may_do_case_work(principal)
     raise Forbidden(f"{principal.agency_id} is not the handling agency {agency_id} nor above it")

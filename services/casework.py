@@ -20,8 +20,9 @@ class CaseCommand(BaseModel):
     at: AwareDatetime | None = None
     by: str | None = None
 
-    def when(self) -> datetime:
-        return self.at or datetime.now(timezone.utc)
+    def when(self, clock=None) -> datetime:
+        """`at`, or now by the service's clock (the one its timers use)."""
+        return self.at or (clock.now() if clock is not None else datetime.now(timezone.utc))
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +56,13 @@ def is_superior(upper: str, lower: str) -> bool:
 def authorise(who: auth.Principal, agency_id: str) -> None:
     try:
         auth.may_act(who, agency_id, is_superior)
+    except auth.Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from None
+
+
+def authorise_role(who: auth.Principal) -> None:
+    try:
+        auth.may_do_case_work(who)
     except auth.Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from None
 

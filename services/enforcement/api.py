@@ -44,7 +44,8 @@ def router(runner: ServiceRunner) -> APIRouter:
             case = await runner.run_in_store(app.case, case_id)
             authorise(who, case.agency_id)
             kw = {"by_agency": who.agency_id, "by_role": who.role}
-            case = await runner.run_in_store(app.act, case_id, lambda c: change(c, command.when(), kw))
+            case = await runner.run_in_store(app.act, case_id,
+                                             lambda c: change(c, command.when(runner.clock), kw))
         return document(case)
 
     @api.get("")

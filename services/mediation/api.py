@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, authorise, check_by, principal, refusals
+from services.casework import CaseCommand, authorise, authorise_role, check_by, principal, refusals
 
 from .application import CaseNotFound, Mediation
 from .domainmodel import IllegalTransition, MediationCase
@@ -74,7 +74,8 @@ def router(runner: ServiceRunner) -> APIRouter:
             case = await runner.run_in_store(app.case, complaint_id)
             authorise(who, case.agency_id)
             who_kw = {"by_agency": who.agency_id, "by_role": who.role}
-            case = await runner.run_in_store(app.act, complaint_id, lambda c: change(c, command.when(), who_kw))
+            case = await runner.run_in_store(app.act, complaint_id,
+                                             lambda c: change(c, command.when(runner.clock), who_kw))
         return summary(case)
 
     @api.post("/mediation/consent")
@@ -113,10 +114,15 @@ def router(runner: ServiceRunner) -> APIRouter:
     async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
         check_by(body, who)
         with refusals(CaseNotFound, IllegalTransition):
-            case = app.find(MediationCase.create_id(complaint_id))
+            case = await runner.run_in_store(app.find, MediationCase.create_id(complaint_id))
             if case is not None:
                 authorise(who, case.agency_id)
-            outcome = await runner.run_in_store(app.withdraw, complaint_id, body.when(), who.agency_id, who.role)
+            else:
+                # No bureau owns the complaint yet: the case that opens later
+                # honours the withdrawal only if its bureau (or one above) made it.
+                authorise_role(who)
+            outcome = await runner.run_in_store(app.withdraw, complaint_id, body.when(runner.clock),
+                                                who.agency_id, who.role)
         return {"complaint_id": complaint_id, "withdrawal": outcome}
 
     @api.post("/violations", status_code=202)
@@ -126,7 +132,7 @@ def router(runner: ServiceRunner) -> APIRouter:
             case = await runner.run_in_store(app.case, complaint_id)
             authorise(who, case.agency_id)
             await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
-                                      body.when(), who.agency_id, who.role)
+                                      body.when(runner.clock), who.agency_id, who.role)
         return {"complaint_id": complaint_id, "violation_type": body.violation_type, "status": "FLAGGED"}
 
     return api

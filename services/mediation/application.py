@@ -8,6 +8,7 @@ from typing import Callable
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
+from services.auth import Forbidden, Principal, may_act
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork, derive_id
@@ -20,7 +21,8 @@ class CaseNotFound(LookupError):
 
 
 class Withdrawal(Aggregate):
-    """A consumer withdrew before mediation opened: the case closes as it opens."""
+    """A consumer withdrew before mediation opened: the case closes as it opens,
+    if the bureau it opens at (or one above) recorded the withdrawal."""
 
     @staticmethod
     def create_id(complaint_id: str):
@@ -28,7 +30,17 @@ class Withdrawal(Aggregate):
 
     @event("Recorded")
     def __init__(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None):
-        self.complaint_id, self.at = complaint_id, at
+        self.complaint_id = complaint_id
+        self.recorders = [{"at": at, "by_agency": by_agency, "by_role": by_role}]
+
+    @event("RecordedAgain")
+    def record_again(self, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        """Another agency recorded it too: which one owns the case is known
+        only when the case opens, so the first to record it must not shut out the rest."""
+        self.recorders = [*self.recorders, {"at": at, "by_agency": by_agency, "by_role": by_role}]
+
+    def recorded_by(self, by_agency: str | None, by_role: str | None) -> bool:
+        return any(r["by_agency"] == by_agency and r["by_role"] == by_role for r in self.recorders)
 
 
 class ViolationReport(Aggregate):
@@ -48,8 +60,9 @@ class ViolationReport(Aggregate):
 class Mediation(ServiceApplication):
     name = "mediation"
 
-    def __init__(self, env=None, clock=None):
+    def __init__(self, env=None, clock=None, directory=None):
         super().__init__(env=env, clock=clock)
+        self._directory = directory
         self.live_cases = Watchlist(self, MediationCase.Opened)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
@@ -70,8 +83,31 @@ class Mediation(ServiceApplication):
                                      "city_adcode": accepted.get("city_adcode")})
         uow.add(case)
         withdrawal = uow.get(Withdrawal.create_id(complaint_id))
-        if withdrawal is not None:
-            case.terminate("WITHDRAWN", max(withdrawal.at, case.accepted_at))
+        recorder = None if withdrawal is None else self.entitled(withdrawal, case.agency_id)
+        if recorder is not None:
+            case.terminate("WITHDRAWN", max(recorder["at"], case.accepted_at),
+                           by_agency=recorder["by_agency"], by_role=recorder["by_role"])
+
+    def entitled(self, withdrawal: Withdrawal, agency_id: str) -> dict | None:
+        """The first recording of a withdrawal made before the case had a bureau
+        by that bureau or one above it; any other agency's stays without effect."""
+        for recorder in withdrawal.recorders:
+            if recorder["by_agency"] is None:
+                return recorder  # recorded before withdrawals named who recorded them
+            try:
+                may_act(Principal(recorder["by_agency"], recorder["by_role"]), agency_id, self.directory.is_superior)
+            except Forbidden:
+                continue
+            return recorder
+        return None
+
+    @property
+    def directory(self):
+        if self._directory is None:
+            from services.routing.directory import Directory
+
+            self._directory = Directory.load()
+        return self._directory
 
     # Case work -------------------------------------------------------------
 
@@ -88,11 +124,17 @@ class Mediation(ServiceApplication):
         if self.find(MediationCase.create_id(complaint_id)) is not None:
             self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role))
             return "TERMINATED"
-        if self.find(Withdrawal.create_id(complaint_id)) is None:
+        withdrawal_id = Withdrawal.create_id(complaint_id)
+        existing = self.find(withdrawal_id)
+        if existing is None:
             try:
                 self.save(Withdrawal(complaint_id, at, by_agency, by_role))
+                return "WITHDRAWN_BEFORE_MEDIATION"
             except IntegrityError:
-                pass  # withdrawn twice at once: once is enough
+                existing = self.find(withdrawal_id)  # withdrawn twice at once
+        if not existing.recorded_by(by_agency, by_role):
+            self.change(lambda: self.find(withdrawal_id),
+                        lambda w: None if w.recorded_by(by_agency, by_role) else w.record_again(at, by_agency, by_role))
         return "WITHDRAWN_BEFORE_MEDIATION"
 
     def flag_violation(self, complaint_id: str, violation_type: str, evidence: str, at: datetime,

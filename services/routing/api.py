@@ -35,7 +35,8 @@ def router(runner: ServiceRunner) -> APIRouter:
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
             authorise(who, app.complaint(complaint_id).agency_id)
-            complaint = await runner.run_in_store(app.escalate, complaint_id, body.when(), who.agency_id, who.role)
+            complaint = await runner.run_in_store(app.escalate, complaint_id, body.when(runner.clock),
+                                                  who.agency_id, who.role)
         return document(complaint)
 
     @api.post("/dispute")
@@ -45,7 +46,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         with refusals(ComplaintNotFound, JurisdictionRefused):
             current = app.complaint(complaint_id).agency_id
             authorise(who, current if who.agency_id != body.with_agency_id else body.with_agency_id)
-            complaint = await runner.run_in_store(app.dispute, complaint_id, body.with_agency_id, body.when(),
+            complaint = await runner.run_in_store(app.dispute, complaint_id, body.with_agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
 
@@ -56,10 +57,11 @@ def router(runner: ServiceRunner) -> APIRouter:
         with refusals(ComplaintNotFound, JurisdictionRefused):
             complaint = app.complaint(complaint_id)
             if complaint.dispute is None:
+                authorise(who, complaint.agency_id)  # say nothing of its state to strangers
                 raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide",
                                           current_state=complaint.state)
             authorise(who, complaint.dispute["superior_id"])
-            complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(),
+            complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
 

@@ -1,0 +1,471 @@
+"""Mediation case work over HTTP, each service its own process on the real
+broker: what the handling bureau does with a case, who else may act on it, and
+what subscribers and the complainant see afterwards.
+
+One system serves the whole module (starting four processes is most of the
+cost); every test works on complaints of its own."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services import auth
+from services.bus.codec import default_codec
+from services.bus.reader import read_all_sync
+from services.bus.settings import StoreSettings
+from services.mediation.application import Mediation
+from services.mediation.domainmodel import MediationCase
+from tests import factories
+from tests.conftest import Bus
+from tests.harness import Processes, post_all, wait_until
+
+BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
+ABOVE = "AMR-110000"  # Beijing's bureau, above Haidian in the directory
+ELSEWHERE = "AMR-440106"  # Guangzhou Tianhe: a bureau with no say over Haidian's cases
+PROBLEM = "application/problem+json"
+PUBLIC_FIELDS = {"event_id", "occurred_at", "complaint_id", "respondent_name", "respondent_uscc", "subject_area",
+                 "city_adcode", "status", "outcome", "received_on", "decided_on"}
+
+_numbers = itertools.count(1, 8)  # each test its own consumer, all handled by BUREAU
+
+
+@pytest.fixture(scope="module")
+def broker():
+    bus = Bus().start()
+    yield bus
+    bus.stop()
+
+
+@pytest.fixture(scope="module")
+def system(broker, tmp_path_factory):
+    processes = Processes(broker.bootstrap_servers, tmp_path_factory.mktemp("mediation") / "data").start()
+    yield processes
+    processes.stop()
+
+
+class Caller:
+    """Someone holding a token (none if empty), doing case work on mediation."""
+
+    def __init__(self, system: Processes, agency_id: str = BUREAU, role: str = "CASE_WORKER",
+                 token: str | None = None):
+        self.base = system.url_of("mediation")
+        token = token if token is not None else system.token(agency_id, role)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def post(self, path: str, **body) -> httpx.Response:
+        return httpx.post(f"{self.base}{path}", json=_jsonable(body), headers=self.headers, timeout=30)
+
+
+def _jsonable(body: dict) -> dict:
+    return json.loads(json.dumps(body, default=lambda v: v.isoformat()))
+
+
+def submit(system: Processes, body: dict) -> str:
+    [complaint_id] = asyncio.run(post_all(system.url, [body], concurrency=1))
+    return complaint_id
+
+
+def status(system: Processes, complaint_id: str) -> dict:
+    return httpx.get(f"{system.url}/complaints/{complaint_id}", timeout=10).json()
+
+
+def in_mediation(system: Processes) -> tuple[str, dict]:
+    """A complaint accepted by BUREAU with its mediation case open; the body
+    submitted, to look for its personal data later."""
+    body = factories.complaint(next(_numbers))
+    complaint_id = submit(system, body)
+    wait_until(lambda: status(system, complaint_id).get("status") == "IN_MEDIATION", 60,
+               message=f"{complaint_id} in mediation")
+    return complaint_id, body
+
+
+def on_topic(bus: Bus, topic: str, complaint_id: str) -> list[tuple[str, dict]]:
+    codec = default_codec()
+    decoded = (codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, topic))
+    return [(kind, record) for kind, record in decoded if record.get("complaint_id") == complaint_id]
+
+
+def penalty_cases(bus: Bus) -> list[tuple[str, dict]]:
+    """Keyed by case id, so read whole rather than by complaint."""
+    codec = default_codec()
+    return [codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "enforcement.cases")]
+
+
+def kinds(bus: Bus, complaint_id: str) -> list[str]:
+    return [kind for kind, _ in on_topic(bus, "mediation.events", complaint_id)]
+
+
+def settle(bus: Bus, complaint_id: str, last: str, count: int) -> list[tuple[str, dict]]:
+    """The case's events once `count` of them have arrived, the last being `last`."""
+    def arrived():
+        events = on_topic(bus, "mediation.events", complaint_id)
+        return len(events) >= count and events[count - 1][0] == last and events
+    return wait_until(arrived, 30, message=f"{count} mediation events ending with {last}")
+
+
+def stored_version(system: Processes, complaint_id: str) -> int:
+    """The case's version in mediation's own store, read beside the running process."""
+    app = Mediation(env=StoreSettings(Path(system.env["TOUSU_DATA_DIR"])).for_service("mediation"))
+    try:
+        return app.repository.get(MediationCase.create_id(complaint_id)).version
+    finally:
+        app.close()
+
+
+def consented(system: Processes) -> str:
+    complaint_id, _ = in_mediation(system)
+    worker = Caller(system)
+    for party in ("CONSUMER", "RESPONDENT"):
+        assert worker.post(f"/complaints/{complaint_id}/mediation/consent", party=party, agreed=True).status_code == 200
+    return complaint_id
+
+
+def session(days: int = 7) -> dict:
+    return {"session_at": datetime.now(timezone.utc) + timedelta(days=days), "place": "海淀区市场监管局调解室",
+            "mediators": ["张调解", "李调解"]}
+
+
+def personal_data(body: dict) -> list[str]:
+    consumer = body["consumer"]
+    return [consumer["name"], consumer["phone"], consumer["id_number"], consumer["address"], body["facts"]]
+
+
+# -- the main path ------------------------------------------------------------------
+
+
+def test_consent_schedule_and_a_written_agreement_reach_the_topic_the_status_and_the_public_feed(system, broker):
+    complaint_id, body = in_mediation(system)
+    worker = Caller(system)
+    case = f"/complaints/{complaint_id}/mediation"
+
+    first = worker.post(f"{case}/consent", party="CONSUMER", agreed=True)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "AWAITING_CONSENT" and first.json()["agency_id"] == BUREAU
+    both = worker.post(f"{case}/consent", party="RESPONDENT", agreed=True)
+    assert both.status_code == 200 and both.json()["status"] == "OPEN"
+    scheduled = worker.post(f"{case}/schedule", **session())
+    assert scheduled.status_code == 200, scheduled.text
+    assert scheduled.json()["status"] == "SCHEDULED" and scheduled.json()["panel"] == ["张调解", "李调解"]
+    agreed = worker.post(f"{case}/agreement", form="WRITTEN", terms="退货退款,商家另付交通费",
+                         amount_recovered_fen=12_800)
+    assert agreed.status_code == 200, agreed.text
+    assert agreed.json()["status"] == "AGREED" and agreed.json()["outcome"] == "WRITTEN"
+
+    events = settle(broker, complaint_id, "MediationAgreed", 5)
+    assert [kind for kind, _ in events] == ["MediationOpened", "ConsentRecorded", "ConsentRecorded",
+                                            "MediationScheduled", "MediationAgreed"]
+    assert [(r["party"], r["agreed"]) for _, r in events[1:3]] == [("CONSUMER", True), ("RESPONDENT", True)]
+    assert events[0][1]["agency_id"] == BUREAU
+    assert events[3][1]["mediators"] == ["张调解", "李调解"]
+    assert {k: events[4][1][k] for k in ("form", "amount_recovered_fen")} == {"form": "WRITTEN",
+                                                                             "amount_recovered_fen": 12_800}
+
+    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "AGREED" and s, 30,
+                       message="status AGREED")
+    assert final["amount_recovered_fen"] == 12_800 and final["outcome"] == "WRITTEN"
+
+    public = wait_until(lambda: [r for _, r in on_topic(broker, "public.complaints", complaint_id)
+                                 if r["status"] == "AGREED"], 30, message="the public AGREED update")
+    assert len(public) == 1 and public[0]["outcome"] == "WRITTEN"
+    assert set(public[0]) <= PUBLIC_FIELDS
+    assert public[0]["respondent_name"] == body["respondent"]["name"]
+    assert public[0]["city_adcode"] != "110108"  # city level, never the county
+    raw = b"".join(m.value for m in read_all_sync(broker.bootstrap_servers, "public.complaints"))
+    for value in personal_data(body):
+        assert value.encode("utf-8") not in raw, value
+
+
+# -- how a case ends without agreement ---------------------------------------------------
+
+
+def test_a_respondent_refusing_mediation_terminates_the_case(system, broker):
+    complaint_id, _ = in_mediation(system)
+    worker = Caller(system)
+    case = f"/complaints/{complaint_id}/mediation"
+    assert worker.post(f"{case}/consent", party="CONSUMER", agreed=True).status_code == 200
+    refused = worker.post(f"{case}/consent", party="RESPONDENT", agreed=False)
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["status"] == "TERMINATED" and refused.json()["outcome"] == "PARTY_REFUSED"
+
+    events = settle(broker, complaint_id, "MediationTerminated", 4)
+    assert [kind for kind, _ in events] == ["MediationOpened", "ConsentRecorded", "ConsentRecorded",
+                                            "MediationTerminated"]
+    assert (events[2][1]["party"], events[2][1]["agreed"]) == ("RESPONDENT", False)
+    assert events[3][1]["reason"] == "PARTY_REFUSED"
+    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "TERMINATED" and s, 30,
+                       message="status TERMINATED")
+    assert final["reason"] == "PARTY_REFUSED" and final["amount_recovered_fen"] is None
+
+
+def test_a_party_absent_from_the_session_terminates_the_case(system, broker):
+    complaint_id = consented(system)
+    worker = Caller(system)
+    assert worker.post(f"/complaints/{complaint_id}/mediation/schedule", **session()).status_code == 200
+    ended = worker.post(f"/complaints/{complaint_id}/mediation/termination", reason="PARTY_ABSENT")
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "TERMINATED" and ended.json()["outcome"] == "PARTY_ABSENT"
+
+    events = settle(broker, complaint_id, "MediationTerminated", 5)
+    assert events[-1][1]["reason"] == "PARTY_ABSENT"
+    wait_until(lambda: status(system, complaint_id)["reason"] == "PARTY_ABSENT", 30, message="reason PARTY_ABSENT")
+    assert status(system, complaint_id)["status"] == "TERMINATED"
+
+
+def test_withdrawal_closes_the_complaint(system, broker):
+    complaint_id, _ = in_mediation(system)
+    withdrawn = Caller(system).post(f"/complaints/{complaint_id}/withdrawal")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json() == {"complaint_id": complaint_id, "withdrawal": "TERMINATED"}
+
+    events = settle(broker, complaint_id, "MediationTerminated", 2)
+    assert events[-1][1]["reason"] == "WITHDRAWN"
+    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "CLOSED" and s, 30,
+                       message="status CLOSED")
+    assert final["reason"] == "WITHDRAWN"
+    public = wait_until(lambda: [r for _, r in on_topic(broker, "public.complaints", complaint_id)
+                                 if r["status"] == "CLOSED"], 30, message="the public CLOSED update")
+    assert public[0]["outcome"] == "WITHDRAWN"
+
+
+# -- the clock -------------------------------------------------------------------------
+
+
+def test_an_appraisal_moves_the_due_date_by_exactly_the_time_it_took(system, broker):
+    complaint_id = consented(system)
+    worker = Caller(system)
+    case = f"/complaints/{complaint_id}/mediation"
+    opened = settle(broker, complaint_id, "MediationOpened", 1)[0][1]
+    due_before = opened["mediation_due"]
+    assert due_before == datetime.fromisoformat(status(system, complaint_id)["mediation_due"])
+
+    started_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    took = timedelta(days=3, hours=4, minutes=5, seconds=6)
+    started = worker.post(f"{case}/appraisal", action="START", body="北京市产品质量监督检验研究院",
+                          payer="CLAIMANT", at=started_at)
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "IN_APPRAISAL" and started.json()["paused"] is True
+    assert started.json()["mediation_due"] is None  # unknown until the result is in
+    wait_until(lambda: status(system, complaint_id)["mediation_paused"], 30, message="the status shows the pause")
+
+    completed = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=started_at + took)
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["status"] == "OPEN" and completed.json()["paused"] is False
+
+    events = settle(broker, complaint_id, "AppraisalCompleted", 5)
+    assert [kind for kind, _ in events[3:]] == ["AppraisalStarted", "AppraisalCompleted"]
+    assert events[4][1]["mediation_due"] - due_before == took
+    shown = wait_until(lambda: (s := status(system, complaint_id))["mediation_paused"] is False and s, 30,
+                       message="the status shows the clock running again")
+    assert datetime.fromisoformat(shown["mediation_due"]) - due_before == took
+
+
+# -- refusals -------------------------------------------------------------------------
+
+
+def assert_conflict(response: httpx.Response, state: str) -> None:
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["current_state"] == state and state in response.json()["detail"]
+
+
+def test_illegal_transitions_are_refused_naming_the_state_and_store_nothing(system, broker):
+    worker = Caller(system)
+
+    early, _ = in_mediation(system)
+    before = stored_version(system, early)
+    assert_conflict(worker.post(f"/complaints/{early}/mediation/agreement", form="ORAL", terms="退款",
+                                amount_recovered_fen=100), "AWAITING_CONSENT")
+    assert stored_version(system, early) == before
+
+    ended = consented(system)
+    assert worker.post(f"/complaints/{ended}/mediation/termination", reason="SELF_SETTLED").status_code == 200
+    before_ended = stored_version(system, ended)
+    assert_conflict(worker.post(f"/complaints/{ended}/mediation/schedule", **session()), "TERMINATED")
+    assert stored_version(system, ended) == before_ended
+
+    twice = consented(system)
+    terms = {"form": "WRITTEN", "terms": "换货", "amount_recovered_fen": 5_000}
+    assert worker.post(f"/complaints/{twice}/mediation/agreement", **terms).status_code == 200
+    before_twice = stored_version(system, twice)
+    assert_conflict(worker.post(f"/complaints/{twice}/mediation/agreement", **dict(terms, amount_recovered_fen=9_000)),
+                    "AGREED")
+    assert stored_version(system, twice) == before_twice
+
+    # What each case stored before the refusals, and nothing after: a later,
+    # lawful command on the first case is the next thing on the topic.
+    assert worker.post(f"/complaints/{early}/mediation/consent", party="CONSUMER", agreed=True).status_code == 200
+    assert [k for k, _ in settle(broker, early, "ConsentRecorded", 2)] == ["MediationOpened", "ConsentRecorded"]
+    assert kinds(broker, ended)[-1] == "MediationTerminated" and len(kinds(broker, ended)) == 4
+    assert kinds(broker, twice).count("MediationAgreed") == 1 and len(kinds(broker, twice)) == 4
+
+
+def test_an_unknown_complaint_is_404(system):
+    response = Caller(system).post("/complaints/TS-NO-SUCH/mediation/consent", party="CONSUMER", agreed=True)
+    assert response.status_code == 404 and response.headers["content-type"].startswith(PROBLEM)
+
+
+# -- who may act ------------------------------------------------------------------------
+
+
+def _forged(token: str, **claims) -> str:
+    """The token with its claims changed and its signature kept."""
+    header, payload, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    changed = base64.urlsafe_b64encode(json.dumps({**decoded, **claims}).encode()).rstrip(b"=").decode()
+    return ".".join((header, changed, signature))
+
+
+def test_only_the_handling_bureau_and_those_above_it_act(system, broker):
+    complaint_id, _ = in_mediation(system)
+    consent = f"/complaints/{complaint_id}/mediation/consent"
+    version = stored_version(system, complaint_id)
+
+    other = Caller(system, ELSEWHERE).post(consent, party="CONSUMER", agreed=True)
+    assert other.status_code == 403 and other.headers["content-type"].startswith(PROBLEM)
+    assert BUREAU in other.json()["detail"] and ELSEWHERE in other.json()["detail"]
+    # A case worker of the bureau above is not the handling bureau; its supervisor is.
+    assert Caller(system, ABOVE).post(consent, party="CONSUMER", agreed=True).status_code == 403
+    for role in ("REGULATOR", "AGENCY_SYSTEM"):
+        refused = Caller(system, BUREAU, role).post(consent, party="CONSUMER", agreed=True)
+        assert refused.status_code == 403 and role in refused.json()["detail"], role
+
+    key = system.env["TOUSU_SIGNING_KEY"].encode()
+    valid = system.token(BUREAU)
+    for token in ("", "not-a-token", auth.issue(BUREAU, "CASE_WORKER", key, ttl=timedelta(seconds=-1)),
+                  _forged(valid, sub=ABOVE, role="SUPERVISOR"), auth.issue(BUREAU, "CASE_WORKER", b"x" * 32)):
+        anonymous = Caller(system, token=token).post(consent, party="CONSUMER", agreed=True)
+        assert anonymous.status_code == 401, (token, anonymous.text)
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+
+    lying = Caller(system).post(consent, party="CONSUMER", agreed=True, by=ABOVE)
+    assert lying.status_code == 403 and lying.json()["field"] == "by"
+    assert stored_version(system, complaint_id) == version
+
+    supervisor = Caller(system, ABOVE, "SUPERVISOR")
+    assert supervisor.post(consent, party="CONSUMER", agreed=True, by=ABOVE).status_code == 200
+    assert Caller(system).post(consent, party="RESPONDENT", agreed=True, by=BUREAU).status_code == 200
+    events = settle(broker, complaint_id, "ConsentRecorded", 3)
+    assert [k for k, _ in events] == ["MediationOpened", "ConsentRecorded", "ConsentRecorded"]
+
+
+def test_a_withdrawal_before_mediation_opens_stands_only_if_the_handling_bureau_made_it(system, broker):
+    # With routing away, complaints wait for acceptance and mediation has no
+    # case yet, so no bureau can be checked when the withdrawal arrives.
+    routing = system.workers["routing"]
+    routing.stop()
+    try:
+        foreign_target = submit(system, factories.complaint(next(_numbers)))
+        own_target = submit(system, factories.complaint(next(_numbers)))
+        early = Caller(system, ELSEWHERE).post(f"/complaints/{foreign_target}/withdrawal")
+        assert early.status_code == 200 and early.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
+        regulator = Caller(system, BUREAU, "REGULATOR").post(f"/complaints/{foreign_target}/withdrawal")
+        assert regulator.status_code == 403 and "REGULATOR" in regulator.json()["detail"]
+        # Whoever records a withdrawal first must not shut out the bureau that gets the case.
+        assert Caller(system, ELSEWHERE).post(f"/complaints/{own_target}/withdrawal").status_code == 200
+        own = Caller(system).post(f"/complaints/{own_target}/withdrawal")
+        assert own.status_code == 200 and own.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
+    finally:
+        system.restart("routing")
+
+    closed = wait_until(lambda: (s := status(system, own_target))["status"] == "CLOSED" and s, 60,
+                        message="the bureau's own withdrawal closes the complaint as mediation opens")
+    assert closed["reason"] == "WITHDRAWN"
+    wait_until(lambda: status(system, foreign_target)["status"] == "IN_MEDIATION", 60,
+               message="the other bureau's withdrawal did not close the complaint")
+    # Still live: a consent is accepted, and it follows the opening directly.
+    assert Caller(system).post(f"/complaints/{foreign_target}/mediation/consent", party="CONSUMER",
+                               agreed=True).status_code == 200
+    events = settle(broker, foreign_target, "ConsentRecorded", 2)
+    assert [k for k, _ in events] == ["MediationOpened", "ConsentRecorded"]
+
+
+# -- violations go to enforcement, mediation goes on --------------------------------------
+
+
+def test_a_violation_flagged_in_mediation_opens_a_penalty_case_and_mediation_goes_on(system, broker):
+    complaint_id, body = in_mediation(system)
+    flagged = Caller(system).post(f"/complaints/{complaint_id}/violations", violation_type="FALSE_ADVERTISING",
+                                  evidence="宣传页称“国家免检”,与实际不符")
+    assert flagged.status_code == 202, flagged.text
+    assert flagged.json()["status"] == "FLAGGED"
+
+    found = wait_until(lambda: on_topic(broker, "violations.found", complaint_id), 30, message="ViolationFound")
+    assert found[0][1]["found_by"] == "mediation" and found[0][1]["violation_type"] == "FALSE_ADVERTISING"
+
+    def opened():
+        return [r for kind, r in penalty_cases(broker) if kind == "PenaltyCaseOpened"
+                and complaint_id in r["complaint_ids"]]
+    [case] = wait_until(opened, 30, message="PenaltyCaseOpened for the complaint")
+    assert case["origin"] == "COMPLAINT" and case["complaint_ids"] == [complaint_id]
+    assert case["case_id"] != complaint_id and case["agency_id"] == BUREAU
+    assert case["respondent"]["name"] == body["respondent"]["name"]
+
+    shown = wait_until(lambda: (s := status(system, complaint_id))["penalty_case_ids"] and s, 30,
+                       message="the case listed on the complaint")
+    assert shown["penalty_case_ids"] == [case["case_id"]] and shown["status"] == "IN_MEDIATION"
+    # The case never blocks mediation: the complaint's case work carries on.
+    consent = Caller(system).post(f"/complaints/{complaint_id}/mediation/consent", party="CONSUMER", agreed=True)
+    assert consent.status_code == 200
+    assert [k for k, _ in settle(broker, complaint_id, "ConsentRecorded", 2)] == ["MediationOpened", "ConsentRecorded"]
+
+
+# -- the 60-day limit ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def clocked(tmp_path):
+    """A system of its own, since moving mediation's clock ends every open case
+    on the bus it serves."""
+    bus = Bus().start()
+    processes = Processes(bus.bootstrap_servers, tmp_path / "data", extra_env={"TOUSU_TIMER_SECONDS": "0.5"},
+                          services=("intake", "routing", "mediation")).start()
+    yield bus, processes
+    processes.stop()
+    bus.stop()
+
+
+def test_the_timer_ends_a_case_at_its_time_limit_but_not_while_an_appraisal_runs(clocked):
+    bus, system = clocked
+    running, _ = in_mediation(system)
+    appraised = consented(system)
+    worker = Caller(system)
+    started_at = datetime.now(timezone.utc)
+    assert worker.post(f"/complaints/{appraised}/mediation/appraisal", action="START", body="某检测中心",
+                       payer="SHARED", at=started_at).status_code == 200
+
+    mediation = system.workers["mediation"]
+    mediation.stop()
+    mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(61 * 24 * 3600)}
+    system.restart("mediation")
+    wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
+
+    events = settle(bus, running, "MediationTerminated", 2)
+    assert events[-1][1]["reason"] == "TIME_LIMIT_EXCEEDED"
+    final = wait_until(lambda: (s := status(system, running))["status"] == "TERMINATED" and s, 30,
+                       message="status TERMINATED")
+    assert final["reason"] == "TIME_LIMIT_EXCEEDED"
+
+    # The paused case outlived the round that ended the other; once the
+    # appraisal's result is in, the clock runs again and is long past its end.
+    completed = worker.post(f"/complaints/{appraised}/mediation/appraisal", action="COMPLETE",
+                            at=started_at + timedelta(hours=2))
+    assert completed.status_code == 200, completed.text
+    events = settle(bus, appraised, "MediationTerminated", 6)
+    assert [k for k, _ in events[3:]] == ["AppraisalStarted", "AppraisalCompleted", "MediationTerminated"]
+    assert events[-1][1]["reason"] == "TIME_LIMIT_EXCEEDED"
+
+
+def _serving(system: Processes, service: str) -> bool:
+    if system.workers[service].process.poll() is not None:
+        raise AssertionError(f"{service} exited:\n{system.workers[service].log()}")
+    try:
+        return httpx.get(f"{system.url_of(service)}/openapi.json", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
