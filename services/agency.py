@@ -6,7 +6,6 @@ another agency). A real agency system does the same with its own Kafka client
 and Avro library; all it needs is the files in schemas/."""
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import datetime, timezone

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
 import os
-import signal
 import sys
 
 from services.bus.topics import READ_MODELS, SERVICES

@@ -70,6 +70,14 @@ def bus():
     bus.stop()
 
 
+@pytest.fixture(scope="module")
+def module_bus():
+    """One bus for a module whose tests share one running system."""
+    bus = Bus().start()
+    yield bus
+    bus.stop()
+
+
 PERSISTENCE = ["sqlite", "postgres"]
 
 

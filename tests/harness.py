@@ -152,3 +152,9 @@ def distinct_events(bootstrap: str, topic: str) -> dict[str, Counter]:
     for (complaint_id, record_type), ids in seen.items():
         counts[complaint_id][record_type] = len(ids)
     return counts
+
+
+def decoded(bootstrap: str, topic: str) -> list[tuple[str, dict]]:
+    """(record type, record) of every message on a topic, oldest first."""
+    codec = default_codec()
+    return [codec.decode(m.value) for m in read_all_sync(bootstrap, topic)]

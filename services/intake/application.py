@@ -8,8 +8,8 @@ from datetime import datetime, timezone, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
-from services.bus.messages import Decoded, Outgoing
-from services.bus.store import ServiceApplication, UnitOfWork
+from services.bus.messages import Outgoing
+from services.bus.store import ServiceApplication
 
 from .domainmodel import ComplaintStatus, IdempotencyKey, IdempotencyKeyReused, Request
 

@@ -12,7 +12,7 @@ from services.bus.store import ServiceApplication, UnitOfWork
 
 from . import calendar, rules
 from .directory import Directory
-from .domainmodel import AlreadyDecided, Complaint
+from .domainmodel import Complaint
 from .rulebook import rulebook_for
 
 

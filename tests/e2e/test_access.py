@@ -17,15 +17,12 @@ import jwt
 import pytest
 
 from services import auth
-from services.bus.codec import default_codec
-from services.bus.reader import read_all_sync
 from services.bus.settings import StoreSettings
 from services.enforcement.application import Enforcement
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
 from tests import factories
-from tests.conftest import Bus
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import decoded as harness_decoded, Processes, post_all, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"
@@ -62,10 +59,8 @@ SAMPLES = {
 
 
 @pytest.fixture(scope="module")
-def broker():
-    bus = Bus().start()
-    yield bus
-    bus.stop()
+def broker(module_bus):
+    return module_bus
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +70,8 @@ def system(broker, tmp_path_factory):
     processes.stop()
 
 
-def decoded(bus: Bus, topic: str) -> list[tuple[str, dict]]:
-    codec = default_codec()
-    return [codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, topic)]
+def decoded(bus, topic: str) -> list[tuple[str, dict]]:
+    return harness_decoded(bus.bootstrap_servers, topic)
 
 
 def status(system: Processes, complaint_id: str) -> dict:

@@ -9,11 +9,10 @@ import itertools
 import httpx
 import pytest
 
-from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
 from tests.conftest import Bus
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import decoded as harness_decoded, Processes, post_all, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"
@@ -25,10 +24,8 @@ _numbers = itertools.count(5001, 8)
 
 
 @pytest.fixture(scope="module")
-def broker():
-    bus = Bus().start()
-    yield bus
-    bus.stop()
+def broker(module_bus):
+    return module_bus
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +35,8 @@ def system(broker, tmp_path_factory):
     processes.stop()
 
 
-def decoded(bus: Bus, topic: str) -> list[tuple[str, dict]]:
-    codec = default_codec()
-    return [codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, topic)]
+def decoded(bus, topic: str) -> list[tuple[str, dict]]:
+    return harness_decoded(bus.bootstrap_servers, topic)
 
 
 def report_body(violation: str = "COUNTERFEIT") -> dict:

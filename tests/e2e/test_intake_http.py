@@ -29,7 +29,6 @@ from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from services.intake.api import MAX_BODY
 from tests import factories
-from tests.conftest import Bus
 from tests.harness import Processes, distinct_events, post_all, wait_until
 
 PROBLEM = "application/problem+json"
@@ -38,13 +37,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- the shared system ---------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def module_bus():
-    bus = Bus().start()
-    yield bus
-    bus.stop()
-
 
 @pytest.fixture(scope="module")
 def system(module_bus, tmp_path_factory):

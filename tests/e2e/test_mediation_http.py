@@ -37,10 +37,8 @@ _numbers = itertools.count(1, 8)  # each test its own consumer, all handled by B
 
 
 @pytest.fixture(scope="module")
-def broker():
-    bus = Bus().start()
-    yield bus
-    bus.stop()
+def broker(module_bus):
+    return module_bus
 
 
 @pytest.fixture(scope="module")
