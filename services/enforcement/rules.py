@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
 
 ORIGINS = ("COMPLAINT", "REPORT", "PATTERN")
 VIOLATION_TYPES = (
@@ -65,29 +67,12 @@ def due(start: datetime, days: int) -> datetime:
 
 # -- checks on what a command is given ----------------------------------------------
 
-def utc(value: object, name: str) -> datetime:
-    """An aware datetime in UTC; a naive one is refused because its instant is unknown."""
-    if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must carry a time zone")
-    return value.astimezone(timezone.utc)
 
 
-def text(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
-    return value.strip()
 
 
-def optional_text(value: object, name: str) -> str | None:
-    return None if value is None else text(value, name)
 
 
-def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return value  # type: ignore[return-value]
 
 
 def positive(value: object, name: str) -> int:
@@ -96,10 +81,6 @@ def positive(value: object, name: str) -> int:
     return value
 
 
-def fen(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of fen, zero or more")
-    return value
 
 
 def flag(value: object, name: str) -> bool:

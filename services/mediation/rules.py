@@ -3,7 +3,9 @@ who the parties are, how a case may end, and the 60-day clock that appraisal
 pauses. Pure functions; the aggregate decides with them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
 
 # Calendar days from acceptance within which mediation must end. Stored on each
 # case when it opens, so changing the rulebook never moves an open case's deadline.
@@ -29,29 +31,12 @@ TERMINATED = "TERMINATED"
 FINAL_STATES = (AGREED, TERMINATED)
 
 
-def utc(value: object, name: str) -> datetime:
-    """An aware datetime in UTC; a naive one is refused because its instant is unknown."""
-    if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must carry a time zone")
-    return value.astimezone(timezone.utc)
 
 
-def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return value  # type: ignore[return-value]
 
 
-def text(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
-    return value.strip()
 
 
-def optional_text(value: object, name: str) -> str | None:
-    return None if value is None else text(value, name)
 
 
 def names(values: object, name: str) -> list[str]:
@@ -64,10 +49,6 @@ def names(values: object, name: str) -> list[str]:
     return cleaned
 
 
-def fen(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of fen, zero or more")
-    return value
 
 
 def days(value: object) -> int:

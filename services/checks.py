@@ -1,0 +1,36 @@
+"""Checks on what a domain command is given: each returns the value in its one
+accepted form or raises ValueError naming the argument (422 at the HTTP edge)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utc(value: object, name: str) -> datetime:
+    """An aware datetime in UTC; a naive one is refused because its instant is unknown."""
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must carry a time zone")
+    return value.astimezone(timezone.utc)
+
+
+def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    return value.strip()
+
+
+def optional_text(value: object, name: str) -> str | None:
+    return None if value is None else text(value, name)
+
+
+def fen(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of fen, zero or more")
+    return value
