@@ -78,3 +78,17 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
         raise Problem(409, "Conflict", str(exc), current_state=getattr(exc, "current_state", None)) from None
     except ValueError as exc:
         raise Problem(422, "Invalid request", str(exc)) from None
+
+
+async def act_on_case(runner, key: str, command: CaseCommand, who: auth.Principal, change,
+                      not_found: type[Exception], illegal: type[Exception]):
+    """The one way a case-work command runs: `by` agrees with the token, the
+    caller may act on the case's agency, and the change is made as the caller.
+    The service's application has `case(key)` and `act(key, command)`."""
+    check_by(command, who)
+    with refusals(not_found, illegal):
+        case = await runner.run_in_store(runner.app.case, key)
+        authorise(who, case.agency_id)
+        as_caller = {"by_agency": who.agency_id, "by_role": who.role}
+        return await runner.run_in_store(runner.app.act, key,
+                                         lambda c: change(c, command.when(runner.clock), as_caller))

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, authorise, check_by, principal, refusals
+from services.casework import CaseCommand, act_on_case, authorise, principal, refusals
 
 from .application import CaseNotFound, Enforcement
 from .domainmodel import IllegalTransition, PenaltyCase
@@ -39,14 +39,7 @@ def router(runner: ServiceRunner) -> APIRouter:
     app: Enforcement = runner.app
 
     async def act(case_id: str, command: CaseCommand, who: Principal, change) -> dict:
-        check_by(command, who)
-        with refusals(CaseNotFound, IllegalTransition):
-            case = await runner.run_in_store(app.case, case_id)
-            authorise(who, case.agency_id)
-            kw = {"by_agency": who.agency_id, "by_role": who.role}
-            case = await runner.run_in_store(app.act, case_id,
-                                             lambda c: change(c, command.when(runner.clock), kw))
-        return document(case)
+        return document(await act_on_case(runner, case_id, command, who, change, CaseNotFound, IllegalTransition))
 
     @api.get("")
     async def get_case(case_id: str, who: Principal = Depends(principal)):

@@ -8,7 +8,8 @@ from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, authorise, authorise_role, check_by, principal, refusals
+from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
+                               refusals)
 
 from .application import CaseNotFound, Mediation
 from .domainmodel import IllegalTransition, MediationCase
@@ -69,14 +70,7 @@ def router(runner: ServiceRunner) -> APIRouter:
     app: Mediation = runner.app
 
     async def act(complaint_id: str, command: CaseCommand, who: Principal, change) -> dict:
-        check_by(command, who)
-        with refusals(CaseNotFound, IllegalTransition):
-            case = await runner.run_in_store(app.case, complaint_id)
-            authorise(who, case.agency_id)
-            who_kw = {"by_agency": who.agency_id, "by_role": who.role}
-            case = await runner.run_in_store(app.act, complaint_id,
-                                             lambda c: change(c, command.when(runner.clock), who_kw))
-        return summary(case)
+        return summary(await act_on_case(runner, complaint_id, command, who, change, CaseNotFound, IllegalTransition))
 
     @api.post("/mediation/consent")
     async def consent(complaint_id: str, body: Consent, who: Principal = Depends(principal)):
