@@ -2,9 +2,13 @@
 client and the schema file alone (no tousu code):
 
     python examples/subscribe_public.py BOOTSTRAP [--once]
+
+On a broker with users (docker-compose.yml), set KAFKA_SASL_USERNAME and
+KAFKA_SASL_PASSWORD (the example user is `cca`).
 """
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,8 +17,12 @@ from confluent_kafka import Consumer, TopicPartition
 
 schema = fastavro.parse_schema(json.loads(
     (Path(__file__).resolve().parents[1] / "schemas" / "PublicComplaintUpdate.avsc").read_text()))
-consumer = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "consumer-association",
-                     "enable.auto.commit": False, "session.timeout.ms": 6000})
+settings = {"bootstrap.servers": sys.argv[1], "group.id": "cca", "enable.auto.commit": False}
+if os.environ.get("KAFKA_SASL_USERNAME"):
+    settings.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-512",
+                     "sasl.username": os.environ["KAFKA_SASL_USERNAME"],
+                     "sasl.password": os.environ["KAFKA_SASL_PASSWORD"]})
+consumer = Consumer(settings)
 consumer.assign([TopicPartition("public.complaints", p, 0) for p in range(4)])
 idle = 0
 while idle < 5 or "--once" not in sys.argv:

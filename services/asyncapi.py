@@ -6,11 +6,11 @@ new topic, record type or subscription shows up here without anyone editing it.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
 
+from services.bus.access import service_inputs
 from services.bus.codec import schema_dir
 from services.bus.messages import HEADER_KEYS
 from services.bus.topics import REFERRAL_INBOX, REGISTRY, SERVICES, Topic
@@ -28,13 +28,14 @@ DEFAULT_HOST = "kafka:9092"
 EXTERNAL_READERS: dict[str, tuple[str, ...]] = {
     "agencies": (REFERRAL_INBOX.name, "public.complaints"),
     "consumer-associations": ("public.complaints",),
-    "regulators": ("audit.log",),
+    "regulators": ("audit.log", "public.complaints"),
 }
 PARTIES = {
     "intake": "Receives complaints, reports and consultations (HTTP, CLI) and keeps the status view.",
     "routing": "Decides jurisdiction and acceptance, refers, transfers and watches decision deadlines.",
     "mediation": "Runs mediation cases from acceptance to agreement or termination.",
     "enforcement": "Opens and runs penalty cases from violations, reports and patterns.",
+    "statistics": "Counts complaints, outcomes and lateness for regulators (a read model; writes only dead letters).",
     "agencies": "Other agencies' systems: each reads its own referral inbox and answers on referrals.replies.",
     "consumer-associations": "Consumer associations following complaint outcomes, with no personal data.",
     "regulators": "Supervising regulators verifying every service's hash-chained audit trail.",
@@ -82,11 +83,6 @@ def schemas() -> dict[str, dict]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         out[raw["name"].rsplit(".", 1)[-1]] = raw
     return out
-
-
-def service_inputs() -> dict[str, tuple[str, ...]]:
-    # Imported when asked: the agents modules pull in faust and the applications.
-    return {name: tuple(importlib.import_module(f"services.{name}.agents").SPEC.inputs) for name in SERVICES}
 
 
 def readers() -> dict[str, list[str]]:

@@ -78,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("--role", required=True, choices=["CASE_WORKER", "SUPERVISOR", "REGULATOR", "AGENCY_SYSTEM"])
     issue.add_argument("--ttl", type=float, default=30.0, help="days until it expires (default 30)")
 
+    acl = sub.add_parser("access", help="Kafka users and ACLs for a broker that has them (docker-compose.yml)")
+    acl.add_argument("action", choices=["script", "list"],
+                     help="script: the shell script that creates them; list: who may do what, a line per user")
+    acl.add_argument("--agency", action="append", metavar="AGENCY_ID",
+                     help="an outside agency with a referral inbox (repeat; default: the examples)")
+    acl.add_argument("--regulator", action="append", metavar="AGENCY_ID",
+                     help="a regulator reading audit.log (repeat; default: the example)")
+    acl.add_argument("--subscriber", action="append", metavar="NAME",
+                     help="a consumer association reading public.complaints (repeat; default: the example)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from services import commands

@@ -303,3 +303,31 @@ def cmd_agency(args) -> int:
                               suggest=args.suggest, follow=not args.once))
     print(f"{args.agency_id}: answered {count} referrals", file=sys.stderr)
     return 0
+
+
+def cmd_access(args) -> int:
+    import re
+
+    from services.bus import access
+    from services.routing.directory import Directory
+
+    agencies = tuple(args.agency or access.EXAMPLE_AGENCIES)
+    regulators = tuple(args.regulator or access.EXAMPLE_REGULATORS)
+    subscribers = tuple(args.subscriber or access.EXAMPLE_SUBSCRIBERS)
+    directory = Directory.load()
+    for option, ids in (("--agency", agencies), ("--regulator", regulators)):
+        unknown = [i for i in ids if not directory.exists(i)]
+        if unknown:
+            print(f"{option}: unknown agency {', '.join(unknown)}: not in the directory", file=sys.stderr)
+            return 2
+    odd = [s for s in subscribers if not re.fullmatch(r"[a-z][a-z0-9-]{1,62}", s)]
+    if odd:
+        print(f"--subscriber: {', '.join(odd)}: use lower-case letters, digits and '-'", file=sys.stderr)
+        return 2
+    try:
+        plan = access.plan(agencies, regulators, subscribers)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(access.script(plan) if args.action == "script" else access.table(plan), end="" if args.action == "script" else "\n")
+    return 0

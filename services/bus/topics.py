@@ -57,7 +57,7 @@ REGISTRY: tuple[Topic, ...] = (
           description="Every stored domain event of every service, hash-chained per service."),
     Topic("public.complaints", ("PublicComplaintUpdate",), ("routing", "mediation"), "complaint_id",
           description="Complaint status with no personal data."),
-    Topic("deadletter", ("DeadLetter",), SERVICES, "complaint_id", partitions=1,
+    Topic("deadletter", ("DeadLetter",), SERVICES + READ_MODELS, "complaint_id", partitions=1,
           description="Input that could not be decoded or was invalid, with the error."),
 )
 

@@ -105,14 +105,14 @@ def test_senders_are_the_topics_writers(doc):
 
 def test_receivers_are_the_services_inputs_and_the_outside_parties(doc):
     expected = {
-        "complaints.received": {"routing", "enforcement"},
-        "complaints.decisions": {"intake", "mediation"},
+        "complaints.received": {"routing", "enforcement", "statistics"},
+        "complaints.decisions": {"intake", "mediation", "statistics"},
         "referrals.replies": {"routing"},
-        "mediation.events": {"intake"},
+        "mediation.events": {"intake", "statistics"},
         "violations.found": {"enforcement"},
-        "enforcement.cases": {"intake"},
+        "enforcement.cases": {"intake", "statistics"},
         "audit.log": {"regulators"},
-        "public.complaints": {"agencies", "consumer-associations"},
+        "public.complaints": {"agencies", "consumer-associations", "regulators"},
         "deadletter": set(),
         "referralInbox": {"agencies"},
     }

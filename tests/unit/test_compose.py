@@ -1,13 +1,25 @@
-"""docker-compose.yml cannot run here (no Docker engine): check it against the
-registry and the services' settings instead."""
+"""docker-compose.yml cannot run here (no Docker engine, and the embedded broker
+has no users or ACLs): check it against the registry, the services' inputs and
+the contract's "Who may do what" instead."""
+import os
+import re
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from services.bus.topics import READ_MODELS, SERVICES
+from services.bus import access
+from services.bus.topics import READ_MODELS, REGISTRY, SERVICES
+from services.system import spec
 
 ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "deploy" / "kafka-access.sh"
+WORKERS = SERVICES + READ_MODELS
+# Topics that carry personal data or internal decisions: only services read them.
+INTERNAL = {"complaints.received", "complaints.decisions", "mediation.events", "violations.found",
+            "enforcement.cases", "referrals.replies", "deadletter"}
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +27,20 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+@pytest.fixture(scope="module")
+def written():
+    """What the script compose runs sets up, read back from its lines."""
+    return access.parse_script(SCRIPT.read_text())
+
+
+def grants_of(plan: access.Plan, user: str, operation: str, resource: str = "topic",
+              pattern: str = "literal", permission: str = "allow") -> set[str]:
+    return {g.name for g in plan.grants if (g.user, g.operation, g.resource, g.pattern, g.permission)
+            == (user, operation, resource, pattern, permission)}
+
+
 def test_every_service_runs_as_its_own_worker(compose):
-    for name in SERVICES + READ_MODELS:
+    for name in WORKERS:
         assert compose["services"][name]["command"][:2] == ["worker", name]
 
 
@@ -27,16 +51,171 @@ def test_kafka_is_apache_kafka_in_kraft_mode_without_auto_created_topics(compose
     assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
-def test_services_reach_the_broker_kafka_advertises(compose):
-    advertised = compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    address = advertised.split("://", 1)[1]
-    for name in (*SERVICES, "topics"):
-        assert compose["services"][name]["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == address
+def test_every_kafka_listener_asks_who_is_connecting_and_acls_decide(compose):
+    env = compose["services"]["kafka"]["environment"]
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = [item.split("://")[0] for item in env["KAFKA_LISTENERS"].split(",")]
+    assert set(listeners) == set(protocols)
+    assert all(p.startswith("SASL_") for p in protocols.values()), protocols
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == f"User:{access.ADMIN}"
+    # Services and outsiders sign in with SCRAM; PLAIN (the admin) only inside.
+    assert env["KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_LISTENER_NAME_EXTERNAL_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    for listener in listeners:
+        mechanism = env[f"KAFKA_LISTENER_NAME_{listener}_SASL_ENABLED_MECHANISMS"]
+        module = "ScramLoginModule" if mechanism == "SCRAM-SHA-512" else "PlainLoginModule"
+        jaas = env[f"KAFKA_LISTENER_NAME_{listener}_{mechanism.replace('-', '___')}_SASL_JAAS_CONFIG"]
+        assert module in jaas and jaas.rstrip().endswith(";"), listener
+
+
+def advertised(compose) -> dict[str, str]:
+    env = compose["services"]["kafka"]["environment"]
+    return dict(item.split("://") for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+
+
+def test_services_sign_in_as_their_own_scram_user_with_the_password_kafka_access_sets(compose):
+    setter = compose["services"]["kafka-access"]["environment"]
+    for name in WORKERS:
+        env = compose["services"][name]["environment"]
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == advertised(compose)["CLIENT"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["KAFKA_SASL_USERNAME"] == name
+        assert env["KAFKA_SASL_PASSWORD"] == setter[access.password_variable(name)]
+
+
+def test_topics_are_created_as_admin_over_the_internal_listener_before_services_start(compose):
+    topics = compose["services"]["topics"]
+    assert topics["command"] == ["topics"]
+    assert topics["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == advertised(compose)["BROKER"]
+    assert topics["environment"]["KAFKA_SASL_MECHANISM"] == "PLAIN"
+    assert topics["environment"]["KAFKA_SASL_USERNAME"] == access.ADMIN
+    assert topics["environment"]["KAFKA_SASL_PASSWORD"] == \
+        compose["services"]["kafka-access"]["environment"]["KAFKA_ADMIN_PASSWORD"]
+    assert compose["services"]["kafka"]["environment"]["ADMIN_PASSWORD"] == \
+        topics["environment"]["KAFKA_SASL_PASSWORD"]
+    for name in WORKERS:
+        for before in ("topics", "kafka-access"):
+            assert compose["services"][name]["depends_on"][before]["condition"] == "service_completed_successfully"
+
+
+def test_kafka_access_runs_the_script_with_a_password_for_every_user_it_creates(compose, written):
+    setter = compose["services"]["kafka-access"]
+    assert setter["image"] == compose["services"]["kafka"]["image"]
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in setter["volumes"]}
+    assert mounted["./deploy/kafka-access.sh"] in setter["entrypoint"]
+    assert set(written.users) == {*WORKERS, *access.EXAMPLE_AGENCIES, *access.EXAMPLE_REGULATORS,
+                                  *access.EXAMPLE_SUBSCRIBERS}
+    for user in written.users:
+        assert setter["environment"][access.password_variable(user)], user
+    passwords = [setter["environment"][access.password_variable(u)] for u in written.users]
+    assert len(set(passwords)) == len(passwords), "two users share a password"
+
+
+def test_the_script_is_what_the_registry_says_today(written):
+    assert SCRIPT.read_text() == access.script(access.plan()), \
+        "deploy/kafka-access.sh is stale: run `tousu access script > deploy/kafka-access.sh`"
+    assert os.access(SCRIPT, os.X_OK)
+
+
+def test_each_service_reads_its_inputs_and_writes_what_the_registry_says_it_writes(written):
+    for name in WORKERS:
+        inputs = set(spec(name).inputs)
+        assert grants_of(written, name, "Read") == inputs, name
+        assert grants_of(written, name, "Write") == {t.name for t in REGISTRY if name in t.writers}, name
+        assert grants_of(written, name, "Read", "group") == {f"tousu-{name}"}, name
+    # Referral inboxes appear as agencies are first referred to: routing creates
+    # and writes them by prefix, and is denied the agencies' own reply topic.
+    assert grants_of(written, "routing", "Create", pattern="prefixed") == {"referrals."}
+    assert grants_of(written, "routing", "Write", pattern="prefixed") == {"referrals."}
+    assert grants_of(written, "routing", "Write", permission="deny") == {"referrals.replies"}
+    prefixed = {g for g in written.grants if g.pattern == "prefixed" and g.resource == "topic"}
+    assert {g.user for g in prefixed} == {"routing"}
+
+
+def test_an_agency_reads_only_its_inbox_and_the_public_stream_and_writes_only_replies(written):
+    for agency in access.EXAMPLE_AGENCIES:
+        topics = {(g.operation, g.name) for g in written.grants if g.user == agency and g.resource == "topic"}
+        assert topics == {("Read", f"referrals.{agency}"), ("Read", "public.complaints"),
+                          ("Write", "referrals.replies")}
+        groups = {(g.name, g.pattern) for g in written.grants if g.user == agency and g.resource == "group"}
+        assert groups == {(agency, "prefixed")}
+
+
+def test_regulators_read_the_audit_stream_and_subscribers_only_the_public_one(written):
+    for regulator in access.EXAMPLE_REGULATORS:
+        assert grants_of(written, regulator, "Read") == {"audit.log", "public.complaints"}
+        assert not grants_of(written, regulator, "Write")
+    for subscriber in access.EXAMPLE_SUBSCRIBERS:
+        assert {(g.operation, g.name) for g in written.grants if g.user == subscriber and g.resource == "topic"} \
+            == {("Read", "public.complaints")}
+    assert {g.user for g in written.grants if g.name == "audit.log" and g.operation == "Read"} \
+        == set(access.EXAMPLE_REGULATORS)
+
+
+def test_no_outside_party_can_read_personal_data_or_another_agencys_inbox(written):
+    outsiders = set(written.users) - set(WORKERS)
+    for g in written.grants:
+        if g.user not in outsiders or g.resource != "topic":
+            continue
+        assert g.name not in INTERNAL or g.operation == "Write", g
+        if g.name.startswith("referrals.") and g.name != "referrals.replies":
+            assert g.name == f"referrals.{g.user}", g
+    assert not [g for g in written.grants if g.name in ("*", "") or g.resource not in ("topic", "group")]
+
+
+def fake_kafka_tools(tmp_path: Path) -> Path:
+    """kafka-configs.sh and kafka-acls.sh that record their arguments, one call a line."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("kafka-configs.sh", "kafka-acls.sh"):
+        path = bin_dir / tool
+        path.write_text(f'#!/usr/bin/env bash\nprintf "{tool}" >> "$CALLS"\n'
+                        'printf " %q" "$@" >> "$CALLS"\necho >> "$CALLS"\n')
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return bin_dir
+
+
+def run_script(tmp_path: Path, env: dict) -> subprocess.CompletedProcess:
+    calls = tmp_path / "calls"
+    calls.touch()
+    return subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=30,
+                          env={"PATH": os.environ["PATH"], "KAFKA_BIN": str(fake_kafka_tools(tmp_path)),
+                               "CALLS": str(calls), **env})
+
+
+def test_the_script_gives_the_kafka_tools_every_user_and_acl(tmp_path, compose, written):
+    env = {k: v for k, v in compose["services"]["kafka-access"]["environment"].items()}
+    env = {k: re.sub(r"\$\{[A-Z0-9_]+:-(.*)\}", r"\1", v) for k, v in env.items()}  # compose's defaults
+    done = run_script(tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    users = [c for c in calls if c.startswith("kafka-configs.sh")]
+    assert len(users) == len(written.users)
+    intake = next(c for c in users if "--entity-name intake" in c)
+    assert "--bootstrap-server kafka:9094" in intake
+    assert f"SCRAM-SHA-512=\\[password={env['KAFKA_PASSWORD_INTAKE']}\\]" in intake
+    acls = [c for c in calls if c.startswith("kafka-acls.sh")]
+    for g in written.grants:
+        flags = (f"--{g.permission}-principal User:{g.user} --operation {g.operation} "
+                 f"--resource-pattern-type {g.pattern}")
+        assert any(flags in c and f"--{g.resource} {g.name}" in c for c in acls), g
+    assert all("--add" in c and "--command-config" in c for c in acls)
+
+
+def test_the_script_stops_naming_a_missing_password(tmp_path, compose):
+    env = {k: "x" for k in compose["services"]["kafka-access"]["environment"]}
+    del env["KAFKA_PASSWORD_ROUTING"]
+    done = run_script(tmp_path, env)
+    assert done.returncode != 0
+    assert "KAFKA_PASSWORD_ROUTING is not set" in done.stderr
 
 
 def test_services_use_the_postgres_service_with_its_credentials(compose):
     pg = compose["services"]["postgres"]["environment"]
-    for name in SERVICES:
+    for name in WORKERS:
         env = compose["services"][name]["environment"]
         assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         assert env["POSTGRES_HOST"] == "postgres"
@@ -45,18 +224,40 @@ def test_services_use_the_postgres_service_with_its_credentials(compose):
         assert env["POSTGRES_PASSWORD"] == pg["POSTGRES_PASSWORD"]
 
 
-def test_topics_are_created_from_the_registry_before_services_start(compose):
-    assert compose["services"]["topics"]["command"] == ["topics"]
-    for name in SERVICES:
-        assert compose["services"][name]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+def test_every_service_checks_tokens_with_the_one_signing_key(compose):
+    keys = {compose["services"][name]["environment"]["TOUSU_SIGNING_KEY"] for name in WORKERS}
+    assert len(keys) == 1
 
 
 def test_every_service_is_built_from_the_one_dockerfile(compose):
     assert (ROOT / "Dockerfile").is_file()
-    for name in (*SERVICES, "topics"):
+    for name in (*WORKERS, "topics"):
         assert compose["services"][name]["build"] == "."
 
 
-def test_http_ports_do_not_collide(compose):
+def test_published_ports_do_not_collide(compose):
     published = [p.split(":")[0] for s in compose["services"].values() for p in s.get("ports", [])]
     assert len(published) == len(set(published))
+
+
+def test_tousu_access_adds_agencies_and_refuses_unknown_ones(capsys):
+    from services.cli import main
+
+    assert main(["access", "script", "--agency", "EEB-330106", "--agency", "HC-330106"]) == 0
+    plan = access.parse_script(capsys.readouterr().out)
+    assert {"EEB-330106", "HC-330106"} <= set(plan.users) and "CA-310000" not in plan.users
+    assert grants_of(plan, "HC-330106", "Read") == {"referrals.HC-330106", "public.complaints"}
+
+    assert main(["access", "script", "--agency", "EEB-999999"]) == 2
+    assert "--agency: unknown agency EEB-999999" in capsys.readouterr().err
+    assert main(["access", "list", "--subscriber", "Bad Name"]) == 2
+    assert "--subscriber: Bad Name" in capsys.readouterr().err
+
+
+def test_tousu_access_list_shows_each_user_on_a_line(capsys):
+    from services.cli import main
+
+    assert main(["access", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(access.plan().users)
+    assert "read topic referrals.CA-310000" in next(line for line in lines if line.startswith("CA-310000:"))
