@@ -92,3 +92,13 @@ def may_act(principal: Principal, agency_id: str, is_superior) -> None:
         return
     may_do_case_work(principal)
     raise Forbidden(f"{principal.agency_id} is not the handling agency {agency_id} nor above it")
+
+
+def may_answer_referral(principal: Principal, addressees: set[str]) -> None:
+    """An agency answers referrals addressed to it: its system or its case
+    workers, never another agency and never a regulator."""
+    if principal.role not in ("AGENCY_SYSTEM", "CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {principal.role} cannot answer referrals; a token of the addressed agency "
+                        "(AGENCY_SYSTEM, CASE_WORKER or SUPERVISOR) is needed")
+    if principal.agency_id not in addressees:
+        raise Forbidden(f"no referral of this complaint is addressed to {principal.agency_id}")

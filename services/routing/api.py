@@ -1,13 +1,18 @@
-"""Case work on jurisdiction: escalation to the superior bureau, and disputes
-between bureaus decided by their common superior."""
+"""Case work on jurisdiction: escalation to the superior bureau, disputes
+between bureaus decided by their common superior; and the answer of an agency
+to a referral, for agency systems that speak HTTP rather than Kafka."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from pydantic import Field
+from typing import Literal
 
+from fastapi import APIRouter, Depends
+from pydantic import Field, ValidationInfo, field_validator
+
+from services import auth
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, authorise, check_by, principal, refusals
+from services.http import Problem
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
 from .domainmodel import Complaint
@@ -21,16 +26,33 @@ class Designation(CaseCommand):
     agency_id: str = Field(min_length=3, description="The bureau that handles the complaint from now on")
 
 
+class ReferralReply(CaseCommand):
+    """The same answer as ReferralAcknowledged / ReferralDeclined on referrals.replies."""
+
+    answer: Literal["ACKNOWLEDGED", "DECLINED"]
+    reason: str | None = Field(default=None, min_length=1, max_length=2000, validate_default=True,
+                               description="Why the agency declines (required with DECLINED)")
+    suggested_agency_id: str | None = Field(default=None, min_length=3,
+                                            description="With DECLINED: the agency that is competent, if known")
+
+    @field_validator("reason")
+    @classmethod
+    def _declined_says_why(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("answer") == "DECLINED" and not reason:
+            raise ValueError("a reason is required when the answer is DECLINED")
+        return reason
+
+
 def document(complaint: Complaint) -> dict:
     return {"complaint_id": complaint.complaint_id, "agency_id": complaint.agency_id, "state": complaint.state,
             "dispute": complaint.dispute}
 
 
 def router(runner: ServiceRunner) -> APIRouter:
-    api = APIRouter(prefix="/complaints/{complaint_id}/jurisdiction", tags=["routing"])
+    api = APIRouter(prefix="/complaints/{complaint_id}", tags=["routing"])
     app: Routing = runner.app
 
-    @api.post("/escalation")
+    @api.post("/jurisdiction/escalation")
     async def escalation(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
@@ -39,7 +61,7 @@ def router(runner: ServiceRunner) -> APIRouter:
                                                   who.agency_id, who.role)
         return document(complaint)
 
-    @api.post("/dispute")
+    @api.post("/jurisdiction/dispute")
     async def dispute(complaint_id: str, body: Dispute, who: Principal = Depends(principal)):
         """Raised by the handling bureau or by the other bureau."""
         check_by(body, who)
@@ -50,7 +72,7 @@ def router(runner: ServiceRunner) -> APIRouter:
                                                   who.agency_id, who.role)
         return document(complaint)
 
-    @api.post("/designation")
+    @api.post("/jurisdiction/designation")
     async def designation(complaint_id: str, body: Designation, who: Principal = Depends(principal)):
         """Only the common superior (or a bureau above it) decides a dispute."""
         check_by(body, who)
@@ -64,5 +86,23 @@ def router(runner: ServiceRunner) -> APIRouter:
             complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
+
+    @api.post("/referral/reply")
+    async def referral_reply(complaint_id: str, body: ReferralReply, who: Principal = Depends(principal)):
+        """The addressed agency acknowledges or declines the referral waiting for it."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            addressees = {r["to_agency_id"] for r in app.complaint(complaint_id).referrals.values()}
+            try:
+                auth.may_answer_referral(who, addressees)
+            except auth.Forbidden as exc:
+                raise Problem(403, "Forbidden", str(exc)) from None
+            complaint = await runner.run_in_store(
+                app.answer_referral, complaint_id, who.agency_id, body.answer == "ACKNOWLEDGED", body.reason,
+                body.suggested_agency_id, body.when(runner.clock), who.role)
+        # Only the caller's own referrals: a referral id is its addressee's proof.
+        return {"complaint_id": complaint.complaint_id, "state": complaint.state,
+                "referrals": [{"referral_id": rid, "status": r["status"]} for rid, r in complaint.referrals.items()
+                              if r["to_agency_id"] == who.agency_id]}
 
     return api

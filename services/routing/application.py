@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
@@ -112,24 +113,43 @@ class Routing(ServiceApplication):
             reply_due = calendar.working_days_after(now, days)
         except calendar.BeyondOfficialCalendar:
             reply_due = calendar.weekday_working_days_after(now, days)
-        complaint.refer(f"{complaint.complaint_id}/R{number}", record.get("receiving_agency_id") or "",
+        # The id is the addressee's proof on referrals.replies: only its inbox
+        # carries it, so no other agency can answer in its name.
+        referral_id = f"{complaint.complaint_id}/R{number}-{secrets.token_hex(16)}"
+        complaint.refer(referral_id, record.get("receiving_agency_id") or "",
                         target, subject, reply_due, now)
 
     def referral_answered(self, uow: UnitOfWork, acknowledged: bool, record: dict) -> None:
         complaint = uow.get(Complaint.create_id(record["complaint_id"]))
         if complaint is None:
             raise ComplaintNotFound(f"a reply names complaint {record['complaint_id']}, which routing never received")
-        now = self.clock.now()
-        changed = complaint.answer_referral(record["referral_id"], record["agency_id"], acknowledged,
-                                            record.get("reason"), now)
+        self._answer(complaint, record["referral_id"], record["agency_id"], acknowledged, record.get("reason"),
+                     record.get("suggested_agency_id"), self.clock.now())
+
+    def _answer(self, complaint: Complaint, referral_id: str, agency_id: str, acknowledged: bool,
+                reason: str | None, suggested: str | None, now: datetime, by_role: str | None = None) -> bool:
+        changed = complaint.answer_referral(referral_id, agency_id, acknowledged, reason, now, by_role=by_role)
         if not changed or acknowledged:
-            return
-        suggested = record.get("suggested_agency_id")
+            return changed
         if suggested and suggested not in complaint.declined_by and self.directory.exists(suggested):
             self.refer(complaint, now, to_agency_id=suggested)
         else:
-            complaint.reject(complaint.record.get("receiving_agency_id") or record["agency_id"], "OUT_OF_REMIT",
-                             declined_explanation(record["agency_id"], record.get("reason")), now)
+            complaint.reject(complaint.record.get("receiving_agency_id") or agency_id, "OUT_OF_REMIT",
+                             declined_explanation(agency_id, reason), now)
+        return True
+
+    def answer_referral(self, complaint_id: str, agency_id: str, acknowledged: bool, reason: str | None,
+                        suggested: str | None, at: datetime, by_role: str) -> Complaint:
+        """An agency answers over HTTP what it would otherwise answer on
+        `referrals.replies`: the referral waiting for it, and no other."""
+        def answer(complaint: Complaint) -> None:
+            referral_id = complaint.waiting_referral(agency_id)
+            if referral_id is None:
+                raise JurisdictionRefused(f"no referral of complaint {complaint_id} is waiting for {agency_id}'s answer",
+                                          current_state=complaint.state)
+            self._answer(complaint, referral_id, agency_id, acknowledged, reason, suggested, at, by_role)
+
+        return self.change(lambda: self.complaint(complaint_id), answer)
 
     # Timers ----------------------------------------------------------------
 

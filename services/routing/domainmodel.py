@@ -94,23 +94,34 @@ class Complaint(Aggregate):
         self.overdue_flagged = True
 
     def answer_referral(self, referral_id: str, agency_id: str, acknowledged: bool, reason: str | None,
-                        at: datetime) -> bool:
-        """False when the answer changes nothing (unknown referral, already answered)."""
+                        at: datetime, by_role: str | None = None) -> bool:
+        """False when the answer changes nothing (unknown referral, already
+        answered). by_role: who at the agency answered, when the answer came
+        over HTTP (the acting agency is then the answering one)."""
         referral = self.referrals.get(referral_id)
-        if referral is None or referral["status"] != "ISSUED" or referral["to_agency_id"] != agency_id:
+        # A late answer (after ReferralOverdue) still counts.
+        if referral is None or referral["status"] not in ("ISSUED", "OVERDUE") or referral["to_agency_id"] != agency_id:
             return False
+        by_agency = agency_id if by_role else None
         if acknowledged:
-            self._referral_acknowledged(referral_id, agency_id, at)
+            self._referral_acknowledged(referral_id, agency_id, at, by_agency=by_agency, by_role=by_role)
         else:
-            self._referral_declined(referral_id, agency_id, reason or "", at)
+            self._referral_declined(referral_id, agency_id, reason or "", at, by_agency=by_agency, by_role=by_role)
         return True
 
+    def waiting_referral(self, agency_id: str) -> str | None:
+        """The referral issued to the agency and not yet answered, if any."""
+        return next((rid for rid, r in self.referrals.items()
+                     if r["to_agency_id"] == agency_id and r["status"] in ("ISSUED", "OVERDUE")), None)
+
     @event("ReferralAcknowledged")
-    def _referral_acknowledged(self, referral_id: str, agency_id: str, at: datetime) -> None:
+    def _referral_acknowledged(self, referral_id: str, agency_id: str, at: datetime,
+                               by_agency: str | None = None, by_role: str | None = None) -> None:
         self.referrals[referral_id] = {**self.referrals[referral_id], "status": "ACKNOWLEDGED"}
 
     @event("ReferralDeclined")
-    def _referral_declined(self, referral_id: str, agency_id: str, reason: str, at: datetime) -> None:
+    def _referral_declined(self, referral_id: str, agency_id: str, reason: str, at: datetime,
+                           by_agency: str | None = None, by_role: str | None = None) -> None:
         self.referrals[referral_id] = {**self.referrals[referral_id], "status": "DECLINED"}
         self.declined_by = [*self.declined_by, agency_id]
         # Declined: routing decides again.

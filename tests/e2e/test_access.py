@@ -50,6 +50,7 @@ SAMPLES = {
     ("POST", "/complaints/{complaint_id}/jurisdiction/escalation"): {},
     ("POST", "/complaints/{complaint_id}/jurisdiction/dispute"): {"with_agency_id": NEIGHBOUR},
     ("POST", "/complaints/{complaint_id}/jurisdiction/designation"): {"agency_id": NEIGHBOUR},
+    ("POST", "/complaints/{complaint_id}/referral/reply"): {"answer": "ACKNOWLEDGED"},
     ("GET", "/cases/{case_id}"): None,
     ("POST", "/cases/{case_id}/investigation"): {},
     ("POST", "/cases/{case_id}/filing-declined"): {"reason": "证据不足"},

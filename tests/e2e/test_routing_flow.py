@@ -6,13 +6,14 @@ import asyncio
 import random
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import Processes, distinct_events, post_all, wait_until
+from tests.harness import Processes, decoded, distinct_events, post_all, wait_until
 
 
 @pytest.fixture
@@ -46,6 +47,10 @@ def reply(bootstrap: str, record_type: str, **fields) -> None:
     asyncio.run(send())
 
 
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_a_declined_referral_is_decided_again(system, bus):
     body = factories.complaint(0, subject_area="TELECOM")  # Shanghai Pudong
     [cid] = asyncio.run(post_all(system.url, [body]))
@@ -59,11 +64,29 @@ def test_a_declined_referral_is_decided_again(system, bus):
     second = wait_until(lambda: inbox(bus.bootstrap_servers, "NFRA-310000"), 60, message="referral to NFRA-310000")
     assert second[0]["complaint_id"] == cid and second[0]["referral_id"] != first[0]["referral_id"]
 
-    reply(bus.bootstrap_servers, "ReferralDeclined", complaint_id=cid, referral_id=second[0]["referral_id"],
-          agency_id="NFRA-310000", reason="不属于本机关职责", suggested_agency_id=None)
+    # The second agency answers over HTTP with its agency-system token; nobody
+    # else may answer for it, and it must say why it declines.
+    answer_url = f"{system.url_of('routing')}/complaints/{cid}/referral/reply"
+    declined = {"answer": "DECLINED", "reason": "不属于本机关职责"}
+    refused = {caller: httpx.post(answer_url, json=declined, headers=bearer(system.token(*caller)), timeout=30)
+               for caller in [("EEB-310115", "AGENCY_SYSTEM"), ("NFRA-310000", "REGULATOR"),
+                              ("AMR-310115", "CASE_WORKER"), ("CA-310000", "AGENCY_SYSTEM")]}
+    assert {c: r.status_code for c, r in refused.items()} == {
+        ("EEB-310115", "AGENCY_SYSTEM"): 403, ("NFRA-310000", "REGULATOR"): 403,
+        ("AMR-310115", "CASE_WORKER"): 403, ("CA-310000", "AGENCY_SYSTEM"): 409}
+    assert "NFRA-310000" not in refused[("EEB-310115", "AGENCY_SYSTEM")].text
+    nfra = bearer(system.token("NFRA-310000", "AGENCY_SYSTEM"))
+    unexplained = httpx.post(answer_url, json={"answer": "DECLINED"}, headers=nfra, timeout=30)
+    assert unexplained.status_code == 422 and "reason" in unexplained.text
+    answered = httpx.post(answer_url, json=declined, headers=nfra, timeout=30)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["referrals"] == [{"referral_id": second[0]["referral_id"], "status": "DECLINED"}]
     wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintRejected"] == 1,
                60, message="not accepted after every agency declined")
-    import httpx
+    actors = lambda: [(r["actor_agency_id"], r["actor_role"]) for _, r in decoded(bus.bootstrap_servers, "audit.log")  # noqa: E731
+                      if r["event_type"] == "Complaint.ReferralDeclined" and r["complaint_id"] == cid]
+    assert wait_until(lambda: len(actors()) == 2 and actors(), 30, message="both declines audited") == \
+        [(None, None), ("NFRA-310000", "AGENCY_SYSTEM")]
     status = wait_until(lambda: (s := httpx.get(f"{system.url}/complaints/{cid}").json())["status"] == "REJECTED" and s,
                         60, message="status REJECTED")
     assert status["reason"] == "OUT_OF_REMIT" and "NFRA-310000" in status["explanation"]

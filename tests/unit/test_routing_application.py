@@ -5,7 +5,7 @@ import pytest
 
 from services.bus.clock import Clock
 from services.bus.store import UnitOfWork
-from services.routing.application import Routing
+from services.routing.application import JurisdictionRefused, Routing
 from services.routing.domainmodel import Complaint
 from tests.examples import EXAMPLES
 
@@ -86,3 +86,63 @@ def test_an_unanswered_referral_is_flagged_after_its_reply_time_and_only_once(ap
     assert app.flag_overdue() == 1
     assert app.flag_overdue() == 0
     assert events(app)[-1] == "ReferralOverdue"
+
+
+def reply(app, record_type, **record):
+    uow = UnitOfWork(app)
+    app.referral_answered(uow, record_type == "ReferralAcknowledged", {"complaint_id": "TS-1", **record})
+    uow.commit()
+
+
+def test_only_the_addressee_holding_the_referral_id_can_answer_on_the_bus(app):
+    receive(app, received(subject_area="TELECOM"))
+    [referral_id] = app.complaint("TS-1").referrals
+    # Ids that could be guessed from the complaint id, or the right id in another
+    # agency's name, change nothing.
+    reply(app, "ReferralDeclined", referral_id="TS-1/R1", agency_id="CA-310000", reason="x")
+    reply(app, "ReferralDeclined", referral_id=referral_id, agency_id="EEB-310115", reason="x")
+    assert events(app) == ["Received", "Referred"]
+    reply(app, "ReferralAcknowledged", referral_id=referral_id, agency_id="CA-310000")
+    assert events(app) == ["Received", "Referred", "ReferralAcknowledged"]
+
+
+def test_referral_ids_cannot_be_derived_from_the_complaint(app):
+    other = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=app.clock)
+    receive(app, received(subject_area="TELECOM"))
+    receive(other, received(subject_area="TELECOM"))
+    [mine], [theirs] = app.complaint("TS-1").referrals, other.complaint("TS-1").referrals
+    assert mine != theirs and mine.startswith("TS-1/R1-") and len(mine) >= len("TS-1/R1-") + 32
+
+
+def test_a_late_answer_still_counts(app):
+    receive(app, received(subject_area="FINANCE"))
+    app.clock.advance(timedelta(days=15))
+    assert app.flag_overdue() == 1
+    [referral_id] = app.complaint("TS-1").referrals
+    reply(app, "ReferralAcknowledged", referral_id=referral_id, agency_id="NFRA-310000")
+    assert events(app)[-1] == "ReferralAcknowledged"
+    assert app.complaint("TS-1").referrals[referral_id]["status"] == "ACKNOWLEDGED"
+
+
+def test_the_addressee_answers_over_http_once_and_a_decline_with_a_suggestion_refers_again(app):
+    receive(app, received(subject_area="TELECOM"))
+    at = RECEIVED + timedelta(days=1)
+    with pytest.raises(JurisdictionRefused, match="waiting for EEB-310115"):
+        app.answer_referral("TS-1", "EEB-310115", True, None, None, at, "AGENCY_SYSTEM")
+    complaint = app.answer_referral("TS-1", "CA-310000", False, "不属于本机关职责", "EEB-310115", at, "AGENCY_SYSTEM")
+    assert events(app)[-2:] == ["ReferralDeclined", "Referred"]
+    assert [r["to_agency_id"] for r in complaint.referrals.values()] == ["CA-310000", "EEB-310115"]
+    declined = list(app.events.get(Complaint.create_id("TS-1")))[-2]
+    assert (declined.agency_id, declined.by_agency, declined.by_role) == ("CA-310000", "CA-310000", "AGENCY_SYSTEM")
+    with pytest.raises(JurisdictionRefused, match="waiting for CA-310000"):
+        app.answer_referral("TS-1", "CA-310000", True, None, None, at, "AGENCY_SYSTEM")
+    app.answer_referral("TS-1", "EEB-310115", True, None, None, at, "CASE_WORKER")
+    assert events(app)[-1] == "ReferralAcknowledged"
+
+
+def test_a_decline_without_a_competent_agency_leaves_the_complaint_out_of_remit(app):
+    receive(app, received(subject_area="TELECOM"))
+    complaint = app.answer_referral("TS-1", "CA-310000", False, "不属于本机关职责", None,
+                                    RECEIVED + timedelta(days=1), "CASE_WORKER")
+    assert events(app)[-2:] == ["ReferralDeclined", "Rejected"]
+    assert complaint.reason == "OUT_OF_REMIT"
