@@ -64,6 +64,7 @@ class Mediation(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self._directory = directory
         self.live_cases = Watchlist(self, MediationCase.Opened)
+        self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
         if item.record_type == "ComplaintAccepted":
@@ -169,6 +170,31 @@ class Mediation(ServiceApplication):
                 except IntegrityError:
                     pass  # a case worker acted at the same moment; next round decides
         return expired
+
+    def honour_withdrawals(self) -> int:
+        """Withdrawals recorded while their case was being opened (by another
+        worker, or in the same instant) reach the case here, a timer round late
+        at most: opening reads the withdrawal before it commits the case, so the
+        two can pass each other."""
+        honoured = 0
+        for withdrawal_id in self.early_withdrawals.refresh():
+            withdrawal = self.find(withdrawal_id)
+            complaint_id = withdrawal.complaint_id
+            case = self.find(MediationCase.create_id(complaint_id))
+            if case is None:
+                continue  # not open yet: opening will see it
+            self.early_withdrawals.drop(withdrawal_id)
+            recorder = None if case.is_final else self.entitled(withdrawal, case.agency_id)
+            if recorder is None:
+                continue
+
+            def terminate(c: MediationCase) -> None:
+                if not c.is_final:
+                    c.terminate("WITHDRAWN", max(recorder["at"], c.accepted_at),
+                                by_agency=recorder["by_agency"], by_role=recorder["by_role"])
+            self.act(complaint_id, terminate)
+            honoured += 1
+        return honoured
 
 
 __all__ = ["Mediation", "CaseNotFound", "IllegalTransition", "Withdrawal", "ViolationReport"]

@@ -1,0 +1,58 @@
+"""Mediation's application on an in-memory store: a withdrawal that passes the
+opening of its case still ends it."""
+from datetime import timedelta
+
+import pytest
+
+from services.bus.clock import Clock
+from services.bus.store import UnitOfWork
+from services.mediation.application import Mediation
+from tests.examples import EXAMPLES
+
+ACCEPTED = dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1")
+
+
+@pytest.fixture
+def app():
+    return Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=Clock())
+
+
+def test_a_withdrawal_recorded_before_the_case_opens_ends_it_as_it_opens(app):
+    app.withdraw("TS-1", ACCEPTED["decided_at"] - timedelta(hours=1), "AMR-310115", "CASE_WORKER")
+    uow = UnitOfWork(app)
+    app.open(uow, ACCEPTED)
+    uow.commit()
+    case = app.case("TS-1")
+    assert case.status == "TERMINATED" and case.termination["reason"] == "WITHDRAWN"
+    assert app.honour_withdrawals() == 0
+
+
+def test_a_withdrawal_that_passes_the_opening_of_its_case_reaches_it_on_the_next_round(app):
+    uow = UnitOfWork(app)
+    app.open(uow, ACCEPTED)  # has looked for a withdrawal and found none
+    assert app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER") == "WITHDRAWN_BEFORE_MEDIATION"
+    uow.commit()
+    assert app.case("TS-1").status == "AWAITING_CONSENT"
+
+    assert app.honour_withdrawals() == 1
+    case = app.case("TS-1")
+    assert case.status == "TERMINATED" and case.termination["reason"] == "WITHDRAWN"
+    assert app.honour_withdrawals() == 0  # once
+
+
+def test_a_withdrawal_by_an_agency_with_no_say_over_the_case_stays_without_effect(app):
+    uow = UnitOfWork(app)
+    app.open(uow, ACCEPTED)
+    app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-440106", "CASE_WORKER")
+    uow.commit()
+    assert app.honour_withdrawals() == 0
+    assert app.case("TS-1").status == "AWAITING_CONSENT"
+
+
+def test_a_withdrawal_waits_while_its_case_has_not_opened(app):
+    app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER")
+    assert app.honour_withdrawals() == 0
+    uow = UnitOfWork(app)
+    app.open(uow, ACCEPTED)
+    uow.commit()
+    assert app.case("TS-1").status == "TERMINATED"
