@@ -21,18 +21,55 @@ def _url(args) -> str:
 
 
 def _serve(app, host: str, port: int):
+    import contextlib
+
     import uvicorn
 
+    class Server(uvicorn.Server):
+        # _run_system handles SIGINT and SIGTERM, so that the services stop in
+        # order; uvicorn's own handling would raise the signal again afterwards
+        # and cut that stop short.
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
+
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    return uvicorn.Server(config)
+    return Server(config)
+
+
+def _can_listen(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As uvicorn binds: connections of a previous run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 async def _run_system(system, host, port, banner: bool) -> None:
+    import signal
+
     from services.http import build_app
 
-    await system.start()
-    server = _serve(build_app(system.runners), host, port) if port else None
+    if port and not _can_listen(host, port):
+        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
+                         "or TOUSU_HTTP_PORT")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = serving = None
     try:
+        await system.open()
+        if port:
+            # HTTP serves while the consumers join their groups (seconds on a fresh start).
+            server = _serve(build_app(system.runners), host, port)
+            serving = asyncio.create_task(server.serve())
+        await system.start()
         if banner:
             print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
             print(f"  broker: {system.bootstrap_servers}"
@@ -40,16 +77,14 @@ async def _run_system(system, host, port, banner: bool) -> None:
             from services.bus.settings import store_settings
             print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
             print("  Ctrl-C stops everything.", flush=True)
-        if server:
-            await server.serve()  # returns on SIGINT/SIGTERM
-        else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            import signal
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+        waits = [asyncio.create_task(stop.wait())] + ([serving] if serving else [])
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if serving and serving.done():
+            serving.result()  # the server could not start (port taken): say why
     finally:
+        if serving and not serving.done():
+            server.should_exit = True
+            await serving
         await system.stop()
 
 

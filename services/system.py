@@ -34,15 +34,25 @@ class System:
     def bootstrap_servers(self) -> str:
         return self.env.get("KAFKA_BOOTSTRAP_SERVERS") or self.broker.bootstrap_servers
 
-    async def start(self) -> None:
+    async def open(self) -> None:
+        """Broker, topics, stores and relays: the services can take commands."""
+        if self.runners:
+            return
         if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
             self.broker = EmbeddedBroker().start()
         await create_topics(self.bootstrap_servers)
         bus, store = bus_settings(self.bootstrap_servers, self.env), store_settings(self.env)
         for name in self.names:
             self.runners[name] = ServiceRunner(spec(name), bus, store, clock=self.clock)
+        await self._all(lambda runner: runner.open())
+
+    async def start(self) -> None:
+        await self.open()
         # Group joins take seconds each on the embedded broker: join in parallel.
-        results = await asyncio.gather(*(runner.start() for runner in self.runners.values()),
+        await self._all(lambda runner: runner.start())
+
+    async def _all(self, step) -> None:
+        results = await asyncio.gather(*(step(runner) for runner in self.runners.values()),
                                        return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:

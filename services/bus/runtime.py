@@ -71,8 +71,14 @@ class ServiceRunner:
     def name(self) -> str:
         return self.spec.name
 
+    async def open(self) -> None:
+        """The store and its relay: enough for HTTP commands to be taken."""
+        if self.relay.producer is None:
+            await self.relay.start()
+
     async def start(self) -> None:
-        await self.relay.start()
+        await self.open()
+        # A group join takes seconds; HTTP may already be serving meanwhile.
         if self.spec.inputs:
             self.faust_app = self._build_faust_app()
             await self.faust_app.start()

@@ -10,6 +10,7 @@ import os
 import random
 import uuid
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -82,8 +83,6 @@ def _mediation_settled(bootstrap, ids):
 
 
 def test_status_follows_a_complaint_into_mediation(system):
-    import httpx
-
     [cid] = asyncio.run(post_all(system.url, [factories.complaint(1)]))
     # Decisions and mediation events arrive on different topics, in either
     # order: the view converges on both.
@@ -95,6 +94,12 @@ def test_status_follows_a_complaint_into_mediation(system):
     assert httpx.get(f"{system.url}/complaints/TS-NOPE").status_code == 404
 
 
+def statuses(system, ids: list[str]) -> dict[str, str]:
+    """What `tousu status` shows for the first two, and what the API answers for every one."""
+    shown = {cid: system.cli("status", cid, "--json", "--url", system.url).stdout for cid in ids[:2]}
+    return {**shown, **{f"GET {cid}": httpx.get(f"{system.url}/complaints/{cid}", timeout=10).text for cid in ids}}
+
+
 def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system, bus):
     bodies = [factories.varied(i, random.Random(i)) for i in range(150)]
     ids = asyncio.run(post_all(system.url, bodies))
@@ -102,7 +107,7 @@ def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system
                len(decided_and_mediated(bus.bootstrap_servers, ids)[2]) == 150, 120, interval=1,
                message="all decided and mediated")
     before_decisions, before_mediation, _ = decided_and_mediated(bus.bootstrap_servers, ids)
-    before_status = {cid: system.cli("status", cid, "--json", "--url", system.url).stdout for cid in ids[:20]}
+    before_status = statuses(system, ids[:20])
 
     bus.wipe()
     assert read_all_sync(bus.bootstrap_servers, "complaints.decisions") == []
@@ -117,7 +122,7 @@ def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system
     time.sleep(3)
     assert decided_and_mediated(bus.bootstrap_servers, ids)[:2] == (before_decisions, before_mediation)
     assert_exactly_once(bus.bootstrap_servers, ids)
-    assert {cid: system.cli("status", cid, "--json", "--url", system.url).stdout for cid in ids[:20]} == before_status
+    assert statuses(system, ids[:20]) == before_status
     assert system.cli("audit", "verify", check=False).returncode == 0
 
 

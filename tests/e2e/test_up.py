@@ -1,0 +1,84 @@
+"""`tousu up`, the README's first command, as a newcomer runs it: one process with
+the embedded broker and every service, a complaint through it, Ctrl-C to stop."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.bus.broker import free_port
+from tests import factories
+from tests.harness import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def children(pid: int) -> set[int]:
+    """Every live descendant of a process, from /proc."""
+    found, frontier = set(), {pid}
+    while frontier:
+        parent = frontier.pop()
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            child = int(status.parent.name)
+            if int(fields[1]) == parent and fields[0] != "Z" and child not in found:
+                found.add(child)
+                frontier.add(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--port", str(port)], cwd=tmp_path,
+                          env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        banner = []
+        while not any("Ctrl-C" in line for line in banner):
+            line = up.stdout.readline()
+            assert line, "tousu up exited:\n" + "".join(banner)
+            banner.append(line)
+        assert f"HTTP on http://127.0.0.1:{port}" in banner[0]
+        assert str(tmp_path / "tousu-data") in "".join(banner)
+        broker = children(up.pid)
+        assert broker, "the embedded broker runs as a child of tousu up"
+
+        url = f"http://127.0.0.1:{port}"
+        accepted = httpx.post(f"{url}/complaints", json=factories.complaint(1), timeout=30)
+        assert accepted.status_code == 202, accepted.text
+        cid = accepted.json()["complaint_id"]
+        status = wait_until(lambda: (s := httpx.get(f"{url}/complaints/{cid}", timeout=10).json())["status"]
+                            == "IN_MEDIATION" and s, 60, message="accepted and in mediation")
+        assert status["agency_id"] == "AMR-110108"
+
+        started = time.monotonic()
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=60)
+        assert up.returncode == 0, out
+        assert out.strip().endswith("tousu stopped."), out
+        assert "Traceback" not in out, out
+        assert time.monotonic() - started < 30
+        assert not [pid for pid in broker if alive(pid)], "the embedded broker outlived tousu up"
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+    # The stores stay: the next `tousu up` in this folder starts from them.
+    assert sorted(p.name for p in (tmp_path / "tousu-data").glob("*.sqlite")) == [
+        "enforcement.sqlite", "intake.sqlite", "mediation.sqlite", "routing.sqlite", "statistics.sqlite"]
