@@ -11,11 +11,17 @@ from .store import ServiceApplication
 
 
 class Watchlist:
-    """Ids of aggregates that had one of `event_classes` stored, not yet dropped."""
+    """Ids of aggregates a timer must look at again: those whose latest stored
+    event among `follow` and `until` is one of `follow`. A timer may also drop
+    an id it has finished with; a later `follow` event brings it back.
 
-    def __init__(self, app: ServiceApplication, *event_classes):
+    Dropping on `until` as the log is read keeps a restart from loading every
+    aggregate the service ever had: only the live ones come back."""
+
+    def __init__(self, app: ServiceApplication, *follow, until=()):
         self.app = app
-        self.topics = [get_topic(cls) for cls in event_classes]
+        self.follow = {get_topic(cls) for cls in follow}
+        self.topics = [*self.follow, *(get_topic(cls) for cls in until)]
         self.position = 0
         self.ids: set[UUID] = set()
         self._lock = threading.Lock()
@@ -27,7 +33,11 @@ class Watchlist:
                     self.position, 1000, topics=self.topics, inclusive_of_start=False)
                 if not page:
                     break
-                self.ids.update(n.originator_id for n in page)
+                for notification in page:
+                    if notification.topic in self.follow:
+                        self.ids.add(notification.originator_id)
+                    else:
+                        self.ids.discard(notification.originator_id)
                 self.position = page[-1].id
             return set(self.ids)
 

@@ -25,7 +25,7 @@ class Enforcement(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self.rulebook = rulebook or Rulebook()
         self._directory = directory
-        self.live_cases = Watchlist(self, PenaltyCase.Opened)
+        self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined))
 
     @property
     def directory(self):

@@ -63,7 +63,7 @@ class Mediation(ServiceApplication):
     def __init__(self, env=None, clock=None, directory=None):
         super().__init__(env=env, clock=clock)
         self._directory = directory
-        self.live_cases = Watchlist(self, MediationCase.Opened)
+        self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated))
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:

@@ -39,7 +39,10 @@ class Routing(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self.directory = directory or Directory.load()
         # Complaints a timer may have to flag: the undecided and the referred.
-        self.open_complaints = Watchlist(self, Complaint.Received, Complaint.Referred)
+        self.open_complaints = Watchlist(
+            self, Complaint.Received, Complaint.Referred, Complaint.ReferralDeclined,
+            # Decided with no referral waiting for an answer: nothing left to watch.
+            until=(Complaint.Accepted, Complaint.Rejected, Complaint.ReferralAcknowledged, Complaint.ReferralOverdue))
 
     # Upstream events -------------------------------------------------------
 

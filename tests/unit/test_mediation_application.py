@@ -7,6 +7,7 @@ import pytest
 from services.bus.clock import Clock
 from services.bus.store import UnitOfWork
 from services.mediation.application import Mediation
+from services.mediation.domainmodel import MediationCase
 from tests.examples import EXAMPLES
 
 ACCEPTED = dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1")
@@ -56,3 +57,13 @@ def test_a_withdrawal_waits_while_its_case_has_not_opened(app):
     app.open(uow, ACCEPTED)
     uow.commit()
     assert app.case("TS-1").status == "TERMINATED"
+
+
+def test_the_time_limit_timer_watches_only_live_cases(app):
+    for cid in ("TS-1", "TS-2"):
+        uow = UnitOfWork(app)
+        app.open(uow, dict(ACCEPTED, complaint_id=cid))
+        uow.commit()
+    assert app.live_cases.refresh() == {MediationCase.create_id("TS-1"), MediationCase.create_id("TS-2")}
+    app.withdraw("TS-1", ACCEPTED["decided_at"] + timedelta(days=1), "AMR-310115", "CASE_WORKER")
+    assert app.live_cases.refresh() == {MediationCase.create_id("TS-2")}

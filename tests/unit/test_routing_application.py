@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.bus.clock import Clock
+from services.bus.logindex import Watchlist
 from services.bus.store import UnitOfWork
 from services.routing.application import JurisdictionRefused, Routing
 from services.routing.domainmodel import Complaint
@@ -146,3 +147,23 @@ def test_a_decline_without_a_competent_agency_leaves_the_complaint_out_of_remit(
                                     RECEIVED + timedelta(days=1), "CASE_WORKER")
     assert events(app)[-2:] == ["ReferralDeclined", "Rejected"]
     assert complaint.reason == "OUT_OF_REMIT"
+
+
+def test_the_timers_watch_only_the_undecided_and_the_referrals_awaiting_an_answer(app):
+    receive(app, received("TS-1"))
+    receive(app, received("TS-2", subject_area="TELECOM"))
+    receive(app, received("TS-3", demands=[]))
+    watched = lambda: app.open_complaints.refresh()  # noqa: E731
+    assert watched() == {Complaint.create_id("TS-2")}
+    [referral_id] = app.complaint("TS-2").referrals
+    reply(app, "ReferralDeclined", complaint_id="TS-2", referral_id=referral_id, agency_id="CA-310000",
+          reason="x", suggested_agency_id="EEB-310115")
+    assert watched() == {Complaint.create_id("TS-2")}  # referred again, waiting again
+    # Read afresh from the log, as after a restart: the same one complaint, not all three.
+    fresh = Watchlist(app, Complaint.Received, Complaint.Referred, Complaint.ReferralDeclined,
+                      until=(Complaint.Accepted, Complaint.Rejected, Complaint.ReferralAcknowledged,
+                             Complaint.ReferralOverdue))
+    assert fresh.refresh() == {Complaint.create_id("TS-2")}
+    [_, second] = app.complaint("TS-2").referrals
+    reply(app, "ReferralAcknowledged", complaint_id="TS-2", referral_id=second, agency_id="EEB-310115")
+    assert watched() == set() and fresh.refresh() == set()
