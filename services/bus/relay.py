@@ -16,6 +16,7 @@ from eventsourcing.persistence import Notification, Tracking
 from . import topics as registry
 from .audit import GENESIS, audit_record
 from .broker import create_topics
+from .checkpoints import ChainCheckpoint
 from .codec import Codec
 from .deadletters import DeadLetter, unb64
 from .messages import Outgoing
@@ -82,6 +83,7 @@ class Relay:
         self.last_hash = GENESIS
         self.position = 0
         self.states = AggregateStates(app)
+        self.checkpoint = ChainCheckpoint(app)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -121,8 +123,10 @@ class Relay:
             after, PAGE, stop=stop, inclusive_of_start=False))
 
     def _hash_at(self, position: int) -> str:
-        """The chain hash of the record at `position`, recomputed from the log."""
-        last, after = GENESIS, 0
+        """The chain hash of the record at `position`: from the kept checkpoint
+        when it is at or below it, else from the first event, onwards from the log."""
+        kept = self.checkpoint.load()
+        last, after = (kept[1], kept[0]) if kept and kept[0] <= position else (GENESIS, 0)
         while after < position:
             page = self._notifications(after, stop=position)
             if not page:
@@ -181,8 +185,13 @@ class Relay:
         await asyncio.gather(*futures)
         last = page[-1].id
         if record_position:
-            await asyncio.to_thread(self.app.process_recorder.insert_tracking, Tracking(RELAY_TRACKING, last))
+            await asyncio.to_thread(self._record, last, prev_hash)
         return len(page), last, prev_hash
+
+    def _record(self, position: int, chain_hash: str) -> None:
+        self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
+        if self.audited:
+            self.checkpoint.save(position, chain_hash)
 
     async def _ensure_topics(self, names: set[str]) -> None:
         new = sorted(names - self.known_topics)

@@ -1,0 +1,58 @@
+"""Where the relay's audit chain stands: the position it last published and the
+hash of the record there, kept in the service's own database beside its events.
+
+Without it a restart recomputes the chain from the first stored event, which
+takes longer as the log grows. The row is a cache of what the log determines:
+written after the position it names is stored, used only at or below the
+position being resumed, and recomputable at any time from the log itself."""
+from __future__ import annotations
+
+from .store import ServiceApplication
+
+TABLE = "tousu_relay_chain"
+
+
+class ChainCheckpoint:
+    def __init__(self, app: ServiceApplication, name: str = "relay"):
+        self.name = name
+        self.datastore = getattr(app.recorder, "datastore", None)
+        module = type(self.datastore).__module__ if self.datastore is not None else ""
+        self.kind = "sqlite" if module.endswith("sqlite") else "postgres" if module.endswith("postgres") else None
+        self._created = False
+
+    def load(self) -> tuple[int, str] | None:
+        """(position, hash), or None when nothing was kept (or the store keeps nothing)."""
+        if self.kind is None:
+            return None
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql("SELECT position, hash FROM {table} WHERE name = ?"), (self.name,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return (row["position"], row["hash"]) if isinstance(row, dict) else (row[0], row[1])
+
+    def save(self, position: int, chain_hash: str) -> None:
+        if self.kind is None:
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql(
+                "INSERT INTO {table} (name, position, hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
+                (self.name, position, chain_hash))
+
+    def _create(self, cursor) -> None:
+        if not self._created:
+            cursor.execute(self._sql(
+                "CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, position BIGINT NOT NULL, "
+                "hash TEXT NOT NULL)"))
+            self._created = True
+
+    def _sql(self, text: str):
+        if self.kind == "sqlite":
+            return text.format(table=TABLE)
+        from psycopg import sql
+
+        return sql.SQL(text.replace("?", "%s")).format(
+            table=sql.Identifier(self.datastore.schema, TABLE))
