@@ -50,13 +50,21 @@ class Worker:
         self.process.wait()
 
     def stop(self) -> None:
+        self.signal_stop()
+        self.wait_stopped()
+
+    def signal_stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+    def wait_stopped(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -107,8 +115,11 @@ class Processes:
         self.workers[service].start()
 
     def stop(self) -> None:
+        # All at once: each takes seconds to leave its group.
         for worker in self.workers.values():
-            worker.stop()
+            worker.signal_stop()
+        for worker in self.workers.values():
+            worker.wait_stopped()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, capture_output=True,

@@ -6,6 +6,8 @@ import asyncio
 import random
 from collections import Counter
 
+import httpx
+
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
 from services.intake.application import Intake
@@ -53,9 +55,8 @@ def test_mediation_enforcement_and_intake_killed_midstream_keep_exactly_one_effe
         system.workers["intake"].kill()
         system.restart("intake")
         wait_until(lambda: system._http_ready("intake"), 60, message="intake back")
-        import httpx
-        accepted = [c for c in complaints
-                    if distinct_events(bus.bootstrap_servers, "complaints.decisions")[c]["ComplaintAccepted"]]
+        decisions = distinct_events(bus.bootstrap_servers, "complaints.decisions")
+        accepted = [c for c in complaints if decisions[c]["ComplaintAccepted"]]
         wait_until(lambda: all(httpx.get(f"{system.url}/complaints/{c}").json()["status"] == "IN_MEDIATION"
                                for c in accepted[:50]), 60, message="statuses caught up")
     finally:
