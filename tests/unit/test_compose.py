@@ -51,6 +51,12 @@ def test_kafka_is_apache_kafka_in_kraft_mode_without_auto_created_topics(compose
     assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
+def test_kafka_keeps_its_log_on_its_volume(compose):
+    kafka = compose["services"]["kafka"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in kafka["volumes"]}
+    assert mounted[kafka["environment"]["KAFKA_LOG_DIRS"]] in compose["volumes"]
+
+
 def test_every_kafka_listener_asks_who_is_connecting_and_acls_decide(compose):
     env = compose["services"]["kafka"]["environment"]
     protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
