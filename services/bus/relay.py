@@ -6,6 +6,7 @@ crash the relay republishes from there, and consumers skip what they tracked."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections import OrderedDict
 from typing import Callable
@@ -86,6 +87,9 @@ class Relay:
         self.checkpoint = ChainCheckpoint(app)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        # Its own thread for store reads: cancelling the relay does not stop a
+        # read already running, so stop() waits for it before the store may close.
+        self._reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"relay-{service}")
 
     def wake(self) -> None:
         self._wake.set()
@@ -100,10 +104,13 @@ class Relay:
 
     async def start(self) -> None:
         await self.start_producer()
-        self.position = await asyncio.to_thread(self._published_position)
+        self.position = await self.in_store(self._published_position)
         if self.audited:
-            self.last_hash = await asyncio.to_thread(self._hash_at, self.position)
+            self.last_hash = await self.in_store(self._hash_at, self.position)
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
+
+    async def in_store(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     async def stop(self) -> None:
         if self._task:
@@ -114,6 +121,7 @@ class Relay:
                 pass
         if self.producer:
             await self.producer.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self._reader.shutdown, True)
 
     def _published_position(self) -> int:
         return self.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
@@ -172,7 +180,7 @@ class Relay:
                       prev_hash: str) -> tuple[int, int, str]:
         """Publish one page of notifications after `after`; returns
         (count, last position, last hash)."""
-        page = await asyncio.to_thread(self._notifications, after, stop)
+        page = await self.in_store(self._notifications, after, stop)
         if not page:
             return 0, after, prev_hash
         batch = []
@@ -185,7 +193,7 @@ class Relay:
         await asyncio.gather(*futures)
         last = page[-1].id
         if record_position:
-            await asyncio.to_thread(self._record, last, prev_hash)
+            await self.in_store(self._record, last, prev_hash)
         return len(page), last, prev_hash
 
     def _record(self, position: int, chain_hash: str) -> None:
@@ -233,7 +241,7 @@ async def republish(service: str, app: ServiceApplication, outbound: Outbound, c
     await relay.start_producer()
     try:
         after = max(start - 1, 0)
-        prev_hash = await asyncio.to_thread(relay._hash_at, after)
+        prev_hash = await relay.in_store(relay._hash_at, after)
         total = 0
         while True:
             count, after, prev_hash = await relay.publish(after, record_position=False, prev_hash=prev_hash)
@@ -243,4 +251,4 @@ async def republish(service: str, app: ServiceApplication, outbound: Outbound, c
             if progress:
                 progress(total, after)
     finally:
-        await relay.producer.stop()
+        await relay.stop()

@@ -63,6 +63,8 @@ class ServiceRunner:
                            audited=spec.audited)
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
+        # HTTP commands and timers: several at once, and all done before the store closes.
+        self.commands = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix=f"{spec.name}-commands")
         self.faust_app: faust.App | None = None
         self._timer_tasks: list[asyncio.Task] = []
         self.processed = BatchResult()
@@ -91,6 +93,8 @@ class ServiceRunner:
         if self.faust_app is not None:
             await self.faust_app.stop()
         await self.relay.stop()
+        # A cancelled timer or request may still be running in its thread.
+        await asyncio.get_running_loop().run_in_executor(None, self.commands.shutdown, True)
         self.executor.shutdown(wait=True)
         self.app.close()
 
@@ -154,7 +158,7 @@ class ServiceRunner:
 
     async def run_in_store(self, fn, *args):
         """Run a command against the store off the event loop, then wake the relay."""
-        result = await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        result = await asyncio.get_running_loop().run_in_executor(self.commands, fn, *args)
         self.relay.wake()
         return result
 

@@ -1,6 +1,6 @@
-"""A restarted relay continues its audit chain from the checkpoint kept beside
-the event store, without reading the log from the first event, on SQLite and
-PostgreSQL and the real broker; the chain on audit.log stays whole."""
+"""The relay on the real broker: a restart continues the audit chain from the
+checkpoint kept beside the event store (SQLite and PostgreSQL) without reading
+the log from the first event, and stopping never closes the store under a read."""
 from __future__ import annotations
 
 import asyncio
@@ -68,3 +68,36 @@ def test_a_restarted_relay_continues_the_chain_from_its_checkpoint(bus, store_en
         assert ChainCheckpoint(app).load() == (second.position, second.last_hash)
     finally:
         app.close()
+
+
+def test_stopping_waits_for_a_store_read_in_flight_before_the_store_closes(bus, tmp_path):
+    """Cancelling the relay does not stop a read already running in its thread;
+    closing the store under it crashed the process."""
+    from services.bus.runtime import ServiceRunner
+    from services.bus.settings import bus_settings
+    from services.system import spec
+
+    runner = ServiceRunner(spec("routing"), bus_settings(bus.bootstrap_servers),
+                           store_settings({"TOUSU_DATA_DIR": str(tmp_path)}))
+    order: list[str] = []
+    reading = __import__("threading").Event()
+
+    def slow_read(after, stop=None):
+        reading.set()
+        time.sleep(0.5)
+        order.append("read done")
+        return []
+
+    close = runner.app.close
+    runner.app.close = lambda: (order.append("store closed"), close())[1]
+
+    async def scenario():
+        await runner.open()
+        runner.relay._notifications = slow_read
+        runner.relay.wake()
+        while not reading.is_set():
+            await asyncio.sleep(0.01)
+        await runner.stop()
+
+    asyncio.run(scenario())
+    assert order[-2:] == ["read done", "store closed"]
