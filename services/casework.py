@@ -53,18 +53,20 @@ def is_superior(upper: str, lower: str) -> bool:
     return _directory().is_superior(upper, lower)
 
 
-def authorise(who: auth.Principal, agency_id: str) -> None:
+def permitted(check, *args) -> None:
+    """Run one of `auth`'s checks; its refusal becomes a 403 naming what was missing."""
     try:
-        auth.may_act(who, agency_id, is_superior)
+        check(*args)
     except auth.Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from None
+
+
+def authorise(who: auth.Principal, agency_id: str) -> None:
+    permitted(auth.may_act, who, agency_id, is_superior)
 
 
 def authorise_role(who: auth.Principal) -> None:
-    try:
-        auth.may_do_case_work(who)
-    except auth.Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from None
+    permitted(auth.may_do_case_work, who)
 
 
 @contextmanager

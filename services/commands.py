@@ -364,5 +364,5 @@ def cmd_access(args) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(access.script(plan) if args.action == "script" else access.table(plan), end="" if args.action == "script" else "\n")
+    sys.stdout.write(access.script(plan) if args.action == "script" else access.table(plan) + "\n")
     return 0

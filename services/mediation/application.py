@@ -57,6 +57,13 @@ class ViolationReport(Aggregate):
         self.respondent, self.agency_id, self.at = respondent, agency_id, at
 
 
+def withdrawn(case: MediationCase, recorder: dict) -> None:
+    """End a case for a withdrawal made before it opened: as the recorder made
+    it, at the earliest when the case opened."""
+    case.terminate("WITHDRAWN", max(recorder["at"], case.accepted_at),
+                   by_agency=recorder["by_agency"], by_role=recorder["by_role"])
+
+
 class Mediation(ServiceApplication):
     name = "mediation"
 
@@ -86,8 +93,7 @@ class Mediation(ServiceApplication):
         withdrawal = uow.get(Withdrawal.create_id(complaint_id))
         recorder = None if withdrawal is None else self.entitled(withdrawal, case.agency_id)
         if recorder is not None:
-            case.terminate("WITHDRAWN", max(recorder["at"], case.accepted_at),
-                           by_agency=recorder["by_agency"], by_role=recorder["by_role"])
+            withdrawn(case, recorder)
 
     def entitled(self, withdrawal: Withdrawal, agency_id: str) -> dict | None:
         """The first recording of a withdrawal made before the case had a bureau
@@ -187,12 +193,7 @@ class Mediation(ServiceApplication):
             recorder = None if case.is_final else self.entitled(withdrawal, case.agency_id)
             if recorder is None:
                 continue
-
-            def terminate(c: MediationCase) -> None:
-                if not c.is_final:
-                    c.terminate("WITHDRAWN", max(recorder["at"], c.accepted_at),
-                                by_agency=recorder["by_agency"], by_role=recorder["by_role"])
-            self.act(complaint_id, terminate)
+            self.act(complaint_id, lambda c: None if c.is_final else withdrawn(c, recorder))
             honoured += 1
         return honoured
 

@@ -11,8 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from services import auth
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, authorise, check_by, principal, refusals
-from services.http import Problem
+from services.casework import CaseCommand, authorise, check_by, permitted, principal, refusals
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
 from .domainmodel import Complaint
@@ -93,10 +92,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
             addressees = {r["to_agency_id"] for r in app.complaint(complaint_id).referrals.values()}
-            try:
-                auth.may_answer_referral(who, addressees)
-            except auth.Forbidden as exc:
-                raise Problem(403, "Forbidden", str(exc)) from None
+            permitted(auth.may_answer_referral, who, addressees)
             complaint = await runner.run_in_store(
                 app.answer_referral, complaint_id, who.agency_id, body.answer == "ACKNOWLEDGED", body.reason,
                 body.suggested_agency_id, body.when(runner.clock), who.role)

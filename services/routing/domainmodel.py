@@ -8,6 +8,8 @@ from eventsourcing.domain import Aggregate, event
 from services.bus.store import derive_id
 
 DECIDED = ("ACCEPTED", "REJECTED", "REFERRED")
+# A referral its addressee may still answer: a late answer (after ReferralOverdue) still counts.
+ANSWERABLE = ("ISSUED", "OVERDUE")
 
 
 class AlreadyDecided(Exception):
@@ -99,8 +101,7 @@ class Complaint(Aggregate):
         answered). by_role: who at the agency answered, when the answer came
         over HTTP (the acting agency is then the answering one)."""
         referral = self.referrals.get(referral_id)
-        # A late answer (after ReferralOverdue) still counts.
-        if referral is None or referral["status"] not in ("ISSUED", "OVERDUE") or referral["to_agency_id"] != agency_id:
+        if referral is None or referral["status"] not in ANSWERABLE or referral["to_agency_id"] != agency_id:
             return False
         by_agency = agency_id if by_role else None
         if acknowledged:
@@ -112,7 +113,7 @@ class Complaint(Aggregate):
     def waiting_referral(self, agency_id: str) -> str | None:
         """The referral issued to the agency and not yet answered, if any."""
         return next((rid for rid, r in self.referrals.items()
-                     if r["to_agency_id"] == agency_id and r["status"] in ("ISSUED", "OVERDUE")), None)
+                     if r["to_agency_id"] == agency_id and r["status"] in ANSWERABLE), None)
 
     @event("ReferralAcknowledged")
     def _referral_acknowledged(self, referral_id: str, agency_id: str, at: datetime,
