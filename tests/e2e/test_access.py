@@ -59,18 +59,6 @@ SAMPLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def broker(module_bus):
-    return module_bus
-
-
-@pytest.fixture(scope="module")
-def system(broker, tmp_path_factory):
-    processes = Processes(broker.bootstrap_servers, tmp_path_factory.mktemp("access") / "data").start()
-    yield processes
-    processes.stop()
-
-
 def decoded(bus, topic: str) -> list[tuple[str, dict]]:
     return harness_decoded(bus.bootstrap_servers, topic)
 

@@ -23,18 +23,6 @@ PROBLEM = "application/problem+json"
 _numbers = itertools.count(5001, 8)
 
 
-@pytest.fixture(scope="module")
-def broker(module_bus):
-    return module_bus
-
-
-@pytest.fixture(scope="module")
-def system(broker, tmp_path_factory):
-    processes = Processes(broker.bootstrap_servers, tmp_path_factory.mktemp("enforcement") / "data").start()
-    yield processes
-    processes.stop()
-
-
 def decoded(bus, topic: str) -> list[tuple[str, dict]]:
     return harness_decoded(bus.bootstrap_servers, topic)
 

@@ -36,14 +36,7 @@ DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# -- the shared system ---------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def system(module_bus, tmp_path_factory):
-    processes = Processes(module_bus.bootstrap_servers, tmp_path_factory.mktemp("intake-http") / "data").start()
-    yield processes
-    processes.stop()
-
+# -- the shared system (tests/e2e/conftest.py), at intake's address -----------
 
 @pytest.fixture(scope="module")
 def url(system) -> str:

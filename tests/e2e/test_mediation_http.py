@@ -36,18 +36,6 @@ PUBLIC_FIELDS = {"event_id", "occurred_at", "complaint_id", "respondent_name", "
 _numbers = itertools.count(1, 8)  # each test its own consumer, all handled by BUREAU
 
 
-@pytest.fixture(scope="module")
-def broker(module_bus):
-    return module_bus
-
-
-@pytest.fixture(scope="module")
-def system(broker, tmp_path_factory):
-    processes = Processes(broker.bootstrap_servers, tmp_path_factory.mktemp("mediation") / "data").start()
-    yield processes
-    processes.stop()
-
-
 class Caller:
     """Someone holding a token (none if empty), doing case work on mediation."""
 
