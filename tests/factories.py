@@ -1,6 +1,7 @@
 """Request bodies as a hotline operator or a web form would send them."""
 from __future__ import annotations
 
+import copy
 import random
 from datetime import date, timedelta
 
@@ -64,3 +65,18 @@ def varied(i: int, rng: random.Random) -> dict:
     if roll < 0.25:
         return complaint(i, purpose="BUSINESS")  # NOT_CONSUMPTION
     return complaint(i)
+
+
+def merged(body: dict, changes: dict) -> dict:
+    """Changes keyed by dotted path: {"transaction.amount_fen": "12"}."""
+    body = copy.deepcopy(body)
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target = body
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return body

@@ -53,16 +53,7 @@ def http(url):
 
 def changed(body: dict, path: str, value) -> dict:
     """A copy of `body` with the field at a dotted path (`demands.0`) set."""
-    body = copy.deepcopy(body)
-    *parents, last = path.split(".")
-    node = body
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return body
+    return factories.merged(body, {path: value})
 
 
 def without(body: dict, *paths: str) -> dict:

@@ -2,7 +2,6 @@
 well-formed but incomplete input is received, for routing to decide on."""
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 
@@ -13,6 +12,7 @@ from stdnum.cn import ric, uscc
 
 from services.intake import problems
 from services.intake.models import ComplaintBody, ConsultationBody, ReportBody, parse_submission, to_record
+from tests.factories import merged
 
 
 # Numbers built from a plausible body (a real county code, a real birth date) and
@@ -54,22 +54,7 @@ def complaint(**changes) -> dict:
         "prior_handling": [{"body": "CONSUMER_ASSOCIATION", "status": "CONCLUDED"}],
         "preferred_agency_id": "AMR-310115",
     }
-    return merge(body, changes)
-
-
-def merge(body: dict, changes: dict) -> dict:
-    """Changes keyed by dotted path: {"transaction.amount_fen": "12"}."""
-    body = copy.deepcopy(body)
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        target = body
-        for part in parents:
-            target = target[int(part)] if isinstance(target, list) else target[part]
-        if isinstance(target, list):
-            target[int(last)] = value
-        else:
-            target[last] = value
-    return body
+    return merged(body, changes)
 
 
 def failing_fields(body) -> list[str]:
