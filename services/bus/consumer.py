@@ -1,10 +1,15 @@
 """Exactly-once effects over an at-least-once bus.
 
-A batch of messages is decoded, split by tracking name
-(`source/topic/partition`), and each group is handled in one unit of work whose
-events are stored together with `Tracking(name, highest position)`. A message
-whose position is not above the tracked maximum has had its effect already and
-is skipped. Undecodable input and input a handler refuses become dead letters,
+A batch of messages is split by partition; each partition's run is stored in
+one unit of work together with what it consumed (the next offset, and the id of
+every event handled: see consumed.py) and each source's tracking position. An
+event whose id the store has seen had its effect already and is skipped,
+whatever its position or the order it arrives in. Messages below the stored
+offset were consumed already; a run that starts above it would skip messages
+unread, so it is refused (OutOfPosition) and the partition is sought back.
+
+Undecodable input, a record on the wrong topic, a message from a service that
+does not write that topic, and input a handler refuses all become dead letters,
 stored in the same way, and consumption goes on. A failure to write the store
 is raised: the caller retries the batch and never skips ahead.
 """
@@ -12,13 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from eventsourcing.persistence import PersistenceError, Tracking
 
 from . import topics as registry
 from .codec import Codec, CodecError
+from .consumed import Consumed, OutOfPosition, fingerprint
 from .deadletters import DeadLetter, b64
 from .messages import Decoded, Inbound
 from .store import ServiceApplication, UnitOfWork
@@ -27,12 +33,40 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Decoded], None]
 
+# A position this far above the source's tracked one is worth a look: a forged
+# header, or a source whose store was replaced.
+POSITION_JUMP = 1_000_000
+
 
 @dataclass
 class BatchResult:
     handled: int = 0
     skipped: int = 0
     dead: int = 0
+    jumps: int = 0
+    # Runs that start above the stored offset: not stored, to be read again.
+    refused: list[OutOfPosition] = field(default_factory=list)
+
+    def add(self, other: "BatchResult") -> None:
+        self.handled += other.handled
+        self.skipped += other.skipped
+        self.dead += other.dead
+        self.jumps += other.jumps
+        self.refused += other.refused
+
+
+@dataclass
+class _Item:
+    message: Inbound
+    decoded: Decoded | None = None
+    error: str | None = None
+
+    @property
+    def event_id(self) -> str | None:
+        if self.decoded is not None and self.decoded.record.get("event_id"):
+            return str(self.decoded.record["event_id"])
+        raw = self.message.headers.get("event_id")
+        return raw.decode("utf-8", "replace") if raw else None
 
 
 class BatchProcessor:
@@ -41,78 +75,141 @@ class BatchProcessor:
         self.handle = handle
         self.codec = codec
 
+    @property
+    def consumed(self):
+        return self.app.process_recorder.consumed
+
     def process(self, messages: list[Inbound]) -> BatchResult:
+        """Store the batch's effects, partition by partition; a partition whose
+        run starts above the stored offset is refused (listed in the result)."""
         result = BatchResult()
-        groups: OrderedDict[str | None, list[Decoded]] = OrderedDict()
-        dead: list[tuple[Inbound, str]] = []
+        runs: OrderedDict[tuple[str, int], list[Inbound]] = OrderedDict()
         for message in messages:
+            runs.setdefault((message.topic, message.partition), []).append(message)
+        for tp, run in runs.items():
             try:
-                record_type, record = self.codec.decode(message.value)
-                expected = registry.topic(message.topic).record_types
-                if record_type not in expected:
-                    raise CodecError(f"{record_type} does not belong on {message.topic}")
-            except (CodecError, registry.UnknownTopic) as exc:
-                dead.append((message, str(exc)))
-                continue
-            groups.setdefault(message.tracking_name, []).append(Decoded(message, record_type, record))
-        if dead:
-            result.dead += self._dead_letter(dead)
-        for name, group in groups.items():
-            self._process_group(name, group, result)
+                self._process_run(tp, run, result)
+            except OutOfPosition as exc:
+                result.refused.append(exc)
         return result
 
-    def _process_group(self, name: str | None, group: list[Decoded], result: BatchResult) -> None:
-        fresh = self._unseen(name, group)
-        result.skipped += len(group) - len(fresh)
-        uow = UnitOfWork(self.app)
-        for i, item in enumerate(fresh):
-            try:
-                self.handle(uow, item)
-            except PersistenceError:
-                raise
-            except Exception as exc:
-                # A valid message the service cannot act on. Store what came
-                # before it, dead-letter it at its own position, go on after it.
-                log.warning("dead-lettering %s at %s/%s: %r", item.record_type,
-                            item.message.topic, item.message.offset, exc)
-                self._commit(name, fresh[:i])
-                tracking = Tracking(name, item.message.position) if name else None
-                result.dead += self._dead_letter([(item.message, f"{type(exc).__name__}: {exc}")], tracking)
-                result.handled += i
-                return self._process_group(name, fresh[i + 1:], result)
-        uow.commit(Tracking(name, fresh[-1].message.position) if name and fresh else None)
-        result.handled += len(fresh)
+    def _process_run(self, tp, run: list[Inbound], result: BatchResult) -> None:
+        mark = self.consumed.mark(tp)
+        if mark is not None:
+            fresh = [m for m in run if m.offset >= mark.next_offset]
+            result.skipped += len(run) - len(fresh)
+            run = fresh
+            if run and run[0].offset != mark.next_offset:
+                raise OutOfPosition(tp, mark.next_offset, run[0].offset)
+        if not run:
+            return
+        items = [self._decode(m) for m in run]
+        seen = self.consumed.seen([i.event_id for i in items if i.decoded is not None and i.event_id])
+        start = 0
+        while start < len(items):
+            start = self._store_segment(items, start, seen, result)
 
-    def _commit(self, name: str | None, items: list[Decoded]) -> None:
+    def _decode(self, message: Inbound) -> _Item:
+        try:
+            record_type, record = self.codec.decode(message.value)
+            topic = registry.topic(message.topic)
+            if record_type not in topic.record_types:
+                raise CodecError(f"{record_type} does not belong on {message.topic}")
+            if "agencies" not in topic.writers and message.source not in topic.writers:
+                raise CodecError(f"source {message.source!r} is not a writer of {message.topic} "
+                                 f"(its writers: {', '.join(topic.writers)})")
+        except (CodecError, registry.UnknownTopic) as exc:
+            return _Item(message, error=str(exc))
+        return _Item(message, Decoded(message, record_type, record))
+
+    def _store_segment(self, items: list[_Item], start: int, seen: set[str], result: BatchResult) -> int:
+        """Handle items from `start` and store them; on a handler's refusal,
+        store what came before it and its dead letter. Returns where to go on."""
+        uow = UnitOfWork(self.app)
+        taken = BatchResult()
+        seen_before = set(seen)
+        refusal: str | None = None
+        end = start
+        for end in range(start, len(items)):
+            item = items[end]
+            if item.decoded is None:
+                taken.dead += self._add_dead_letter(uow, item.message, item.error)
+            elif item.event_id and item.event_id in seen:
+                taken.skipped += 1
+            else:
+                try:
+                    self.handle(uow, item.decoded)
+                except PersistenceError:
+                    raise
+                except Exception as exc:
+                    refusal = f"{type(exc).__name__}: {exc}"
+                    break
+                taken.handled += 1
+                if item.event_id:
+                    seen.add(item.event_id)
+        else:
+            end = len(items)
+        if refusal is not None:
+            # A valid message the service cannot act on. Its handler may have
+            # half-changed aggregates: store what came before it afresh, then
+            # its dead letter, and go on after it.
+            item = items[end]
+            log.warning("dead-lettering %s at %s/%s offset %s: %s", item.decoded.record_type,
+                        item.message.topic, item.message.partition, item.message.offset, refusal)
+            if end > start:
+                uow = UnitOfWork(self.app)
+                for earlier in items[start:end]:
+                    if earlier.decoded is None:
+                        self._add_dead_letter(uow, earlier.message, earlier.error)
+                    elif earlier.event_id is None or earlier.event_id not in seen_before:
+                        self.handle(uow, earlier.decoded)
+                self._commit(uow, items[start:end], result)
+            uow = UnitOfWork(self.app)
+            taken.dead += self._add_dead_letter(uow, item.message, refusal)
+            if item.event_id:
+                seen.add(item.event_id)
+            self._commit(uow, [item], result)
+            result.add(taken)
+            return end + 1
+        self._commit(uow, items[start:end], result)
+        result.add(taken)
+        return end
+
+    def _commit(self, uow: UnitOfWork, items: list[_Item], result: BatchResult) -> None:
         if not items:
             return
-        uow = UnitOfWork(self.app)
+        first, last = items[0].message, items[-1].message
+        consumed = Consumed(first.topic, first.partition, first.offset, last.offset + 1,
+                            fingerprint(first.value), fingerprint(last.value),
+                            [i.event_id for i in items if i.event_id and i.decoded is not None])
+        uow.commit(trackings=self._trackings(items, result), consumed=consumed)
+
+    def _trackings(self, items: list[_Item], result: BatchResult) -> list[Tracking]:
+        """Each source's highest position, where it rises: a record of how far
+        each source was read (deduplication is by event id)."""
+        highest: dict[str, int] = {}
         for item in items:
-            self.handle(uow, item)
-        uow.commit(Tracking(name, items[-1].message.position) if name else None)
-
-    def _unseen(self, name: str | None, group: list[Decoded]) -> list[Decoded]:
-        if name is None:
-            return group
-        last = self.app.process_recorder.max_tracking_id(name)
-        fresh = []
-        for item in group:
-            position = item.message.position
-            if last is None or position > last:
-                fresh.append(item)
-                last = position
-        return fresh
-
-    def _dead_letter(self, items: list[tuple[Inbound, str]], tracking: Tracking | None = None) -> int:
-        uow = UnitOfWork(self.app)
-        stored = 0
-        for message, error in items:
-            letter_id = DeadLetter.create_id(message.topic, message.partition, message.offset, b64(message.value))
-            if uow.get(letter_id) is not None:
+            name, position = item.message.tracking_name, item.message.position
+            if name is None or item.decoded is None:
                 continue
-            key = message.key.decode("utf-8", "replace") if message.key else None
-            uow.add(DeadLetter(message.topic, message.partition, message.offset, error[:2000],
-                               b64(message.key), b64(message.value), key))
-            stored += 1
-        uow.commit(tracking)
-        return stored
+            highest[name] = max(position, highest.get(name, position))
+        trackings = []
+        for name, position in highest.items():
+            tracked = self.app.process_recorder.max_tracking_id(name)
+            if tracked is not None and position <= tracked:
+                continue
+            if position - (tracked or 0) > POSITION_JUMP:
+                result.jumps += 1
+                log.warning("position jump on %s: tracked %s, now %s (a forged header or a replaced source store)",
+                            name, tracked, position)
+            trackings.append(Tracking(name, position))
+        return trackings
+
+    def _add_dead_letter(self, uow: UnitOfWork, message: Inbound, error: str) -> int:
+        letter_id = DeadLetter.create_id(message.topic, message.partition, message.offset, b64(message.value))
+        if uow.get(letter_id) is not None:
+            return 0
+        key = message.key.decode("utf-8", "replace") if message.key else None
+        uow.add(DeadLetter(message.topic, message.partition, message.offset, error[:2000],
+                           b64(message.key), b64(message.value), key))
+        return 1

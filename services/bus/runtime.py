@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
 from typing import Callable
 
 import faust
+from faust.transport.drivers import aiokafka as faust_kafka
+from faust.types import TP
 
 from .clock import Clock
 from .codec import Codec, default_codec
 from .consumer import BatchProcessor, BatchResult, Handler
 from .messages import Inbound
+from .positions import Positioner
 from .relay import Outbound, Relay
 from .settings import BusSettings, StoreSettings, faust_credentials
 from .store import ServiceApplication
@@ -62,6 +66,8 @@ class ServiceRunner:
         self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers,
                            audited=spec.audited)
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
+        self.positioner = Positioner(spec.name, bus.bootstrap_servers, self.app.process_recorder.consumed)
+        self._sought: dict[tuple[str, int], float] = {}
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
         # HTTP commands and timers: several at once, and all done before the store closes.
         self.commands = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix=f"{spec.name}-commands")
@@ -99,7 +105,7 @@ class ServiceRunner:
         self.app.close()
 
     def _build_faust_app(self) -> faust.App:
-        app = faust.App(
+        app = _StorePositionedApp(
             f"tousu-{self.name}",
             broker=faust_broker_url(self.bus.bootstrap_servers),
             web_enabled=False,
@@ -118,6 +124,7 @@ class ServiceRunner:
             broker_credentials=faust_credentials(),
             loghandlers=[],
         )
+        app.positioner = self.positioner
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
                           key_serializer="raw", value_serializer="raw", allow_empty=True)
 
@@ -131,6 +138,24 @@ class ServiceRunner:
         return app
 
     async def process(self, messages: list[Inbound]) -> BatchResult:
+        result = await self._store(messages)
+        for refused in result.refused:
+            # The store stands below this run: the broker's log changed, or a
+            # fetch went ahead of it. Read the partition again from where the
+            # store says, once its log is checked.
+            await self._seek_back(refused)
+        return result
+
+    async def _seek_back(self, refused) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._sought.get(refused.tp, -10.0) < 2.0:
+            return  # messages fetched before the last seek are still draining
+        self._sought[refused.tp] = loop.time()
+        log.warning("%s: %s; seeking back", self.name, refused)
+        offsets = await self.positioner.positions({refused.tp})
+        await self.faust_app.consumer.seek(TP(*refused.tp), offsets[refused.tp])
+
+    async def _store(self, messages: list[Inbound]) -> BatchResult:
         backoff = 0.1
         while True:
             future = self.executor.submit(self.processor.process, messages)
@@ -150,9 +175,7 @@ class ServiceRunner:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self.processed.handled += result.handled
-            self.processed.skipped += result.skipped
-            self.processed.dead += result.dead
+            self.processed.add(dataclasses.replace(result, refused=[]))
             self.relay.wake()
             return result
 
@@ -169,6 +192,38 @@ class ServiceRunner:
                 await self.run_in_store(timer.run)
             except Exception:
                 log.exception("%s timer %s failed; it runs again", self.name, timer.name)
+
+
+class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
+    """faust seeks to the group's committed offsets after every rebalance and
+    whenever its flow restarts; here that means the offsets the store keeps."""
+
+    async def seek_to_committed(self):
+        return await self.call_thread(self._seek_from_store)
+
+    async def _seek_from_store(self):
+        consumer = self._ensure_consumer()
+        assigned = consumer.assignment()
+        offsets = await self.app.positioner.positions({(tp.topic, tp.partition) for tp in assigned})
+        for tp in assigned:
+            consumer.seek(tp, offsets[(tp.topic, tp.partition)])
+        return {tp: offsets[(tp.topic, tp.partition)] for tp in assigned}
+
+
+class _StorePositionedConsumer(faust_kafka.Consumer):
+    def _new_consumer_thread(self):
+        return _StorePositionedThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _StorePositionedTransport(faust_kafka.Transport):
+    Consumer = _StorePositionedConsumer
+
+
+class _StorePositionedApp(faust.App):
+    positioner: Positioner
+
+    def _new_transport(self):
+        return _StorePositionedTransport(self.conf.broker_consumer, self)
 
 
 def _inbound(event) -> Inbound:

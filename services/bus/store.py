@@ -9,6 +9,8 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
+from .consumed import Consumed, ConsumedStore
+
 # Namespace for every id this system derives from a business key (uuid5), so a
 # replayed message reaches the same aggregate.
 NAMESPACE = uuid.UUID("6f1d3a52-8c2e-5b7d-9a41-2c0e7f3b1d90")
@@ -30,7 +32,10 @@ class ServiceApplication(Application):
         self.clock = clock or Clock()
 
     def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
+        recorder = self.factory.process_recorder()
+        recorder.__class__ = _consuming(type(recorder))
+        recorder.consumed = ConsumedStore(recorder)
+        return recorder
 
     def register_transcodings(self, transcoder) -> None:
         from .transcoding import DateAsISO
@@ -61,6 +66,42 @@ class ServiceApplication(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+class _ConsumingRecorder:
+    """Writes, in the transaction that stores a batch's events, what the batch
+    consumed (see consumed.py) and the tracking position of each source it read."""
+
+    consumed: ConsumedStore
+
+    def _insert_events(self, *args, **kwargs):
+        returning = super()._insert_events(*args, **kwargs)
+        if self.consumed.kind == "memory":
+            return returning  # _update_table below
+        cursor = args[0]
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(cursor, tracking)
+        if kwargs.get("consumed") is not None:
+            self.consumed.write(cursor, kwargs["consumed"])
+        return returning
+
+    def _update_table(self, stored_events, **kwargs):
+        # The in-memory store of unit tests, under its own lock.
+        if kwargs.get("consumed") is not None:
+            self.consumed.write(None, kwargs["consumed"])
+        returning = super()._update_table(stored_events, **kwargs)
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(tracking)
+        return returning
+
+
+_CONSUMING: dict[type, type] = {}
+
+
+def _consuming(cls: type) -> type:
+    if cls not in _CONSUMING:
+        _CONSUMING[cls] = type(f"Consuming{cls.__name__}", (_ConsumingRecorder, cls), {})
+    return _CONSUMING[cls]
 
 
 def _ensure_postgres_schema(env: dict) -> None:
@@ -103,10 +144,12 @@ class UnitOfWork:
             events.extend(aggregate.collect_events())
         return events
 
-    def commit(self, tracking: Tracking | None = None) -> int:
-        """Store every pending event, with the tracking row, atomically."""
+    def commit(self, tracking: Tracking | None = None, *, trackings: list[Tracking] = (),
+               consumed: Consumed | None = None) -> int:
+        """Store every pending event, with the tracking rows and what was
+        consumed, atomically."""
         events = self.pending_events()
-        if events or tracking is not None:
-            self.app.events.put(events, tracking=tracking)
+        if events or tracking is not None or trackings or consumed is not None:
+            self.app.events.put(events, tracking=tracking, trackings=list(trackings), consumed=consumed)
         self.aggregates.clear()
         return len(events)

@@ -3,6 +3,7 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 
 from services.bus.codec import default_codec
+from services.bus.consumed import fingerprint
 from services.bus.consumer import BatchProcessor
 from services.bus.deadletters import DeadLetter
 from services.bus.messages import Inbound
@@ -36,15 +37,30 @@ def handle(uow, item):
         seen.again()
 
 
-@pytest.fixture
-def app():
-    return ServiceApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+@pytest.fixture(params=["popo", "sqlite", "postgres"])
+def app(request, tmp_path):
+    """What is consumed is written by SQL of each store's own dialect: each is run."""
+    if request.param == "popo":
+        return ServiceApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    from tests.conftest import persistence_env
+    from services.bus.settings import StoreSettings
+    env = persistence_env(request.param, tmp_path)
+    return ServiceApplication(env=StoreSettings(tmp_path, env).for_service("tracking"))
 
 
 def message(cid, position, partition=0, offset=None, facts="ok", source="intake"):
-    value = default_codec().encode("ComplaintReceived", dict(EXAMPLES["ComplaintReceived"], complaint_id=cid, facts=facts))
-    headers = {"source": source.encode(), "position": str(position).encode(), "event_type": b"ComplaintReceived"}
+    # As the relay does: one event id per source event, the same on every delivery.
+    event_id = str(derive_id(source, position, cid))
+    value = default_codec().encode("ComplaintReceived", dict(EXAMPLES["ComplaintReceived"], complaint_id=cid,
+                                                             facts=facts, event_id=event_id))
+    headers = {"source": source.encode(), "position": str(position).encode(), "event_type": b"ComplaintReceived",
+               "event_id": event_id.encode()}
     return Inbound("complaints.received", partition, position if offset is None else offset, cid.encode(), value, headers)
+
+
+def moved(m, offset):
+    """The same message at another offset: a republish, or a refilled broker."""
+    return Inbound(m.topic, m.partition, offset, m.key, m.value, m.headers)
 
 
 def counts(app, cid):
@@ -68,10 +84,64 @@ def test_position_zero_is_tracked_too(app):
     assert counts(app, "c0") == 1
 
 
-def test_partitions_and_sources_are_tracked_separately(app):
+def test_partitions_are_tracked_separately(app):
     processor = BatchProcessor(app, handle, default_codec())
-    processor.process([message("a", 3, partition=0), message("b", 3, partition=1), message("c", 3, source="mediation")])
+    processor.process([message("a", 3, partition=0), message("b", 3, partition=1), message("c", 4, partition=1)])
     assert counts(app, "a") == counts(app, "b") == counts(app, "c") == 1
+    marks = app.recorder.consumed.marks()
+    assert (marks[("complaints.received", 0)].next_offset, marks[("complaints.received", 1)].next_offset) == (4, 5)
+
+
+def test_a_message_from_a_service_that_does_not_write_the_topic_is_a_dead_letter(app):
+    processor = BatchProcessor(app, handle, default_codec())
+    forged = message("f", 7, source="mediation")
+    unsigned = Inbound("complaints.received", 0, 8, b"u", message("u", 8).value, {})
+    result = processor.process([forged, unsigned, message("ok", 9)])
+    assert (result.handled, result.dead) == (1, 2)
+    letters = [app.repository.get(n.originator_id) for n in app.recorder.select_notifications(0, 100)
+               if "DeadLetter" in n.topic]
+    assert sorted(letter.error.split(" is not")[0] for letter in letters) == ["source 'mediation'", "source None"]
+
+
+def test_an_event_seen_before_is_skipped_at_any_offset(app):
+    processor = BatchProcessor(app, handle, default_codec())
+    batch = [message(f"d{i}", i) for i in range(3)]
+    processor.process(batch)
+    # Republished after the first three: the same events at new offsets.
+    result = processor.process([moved(m, 3 + i) for i, m in enumerate(batch)])
+    assert (result.handled, result.skipped) == (0, 3)
+    assert all(counts(app, f"d{i}") == 1 for i in range(3))
+
+
+def test_an_unseen_event_below_the_tracked_position_is_handled(app):
+    # A broker refilled by republishing: a new message arrived before the history.
+    processor = BatchProcessor(app, handle, default_codec())
+    processor.process([message("new", 50, offset=0)])
+    result = processor.process([message("old", 40, offset=1), message("older", 41, offset=2)])
+    assert result.handled == 2
+    assert counts(app, "old") == counts(app, "older") == counts(app, "new") == 1
+    assert app.recorder.max_tracking_id("intake/complaints.received/0") == 50
+
+
+def test_a_run_that_would_skip_unread_messages_is_refused_and_nothing_is_stored(app):
+    processor = BatchProcessor(app, handle, default_codec())
+    processor.process([message("a", 1, offset=0)])
+    [refused] = processor.process([message("b", 2, offset=5)]).refused
+    assert (refused.tp, refused.expected, refused.got) == (("complaints.received", 0), 1, 5)
+    assert app.repository.get(Seen.create_id("a")).count == 1
+    assert not any(n.originator_id == Seen.create_id("b") for n in app.recorder.select_notifications(0, 100))
+    # Sought back to where the store stands, the same run goes through.
+    assert processor.process([message("x", 3, offset=1), message("b", 2, offset=2)]).handled == 2
+
+
+def test_a_partition_restarted_on_a_new_log_takes_its_first_run_and_anchors_it(app):
+    processor = BatchProcessor(app, handle, default_codec())
+    processor.process([message("a", 1, offset=0), message("b", 2, offset=1)])
+    app.recorder.consumed.restart_at(("complaints.received", 0), 0)
+    first = message("c", 3, offset=0)
+    assert processor.process([first, moved(message("a", 1), 1)]).handled == 1
+    mark = app.recorder.consumed.mark(("complaints.received", 0))
+    assert (mark.next_offset, mark.anchor_offset, mark.anchor_fingerprint) == (2, 0, fingerprint(first.value))
 
 
 def test_older_positions_after_a_newer_one_are_skipped(app):
@@ -84,10 +154,10 @@ def test_older_positions_after_a_newer_one_are_skipped(app):
 
 def test_undecodable_bytes_become_dead_letters_and_the_rest_goes_on(app):
     processor = BatchProcessor(app, handle, default_codec())
-    garbage = Inbound("complaints.received", 0, 99, None, b"\x00not avro at all", {})
-    result = processor.process([message("g1", 1), garbage, message("g2", 2)])
+    garbage = Inbound("complaints.received", 0, 2, None, b"\x00not avro at all", {})
+    result = processor.process([message("g1", 1), garbage, message("g2", 3)])
     assert (result.handled, result.dead) == (2, 1)
-    letter = app.repository.get(DeadLetter.create_id("complaints.received", 0, 99, "AG5vdCBhdnJvIGF0IGFsbA=="))
+    letter = app.repository.get(DeadLetter.create_id("complaints.received", 0, 2, "AG5vdCBhdnJvIGF0IGFsbA=="))
     assert "marker" in letter.error
     assert processor.process([garbage]).dead == 0  # the same message again: one dead letter only
 
@@ -105,5 +175,5 @@ def test_a_message_the_handler_refuses_is_dead_lettered_at_its_position(app):
 def test_a_record_on_the_wrong_topic_is_a_dead_letter(app):
     processor = BatchProcessor(app, handle, default_codec())
     value = default_codec().encode("ComplaintAccepted", EXAMPLES["ComplaintAccepted"])
-    wrong = Inbound("complaints.received", 0, 5, None, value, {"source": b"routing", "position": b"5"})
+    wrong = Inbound("complaints.received", 0, 5, None, value, {"source": b"intake", "position": b"5"})
     assert processor.process([wrong]).dead == 1
