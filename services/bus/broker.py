@@ -81,24 +81,43 @@ class EmbeddedBroker:
         self.stop()
 
 
-async def create_topics(bootstrap_servers: str, names: list[str] | None = None) -> None:
+async def create_topics(bootstrap_servers: str, names: list[str] | None = None, *, repair: bool = False) -> None:
     """Create the registry's topics (or the named ones) with their partition counts.
 
     The embedded broker auto-creates an unknown topic with 4 partitions on a
-    metadata request, so every topic must exist before any client touches it."""
+    metadata request, so every topic must exist before any client touches it.
+    With `repair`, a topic with another partition count than the registry's
+    (auto-created by a client that reached a broker which had lost its data) is
+    deleted and created again: only a relay restoring that broker asks for it."""
     wanted = [registry.topic(n) for n in names] if names else list(registry.REGISTRY)
-    new = [NewTopic(name, t.partitions, 1) for name, t in
+    new = [NewTopic(name, t.partitions, 1, topic_configs=dict(t.configs)) for name, t in
            zip(names or [t.name for t in wanted], wanted)]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka_security())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        if repair:
+            present = [n for n in new if n.name in existing]
+            described = await admin.describe_topics([n.name for n in present]) if present else []
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            wrong = [n.name for n in present if counts.get(n.name, n.num_partitions) != n.num_partitions]
+            if wrong:
+                log.warning("topics %s have the wrong partition count; creating them again", ", ".join(wrong))
+                await admin.delete_topics(wrong)
+                existing -= set(wrong)
         missing = [n for n in new if n.name not in existing]
-        if missing:
+        for attempt in range(20):
             try:
-                await admin.create_topics(missing)
+                if missing:
+                    await admin.create_topics(missing)
+                break
             except TopicAlreadyExistsError:
-                pass
+                break
+            except Exception:
+                # A deleted topic may take a moment to go.
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
     finally:
         await admin.close()
 

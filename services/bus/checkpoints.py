@@ -13,6 +13,8 @@ TABLE = "tousu_relay_chain"
 
 
 class ChainCheckpoint:
+    TABLE = TABLE
+
     def __init__(self, app: ServiceApplication, name: str = "relay"):
         self.name = name
         self.datastore = getattr(app.recorder, "datastore", None)
@@ -51,8 +53,48 @@ class ChainCheckpoint:
 
     def _sql(self, text: str):
         if self.kind == "sqlite":
-            return text.format(table=TABLE)
+            return text.format(table=self.TABLE)
         from psycopg import sql
 
         return sql.SQL(text.replace("?", "%s")).format(
-            table=sql.Identifier(self.datastore.schema, TABLE))
+            table=sql.Identifier(self.datastore.schema, self.TABLE))
+
+
+class PublishedOffsets(ChainCheckpoint):
+    """The last offset the broker acknowledged on each partition the relay
+    wrote. A broker whose log ends at or below one of them lost data."""
+
+    TABLE = "tousu_relay_offsets"
+
+    def load(self) -> dict[tuple[str, int], int]:
+        if self.kind is None:
+            return {}
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql("SELECT topic, part, last_offset FROM {table} WHERE name = ?"), (self.name,))
+            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cursor.fetchall()]
+        return {(topic, part): offset for topic, part, offset in rows}
+
+    def save(self, offsets: dict[tuple[str, int], int]) -> None:
+        if self.kind is None or not offsets:
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+            cursor.executemany(self._sql(
+                "INSERT INTO {table} (name, topic, part, last_offset) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset"),
+                [(self.name, topic, part, offset) for (topic, part), offset in offsets.items()])
+
+    def clear(self) -> None:
+        if self.kind is None:
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql("DELETE FROM {table} WHERE name = ?"), (self.name,))
+
+    def _create(self, cursor) -> None:
+        if not self._created:
+            cursor.execute(self._sql(
+                "CREATE TABLE IF NOT EXISTS {table} (name TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL, "
+                "last_offset BIGINT NOT NULL, PRIMARY KEY (name, topic, part))"))
+            self._created = True

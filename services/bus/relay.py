@@ -11,13 +11,14 @@ import logging
 from collections import OrderedDict
 from typing import Callable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import Notification, Tracking
 
 from . import topics as registry
 from .audit import GENESIS, audit_record
 from .broker import create_topics
-from .checkpoints import ChainCheckpoint
+from .checkpoints import ChainCheckpoint, PublishedOffsets
 from .codec import Codec
 from .deadletters import DeadLetter, unb64
 from .messages import Outgoing
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 RELAY_TRACKING = "relay"
 PAGE = 500
+# How often an idle relay checks that the broker still holds what it wrote.
+WATCH_SECONDS = 1.0
 
 # Maps a stored domain event, and its aggregate as that event left it, to the
 # integration events subscribers see.
@@ -70,6 +73,10 @@ def dead_letter_outgoing(service: str, event) -> list[Outgoing]:
         "key": unb64(event.key_b64), "original": unb64(event.original_b64)})]
 
 
+class BrokerLost(Exception):
+    """The broker's log is not the one this relay wrote: it lost data."""
+
+
 class Relay:
     def __init__(self, service: str, app: ServiceApplication, outbound: Outbound,
                  codec: Codec, bootstrap_servers: str, audited: bool = True):
@@ -80,11 +87,22 @@ class Relay:
         self.codec = codec
         self.bootstrap_servers = bootstrap_servers
         self.producer: AIOKafkaProducer | None = None
-        self.known_topics = {t.name for t in registry.REGISTRY}
+        self.known_topics: set[str] = set()
         self.last_hash = GENESIS
         self.position = 0
+        # The highest position stored as published: a restoration publishes
+        # below it without recording, and records again once past it.
+        self.recorded = 0
+        self.restoring_to: int | None = None
+        self.restorations = 0
+        # The highest offset the broker acknowledged on each partition written,
+        # and the lowest of the last page that wrote there (see BrokerWatch).
+        self.acked: dict[tuple[str, int], int] = {}
+        self.floors: dict[tuple[str, int], int] = {}
         self.states = AggregateStates(app)
         self.checkpoint = ChainCheckpoint(app)
+        self.offsets = PublishedOffsets(app)
+        self.watch = BrokerWatch(service, bootstrap_servers)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         # Its own thread for store reads: cancelling the relay does not stop a
@@ -98,15 +116,22 @@ class Relay:
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=5,
             # The embedded broker cannot do idempotent producers; duplicates are
-            # harmless because consumers track positions.
+            # harmless because consumers deduplicate by event id.
             enable_idempotence=False, max_request_size=2 * 1024 * 1024, **kafka_security())
         await self.producer.start()
 
     async def start(self) -> None:
         await self.start_producer()
-        self.position = await self.in_store(self._published_position)
+        # Every topic exists, with the registry's settings, before anything is sent.
+        await create_topics(self.bootstrap_servers)
+        self.known_topics = {t.name for t in registry.REGISTRY}
+        self.position = self.recorded = await self.in_store(self._published_position)
         if self.audited:
             self.last_hash = await self.in_store(self._hash_at, self.position)
+        self.floors = await self.in_store(self.offsets.load)
+        lost = await self.watch.lost(self.floors)
+        if lost:
+            await self._restore(lost)
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
 
     async def in_store(self, fn, *args):
@@ -120,7 +145,12 @@ class Relay:
             except (asyncio.CancelledError, Exception):
                 pass
         if self.producer:
-            await self.producer.stop()
+            try:
+                # Unsent messages are sent again after a restart; never wait on a dead broker.
+                await asyncio.wait_for(self.producer.stop(), 3)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        await self.watch.close()
         await asyncio.get_running_loop().run_in_executor(None, self._reader.shutdown, True)
 
     def _published_position(self) -> int:
@@ -179,7 +209,8 @@ class Relay:
     async def publish(self, after: int, stop: int | None = None, *, record_position: bool,
                       prev_hash: str) -> tuple[int, int, str]:
         """Publish one page of notifications after `after`; returns
-        (count, last position, last hash)."""
+        (count, last position, last hash). Raises BrokerLost when the broker
+        acknowledges at an offset below one it acknowledged before."""
         page = await self.in_store(self._notifications, after, stop)
         if not page:
             return 0, after, prev_hash
@@ -190,47 +221,162 @@ class Relay:
         await self._ensure_topics({m[0] for m in batch})
         futures = [await self.producer.send(topic, value, key=key, headers=headers)
                    for topic, key, value, headers in batch]
-        await asyncio.gather(*futures)
+        acks = await asyncio.gather(*futures)
+        self._check_acks(acks)
         last = page[-1].id
         if record_position:
-            await self.in_store(self._record, last, prev_hash)
+            await self.in_store(self._record, last, prev_hash, dict(self.floors))
         return len(page), last, prev_hash
 
-    def _record(self, position: int, chain_hash: str) -> None:
+    def _check_acks(self, acks) -> None:
+        lowest: dict[tuple[str, int], int] = {}
+        for ack in acks:
+            tp = (ack.topic, ack.partition)
+            lowest[tp] = min(ack.offset, lowest.get(tp, ack.offset))
+        # A log only grows: an offset at or below one acknowledged before is another log.
+        shrunk = [f"{t}/{p} acknowledged offset {o} after {self.acked[(t, p)]}"
+                  for (t, p), o in lowest.items() if (t, p) in self.acked and o <= self.acked[(t, p)]]
+        for ack in acks:
+            tp = (ack.topic, ack.partition)
+            self.acked[tp] = max(ack.offset, self.acked.get(tp, -1))
+        self.floors.update(lowest)
+        if shrunk:
+            raise BrokerLost(shrunk[0])
+
+    def _record(self, position: int, chain_hash: str, acked: dict) -> None:
+        self.offsets.save(acked)
+        if position <= self.recorded:
+            return  # restoring what was published before the broker lost it
         self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
+        self.recorded = position
         if self.audited:
             self.checkpoint.save(position, chain_hash)
 
     async def _ensure_topics(self, names: set[str]) -> None:
         new = sorted(names - self.known_topics)
         if new:
-            await create_topics(self.bootstrap_servers, new)
+            # Repair: a reader may have reached a missing inbox first and had
+            # the broker auto-create it with its own partition count.
+            await create_topics(self.bootstrap_servers, new, repair=True)
             self.known_topics.update(new)
             # Without fresh metadata the producer keeps sending to stale leaders
             # until its request timeout.
             await self.producer.client.force_metadata_update()
 
+    async def _restore(self, reason: str) -> None:
+        """The broker lost what this relay published: create every topic again
+        with the registry's settings and publish the whole history, in order,
+        with the same bytes (consumers deduplicate by event id)."""
+        self.restorations += 1
+        self.restoring_to = max(self.position, self.recorded)
+        log.warning("relay %s: the broker lost data (%s); creating the topics and publishing the history "
+                    "again (%s events)", self.service, reason, self.restoring_to)
+        await create_topics(self.bootstrap_servers, repair=True)
+        self.known_topics = {t.name for t in registry.REGISTRY}
+        self.acked, self.floors = {}, {}
+        await self.in_store(self.offsets.clear)
+        self.position, self.last_hash = 0, GENESIS
+
     async def _run(self) -> None:
         backoff = 0.1
+        failing = False
+        watched = asyncio.get_running_loop().time()
         while True:
             try:
                 count, self.position, self.last_hash = await self.publish(
                     self.position, record_position=True, prev_hash=self.last_hash)
-                backoff = 0.1
+                if failing:
+                    log.warning("relay %s: publishing again from position %s", self.service, self.position)
+                failing, backoff = False, 0.1
+                if self.restoring_to is not None and self.position >= self.restoring_to:
+                    log.warning("relay %s: history restored up to position %s", self.service, self.position)
+                    self.restoring_to = None
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("relay %s failed at position %s; retrying", self.service, self.position)
+            except BrokerLost as lost:
+                await self._restore(str(lost))
+                continue
+            except Exception as exc:
+                # One line when publishing stops, one when it resumes; not one per retry.
+                if not failing:
+                    log.warning("relay %s: cannot publish at position %s (%s); retrying until the broker answers",
+                                self.service, self.position, exc.__class__.__name__)
+                    failing = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+                if (lost := await self.watch.lost(self.floors)):
+                    await self._restore(lost)
                 continue
             if count == 0:
+                now = asyncio.get_running_loop().time()
+                if now - watched >= WATCH_SECONDS:
+                    watched = now
+                    if (lost := await self.watch.lost(self.floors)):
+                        await self._restore(lost)
+                        continue
                 self._wake.clear()
                 try:
                     # SQLite has no subscribe(): poll, and let local writers wake us early.
                     await asyncio.wait_for(self._wake.wait(), 0.05)
                 except asyncio.TimeoutError:
                     pass
+
+
+class BrokerWatch:
+    """Tells whether the broker still holds what a relay wrote: every topic it
+    wrote to exists, and no partition ends at or below the first offset of the
+    last page written there. (Not the last offset: the embedded broker reports
+    as a partition's end the base offset of its last batch plus one.) A broker
+    that cannot be reached has lost nothing we know of."""
+
+    def __init__(self, service: str, bootstrap_servers: str):
+        self.service = service
+        self.bootstrap_servers = bootstrap_servers
+        self._admin: AIOKafkaAdminClient | None = None
+        self._probe: AIOKafkaConsumer | None = None
+        self.reachable = True
+
+    async def lost(self, floors: dict[tuple[str, int], int]) -> str | None:
+        try:
+            return await asyncio.wait_for(self._lost(floors), 10)
+        except Exception as exc:
+            if self.reachable:
+                log.warning("relay %s: the broker does not answer (%s)", self.service, exc.__class__.__name__)
+                self.reachable = False
+            await self.close()
+            return None
+
+    async def _lost(self, floors) -> str | None:
+        if self._admin is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
+                                              request_timeout_ms=5_000, **kafka_security())
+            await self._admin.start()
+            self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                           request_timeout_ms=5_000, **kafka_security())
+            await self._probe.start()
+        present = set(await self._admin.list_topics())
+        if not self.reachable:
+            log.warning("relay %s: the broker answers again", self.service)
+            self.reachable = True
+        gone = sorted({topic for topic, _ in floors} - present)
+        if gone:
+            return f"topic {gone[0]} is gone"
+        # Only topics that exist: asking for the end of a missing one creates it on some brokers.
+        ends = await self._probe.end_offsets([TopicPartition(t, p) for t, p in floors])
+        for (topic, partition), offset in sorted(floors.items()):
+            end = ends.get(TopicPartition(topic, partition))
+            if end is not None and end <= offset:
+                return f"{topic}/{partition} ends at offset {end}, at or below offset {offset} where its last page began"
+        return None
+
+    async def close(self) -> None:
+        for client in (self._probe, self._admin):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.stop() if client is self._probe else client.close(), 3)
+                except Exception:
+                    pass
+        self._admin = self._probe = None
 
 
 async def republish(service: str, app: ServiceApplication, outbound: Outbound, codec: Codec,
@@ -240,11 +386,28 @@ async def republish(service: str, app: ServiceApplication, outbound: Outbound, c
     relay = Relay(service, app, outbound, codec, bootstrap_servers)
     await relay.start_producer()
     try:
+        # What it writes exists first, with the registry's settings; inboxes as they come.
+        await create_topics(bootstrap_servers, repair=True)
+        relay.known_topics = {t.name for t in registry.REGISTRY}
         after = max(start - 1, 0)
         prev_hash = await relay.in_store(relay._hash_at, after)
-        total = 0
+        total = failures = 0
         while True:
-            count, after, prev_hash = await relay.publish(after, record_position=False, prev_hash=prev_hash)
+            try:
+                count, after, prev_hash = await relay.publish(after, record_position=False, prev_hash=prev_hash)
+            except Exception as exc:
+                # A page not acknowledged is sent again; a republish never stops half-way
+                # on something the broker may still settle (a topic just created).
+                failures += 1
+                if failures > 30:
+                    raise
+                log.warning("republish %s: page after position %s not acknowledged (%r); sending it again",
+                            service, after, exc)
+                relay.acked.clear()
+                relay.floors.clear()
+                await asyncio.sleep(min(0.2 * failures, 2.0))
+                continue
+            failures = 0
             if count == 0:
                 return total
             total += count

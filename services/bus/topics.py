@@ -24,6 +24,13 @@ class Topic:
     key: str
     partitions: int = 4
     description: str = ""
+    # Broker settings the topic is created with, as (name, value) pairs.
+    configs: tuple[tuple[str, str], ...] = ()
+
+
+# Topics outside parties read from (a regulator, an agency, a consumer
+# association) keep every message: their readers may start at any time.
+FOREVER = (("retention.ms", "-1"), ("retention.bytes", "-1"))
 
 
 REGISTRY: tuple[Topic, ...] = (
@@ -37,7 +44,7 @@ REGISTRY: tuple[Topic, ...] = (
           ("routing",), "complaint_id",
           description="Jurisdiction and acceptance decisions."),
     Topic("referrals.replies", ("ReferralAcknowledged", "ReferralDeclined"),
-          ("agencies",), "complaint_id",
+          ("agencies",), "complaint_id", configs=FOREVER,
           description="Other agencies' answers to referrals."),
     Topic("mediation.events",
           ("MediationOpened", "ConsentRecorded", "MediationScheduled", "MediatorRecused",
@@ -53,9 +60,9 @@ REGISTRY: tuple[Topic, ...] = (
           description="Penalty cases, each with its own id."),
     # One partition: a regulator reads each service's chain in order, and the key
     # (the service name) would put each chain in one partition anyway.
-    Topic("audit.log", ("AuditRecord",), SERVICES, "service", partitions=1,
+    Topic("audit.log", ("AuditRecord",), SERVICES, "service", partitions=1, configs=FOREVER,
           description="Every stored domain event of every service, hash-chained per service."),
-    Topic("public.complaints", ("PublicComplaintUpdate",), ("routing", "mediation"), "complaint_id",
+    Topic("public.complaints", ("PublicComplaintUpdate",), ("routing", "mediation"), "complaint_id", configs=FOREVER,
           description="Complaint status with no personal data."),
     Topic("deadletter", ("DeadLetter",), SERVICES + READ_MODELS, "complaint_id", partitions=1,
           description="Input that could not be decoded or was invalid, with the error."),
@@ -63,7 +70,7 @@ REGISTRY: tuple[Topic, ...] = (
 
 # The pattern entry for the per-agency inboxes.
 REFERRAL_INBOX = Topic(REFERRAL_PREFIX + "{agency_id}", ("ReferralIssued",), ("routing",),
-                       "complaint_id", partitions=1,
+                       "complaint_id", partitions=1, configs=FOREVER,
                        description="One inbox per external agency.")
 
 BY_NAME = {t.name: t for t in REGISTRY}
