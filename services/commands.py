@@ -223,7 +223,7 @@ def cmd_tail(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from services.bus.audit import verify
+    from services.bus.audit import MISSING, TAMPERED, verify
     from services.bus.codec import default_codec
     from services.bus.reader import read_all_sync
 
@@ -233,9 +233,13 @@ def cmd_audit(args) -> int:
     messages = read_all_sync(bus_settings().bootstrap_servers, "audit.log")
     verdict = verify(codec.decode(m.value)[1] for m in messages)
     chains = ", ".join(f"{name} {chain.records}" for name, chain in sorted(verdict.chains.items()))
-    if not verdict.ok:
-        print(f"audit chain BROKEN at record {verdict.records}: {verdict.problem}", file=sys.stderr)
+    if verdict.kind == TAMPERED:
+        print(f"audit chain BROKEN (altered or forked): {verdict.problem}", file=sys.stderr)
         return 1
+    if verdict.kind == MISSING:
+        # Not tampering: the broker lost records the stores still hold.
+        print(f"audit chain INCOMPLETE (history missing): {verdict.problem}", file=sys.stderr)
+        return 3
     print(f"audit chain intact: {verdict.records} records ({verdict.duplicates} identical repeats); {chains or 'empty'}")
     if args.topic_only:
         return 0

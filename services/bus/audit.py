@@ -68,6 +68,9 @@ class ChainState:
     records: int = 0
 
 
+INTACT, MISSING, TAMPERED = "intact", "history missing", "altered or forked"
+
+
 @dataclass
 class Verdict:
     ok: bool
@@ -75,32 +78,62 @@ class Verdict:
     duplicates: int
     problem: str | None = None
     chains: dict[str, ChainState] = field(default_factory=dict)
+    # INTACT, MISSING (the broker lost records: republish them) or TAMPERED.
+    kind: str = INTACT
+    # With MISSING: per service, the first seq to publish again.
+    republish_from: dict[str, int] = field(default_factory=dict)
 
 
 def verify(records) -> Verdict:
-    """Check records in topic order. An identical repeat of a record already
-    seen is a duplicate (a republish); anything else that breaks the linkage is
-    reported, naming the first bad record."""
-    chains: dict[str, ChainState] = {}
+    """Check each service's chain in `seq` order, whatever order the records
+    reached the topic in. An identical repeat is a duplicate (a republish). A
+    record whose hash does not match its content, two different records with
+    one seq, or a record that follows a present record other than the one it
+    names is tampering; a record whose predecessor is absent is missing history
+    (seq may skip on PostgreSQL, so the linkage decides, not the numbering)."""
+    by_service: dict[str, dict[int, dict]] = {}
     count = duplicates = 0
     for record in records:
         count += 1
         service, seq = record["service"], record["seq"]
-        chain = chains.setdefault(service, ChainState())
         name = f"{service} seq {seq} ({record['event_type']})"
         if chain_hash(record) != record["hash"]:
-            return Verdict(False, count, duplicates, f"{name}: altered (its hash does not match its content)", chains)
-        if seq in chain.seen:
-            if chain.seen[seq] == record["hash"]:
+            return Verdict(False, count, duplicates, f"{name}: altered (its hash does not match its content)",
+                           kind=TAMPERED)
+        chain = by_service.setdefault(service, {})
+        if seq in chain:
+            if chain[seq]["hash"] == record["hash"]:
                 duplicates += 1
                 continue
-            return Verdict(False, count, duplicates, f"{name}: differs from the record already seen with that seq", chains)
-        if chain.last_seq is not None and seq < chain.last_seq:
-            return Verdict(False, count, duplicates, f"{name}: out of order (after seq {chain.last_seq})", chains)
-        if record["prev_hash"] != chain.last_hash:
-            after = f"seq {chain.last_seq}" if chain.last_seq is not None else "the start of the chain"
-            return Verdict(False, count, duplicates, f"{name}: does not follow {after}; a record is missing or out of order", chains)
-        chain.seen[seq] = record["hash"]
-        chain.last_seq, chain.last_hash = seq, record["hash"]
-        chain.records += 1
+            return Verdict(False, count, duplicates, f"{name}: differs from another record with that seq (a fork)",
+                           kind=TAMPERED)
+        chain[seq] = record
+    chains: dict[str, ChainState] = {}
+    missing: dict[str, int] = {}
+    problems: list[str] = []
+    for service in sorted(by_service):
+        state = chains[service] = ChainState()
+        hashes = {r["hash"]: seq for seq, r in by_service[service].items()}
+        for seq in sorted(by_service[service]):
+            record = by_service[service][seq]
+            name = f"{service} seq {seq} ({record['event_type']})"
+            if record["prev_hash"] != state.last_hash:
+                if record["prev_hash"] in hashes:
+                    return Verdict(False, count, duplicates, f"{name}: follows seq {hashes[record['prev_hash']]}, "
+                                   f"not the record before it (seq {state.last_seq}): altered or forked",
+                                   chains, kind=TAMPERED)
+                if state.last_seq is not None and seq == state.last_seq + 1 and record["prev_hash"] != GENESIS:
+                    return Verdict(False, count, duplicates, f"{name}: does not follow seq {state.last_seq}, the "
+                                   "record just before it: one of them was altered", chains, kind=TAMPERED)
+                if service not in missing:
+                    first = 1 if state.last_seq is None else state.last_seq + 1
+                    missing[service] = first
+                    after = f"after seq {state.last_seq}" if state.last_seq is not None else "of the chain's start"
+                    problems.append(f"{name}: the records before it ({after}) are missing; the broker lost "
+                                    f"them: tousu republish {service} --from {first}")
+            state.seen[seq] = record["hash"]
+            state.last_seq, state.last_hash = seq, record["hash"]
+            state.records += 1
+    if missing:
+        return Verdict(False, count, duplicates, "; ".join(problems), chains, kind=MISSING, republish_from=missing)
     return Verdict(True, count, duplicates, None, chains)
