@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 
 import pytest
@@ -40,6 +41,18 @@ class Bus:
         else:
             asyncio.run(_delete_topics(self.external))
         asyncio.run(create_topics(self.bootstrap_servers))
+
+    def replace(self, down_seconds: float = 0.0) -> None:
+        """Kill the broker and start an empty one on the same address, creating
+        nothing: what the embedded broker is after a restart, or a cluster
+        rebuilt from scratch. The services must restore it themselves."""
+        if not self.broker:
+            pytest.skip("replacing the broker needs the embedded one")
+        port = self.broker.port
+        self.broker.process.kill()
+        self.broker.process.wait()
+        time.sleep(down_seconds)
+        self.broker = EmbeddedBroker(port).start()
 
     def stop(self) -> None:
         if self.broker:
