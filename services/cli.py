@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services.bus import calm
+
+    calm.install()
     from services import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import sys
 from datetime import date, datetime
@@ -64,12 +65,24 @@ async def _run_system(system, host, port, banner: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     server = serving = None
     try:
-        await system.open()
+        # Starting needs the broker: Ctrl-C must still stop a start that waits for one.
+        starting = asyncio.create_task(system.open())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            return
+        starting.result()
         if port:
             # HTTP serves while the consumers join their groups (seconds on a fresh start).
             server = _serve(build_app(system.runners), host, port)
             serving = asyncio.create_task(server.serve())
-        await system.start()
+        starting = asyncio.create_task(system.start())
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            return
+        starting.result()
         if banner:
             print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
             print(f"  broker: {system.bootstrap_servers}"
@@ -77,7 +90,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
             from services.bus.settings import store_settings
             print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
             print("  Ctrl-C stops everything.", flush=True)
-        waits = [asyncio.create_task(stop.wait())] + ([serving] if serving else [])
+        waits = [stopping] + ([serving] if serving else [])
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         if serving and serving.done():
             serving.result()  # the server could not start (port taken): say why
@@ -92,7 +105,8 @@ def cmd_up(args) -> int:
     from services.system import System
 
     asyncio.run(_run_system(System(), args.host, args.port, banner=True))
-    print("tousu stopped.")
+    print("tousu stopped.", flush=True)
+    _exit_now(0)
     return 0
 
 
@@ -104,7 +118,18 @@ def cmd_worker(args) -> int:
         return 2
     print(f"{args.service} starting", flush=True)
     asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
+    _exit_now(0)
     return 0
+
+
+def _exit_now(code: int) -> None:
+    """Everything is stored and stopped: end the process here. A Kafka client
+    thread or task still waiting on a broker that is gone would otherwise keep
+    it alive, or fill the end of its output with complaints at teardown."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_broker(args) -> int:

@@ -60,11 +60,12 @@ class System:
             raise failed[0]
 
     async def stop(self) -> None:
-        for runner in reversed(list(self.runners.values())):
+        async def stop(runner):
             try:
-                # A broker that is already gone must not hold the shutdown forever.
-                await asyncio.wait_for(runner.stop(), 20)
+                # A broker that is already gone must not hold the shutdown for long.
+                await asyncio.wait_for(runner.stop(), 8)
             except Exception:
                 log.exception("stopping %s", runner.name)
+        await asyncio.gather(*(stop(runner) for runner in self.runners.values()))
         if self.broker:
             self.broker.stop()

@@ -26,6 +26,8 @@ from .store import ServiceApplication
 
 log = logging.getLogger(__name__)
 
+FAUST_STOP_SECONDS = 4.0
+
 
 @dataclass
 class Timer:
@@ -97,7 +99,12 @@ class ServiceRunner:
         for task in self._timer_tasks:
             task.cancel()
         if self.faust_app is not None:
-            await self.faust_app.stop()
+            try:
+                # Leaving the group and committing need the broker; without one
+                # there is nothing to wait for (the store holds the offsets).
+                await asyncio.wait_for(self.faust_app.stop(), FAUST_STOP_SECONDS)
+            except (asyncio.TimeoutError, Exception):
+                log.warning("%s: the consumer did not leave its group in time (broker unreachable?)", self.name)
         await self.relay.stop()
         # A cancelled timer or request may still be running in its thread.
         await asyncio.get_running_loop().run_in_executor(None, self.commands.shutdown, True)

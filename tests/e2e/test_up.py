@@ -82,3 +82,82 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
     # The stores stay: the next `tousu up` in this folder starts from them.
     assert sorted(p.name for p in (tmp_path / "tousu-data").glob("*.sqlite")) == [
         "enforcement.sqlite", "intake.sqlite", "mediation.sqlite", "routing.sqlite", "statistics.sqlite"]
+
+
+def start_up(cwd: Path, port: int, env: dict) -> tuple[subprocess.Popen, str]:
+    """`tousu up` in `cwd`, once its banner is out."""
+    up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--port", str(port)], cwd=cwd,
+                          env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    banner = []
+    while not any("Ctrl-C" in line for line in banner):
+        line = up.stdout.readline()
+        assert line, "tousu up exited:\n" + "".join(banner)
+        banner.append(line)
+    return up, "".join(banner)
+
+
+def stop_up(up: subprocess.Popen, within: float) -> str:
+    up.send_signal(signal.SIGINT)
+    try:
+        out, _ = up.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        os.killpg(up.pid, signal.SIGKILL)
+        out, _ = up.communicate()
+        raise AssertionError(f"tousu up did not stop within {within}s after Ctrl-C:\n{out[-3000:]}")
+    assert up.returncode == 0 and out.strip().endswith("tousu stopped."), out[-3000:]
+    return out
+
+
+def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies(tmp_path):
+    from services.bus.reader import read_all_sync
+    from tests.harness import distinct_events
+
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    port = free_port()
+    up, _ = start_up(tmp_path, port, env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        ids = [httpx.post(f"{url}/complaints", json=factories.complaint(i), timeout=30).json()["complaint_id"]
+               for i in range(5)]
+        for cid in ids:
+            wait_until(lambda: httpx.get(f"{url}/complaints/{cid}", timeout=10).json()["status"] == "IN_MEDIATION",
+                       60, message="in mediation")
+        stop_up(up, 30)
+
+        # Its broker kept the topics in memory: the second start finds them empty.
+        up, banner = start_up(tmp_path, port, env)
+        broker = banner.split("broker: ")[1].split()[0]
+        cli_env = {**env, "PYTHONPATH": str(ROOT), "KAFKA_BOOTSTRAP_SERVERS": broker,
+                   "TOUSU_DATA_DIR": str(tmp_path / "tousu-data")}
+
+        def restored():
+            decisions = distinct_events(broker, "complaints.decisions")
+            mediation = distinct_events(broker, "mediation.events")
+            return all(decisions[c]["ComplaintAccepted"] == 1 and mediation[c]["MediationOpened"] == 1 for c in ids)
+        wait_until(restored, 60, interval=1, message="the old complaints' messages back on their topics")
+        assert {r for r in ids} <= {m.key.decode() for m in read_all_sync(broker, "complaints.received")}
+        verify = subprocess.run([sys.executable, "-m", "services.cli", "audit", "verify"], env=cli_env,
+                                capture_output=True, text=True, timeout=120)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert "audit chain intact" in verify.stdout
+        stop_up(up, 30)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+
+
+def test_ctrl_c_stops_tousu_up_within_seconds_while_its_broker_is_gone(bus, tmp_path):
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bus.bootstrap_servers}
+    port = free_port()
+    up, _ = start_up(tmp_path, port, env)
+    try:
+        bus.broker.process.kill()
+        bus.broker.process.wait()
+        time.sleep(3)  # the services notice and keep retrying
+        stop_up(up, 10)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
