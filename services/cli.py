@@ -48,10 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     tail.add_argument("--show-personal-data", action="store_true",
                       help="show consumers' names, phones, id numbers, addresses and facts")
 
-    audit = sub.add_parser("audit", help="the audit stream")
-    audit.add_argument("action", choices=["verify"])
+    audit = sub.add_parser("audit", help="the audit stream: verify it; sign its heads (keygen, sign)")
+    audit.add_argument("action", choices=["verify", "keygen", "sign"])
     audit.add_argument("--topic-only", action="store_true",
                        help="check the chain on the topic alone, not against the services' event stores")
+    audit.add_argument("--key", help="keygen: where to write the new private key (public key beside it, .pub); "
+                                     "sign: the private key")
+    audit.add_argument("--service", action="append", choices=SERVICES,
+                       help="sign: this service's head only (repeat; default: every service with a store here)")
+    audit.add_argument("--checkpoint", help="verify: a file of signed checkpoints (what `sign` printed) to check")
+    audit.add_argument("--public-key", help="verify: the public key the checkpoints were signed with")
 
     republish = sub.add_parser("republish", help="send a service's events again from its event store")
     republish.add_argument("service", choices=SERVICES)

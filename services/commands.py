@@ -248,6 +248,97 @@ def cmd_tail(args) -> int:
 
 
 def cmd_audit(args) -> int:
+    if args.action == "keygen":
+        return _audit_keygen(args)
+    if args.action == "sign":
+        return _audit_sign(args)
+    return _audit_verify(args)
+
+
+def _audit_keygen(args) -> int:
+    from pathlib import Path
+
+    from services.bus.signing import SigningError, generate
+
+    if not args.key:
+        print("tousu audit keygen: say where to write the private key: --key PATH", file=sys.stderr)
+        return 2
+    try:
+        public = generate(Path(args.key))
+    except SigningError as exc:
+        print(f"tousu audit keygen: {exc}", file=sys.stderr)
+        return 1
+    print(f"private key {args.key} (keep it with the operator); public key {public} (give it to the regulators)")
+    return 0
+
+
+def _audit_sign(args) -> int:
+    """A signed checkpoint of each service's chain head, one JSON line each."""
+    from pathlib import Path
+
+    from services.bus.checkpoints import ChainCheckpoint
+    from services.bus.signing import SigningError, sign
+
+    if not args.key:
+        print("tousu audit sign: name the private key: --key PATH (make one with `tousu audit keygen`)",
+              file=sys.stderr)
+        return 2
+    signed = 0
+    for name, app in _service_stores():
+        try:
+            if args.service and name not in args.service:
+                continue
+            head = ChainCheckpoint(app).load()
+            if head is None:
+                continue  # nothing published yet
+            print(json.dumps(sign(name, head[0], head[1], Path(args.key)), ensure_ascii=False))
+            signed += 1
+        except SigningError as exc:
+            print(f"tousu audit sign: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            app.close()
+    if not signed:
+        print("tousu audit sign: no service here has published anything yet (TOUSU_DATA_DIR, PostgreSQL settings?)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _checked_checkpoints(args, chains) -> list[str]:
+    """Problems with the signed checkpoints given to verify, if any."""
+    from pathlib import Path
+
+    from services.bus.signing import SigningError, verified
+
+    if not args.public_key:
+        return ["--checkpoint needs --public-key, the key the checkpoints were signed with"]
+    problems = []
+    try:
+        lines = [line for line in Path(args.checkpoint).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        return [f"cannot read {args.checkpoint}: {exc.strerror}"]
+    for number, line in enumerate(lines, 1):
+        try:
+            checkpoint = json.loads(line)
+            ok = verified(checkpoint, Path(args.public_key))
+        except (ValueError, SigningError) as exc:
+            problems.append(f"checkpoint line {number}: {exc}")
+            continue
+        service, seq = checkpoint.get("service"), checkpoint.get("seq")
+        if not ok:
+            problems.append(f"TAMPERED checkpoint line {number} ({service} seq {seq}): the signature does not match")
+        elif seq not in (chains[service].seen if service in chains else {}):
+            problems.append(f"MISSING {service} seq {seq}: the signed head is not on audit.log; "
+                            f"tousu republish {service} --from {seq}")
+        elif chains[service].seen[seq] != checkpoint.get("hash"):
+            problems.append(f"TAMPERED {service} seq {seq}: the record on audit.log is not the one signed")
+        else:
+            print(f"signed head {service} seq {seq} ({checkpoint['signed_at']}) is on the chain")
+    return problems
+
+
+def _audit_verify(args) -> int:
     from services.bus.audit import MISSING, TAMPERED, verify
     from services.bus.codec import default_codec
     from services.bus.reader import read_all_sync
@@ -266,6 +357,12 @@ def cmd_audit(args) -> int:
         print(f"audit chain INCOMPLETE (history missing): {verdict.problem}", file=sys.stderr)
         return 3
     print(f"audit chain intact: {verdict.records} records ({verdict.duplicates} identical repeats); {chains or 'empty'}")
+    if args.checkpoint:
+        problems = _checked_checkpoints(args, verdict.chains)
+        for line in problems:
+            print(line, file=sys.stderr)
+        if problems:
+            return 1 if any(not p.startswith("MISSING") for p in problems) else 3
     if args.topic_only:
         return 0
     gaps = _store_gaps(verdict.chains, published)

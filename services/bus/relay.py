@@ -361,6 +361,11 @@ class BrokerWatch:
         gone = sorted({topic for topic, _ in floors} - present)
         if gone:
             return f"topic {gone[0]} is gone"
+        described = await self._admin.describe_topics(sorted({topic for topic, _ in floors}))
+        counts = {d["topic"]: len(d["partitions"]) for d in described}
+        for topic, partition in sorted(floors):
+            if partition >= counts.get(topic, 0):
+                return f"partition {topic}/{partition} is gone (the topic was created again)"
         # Only topics that exist: asking for the end of a missing one creates it on some brokers.
         ends = await self._probe.end_offsets([TopicPartition(t, p) for t, p in floors])
         for (topic, partition), offset in sorted(floors.items()):

@@ -4,6 +4,7 @@ by themselves; nothing is lost and nothing happens twice."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from collections import Counter
@@ -53,7 +54,7 @@ def referrals_in_inboxes(bootstrap: str, decisions_topic: list[tuple[str, dict]]
     return found
 
 
-def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(system, bus):
+def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(system, bus, tmp_path):
     rng = random.Random(13)
     bodies = [factories.varied(i, rng) for i in range(450)]
     before = asyncio.run(post_all(system.url, bodies[:150]))
@@ -89,3 +90,19 @@ def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doub
 
     verify = system.cli("audit", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+    # The operators sign their chains' heads; a regulator proves them with the public key.
+    key = tmp_path / "operator.key"
+    system.cli("audit", "keygen", "--key", str(key))
+    heads = system.cli("audit", "sign", "--key", str(key)).stdout
+    assert {"intake", "routing", "mediation"} <= {json.loads(line)["service"] for line in heads.splitlines()}
+    (tmp_path / "heads.jsonl").write_text(heads)
+    proved = system.cli("audit", "verify", "--checkpoint", str(tmp_path / "heads.jsonl"),
+                        "--public-key", f"{key}.pub", check=False)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    assert proved.stdout.count("is on the chain") == len(heads.splitlines())
+    first = json.loads(heads.splitlines()[0])
+    (tmp_path / "forged.jsonl").write_text(json.dumps(dict(first, seq=first["seq"] - 1)))
+    forged = system.cli("audit", "verify", "--checkpoint", str(tmp_path / "forged.jsonl"),
+                        "--public-key", f"{key}.pub", check=False)
+    assert forged.returncode == 1 and "signature does not match" in forged.stderr
