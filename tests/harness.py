@@ -31,9 +31,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.25, message: str =
 
 
 class Worker:
-    def __init__(self, service: str, env: dict, log_dir: Path, port: int | None = None):
+    def __init__(self, service: str, env: dict, log_dir: Path, port: int | None = None, name: str | None = None):
         self.service, self.env, self.port = service, env, port
-        self.log_path = log_dir / f"{service}.log"
+        self.log_path = log_dir / f"{name or service}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
@@ -74,13 +74,16 @@ class Processes:
     """The four services as four processes on one bus and one data directory."""
 
     def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None,
-                 services: tuple[str, ...] = SERVICES):
+                 services: tuple[str, ...] = SERVICES, second_workers: tuple[str, ...] = ()):
         self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement")}
         self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
                     "TOUSU_SIGNING_KEY": "test-signing-key-of-thirty-two-bytes!", **(extra_env or {})}
         data_dir.mkdir(parents=True, exist_ok=True)
         self.workers = {name: Worker(name, self.env, data_dir, self.ports.get(name)) for name in services}
+        # A second worker of a service shares its store and its consumer group (PostgreSQL).
+        for name in second_workers:
+            self.workers[f"{name}-2"] = Worker(name, self.env, data_dir, name=f"{name}-2")
 
     def url_of(self, service: str) -> str:
         """Each service serves its own routes, as in production."""

@@ -13,7 +13,7 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from . import topics as registry
 from .audit import GENESIS, audit_record
@@ -21,6 +21,7 @@ from .broker import create_topics
 from .checkpoints import ChainCheckpoint, PublishedOffsets
 from .codec import Codec
 from .deadletters import DeadLetter, unb64
+from .leadership import Leadership, StoreNotifications
 from .messages import Outgoing
 from .settings import kafka_security
 from .store import ServiceApplication, derive_id
@@ -29,8 +30,13 @@ log = logging.getLogger(__name__)
 
 RELAY_TRACKING = "relay"
 PAGE = 500
-# How often an idle relay checks that the broker still holds what it wrote.
+# How often an idle relay checks that the broker still holds what it wrote,
+# and that it still leads.
 WATCH_SECONDS = 1.0
+# How often a worker that does not lead tries to.
+LEAD_POLL_SECONDS = 1.0
+# An idle relay looks at its store this often even unwoken.
+IDLE_POLL_SECONDS = 0.5
 
 # Maps a stored domain event, and its aggregate as that event left it, to the
 # integration events subscribers see.
@@ -77,10 +83,18 @@ class BrokerLost(Exception):
     """The broker's log is not the one this relay wrote: it lost data."""
 
 
+class NotLeading(Exception):
+    """Another worker of the service publishes."""
+
+
 class Relay:
     def __init__(self, service: str, app: ServiceApplication, outbound: Outbound,
-                 codec: Codec, bootstrap_servers: str, audited: bool = True):
+                 codec: Codec, bootstrap_servers: str, audited: bool = True,
+                 leadership: Leadership | None = None):
         self.service = service
+        # Of several workers of a service, only the leader publishes.
+        self.leadership = leadership or Leadership(service, {})
+        self.leading = False
         self.audited = audited
         self.app = app
         self.outbound = outbound
@@ -105,12 +119,17 @@ class Relay:
         self.watch = BrokerWatch(service, bootstrap_servers)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._listener: StoreNotifications | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Its own thread for store reads: cancelling the relay does not stop a
         # read already running, so stop() waits for it before the store may close.
         self._reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"relay-{service}")
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _wake_from_thread(self) -> None:
+        self._loop.call_soon_threadsafe(self._wake.set)
 
     async def start_producer(self) -> None:
         self.producer = AIOKafkaProducer(
@@ -125,14 +144,30 @@ class Relay:
         # Every topic exists, with the registry's settings, before anything is sent.
         await create_topics(self.bootstrap_servers)
         self.known_topics = {t.name for t in registry.REGISTRY}
+        self._loop = asyncio.get_running_loop()
+        channel = getattr(self.app.recorder, "channel_name", None)
+        if self.leadership.shared and channel:
+            self._listener = StoreNotifications(self.leadership.env, channel, self._wake_from_thread)
+            self._listener.start()
+        if await self.in_store(self.leadership.acquire):
+            await self._lead()
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
+
+    async def _lead(self) -> None:
+        """Take up publishing where the store says it stands (another worker
+        may have led until now)."""
         self.position = self.recorded = await self.in_store(self._published_position)
         if self.audited:
             self.last_hash = await self.in_store(self._hash_at, self.position)
         self.floors = await self.in_store(self.offsets.load)
+        self.acked = {}
+        self.leading = True
+        if self.leadership.shared:
+            log.warning("relay %s: this worker leads: it publishes from position %s and runs the timers",
+                        self.service, self.position)
         lost = await self.watch.lost(self.floors)
         if lost:
             await self._restore(lost)
-        self._task = asyncio.create_task(self._run(), name=f"relay-{self.service}")
 
     async def in_store(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
@@ -151,6 +186,11 @@ class Relay:
             except (asyncio.TimeoutError, Exception):
                 pass
         await self.watch.close()
+        if self._listener is not None:
+            self._listener.stop()
+        # Handing the lead on at once rather than when the connection times out.
+        await self.in_store(self.leadership.release)
+        self.leading = False
         await asyncio.get_running_loop().run_in_executor(None, self._reader.shutdown, True)
 
     def _published_position(self) -> int:
@@ -247,7 +287,10 @@ class Relay:
         self.offsets.save(acked)
         if position <= self.recorded:
             return  # restoring what was published before the broker lost it
-        self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
+        try:
+            self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
+        except IntegrityError:
+            raise NotLeading(f"the published position is already past {position}") from None
         self.recorded = position
         if self.audited:
             self.checkpoint.save(position, chain_hash)
@@ -282,6 +325,11 @@ class Relay:
         failing = False
         watched = asyncio.get_running_loop().time()
         while True:
+            if not self.leading:
+                if not await self.in_store(self.leadership.acquire):
+                    await asyncio.sleep(LEAD_POLL_SECONDS)
+                    continue
+                await self._lead()
             try:
                 count, self.position, self.last_hash = await self.publish(
                     self.position, record_position=True, prev_hash=self.last_hash)
@@ -296,11 +344,15 @@ class Relay:
             except BrokerLost as lost:
                 await self._restore(str(lost))
                 continue
+            except NotLeading as why:
+                log.warning("relay %s: another worker leads (%s)", self.service, why)
+                self.leading = False
+                continue
             except Exception as exc:
                 # One line when publishing stops, one when it resumes; not one per retry.
                 if not failing:
                     log.warning("relay %s: cannot publish at position %s (%s); retrying until the broker answers",
-                                self.service, self.position, exc.__class__.__name__)
+                                self.service, self.position, repr(exc)[:300])
                     failing = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -311,13 +363,18 @@ class Relay:
                 now = asyncio.get_running_loop().time()
                 if now - watched >= WATCH_SECONDS:
                     watched = now
+                    if not await self.in_store(self.leadership.holds):
+                        log.warning("relay %s: lost the lead (its store connection closed)", self.service)
+                        self.leading = False
+                        continue
                     if (lost := await self.watch.lost(self.floors)):
                         await self._restore(lost)
                         continue
                 self._wake.clear()
                 try:
-                    # SQLite has no subscribe(): poll, and let local writers wake us early.
-                    await asyncio.wait_for(self._wake.wait(), 0.05)
+                    # Woken by local writers, and on PostgreSQL by every worker's
+                    # inserts; the timeout is only a safety net.
+                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
                 except asyncio.TimeoutError:
                     pass
 

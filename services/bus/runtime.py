@@ -19,6 +19,7 @@ from .clock import Clock
 from .codec import Codec, default_codec
 from .consumer import BatchProcessor, BatchResult, Handler
 from .messages import Inbound
+from .leadership import Leadership
 from .positions import Positioner
 from .relay import Outbound, Relay
 from .settings import BusSettings, StoreSettings, faust_credentials
@@ -62,11 +63,12 @@ class ServiceRunner:
         self.bus = bus
         self.clock = clock or Clock.from_env()
         self.codec = codec or default_codec()
-        self.app: ServiceApplication = spec.application(env=store.for_service(spec.name), clock=self.clock)
+        env = store.for_service(spec.name)
+        self.app: ServiceApplication = spec.application(env=env, clock=self.clock)
         self.store_dir = store.data_dir
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers,
-                           audited=spec.audited)
+                           audited=spec.audited, leadership=Leadership(spec.name, env))
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
         self.positioner = Positioner(spec.name, bus.bootstrap_servers, self.app.process_recorder.consumed)
         self._sought: dict[tuple[str, int], float] = {}
@@ -158,6 +160,8 @@ class ServiceRunner:
         if loop.time() - self._sought.get(refused.tp, -10.0) < 2.0:
             return  # messages fetched before the last seek are still draining
         self._sought[refused.tp] = loop.time()
+        if TP(*refused.tp) not in self.faust_app.consumer.assignment():
+            return  # another worker took the partition over; it reads from the store's offset
         log.warning("%s: %s; seeking back", self.name, refused)
         offsets = await self.positioner.positions({refused.tp})
         await self.faust_app.consumer.seek(TP(*refused.tp), offsets[refused.tp])
@@ -195,6 +199,8 @@ class ServiceRunner:
     async def _run_timer(self, timer: Timer) -> None:
         while True:
             await asyncio.sleep(timer.every_s)
+            if not self.relay.leading:
+                continue  # timers run once per service: on the worker that leads
             try:
                 await self.run_in_store(timer.run)
             except Exception:
