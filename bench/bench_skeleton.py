@@ -35,7 +35,7 @@ def messages(n: int) -> list[tuple[bytes, bytes, list]]:
         record = dict(EXAMPLES["ComplaintReceived"], complaint_id=cid, event_id=f"e{i}", occurred_at=now,
                       aware_date=now.date(), prior_handling=[])
         headers = [("event_id", f"e{i}".encode()), ("event_type", b"ComplaintReceived"),
-                   ("source", b"bench"), ("position", str(i + 1).encode())]
+                   ("source", b"intake"), ("position", str(i + 1).encode())]
         out.append((cid.encode(), codec.encode("ComplaintReceived", record), headers))
     return out
 

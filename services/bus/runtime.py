@@ -134,6 +134,7 @@ class ServiceRunner:
             loghandlers=[],
         )
         app.positioner = self.positioner
+        app.fetch_max_wait_ms = self.bus.fetch_max_wait_ms
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
                           key_serializer="raw", value_serializer="raw", allow_empty=True)
 
@@ -211,6 +212,14 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
     """faust seeks to the group's committed offsets after every rebalance and
     whenever its flow restarts; here that means the offsets the store keeps."""
 
+    def _create_worker_consumer(self, transport):
+        consumer = super()._create_worker_consumer(transport)
+        # faust fixes the fetch wait at 1.5 s. A broker that answers a fetch as
+        # soon as data arrives (Apache Kafka) makes that harmless; the embedded
+        # one holds every fetch for the whole wait, which is then each hop's latency.
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        return consumer
+
     async def seek_to_committed(self):
         return await self.call_thread(self._seek_from_store)
 
@@ -234,6 +243,7 @@ class _StorePositionedTransport(faust_kafka.Transport):
 
 class _StorePositionedApp(faust.App):
     positioner: Positioner
+    fetch_max_wait_ms: int = 500
 
     def _new_transport(self):
         return _StorePositionedTransport(self.conf.broker_consumer, self)

@@ -15,7 +15,12 @@ class BusSettings:
     heartbeat_interval_s: float = 1.0
     rebalance_timeout_s: float = 4.0
     batch_size: int = 500
-    batch_within_s: float = 0.05
+    # A batch is taken as soon as this passes without another message.
+    batch_within_s: float = 0.005
+    # How long a fetch may wait at the broker for new data: each hop's latency
+    # on a broker that holds fetches for the whole wait (the embedded one), an
+    # idle consumer's polling rate everywhere.
+    fetch_max_wait_ms: int = 20
 
 
 @dataclass(frozen=True)
@@ -83,4 +88,7 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
     servers = bootstrap or env.get("KAFKA_BOOTSTRAP_SERVERS")
     if not servers:
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker was started")
-    return BusSettings(bootstrap_servers=servers)
+    wait = env.get("TOUSU_FETCH_MAX_WAIT_MS")
+    if wait is not None and not wait.isdigit():
+        raise RuntimeError(f"TOUSU_FETCH_MAX_WAIT_MS must be a whole number of milliseconds, not {wait!r}")
+    return BusSettings(bootstrap_servers=servers, **({"fetch_max_wait_ms": int(wait)} if wait else {}))
