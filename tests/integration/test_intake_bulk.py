@@ -195,3 +195,31 @@ def test_concurrent_submissions_are_committed_together_and_each_answered_with_it
     for body, complaint_id in zip(bodies, ids):
         assert intake.runner.app.record(complaint_id).record["facts"] == body["facts"]
     assert sorted(intake.received()) == sorted(ids)
+
+
+@pytest.mark.parametrize("store_env", ["sqlite"], indirect=True)
+def test_a_bulk_that_cannot_be_stored_acknowledges_none_of_it(store_env, monkeypatch):
+    """Another process holds SQLite's write lock past intake's busy timeout:
+    the transaction fails, and with it every line in it; the bad lines are
+    still named for what they are."""
+    monkeypatch.setenv("TOUSU_SIGNING_KEY", KEY)
+    # eventsourcing reads INTAKE_SQLITE_LOCK_TIMEOUT before the store's own setting.
+    monkeypatch.setenv("INTAKE_SQLITE_LOCK_TIMEOUT", "1")
+    casework._key.cache_clear()
+    intake = Intake(store_env)
+    lock = sqlite3.connect(intake.runner.store_dir / "intake.sqlite", isolation_level=None, timeout=10)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            results = intake.bulk([marked(0), dict(marked(1), channel="FAX"), marked(2)]).json()["results"]
+        finally:
+            lock.execute("ROLLBACK")
+        assert [r["status"] for r in results] == [503, 422, 503]
+        assert all("complaint_id" not in r for r in results) and "nothing" in results[0]["detail"]
+        assert intake.received() == []
+        # The same lines once the store is back: stored.
+        assert [r["status"] for r in intake.bulk([marked(0), marked(2)]).json()["results"]] == [202, 202]
+    finally:
+        lock.close()
+        intake.close()
+        casework._key.cache_clear()
