@@ -783,7 +783,8 @@ def test_an_address_naming_no_county_stays_unresolved_and_the_receiving_bureau_k
 
 # -- bulk intake ---------------------------------------------------------------
 
-def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(system, url, module_bus, tmp_path):
+def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(system, module_bus, tmp_path):
+    url = system.url_of("intake")
     bootstrap = module_bus.bootstrap_servers
     good = [marked(200 + i) for i in range(4)]
     bad = [marked(210, channel="FAX"), marked(211, consumer={**factories.complaint(211)["consumer"], "phone": "1"})]
@@ -797,7 +798,10 @@ def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(syste
     assert [(r["line"], r["status"]) for r in results] == [(1, 202), (2, 422), (3, 202), (4, 422), (5, 202),
                                                            (6, 400)]
     assert results[1]["field"] == "channel" and results[3]["field"] == "consumer.phone"
-    # The platform did not see the answer and sends the whole batch again.
+    # Intake dies right after answering; the platform did not see the answer and
+    # sends the whole batch again once intake is back.
+    system.workers["intake"].kill()
+    restart_intake(system)
     again = httpx.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
     assert again.json() == first.json()
 
