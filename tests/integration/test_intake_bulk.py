@@ -175,11 +175,14 @@ def test_concurrent_submissions_are_committed_together_and_each_answered_with_it
     lock = sqlite3.connect(intake.runner.store_dir / "intake.sqlite", isolation_level=None, timeout=10)
     lock.execute("BEGIN EXCLUSIVE")
 
+    async def until(predicate, message):
+        await asyncio.get_running_loop().run_in_executor(None, lambda: wait_until(predicate, 30, message=message))
+
     async def post_all(client):
-        posts = [asyncio.create_task(client.post("/complaints", json=body)) for body in bodies]
-        await asyncio.get_running_loop().run_in_executor(None, lambda: wait_until(
-            lambda: intake.committer.waiting + intake.committer.in_flight == len(bodies), 30,
-            message="every request queued behind the locked store"))
+        posts = [asyncio.create_task(client.post("/complaints", json=bodies[0]))]
+        await until(lambda: intake.committer.in_flight == 1, "the first request's commit waiting for the lock")
+        posts += [asyncio.create_task(client.post("/complaints", json=body)) for body in bodies[1:]]
+        await until(lambda: intake.committer.waiting == len(bodies) - 1, "the rest queued behind it")
         assert not any(post.done() for post in posts)  # nothing acknowledged before it is stored
         lock.execute("ROLLBACK")
         return await asyncio.gather(*posts)
