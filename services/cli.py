@@ -30,10 +30,13 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("topics", help="create every topic of the registry on KAFKA_BOOTSTRAP_SERVERS")
 
-    submit = sub.add_parser("submit", help="submit a complaint, report or consultation from a JSON file ('-' for stdin)")
+    submit = sub.add_parser("submit", help="submit a complaint, report or consultation from a JSON file ('-' for stdin)"
+                                           "; an NDJSON file (one request per line) goes in one bulk call")
     submit.add_argument("file")
     submit.add_argument("--url", default=None)
-    submit.add_argument("--idempotency-key", default=None)
+    submit.add_argument("--idempotency-key", default=None,
+                        help="for a bulk, line N gets the key KEY:N, so the same file sent again stores nothing twice")
+    submit.add_argument("--token", default=None, help="a bulk's bearer token (default: $TOUSU_TOKEN)")
 
     status = sub.add_parser("status", help="the status of a complaint")
     status.add_argument("complaint_id")

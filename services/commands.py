@@ -162,6 +162,8 @@ def cmd_submit(args) -> int:
     import httpx
 
     raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    if _is_ndjson(args.file, raw):
+        return _submit_bulk(args, raw)
     headers = {"Content-Type": "application/json"}
     if args.idempotency_key:
         headers["Idempotency-Key"] = args.idempotency_key
@@ -174,6 +176,53 @@ def cmd_submit(args) -> int:
     if body.get("linked_request_id"):
         print(f"also filed as report {body['linked_request_id']}", file=sys.stderr)
     return 0
+
+
+def _is_ndjson(name: str, raw: str) -> bool:
+    """One JSON document (however it is laid out) is one request; several
+    JSON lines are a bulk."""
+    if name.endswith((".ndjson", ".jsonl")):
+        return True
+    try:
+        json.loads(raw)
+        return False
+    except ValueError:
+        pass
+    lines = [line for line in raw.splitlines() if line.strip()]
+    try:
+        return len(lines) > 1 and isinstance(json.loads(lines[0]), dict)
+    except ValueError:
+        return False
+
+
+def _submit_bulk(args, raw: str) -> int:
+    """Every line to POST /complaints/bulk: `LINE<TAB>ID` on stdout for each
+    stored, each refused line's problem on stderr; exit 1 if any was refused."""
+    import httpx
+
+    headers = {"Content-Type": "application/x-ndjson"}
+    token = getattr(args, "token", None) or os.environ.get("TOUSU_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if args.idempotency_key:
+        headers["Idempotency-Key"] = args.idempotency_key
+    response = httpx.post(f"{_url(args)}/complaints/bulk", content=raw.encode("utf-8"), headers=headers,
+                          timeout=300)
+    if response.status_code != 200:
+        _print_problem(response)
+        if response.status_code == 401:
+            print("a bulk needs a token: --token or TOUSU_TOKEN "
+                  "(tousu token issue AGENCY_ID --role AGENCY_SYSTEM)", file=sys.stderr)
+        return 1
+    answer = response.json()
+    for result in answer["results"]:
+        if result["status"] == 202:
+            print(f"{result['line']}\t{result['complaint_id']}")
+        else:
+            print(f"line {result['line']}: {result['status']} {result.get('title', '')}: "
+                  f"{result.get('detail', '')}", file=sys.stderr)
+    print(f"{answer['accepted']} stored, {answer['refused']} refused", file=sys.stderr)
+    return 0 if answer["refused"] == 0 else 1
 
 
 def cmd_status(args) -> int:

@@ -14,29 +14,31 @@ from services.bus.runtime import ServiceRunner
 from services.casework import authorise, principal
 from services.http import Problem, ProblemBody
 
-from . import problems, submission
+from . import bulk, problems, submission
 from .application import ComplaintNotFound, IdempotencyKeyReused
+from .groupcommit import GroupCommit
 
 MAX_BODY = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise Problem(413, "Request too large", f"the body is {declared} bytes; at most {MAX_BODY} are accepted")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Request too large", f"the body is {declared} bytes; at most {limit} are accepted")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise Problem(413, "Request too large", f"the body is over {MAX_BODY} bytes")
+        if size > limit:
+            raise Problem(413, "Request too large", f"the body is over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def router(runner: ServiceRunner) -> APIRouter:
+def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRouter:
     api = APIRouter(tags=["intake"])
     app = runner.app
+    committer = committer or GroupCommit(runner.run_in_store, app.submit_many)
 
     @api.post("/complaints", status_code=202, summary="Submit a complaint, report or consultation",
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -62,7 +64,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         except ValidationError as exc:
             raise submission.problem(exc) from None
         try:
-            answer = await runner.run_in_store(app.submit, kind, record, idempotency_key)
+            answer = await committer.submit(kind, record, idempotency_key)
         except IdempotencyKeyReused:
             raise Problem(422, "Idempotency key reused", "this Idempotency-Key came with a different request; "
                           "a new request needs a new key", field="Idempotency-Key") from None
@@ -72,6 +74,37 @@ def router(runner: ServiceRunner) -> APIRouter:
             raise Problem(503, "Not stored", "the request could not be stored, nothing was kept; "
                           "retry later with the same Idempotency-Key", headers={"Retry-After": "5"}) from None
         return JSONResponse(answer, status_code=202)
+
+    @api.post("/complaints/bulk", summary="Submit many requests in one call: one JSON request per line (NDJSON)",
+              description="For systems that hand complaints over in batches. Each line is what `POST /complaints` "
+                          f"takes; at most {bulk.MAX_LINES} lines and {bulk.MAX_BYTES} bytes (413 beyond). Each "
+                          "line is answered on its own, by its line number: 202 with its id, or its problem "
+                          "(RFC 9457, naming the failing field). Bad lines never stop good ones. Idempotency: a "
+                          f"line's own `{bulk.KEY_FIELD}` field, or an `Idempotency-Key: K` header that gives "
+                          "line N the key `K:N`, so a retried batch stores nothing twice. Needs a bearer token "
+                          "(an AGENCY_SYSTEM token of the handing-over system).",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/x-ndjson": {"schema": {"type": "string", "description":
+                                                      "one JSON request per line, as `POST /complaints` takes"}}}}},
+              responses={200: {"description": "Every line answered, in order",
+                               "content": {"application/json": {"schema": bulk.RESPONSE_SCHEMA}}},
+                         400: {"description": "No line, or a JSON array instead of lines"},
+                         401: {"description": "No valid bearer token"},
+                         413: {"description": f"Over {bulk.MAX_LINES} lines or {bulk.MAX_BYTES} bytes"}})
+    async def submit_bulk(request: Request, idempotency_key: str | None = Header(default=None),
+                          authorization: str | None = Header(default=None)):
+        who = principal(authorization)
+        raw = await _body(request, bulk.MAX_BYTES)
+        lines = await asyncio.get_running_loop().run_in_executor(None, bulk.read, raw, idempotency_key)
+        good = [line for line in lines if line.submission is not None]
+        outcomes = await asyncio.gather(*committer.submit_all([line.submission for line in good]),
+                                        return_exceptions=True)
+        if any(isinstance(outcome, PersistenceError) for outcome in outcomes):
+            log.error("intake could not store a bulk from %s", who.agency_id,
+                      exc_info=next(o for o in outcomes if isinstance(o, PersistenceError)))
+        for line, outcome in zip(good, outcomes):
+            line.answer(outcome)
+        return JSONResponse(bulk.answer(lines), status_code=200)
 
     @api.get("/complaints/{complaint_id}",
              summary="The status of a complaint: open to whoever holds the id, with no personal data; "

@@ -18,6 +18,10 @@ RECORD_TYPES = {"COMPLAINT": "ComplaintReceived", "REPORT": "ReportReceived",
                 "CONSULTATION": "ConsultationReceived"}
 
 
+# (kind, record, Idempotency-Key or None): one request as validated.
+Submission = tuple[str, dict, "str | None"]
+
+
 class ComplaintNotFound(LookupError):
     pass
 
@@ -33,12 +37,65 @@ class Intake(ServiceApplication):
         """Store the request (two, linked, for a complaint that is also a
         report) and return the answer the caller gets. Nothing is acknowledged
         before it is stored."""
-        fingerprint = request_fingerprint(kind, record) if idempotency_key else None
-        if idempotency_key:
-            earlier = self.find(IdempotencyKey.create_id(idempotency_key))
-            if earlier is not None:
-                return earlier.answer(fingerprint)
+        [answer] = self.submit_many([(kind, record, idempotency_key)])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def submit_many(self, submissions: list[Submission]) -> list[dict | IdempotencyKeyReused]:
+        """Store many requests in one transaction: the answer to each, in order,
+        or the IdempotencyKeyReused that refuses it. A failure to store raises,
+        and then none of them was stored."""
         now = self.clock.now()
+        answers: list[dict | IdempotencyKeyReused] = []
+        aggregates = []
+        # Keys first used in this batch: a retry racing its original lands here.
+        batch_keys: dict[str, tuple[str, dict]] = {}
+        for kind, record, key in submissions:
+            fingerprint = request_fingerprint(kind, record) if key else None
+            if key in batch_keys:
+                first_fingerprint, response = batch_keys[key]
+                answers.append(response if fingerprint == first_fingerprint else IdempotencyKeyReused(key))
+                continue
+            earlier = self.find(IdempotencyKey.create_id(key)) if key else None
+            if earlier is not None:
+                try:
+                    answers.append(earlier.answer(fingerprint))
+                except IdempotencyKeyReused as exc:
+                    answers.append(exc)
+                continue
+            filed, response = self._filed(kind, record, now)
+            if key:
+                filed.append(IdempotencyKey(key, response, fingerprint))
+                batch_keys[key] = (fingerprint, response)
+            aggregates.extend(filed)
+            answers.append(response)
+        if not aggregates:
+            return answers
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            # Another writer stored one of these keys first: its answer stands.
+            if len(submissions) > 1:
+                return [self._submit_alone(*submission) for submission in submissions]
+            [(_, _, key)] = submissions
+            earlier = self.find(IdempotencyKey.create_id(key)) if key else None
+            if earlier is None:
+                raise
+            try:
+                return [earlier.answer(request_fingerprint(*submissions[0][:2]))]
+            except IdempotencyKeyReused as exc:
+                return [exc]
+        return answers
+
+    def _submit_alone(self, kind: str, record: dict, key: str | None) -> dict | IdempotencyKeyReused:
+        try:
+            return self.submit(kind, record, key)
+        except IdempotencyKeyReused as exc:
+            return exc
+
+    def _filed(self, kind: str, record: dict, now: datetime) -> tuple[list, dict]:
+        """The aggregates one request is stored as, and the answer to it."""
         filings = split_filings(kind, record)
         ids = [new_complaint_id(now) for _ in filings]
         aggregates = []
@@ -53,18 +110,7 @@ class Intake(ServiceApplication):
         response = {"complaint_id": ids[0], "kind": filings[0][0], "status_url": f"/complaints/{ids[0]}"}
         if len(ids) > 1:
             response["linked_request_id"] = ids[1]
-        if idempotency_key:
-            aggregates.append(IdempotencyKey(idempotency_key, response, fingerprint))
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            # Another request with the same key won the race: its answer stands.
-            if idempotency_key:
-                earlier = self.find(IdempotencyKey.create_id(idempotency_key))
-                if earlier is not None:
-                    return earlier.answer(fingerprint)
-            raise
-        return response
+        return aggregates, response
 
     def status(self, complaint_id: str) -> dict:
         view = self.find(ComplaintStatus.create_id(complaint_id))

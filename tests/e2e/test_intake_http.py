@@ -779,3 +779,45 @@ def test_an_address_naming_no_county_stays_unresolved_and_the_receiving_bureau_k
     assert status["agency_id"] == "AMR-440106"
     [(_, record)] = received(module_bus.bootstrap_servers)[complaint_id]
     assert record["respondent"]["adcode"] is None and record["respondent"]["adcode_source"] == "UNRESOLVED"
+
+
+# -- bulk intake ---------------------------------------------------------------
+
+def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(system, module_bus, tmp_path):
+    url = system.url_of("intake")
+    bootstrap = module_bus.bootstrap_servers
+    good = [marked(200 + i) for i in range(4)]
+    bad = [marked(210, channel="FAX"), marked(211, consumer={**factories.complaint(211)["consumer"], "phone": "1"})]
+    lines = [good[0], bad[0], good[1], bad[1], good[2]]
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line, _ in lines) + "\n{not json\n"
+    headers = {"Authorization": f"Bearer {system.token('AMR-310115', 'AGENCY_SYSTEM')}",
+               "Content-Type": "application/x-ndjson", "Idempotency-Key": f"platform-{uuid.uuid4()}"}
+    first = httpx.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
+    assert first.status_code == 200, first.text
+    results = first.json()["results"]
+    assert [(r["line"], r["status"]) for r in results] == [(1, 202), (2, 422), (3, 202), (4, 422), (5, 202),
+                                                           (6, 400)]
+    assert results[1]["field"] == "channel" and results[3]["field"] == "consumer.phone"
+    # Intake dies right after answering; the platform did not see the answer and
+    # sends the whole batch again once intake is back.
+    system.workers["intake"].kill()
+    restart_intake(system)
+    again = httpx.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
+    assert again.json() == first.json()
+
+    # The same through the CLI: an NDJSON file, one line left.
+    path = tmp_path / "batch.ndjson"
+    path.write_text(json.dumps(good[3][0], ensure_ascii=False) + "\n", encoding="utf-8")
+    token = system.token("AMR-310115", "AGENCY_SYSTEM")
+    from_cli = cli(system, "submit", str(path), "--url", url, "--token", token)
+    assert from_cli.returncode == 0, from_cli.stderr
+    line, cli_id = from_cli.stdout.strip().split("\t")
+    assert line == "1" and COMPLAINT_ID.fullmatch(cli_id)
+
+    ids = [results[i]["complaint_id"] for i in (0, 2, 4)] + [cli_id]
+    wait_until(lambda: all(count == 1 for count in decided(bootstrap, ids).values()), 90,
+               message="every good line decided once")
+    for (_, marker), complaint_id in zip([lines[0], lines[2], lines[4], good[3]], ids):
+        assert bodies_with(bootstrap, marker) == {complaint_id}
+    for _, marker in bad:
+        assert bodies_with(bootstrap, marker) == set()
