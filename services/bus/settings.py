@@ -17,10 +17,11 @@ class BusSettings:
     batch_size: int = 500
     # A batch is taken as soon as this passes without another message.
     batch_within_s: float = 0.005
-    # How long a fetch may wait at the broker for new data: each hop's latency
-    # on a broker that holds fetches for the whole wait (the embedded one), an
-    # idle consumer's polling rate everywhere.
-    fetch_max_wait_ms: int = 20
+    # How long a fetch may wait at the broker for new data: up to each hop's
+    # latency on a broker that holds fetches for the whole wait (the embedded
+    # one), an idle consumer's polling rate everywhere. Measured on 2 cores:
+    # idle `tousu up` 31% of a core at 20 ms, 25% at 50, 15% at 100, 12% at 500.
+    fetch_max_wait_ms: int = 100
 
 
 @dataclass(frozen=True)
