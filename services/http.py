@@ -76,7 +76,7 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
     for name, runner in runners.items():
         module = {"intake": "services.intake.api", "routing": "services.routing.api",
                   "mediation": "services.mediation.api", "enforcement": "services.enforcement.api",
-                  "statistics": "services.statistics.api"}.get(name)
+                  "statistics": "services.statistics.api", "desk": "services.desk.api"}.get(name)
         if module:
             import importlib
 
