@@ -81,4 +81,7 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
             import importlib
 
             app.include_router(importlib.import_module(module).router(runner))
+    from services.openapi import install
+
+    install(app)
     return app

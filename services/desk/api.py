@@ -141,7 +141,8 @@ def router(runner: ServiceRunner) -> APIRouter:
         return answer(request, format, "referrals", lambda n: queries.referrals(app, who, q, sort, cursor, n), limit)
 
     @api.get("/public/complaints", summary="Complaints as the public sees them: no personal data",
-             responses={**_listing_responses(PublicComplaintPage), 401: None, 403: None}, response_model=None)
+             responses={k: v for k, v in _listing_responses(PublicComplaintPage).items() if k not in (401, 403)},
+             response_model=None)
     def public_complaints(
         request: Request,
         status: str | None = Param(None), subject_area: str | None = Param(None),
