@@ -81,6 +81,10 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
             import importlib
 
             app.include_router(importlib.import_module(module).router(runner))
+    if "desk" in runners:
+        from services.desk.console import mount
+
+        mount(app, runners["desk"].app)
     from services.openapi import install
 
     install(app)

@@ -7,7 +7,7 @@ from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
 from .domainmodel import DeskFile
-from .facts import facts_of
+from .facts import facts_of, jsonable
 from .tables import Database, DeskTables
 
 
@@ -44,6 +44,20 @@ class Desk(ServiceApplication):
                 desk_file = DeskFile(file)
                 uow.add(desk_file)
             desk_file.note(fact)
+
+    def note_answer(self, complaint_id: str, agency_id: str, answer: str, reason: str | None,
+                    person: str | None) -> None:
+        """An answer to a referral given over HTTP reaches routing alone (an
+        acknowledgement publishes nothing): the desk files what its own page
+        sent, so the agency's inbox shows it answered."""
+        record_type = "ReferralAcknowledged" if answer == "ACKNOWLEDGED" else "ReferralDeclined"
+        file = f"complaint/{complaint_id}"
+        fact = {"type": record_type, "event_id": f"console/{complaint_id}/{agency_id}/{record_type}",
+                "occurred_at": jsonable(self.clock.now()), "complaint_id": complaint_id, "agency_id": agency_id,
+                "reason": reason, "person": person, "via": "console"}
+        desk_file = self.find(DeskFile.create_id(file)) or DeskFile(file)
+        if desk_file.note(fact):
+            self.save(desk_file)
 
     def refresh(self) -> int:
         return self.tables.refresh()
