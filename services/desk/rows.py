@@ -2,6 +2,11 @@
 Pure functions: the same facts always make the same rows."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+CST = ZoneInfo("Asia/Shanghai")
+
 KINDS = {"ComplaintReceived": "COMPLAINT", "ReportReceived": "REPORT", "ConsultationReceived": "CONSULTATION"}
 OPEN = ("RECEIVED", "ACCEPTED", "TRANSFERRED", "IN_MEDIATION")
 FINAL = ("REJECTED", "REFERRED", "AGREED", "TERMINATED", "CLOSED")
@@ -102,12 +107,22 @@ def _later(current: str | None, new: str) -> str:
     return new
 
 
+def china_date(instant: str | None) -> str | None:
+    """The day in China an instant falls on: a limit ending at 23:59:59 China
+    time is stored as 15:59:59 UTC, and its day is the Chinese one."""
+    if not instant:
+        return None
+    if len(instant) == 10:
+        return instant
+    return datetime.fromisoformat(instant).astimezone(CST).date().isoformat()
+
+
 def _deadline(row: dict) -> str | None:
     """The date by which the handling bureau must act next, while it must."""
     if row["status"] in ("RECEIVED", "TRANSFERRED"):
-        return (row["decision_due"] or "")[:10] or None
+        return china_date(row["decision_due"])
     if row["status"] == "IN_MEDIATION" and not row["mediation_paused"]:
-        return (row["mediation_due"] or "")[:10] or None
+        return china_date(row["mediation_due"])
     return None
 
 
@@ -139,7 +154,7 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
         return None
     row["complaint_ids"] = ",".join(dict.fromkeys(complaints)) or None
     row["agency_line"] = line(row["agency_id"])
-    row["deadline"] = (row["filing_due"] or "")[:10] or None if row["status"] == "OPENED" else None
+    row["deadline"] = china_date(row["filing_due"]) if row["status"] == "OPENED" else None
     row["deadline_key"] = row["deadline"] or NO_DEADLINE
     return row
 
