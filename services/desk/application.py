@@ -8,6 +8,7 @@ from services.bus.store import ServiceApplication, UnitOfWork
 
 from .domainmodel import DeskFile
 from .facts import facts_of, jsonable
+from .journal import Journal
 from .tables import Database, DeskTables
 
 
@@ -34,6 +35,7 @@ class Desk(ServiceApplication):
     def __init__(self, env=None, clock=None):
         super().__init__(env=env, clock=clock)
         self.tables = DeskTables(self, Database(dict(env or {})), agency_line)
+        self.journal = Journal(self.tables.db)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
         """Changes aggregates only through `uow`, so the records are stored

@@ -25,9 +25,20 @@ CHINESE = {
     "HOTLINE_12315": "12315热线", "WEB": "网站", "APP": "手机应用", "LETTER": "信函", "VISIT": "来访", "SMS": "短信",
     "TRANSFER": "转办",
     "CONSUMER": "消费者", "RESPONDENT": "被投诉方", "WRITTEN": "书面", "ORAL": "口头",
+    "OPERATOR_LOCATION": "经营者住所地管辖", "ACTIVITY_LOCATION": "经营行为发生地管辖",
+    "PLATFORM_LOCATION": "平台住所地管辖", "CONSUMER_CHOICE": "消费者选择", "FIRST_RECEIVED": "最先收到投诉",
+    "REFUND": "退款", "EXCHANGE": "换货", "REPAIR": "修理", "COMPENSATION": "赔偿", "APOLOGY": "赔礼道歉",
+    "WITHDRAWN": "投诉人撤回", "PARTY_REFUSED": "一方拒绝调解", "PARTY_ABSENT": "一方无正当理由不参加",
+    "LITIGATION_OR_ARBITRATION": "已诉讼或仲裁", "SELF_SETTLED": "双方自行和解", "TIME_LIMIT_EXCEEDED": "超过调解期限",
+    "FALSE_ADVERTISING": "虚假宣传", "SUBSTANDARD_GOODS": "不合格商品", "EXPIRED_GOODS": "过期商品",
+    "COUNTERFEIT": "假冒伪劣", "PRICE_FRAUD": "价格欺诈", "UNFAIR_TERMS": "不公平格式条款",
+    "REFUSED_STATUTORY_RETURN": "拒不履行法定退货", "FOOD_SAFETY": "食品安全", "UNLICENSED_OPERATION": "无照经营",
+    "PATTERN": "多起投诉",
     "CASE_WORKER": "承办人", "SUPERVISOR": "主管", "REGULATOR": "监督机关", "AGENCY_SYSTEM": "机构系统",
 }
 
 
 def zh(code) -> str:
+    if isinstance(code, (list, tuple)):
+        return "、".join(zh(c) for c in code)
     return CHINESE.get(code, code) if code else ""

@@ -111,6 +111,8 @@ def test_a_case_worker_mediates_a_new_complaint_to_agreement(up, browser, shoot,
     reload_until(page, lambda: page.inner_text("#status") == "调解成功", "the agreement on the complaint page")
     history = page.inner_text("ol.history")
     assert "达成调解协议" in history and "2,599.00 元" in history and "李明、王芳" in history
+    journal = page.inner_text("#journal")  # each action names the person who took it
+    assert journal.count("李明") == 4 and "mediation/agreement" in journal
     shoot(page, "complaint-agreed")
 
     public = page.context.new_page()

@@ -9,9 +9,11 @@ def mount(app, desk) -> None:
     """The console's pages and its static files on the system's HTTP app."""
     from fastapi.staticfiles import StaticFiles
 
+    from ..journal import install
     from . import public, views
     from .render import STATIC
 
+    install(app, desk)
     app.include_router(views.router(desk))
     app.include_router(public.router(desk))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

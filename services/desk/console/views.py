@@ -94,7 +94,8 @@ def router(desk) -> APIRouter:
                                                                  "ConsultationReceived")), {})
         actions = [COMPLAINT_ACTIONS[a] for a in BY_STATUS.get(row["status"], ())] if session.may_act(who) else []
         item = L.complaint_item(row, personal, queries.today(desk))
-        return _page(request, "complaint.html", who, row=item, history=history, received=received,
+        journal = desk.journal.of(complaint_id) if personal else []
+        return _page(request, "complaint.html", who, row=item, history=history, received=received, journal=journal,
                      personal=personal, actions=actions, failed=action, failure=failure, values=values or {},
                      status_code=status_code)
 
