@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from fastapi import APIRouter, Depends, Query as Param, Request
 from fastapi.responses import JSONResponse, Response
@@ -101,8 +102,18 @@ def router(runner: ServiceRunner) -> APIRouter:
         who: Principal = Depends(principal),
     ):
         q = {k: v for k, v in request.query_params.items()}
-        return answer(request, format, "complaints",
-                      lambda n: queries.complaints(app, who, q, sort, cursor, n), limit)
+        if wants_csv(request, format):
+            return answer(request, format, "complaints",
+                          lambda n: queries.complaints(app, who, q, sort, cursor, n), limit)
+        try:
+            items, next_cursor, sort = queries.complaints_json(app, who, q, sort, cursor, 50 if limit is None else limit)
+        except L.InvalidQuery as exc:
+            raise Problem(422, "Invalid request", str(exc), field=exc.field) from None
+        except L.NotAllowed as exc:
+            raise Problem(403, "Forbidden", str(exc)) from None
+        tail = json.dumps({"next_cursor": next_cursor, "sort": sort, "limit": 50 if limit is None else limit})
+        headers = {"Link": f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'} if next_cursor else {}
+        return Response('{"items":' + items + "," + tail[1:], media_type="application/json", headers=headers)
 
     @api.get("/cases", summary="Penalty cases the caller may read", responses=_listing_responses(CasePage),
              response_model=None)

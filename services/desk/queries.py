@@ -27,6 +27,17 @@ def complaints(app, who: Principal, q: dict, sort=None, cursor=None, limit: int 
     return L.Page([L.complaint_item(r, personal, day) for r in rows], next_cursor, sort, limit)
 
 
+def complaints_json(app, who: Principal, q: dict, sort=None, cursor=None, limit: int = 50) -> tuple[str, str | None, str]:
+    """The same page as `complaints`, its items rendered by the database."""
+    app.refresh()
+    where = L.Where()
+    personal = L.scope(where, who, "agency_id", "agency_line")
+    L.below(where, q.get("agency"), L.flag(q.get("below"), "below"), "agency_id", "agency_line")
+    day = today(app)
+    L.complaint_filters(where, q, day)
+    return L.page_json(app.tables.db, L.COMPLAINTS, where, sort, cursor, limit, personal, day)
+
+
 def public_complaints(app, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:
     app.refresh()
     where = L.Where()

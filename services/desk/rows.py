@@ -2,6 +2,7 @@
 Pure functions: the same facts always make the same rows."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ COMPLAINT_COLUMNS = (
     "complaint_id", "kind", "status", "channel", "receiving_agency_id", "agency_id", "agency_line",
     "subject_area", "respondent_name", "respondent_uscc", "city_adcode", "received_at", "decided_at",
     "decision_due", "decision_overdue", "mediation_due", "mediation_paused", "deadline", "deadline_key",
-    "outcome", "reason", "amount_recovered_fen", "worker", "case_ids", "consumer_name", "consumer_phone",
+    "outcome", "reason", "amount_recovered_fen", "workers", "case_ids", "consumer_name", "consumer_phone",
     "updated_at")
 CASE_COLUMNS = (
     "case_id", "origin", "status", "agency_id", "agency_line", "violation_type", "respondent_name",
@@ -89,8 +90,9 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
             row.update(status="CLOSED", outcome=f.get("outcome") or f.get("reason"))
     if row["kind"] is None:
         return None
-    row["worker"] = ",".join(mediators) or None
-    row["case_ids"] = ",".join(dict.fromkeys(cases)) or None
+    # JSON arrays, so a listing can hand them out as they are stored.
+    row["workers"] = json.dumps(mediators, ensure_ascii=False)
+    row["case_ids"] = json.dumps(list(dict.fromkeys(cases)))
     row["city_adcode"] = city_of(row["agency_id"])
     row["agency_line"] = line(row["agency_id"])
     row["deadline"] = _deadline(row)

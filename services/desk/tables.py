@@ -72,6 +72,10 @@ class Database:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
+    def tuples(self, sql: str, params=()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(self._sql(sql), tuple(params)).fetchall()
+
     @contextmanager
     def transaction(self):
         with self._lock:

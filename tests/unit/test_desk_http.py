@@ -113,3 +113,18 @@ def test_the_openapi_document_is_valid_complete_and_secured():
                 assert list(response["content"]) == ["application/problem+json"], (method, path, status)
     listing = operations[("get", "/complaints")]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listing == {"$ref": "#/components/schemas/ComplaintPage"}
+
+
+@pytest.mark.parametrize("agency, role", [(PUDONG, "CASE_WORKER"), (SHANGHAI, "SUPERVISOR"), (SHANGHAI, "REGULATOR")])
+def test_the_pages_over_http_hold_what_the_listing_holds(client, agency, role):
+    """The HTTP page is rendered by the database; the console's by Python:
+    the same complaints, field for field."""
+    from services.desk import queries
+
+    desk = client.app.state.desk
+    for days, overdue in ((1, False), (70, True)):
+        desk.clock.now = lambda: START + timedelta(days=days)
+        body = client.get("/complaints?limit=100&sort=deadline", headers=bearer(agency, role)).json()
+        listed = queries.complaints(desk, auth.Principal(agency, role), {}, "deadline", None, 100).to_dict()
+        assert body == json.loads(json.dumps(listed))
+        assert {item["overdue"] for item in body["items"]} == {overdue}

@@ -14,6 +14,7 @@ def mount(app, desk) -> None:
     from .render import STATIC
 
     install(app, desk)
+    app.state.desk = desk
     app.include_router(views.router(desk))
     app.include_router(public.router(desk))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
