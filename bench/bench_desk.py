@@ -71,15 +71,6 @@ def main() -> None:
         key = os.environ["TOUSU_SIGNING_KEY"].encode()
         headers = {"Authorization": f"Bearer {auth.issue('AMR-310000', 'SUPERVISOR', key)}"}
 
-        def all_pages():
-            rows, cursor = 0, None
-            while True:
-                params = {"limit": 10_000, "sort": "deadline", **({"cursor": cursor} if cursor else {})}
-                body = client.get("/complaints", params=params, headers=headers).json()
-                rows += len(body["items"])
-                cursor = body["next_cursor"]
-                if not cursor:
-                    return rows
         t, rows = timed(lambda: client.get("/complaints", params={"limit": 10_000, "sort": "deadline"},
                                            headers=headers))
         print(f"HTTP: GET /complaints?limit=10000&sort=deadline, {len(rows.json()['items'])} rows: {t * 1000:.1f} ms")
