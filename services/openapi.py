@@ -61,6 +61,10 @@ def document(app: FastAPI) -> dict:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
+    from .openapi_responses import BY_OPERATION, SCHEMAS
+
+    for name, schema in SCHEMAS.items():
+        schemas.setdefault(name, schema)
     components["securitySchemes"] = {"bearer": {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
         "description": "`tousu token issue AGENCY_ID --role ROLE` prints one"}}
@@ -79,8 +83,12 @@ def document(app: FastAPI) -> dict:
                     response["content"] = problem
                 elif status[0] == "2":
                     for media in (response.get("content") or {}).values():
-                        if media.get("schema") in ({}, None):
-                            media["schema"] = {"type": "object", "additionalProperties": True}
+                        schema = media.get("schema")
+                        if schema in ({}, None) or (schema.get("type") == "object" and not schema.get("properties")
+                                                    and "$ref" not in schema):
+                            known = BY_OPERATION.get((method, path))
+                            media["schema"] = ({"$ref": f"#/components/schemas/{known}"} if known
+                                               else {"type": "object", "additionalProperties": True})
     return doc
 
 

@@ -129,3 +129,32 @@ def test_csv_and_public_listing(up, submitted):
     assert all(body["consumer"]["name"] not in text and body["consumer"]["phone"] not in text
                for body in submitted.values())
     assert {i["complaint_id"] for i in public.json()["items"]} >= set(submitted)
+
+
+def test_answers_match_the_openapi_documents_schemas(up, submitted):
+    """The response schemas the document gives are what the routes answer."""
+    from openapi_schema_validator import OAS31Validator
+
+    document = httpx.get(f"{up.url}/openapi.json", timeout=10).json()
+
+    def conforms(name: str, instance) -> None:
+        OAS31Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]}).validate(
+            instance)
+
+    complaint_id = next(iter(submitted))
+    worker, supervisor = bearer(up, HAIDIAN, "CASE_WORKER"), bearer(up, BEIJING, "SUPERVISOR")
+    accepted = httpx.post(f"{up.url}/complaints", json=factories.complaint(9001), timeout=30)
+    conforms("SubmissionAccepted", accepted.json())
+    conforms("ComplaintStatus", httpx.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json())
+    consent = httpx.post(f"{up.url}/complaints/{complaint_id}/mediation/consent", headers=worker,
+                         json={"party": "CONSUMER", "agreed": True}, timeout=30)
+    assert consent.status_code == 200, consent.text
+    conforms("MediationCaseSummary", consent.json())
+    conforms("StatisticsReport", httpx.get(f"{up.url}/statistics?by=agency", headers=supervisor, timeout=30).json())
+    conforms("ComplaintPage", httpx.get(f"{up.url}/complaints?limit=5", headers=supervisor, timeout=30).json())
+    conforms("CasePage", httpx.get(f"{up.url}/cases", headers=supervisor, timeout=30).json())
+    conforms("PublicComplaintPage", httpx.get(f"{up.url}/public/complaints?limit=5", timeout=30).json())
+    uscc = submitted[complaint_id]["respondent"]["uscc"]
+    conforms("OperatorDisclosure", httpx.get(f"{up.url}/public/operators/{uscc}", timeout=30).json())
+    refused = httpx.get(f"{up.url}/complaints?status=NOPE", headers=supervisor, timeout=30)
+    conforms("Problem", refused.json())
