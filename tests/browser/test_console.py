@@ -213,3 +213,27 @@ def test_a_consumer_fixes_a_wrong_credit_code_and_follows_the_status(up, browser
     shoot(page, "public-status")
     page.goto(f"{up.url}/public/status?id={complaint_id}")
     assert page.inner_text("#status") == "调解中"
+
+
+def test_a_violation_becomes_a_penalty_case_worked_to_closure(up, browser, shoot, chaoyang):
+    page = sign_in(browser, up, CHAOYANG, person="周杰")
+    page.goto(f"{up.url}/console/complaints/{chaoyang}")
+    act(page, "violation", {"violation_type": "FALSE_ADVERTISING", "evidence": "商品页面宣称“国家级产品”。"})
+    assert page.locator(".notice").is_visible()
+    page.goto(f"{up.url}/console/cases")
+    reload_until(page, lambda: len(rows(page, "#cases")) == 1, "the penalty case in the case list")
+    shoot(page, "cases-with-one")
+    page.locator("#cases tbody a").first.click()
+    assert page.inner_text("#status") == "待立案"
+    act(page, "investigation", {})
+    reload_until(page, lambda: page.inner_text("#status") == "调查中", "the case under investigation")
+    act(page, "decision", {"fine_fen": "五万", "basis": "《广告法》第五十五条"})
+    assert "金额" in page.locator("#action-decision .field-error[data-field=fine_fen]").inner_text()
+    act(page, "decision", {"fine_fen": "50000", "basis": "《广告法》第五十五条"})
+    reload_until(page, lambda: page.inner_text("#status") == "已作出处罚决定", "the penalty decided")
+    act(page, "closure", {"outcome": "罚款已缴纳,结案。"})
+    reload_until(page, lambda: page.inner_text("#status") == "已办结", "the case closed")
+    assert "50,000.00 元" in page.inner_text("main")
+    shoot(page, "case-closed")
+    page.goto(f"{up.url}/console/complaints/{chaoyang}")
+    assert page.locator("a[href^='/console/cases/']").count() >= 1  # the complaint links its case
