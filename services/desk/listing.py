@@ -154,8 +154,9 @@ class Page:
         return {"items": self.items, "next_cursor": self.next_cursor, "sort": self.sort, "limit": self.limit}
 
 
-def page(db, listing: Listing, where: Where, sort: str | None, cursor: str | None,
-         limit: int | None) -> tuple[list[dict], str | None, str]:
+def keyset(listing: Listing, where: Where, sort: str | None, cursor: str | None,
+           limit: int | None) -> tuple[str, str, str]:
+    """Check the sort and limit, start after the cursor; (sort, column, direction)."""
     sort = sort or listing.default_sort
     if sort not in listing.sorts:
         raise InvalidQuery("sort", f"sort must be one of {', '.join(listing.sorts)}, not {sort!r}")
@@ -166,6 +167,12 @@ def page(db, listing: Listing, where: Where, sort: str | None, cursor: str | Non
         value, key = decode_cursor(cursor, sort)
         op = ">" if direction == "ASC" else "<"
         where.add(f"({column} {op} ? OR ({column} = ? AND {listing.key} {op} ?))", value, value, key)
+    return sort, column, direction
+
+
+def page(db, listing: Listing, where: Where, sort: str | None, cursor: str | None,
+         limit: int | None) -> tuple[list[dict], str | None, str]:
+    sort, column, direction = keyset(listing, where, sort, cursor, limit)
     sql = (f"SELECT * FROM {listing.table} WHERE {where.sql()} "
            f"ORDER BY {column} {direction}, {listing.key} {direction}")
     params = list(where.params)
@@ -234,56 +241,3 @@ def _cst_day(instant: str | None) -> str | None:
         return None
     return datetime.fromisoformat(instant).astimezone(CST).date().isoformat()
 
-
-# A complaint as a listing hands it out, in the order of schemas.ComplaintItem:
-# (name, how the database renders it).
-ITEM = (("complaint_id", "text"), ("kind", "text"), ("status", "text"), ("channel", "text"),
-        ("receiving_agency_id", "text"), ("agency_id", "text"), ("subject_area", "text"),
-        ("respondent_name", "text"), ("respondent_uscc", "text"), ("city_adcode", "text"),
-        ("received_at", "text"), ("decided_at", "text"), ("decision_due", "text"), ("decision_overdue", "flag"),
-        ("mediation_due", "text"), ("mediation_paused", "flag"), ("deadline", "text"), ("overdue", "overdue"),
-        ("outcome", "text"), ("reason", "text"), ("amount_recovered_fen", "text"), ("workers", "json"),
-        ("case_ids", "json"), ("consumer_name", "personal"), ("consumer_phone", "personal"), ("updated_at", "text"))
-OVERDUE = "(deadline < ? OR (decision_overdue = 1 AND status IN ('RECEIVED', 'TRANSFERRED')))"
-
-
-def item_sql(postgres: bool, personal: bool) -> str:
-    """Each row rendered as its JSON object by the database itself: a page of
-    ten thousand rows is then one string per row, not thirty Python objects."""
-    parts = []
-    for name, how in ITEM:
-        if how == "personal" and not personal:
-            continue
-        if how == "flag":
-            value = f"({name} = 1)" if postgres else f"json(CASE WHEN {name} = 1 THEN 'true' ELSE 'false' END)"
-        elif how == "overdue":
-            value = (f"COALESCE({OVERDUE}, false)" if postgres
-                     else f"json(CASE WHEN {OVERDUE} THEN 'true' ELSE 'false' END)")
-        elif how == "json":
-            value = f"{name}::json" if postgres else f"json({name})"
-        else:
-            value = name
-        parts.append(f"'{name}', {value}")
-    return (f"json_build_object({', '.join(parts)})::text" if postgres else f"json_object({', '.join(parts)})")
-
-
-def page_json(db, listing: Listing, where: Where, sort: str | None, cursor: str | None, limit: int,
-              personal: bool, today: date) -> tuple[str, str | None, str]:
-    """One page as the JSON text of its items; the next cursor; the sort."""
-    sort = sort or listing.default_sort
-    if sort not in listing.sorts:
-        raise InvalidQuery("sort", f"sort must be one of {', '.join(listing.sorts)}, not {sort!r}")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQuery("limit", f"limit must be between 1 and {MAX_LIMIT}")
-    column, direction = listing.sorts[sort]
-    if cursor:
-        value, key = decode_cursor(cursor, sort)
-        op = ">" if direction == "ASC" else "<"
-        where.add(f"({column} {op} ? OR ({column} = ? AND {listing.key} {op} ?))", value, value, key)
-    sql = (f"SELECT {item_sql(db.postgres, personal)}, {column}, {listing.key} FROM {listing.table} "
-           f"WHERE {where.sql()} ORDER BY {column} {direction}, {listing.key} {direction} LIMIT ?")
-    rows = db.tuples(sql, [today.isoformat(), *where.params, limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(sort, rows[-1][1], rows[-1][2]) if more else None
-    return "[" + ",".join(r[0] for r in rows) + "]", next_cursor, sort

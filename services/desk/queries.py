@@ -9,6 +9,7 @@ from datetime import date, datetime
 from services.auth import Principal
 
 from . import listing as L
+from .jsonpage import page_json
 from .vocabulary import CASE_STATUSES, REFERRAL_STATUSES, SUBJECT_AREAS
 
 
@@ -35,7 +36,7 @@ def complaints_json(app, who: Principal, q: dict, sort=None, cursor=None, limit:
     L.below(where, q.get("agency"), L.flag(q.get("below"), "below"), "agency_id", "agency_line")
     day = today(app)
     L.complaint_filters(where, q, day)
-    return L.page_json(app.tables.db, L.COMPLAINTS, where, sort, cursor, limit, personal, day)
+    return page_json(app.tables.db, L.COMPLAINTS, where, sort, cursor, limit, personal, day)
 
 
 def public_complaints(app, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:

@@ -12,6 +12,7 @@ from services.bus.settings import store_settings
 from services.desk import listing as L
 from services.desk import queries
 from services.desk.application import Desk
+from services.desk.jsonpage import page_json
 from tests.desk_feed import START, Feed, feed
 
 PUDONG, XUHUI, SHANGHAI = "AMR-310115", "AMR-310104", "AMR-310000"
@@ -39,7 +40,7 @@ def test_listings_agree_across_stores_restarts_and_rebuilds(store_env):
     assert [i["complaint_id"] for i in queries.complaints(desk, supervisor, {"worker": "王芳"}).items] == ["c04"]
 
     for who in (supervisor, worker, Principal(SHANGHAI, "REGULATOR")):
-        items, _, _ = L.page_json(desk.tables.db, L.COMPLAINTS, _scoped(who), "deadline", None, 100,
+        items, _, _ = page_json(desk.tables.db, L.COMPLAINTS, _scoped(who), "deadline", None, 100,
                                   who.role != "REGULATOR", queries.today(desk))
         rows = queries.complaints(desk, who, {}, "deadline", None, 100).items
         assert json.loads(items) == json.loads(json.dumps(rows))

@@ -2,8 +2,6 @@
 referrals, statistics."""
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -224,7 +222,3 @@ def _csv(report: dict) -> Response:
 
     return to_csv(report["groups"] + [{**{k: "合计" for k in report["query"]["by"]}, **report["total"]}],
                   "statistics")
-
-
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
