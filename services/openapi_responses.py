@@ -34,7 +34,7 @@ SCHEMAS = {
     "ViolationFlagged": obj(["complaint_id", "violation_type", "status"], complaint_id=S, violation_type=S, status=S),
     "JurisdictionAnswer": obj(["complaint_id", "agency_id", "state"], complaint_id=S, agency_id=nullable(S),
                               state=S, dispute=nullable({"type": "object"})),
-    "ReferralReplyAnswer": obj(["complaint_id", "state", "referrals"], complaint_id=S, state=S, referrals={
+    "ReferralReplyOutcome": obj(["complaint_id", "state", "referrals"], complaint_id=S, state=S, referrals={
         "type": "array", "items": obj(["referral_id", "status"], referral_id=S, status=S)}),
     "PenaltyCase": obj(
         ["case_id", "status"], case_id=S, case_number=nullable(S), origin=S, status=S,
@@ -57,7 +57,7 @@ BY_OPERATION = {
     ("post", "/complaints/{complaint_id}/violations"): "ViolationFlagged",
     **{("post", f"/complaints/{{complaint_id}}/jurisdiction/{name}"): "JurisdictionAnswer"
        for name in ("escalation", "dispute", "designation")},
-    ("post", "/complaints/{complaint_id}/referral/reply"): "ReferralReplyAnswer",
+    ("post", "/complaints/{complaint_id}/referral/reply"): "ReferralReplyOutcome",
     **{(method, f"/cases/{{case_id}}{tail}"): "PenaltyCase" for method, tail in (
         ("get", ""), ("post", "/investigation"), ("post", "/filing-declined"), ("post", "/decision"),
         ("post", "/closure"))},
