@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services import auth
+from services import auth, oidc
 
 ISSUER = "https://sso.amr.example/realms/bureau"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -48,9 +48,9 @@ def provider(monkeypatch, jwks_url):
     monkeypatch.setenv("TOUSU_OIDC_JWKS_URL", jwks_url)
     monkeypatch.setenv("TOUSU_OIDC_AUDIENCE", "tousu-console")
     monkeypatch.setenv("TOUSU_OIDC_AGENCY_CLAIM", "org")
-    auth.identity_provider.cache_clear()
+    oidc.identity_provider.cache_clear()
     yield
-    auth.identity_provider.cache_clear()
+    oidc.identity_provider.cache_clear()
 
 
 def token(key=KEY, kid="k1", **claims) -> str:
@@ -84,6 +84,6 @@ def test_bad_provider_tokens_are_refused(provider, bad):
 
 def test_without_settings_no_provider_token_is_accepted(monkeypatch):
     monkeypatch.delenv("TOUSU_OIDC_ISSUER", raising=False)
-    auth.identity_provider.cache_clear()
+    oidc.identity_provider.cache_clear()
     with pytest.raises(auth.Unauthenticated):
         auth.verify(token(), b"own-key")
