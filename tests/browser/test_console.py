@@ -24,6 +24,14 @@ def status(up, complaint_id: str) -> str | None:
     return httpx.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json().get("status")
 
 
+def listed(up, complaint_id: str, status: str = "IN_MEDIATION") -> bool:
+    """Whether the desk lists the complaint (to Beijing's supervisor) in that status."""
+    headers = {"Authorization": f"Bearer {up.token(BEIJING, 'SUPERVISOR')}"}
+    items = httpx.get(f"{up.url}/complaints", params={"status": status, "limit": 1000}, headers=headers,
+                      timeout=30).json()["items"]
+    return any(item["complaint_id"] == complaint_id for item in items)
+
+
 def in_chaoyang(i: int) -> dict:
     body = factories.complaint(i, receiving_agency_id=CHAOYANG)
     body["respondent"]["adcode"] = body["transaction"]["place_adcode"] = "110105"
@@ -35,14 +43,14 @@ def haidian(up) -> tuple[str, dict]:
     """A complaint Haidian accepted and opened a mediation on."""
     body = factories.complaint(1)
     complaint_id = submit(up, body)
-    wait_until(lambda: status(up, complaint_id) == "IN_MEDIATION", 90, message="Haidian's complaint in mediation")
+    wait_until(lambda: listed(up, complaint_id), 90, message="Haidian's complaint in mediation on the desk")
     return complaint_id, body
 
 
 @pytest.fixture(scope="module")
 def chaoyang(up) -> str:
     complaint_id = submit(up, in_chaoyang(9))
-    wait_until(lambda: status(up, complaint_id) == "IN_MEDIATION", 90, message="Chaoyang's complaint in mediation")
+    wait_until(lambda: listed(up, complaint_id), 90, message="Chaoyang's complaint in mediation on the desk")
     return complaint_id
 
 

@@ -193,6 +193,7 @@ def router(desk) -> APIRouter:
             return _signed_out(request)
         params = {k: v for k, v in request.query_params.items() if k in ("from", "to", "area", "agency") and v}
         params["by"] = request.query_params.get("by") or "month"
+        params.setdefault("agency", who.agency_id)  # its own area unless it names another
         if who.role not in ("SUPERVISOR", "REGULATOR"):
             return _page(request, "missing.html", who, what="统计(主管和监督机关可见)", status_code=403)
         response = await call(request, "GET", "/statistics", token, params=params)
