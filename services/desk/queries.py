@@ -79,6 +79,7 @@ def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int |
     app.refresh()
     where = L.Where()
     to, sent_by = q.get("to"), q.get("from")
+    personal = True  # the addressee, and the bureaus that referred it
     if to or not sent_by:
         to = to or who.agency_id
         if to != who.agency_id or who.role == "REGULATOR":
@@ -87,12 +88,13 @@ def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int |
     if sent_by:
         if who.role == "AGENCY_SYSTEM":
             raise L.NotAllowed("an agency system reads the referrals addressed to it (to=AGENCY)")
-        L.scope(where, who, "from_agency_id", "from_line")
+        personal = L.scope(where, who, "from_agency_id", "from_line")
         L.below(where, sent_by, True, "from_agency_id", "from_line")
     where.one_of("status", q.get("status"), REFERRAL_STATUSES, "status")
     where.one_of("subject_area", q.get("subject_area"), SUBJECT_AREAS, "subject_area")
     rows, next_cursor, sort = L.page(app.tables.db, L.REFERRALS, where, sort, cursor, limit)
-    return L.Page([{k: v for k, v in r.items() if k != "from_line"} for r in rows], next_cursor, sort, limit)
+    hidden = {"from_line"} | (set() if personal else {"consumer_name", "consumer_phone", "facts"})
+    return L.Page([{k: v for k, v in r.items() if k not in hidden} for r in rows], next_cursor, sort, limit)
 
 
 def operator(app, uscc: str) -> dict:

@@ -25,7 +25,7 @@ CASE_COLUMNS = (
     "outcome", "updated_at")
 REFERRAL_COLUMNS = (
     "id", "complaint_id", "to_agency_id", "from_agency_id", "referral_id", "subject_area", "status", "referred_at",
-    "reply_due", "answered_at", "answer_reason", "respondent_name", "respondent_uscc", "from_line")
+    "reply_due", "answered_at", "answer_reason", "respondent_name", "respondent_uscc", "consumer_name", "consumer_phone", "facts", "from_line")
 
 NO_DEADLINE = "9999-12-31"
 
@@ -164,7 +164,8 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
 def referral_rows(complaint_id: str, facts: list[dict], line) -> list[dict]:
     """One row per referral of the complaint, with the answer once it came."""
     rows: list[dict] = []
-    respondent = next(((f.get("respondent") or {}) for f in facts if f["type"] in KINDS), {})
+    received = next((f for f in facts if f["type"] in KINDS), {})
+    respondent, consumer = received.get("respondent") or {}, received.get("consumer") or {}
     for f in facts:
         if f["type"] == "ComplaintReferred":
             row = dict.fromkeys(REFERRAL_COLUMNS)
@@ -172,7 +173,10 @@ def referral_rows(complaint_id: str, facts: list[dict], line) -> list[dict]:
                        from_line=line(f.get("from_agency_id")),
                        from_agency_id=f.get("from_agency_id"), subject_area=f.get("subject_area"), status="ISSUED",
                        referred_at=f.get("decided_at") or f.get("occurred_at"),
-                       respondent_name=respondent.get("name"), respondent_uscc=respondent.get("uscc"))
+                       respondent_name=respondent.get("name"), respondent_uscc=respondent.get("uscc"),
+                       # What the addressed agency needs to handle it, as its Kafka inbox carries it.
+                       consumer_name=consumer.get("name"), consumer_phone=consumer.get("phone"),
+                       facts=received.get("facts"))
             rows.append(row)
         elif f["type"] in ("ReferralAcknowledged", "ReferralDeclined"):
             waiting = [r for r in rows if r["to_agency_id"] == f.get("agency_id") and r["status"] == "ISSUED"]

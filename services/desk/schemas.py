@@ -63,6 +63,9 @@ class ReferralItem(BaseModel):
     answer_reason: str | None = None
     respondent_name: str | None = None
     respondent_uscc: str | None = None
+    consumer_name: str | None = Field(None, description="For the addressed agency and the referring bureaus")
+    consumer_phone: str | None = Field(None, description="For the addressed agency and the referring bureaus")
+    facts: str | None = Field(None, description="For the addressed agency and the referring bureaus")
 
 
 class PublicComplaintItem(BaseModel):

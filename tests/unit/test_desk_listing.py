@@ -150,6 +150,9 @@ def test_cases_and_referrals(desk):
     assert ids(queries.cases(desk, Principal(SHANGHAI, "REGULATOR"), {"open": "true"})) == {"PC-1"}
     inbox = queries.referrals(desk, Principal("CA-310000", "AGENCY_SYSTEM"), {"to": "CA-310000"})
     assert [(r["complaint_id"], r["status"]) for r in inbox.items] == [("p-ref", "ISSUED")]
+    assert inbox.items[0]["consumer_phone"] == "13812345678"  # the addressee must reach the consumer
+    regulator = queries.referrals(desk, Principal(SHANGHAI, "REGULATOR"), {"from": PUDONG})
+    assert [r["complaint_id"] for r in regulator.items] == ["p-ref"] and "consumer_name" not in regulator.items[0]
     with pytest.raises(NotAllowed):
         queries.referrals(desk, Principal("CA-440000", "AGENCY_SYSTEM"), {"to": "CA-310000"})
     sent = queries.referrals(desk, Principal(SHANGHAI, "SUPERVISOR"), {"from": PUDONG})
