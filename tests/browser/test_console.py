@@ -86,7 +86,9 @@ def act(page, action: str, fields: dict[str, str]):
             control.select_option(value)
         else:
             control.fill(value)
-    form.locator("button[type=submit]").click()
+    # The page a form posts to answers with the next page: wait for it before looking.
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
 
 
 def test_a_case_worker_mediates_a_new_complaint_to_agreement(up, browser, shoot, haidian):
@@ -97,7 +99,8 @@ def test_a_case_worker_mediates_a_new_complaint_to_agreement(up, browser, shoot,
     assert "李明" in page.inner_text("#me")
     shoot(page, "inbox")
 
-    page.click(f"a[href='/console/complaints/{complaint_id}']")
+    with page.expect_navigation():
+        page.click(f"a[href='/console/complaints/{complaint_id}']")
     assert page.inner_text("#status") == "调解中"
     assert body["consumer"]["name"] in page.inner_text("#consumer")  # the handling bureau sees the parties
     shoot(page, "complaint")
@@ -176,7 +179,8 @@ def test_an_agency_answers_a_referral_from_its_inbox(up, browser, shoot):
     row = page.locator(f"#referral-inbox tr[data-id='{complaint_id}']")
     assert row.locator(".r-status").inner_text() == "待答复"
     shoot(page, "referrals-agency")
-    row.locator("button", has_text="接收").click()
+    with page.expect_navigation():
+        row.locator("button", has_text="接收").click()
     row = page.locator(f"#referral-inbox tr[data-id='{complaint_id}']")
     assert row.locator(".r-status").inner_text() == "已接收"
     shoot(page, "referrals-answered")
@@ -201,7 +205,8 @@ def test_a_consumer_fixes_a_wrong_credit_code_and_follows_the_status(up, browser
         page.fill(f"[name='{name}']", value)
     page.check("[name=has_evidence]")
     page.check("[name=demands][value=REFUND]")
-    page.click("button.primary")
+    with page.expect_navigation():
+        page.click("button.primary")
 
     error = page.locator(".field-error[data-field='respondent.uscc']")
     assert error.is_visible()
@@ -213,7 +218,8 @@ def test_a_consumer_fixes_a_wrong_credit_code_and_follows_the_status(up, browser
     shoot(page, "public-form-error")
 
     page.fill("[name='respondent.uscc']", good)
-    page.click("button.primary")
+    with page.expect_navigation():
+        page.click("button.primary")
     assert "/public/status/" in page.url
     complaint_id = page.inner_text("#new-id")
     reload_until(page, lambda: page.locator("#status").count() and page.inner_text("#status") == "调解中",
@@ -231,7 +237,8 @@ def test_a_violation_becomes_a_penalty_case_worked_to_closure(up, browser, shoot
     page.goto(f"{up.url}/console/cases")
     reload_until(page, lambda: len(rows(page, "#cases")) == 1, "the penalty case in the case list")
     shoot(page, "cases-with-one")
-    page.locator("#cases tbody a").first.click()
+    with page.expect_navigation():
+        page.locator("#cases tbody a").first.click()
     assert page.inner_text("#status") == "待立案"
     act(page, "investigation", {})
     reload_until(page, lambda: page.inner_text("#status") == "调查中", "the case under investigation")
