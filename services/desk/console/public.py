@@ -22,6 +22,7 @@ PRIOR_BODIES = (("", "—"), ("AMR_MEDIATION", "市场监管部门调解"), ("CO
                 ("OTHER_AGENCY", "其他行政机关"))
 PRIOR_STATUSES = (("", "—"), ("IN_PROGRESS", "正在处理"), ("CONCLUDED", "已处理完毕"))
 BOOLEANS = ("transaction.online", "has_evidence")
+CONSULTATION = ("kind", "channel", "receiving_agency_id", "consumer", "question")
 
 
 def _set(body: dict, path: str, value) -> None:
@@ -57,6 +58,10 @@ def submission(form) -> dict:
             except InvalidOperation:
                 pass  # sent as typed: the API names the field
         _set(body, name, value)
+    if body.get("kind") == "CONSULTATION":
+        # A question needs no respondent or transaction: only who asks, and what.
+        return {k: v for k, v in body.items() if k in CONSULTATION}
+    body.pop("question", None)
     for name in BOOLEANS:
         _set(body, name, form.get(name) == "on")
     if body.get("kind") != "REPORT":
