@@ -158,3 +158,38 @@ def test_answers_match_the_openapi_documents_schemas(up, submitted):
     conforms("OperatorDisclosure", httpx.get(f"{up.url}/public/operators/{uscc}", timeout=30).json())
     refused = httpx.get(f"{up.url}/complaints?status=NOPE", headers=supervisor, timeout=30)
     conforms("Problem", refused.json())
+
+
+def test_the_desk_as_a_worker_of_its_own(bus, tmp_path):
+    """In production each service is its own process: the desk worker reads
+    the topics the other workers write and serves its listings on its port.
+    A broker of its own: the module's system has a desk in the same group."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from services.bus.broker import free_port
+    from tests.harness import Processes
+
+    system = Processes(bus.bootstrap_servers, tmp_path / "data").start()
+    port = free_port()
+    log = open(tmp_path / "desk.log", "wb")
+    desk = subprocess.Popen([sys.executable, "-m", "services.desk.worker", "--port", str(port)], env=system.env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+    try:
+        complaint_id = asyncio.run(post_all(system.url, [factories.complaint(1)]))[0]
+        headers = {"Authorization": f"Bearer {system.token(HAIDIAN)}"}
+
+        def listed():
+            if desk.poll() is not None:
+                raise AssertionError((tmp_path / "desk.log").read_text(errors="replace")[-3000:])
+            try:
+                items = httpx.get(f"http://127.0.0.1:{port}/complaints", headers=headers, timeout=5).json()["items"]
+            except httpx.HTTPError:
+                return False
+            return [i["status"] for i in items if i["complaint_id"] == complaint_id] == ["IN_MEDIATION"]
+        wait_until(listed, 120, interval=0.5, message="the complaint in mediation on the desk worker")
+    finally:
+        desk.terminate()
+        desk.wait(30)
+        system.stop()
