@@ -29,6 +29,8 @@ class Forbidden(Exception):
 class Principal:
     agency_id: str
     role: str
+    # The person acting for the agency, when the token names one.
+    person: str | None = None
 
 
 def signing_key(env=os.environ) -> bytes:
@@ -46,15 +48,27 @@ def signing_key(env=os.environ) -> bytes:
 
 
 def issue(agency_id: str, role: str, key: bytes, ttl: timedelta = timedelta(days=30),
-          now: datetime | None = None) -> str:
+          now: datetime | None = None, person: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     now = now or datetime.now(timezone.utc)
     claims = {"iss": ISSUER, "sub": agency_id, "role": role, "iat": now, "exp": now + ttl}
+    if person:
+        claims["name"] = person
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
 def verify(token: str, key: bytes) -> Principal:
+    from .oidc import identity_provider
+
+    provider = identity_provider()
+    if provider is not None:
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            issuer = None
+        if issuer == provider.issuer:
+            return provider.verify(token)
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iss", "sub"]})
@@ -65,7 +79,8 @@ def verify(token: str, key: bytes) -> Principal:
     role, agency = claims.get("role"), claims.get("sub")
     if role not in ROLES or not isinstance(agency, str):
         raise Unauthenticated("the token names no known role and agency")
-    return Principal(agency, role)
+    person = claims.get("name")
+    return Principal(agency, role, person if isinstance(person, str) and person else None)
 
 
 def bearer(header: str | None, key: bytes) -> Principal:

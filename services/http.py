@@ -76,9 +76,16 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
     for name, runner in runners.items():
         module = {"intake": "services.intake.api", "routing": "services.routing.api",
                   "mediation": "services.mediation.api", "enforcement": "services.enforcement.api",
-                  "statistics": "services.statistics.api"}.get(name)
+                  "statistics": "services.statistics.api", "desk": "services.desk.api"}.get(name)
         if module:
             import importlib
 
             app.include_router(importlib.import_module(module).router(runner))
+    if "desk" in runners:
+        from services.desk.console import mount
+
+        mount(app, runners["desk"].app)
+    from services.openapi import install
+
+    install(app)
     return app

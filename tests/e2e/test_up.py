@@ -81,7 +81,8 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
             up.wait()
     # The stores stay: the next `tousu up` in this folder starts from them.
     assert sorted(p.name for p in (tmp_path / "tousu-data").glob("*.sqlite")) == [
-        "enforcement.sqlite", "intake.sqlite", "mediation.sqlite", "routing.sqlite", "statistics.sqlite"]
+        "desk.sqlite", "enforcement.sqlite", "intake.sqlite", "mediation.sqlite", "routing.sqlite",
+        "statistics.sqlite"]
 
 
 def start_up(cwd: Path, port: int, env: dict) -> tuple[subprocess.Popen, str]:

@@ -1,0 +1,108 @@
+"""The actions a console page offers, as data: the route each one posts to,
+its fields, and how a form's text becomes the JSON body the route takes.
+The route itself validates: a refusal comes back naming the field, which the
+page shows next to it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, textarea, select, datetime, yuan, list, bool
+    options: tuple[tuple[str, str], ...] = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    path: str
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+
+
+PARTIES = (("CONSUMER", "消费者"), ("RESPONDENT", "被投诉方"))
+YES_NO = (("true", "同意"), ("false", "不同意"))
+ENDINGS = (("WITHDRAWN", "投诉人撤回"), ("PARTY_REFUSED", "一方拒绝调解"), ("PARTY_ABSENT", "一方无正当理由不参加"),
+           ("LITIGATION_OR_ARBITRATION", "已诉讼或仲裁"), ("SELF_SETTLED", "双方自行和解"),
+           ("TIME_LIMIT_EXCEEDED", "超过调解期限"), ("OTHER", "其他"))
+VIOLATIONS = (("FALSE_ADVERTISING", "虚假宣传"), ("SUBSTANDARD_GOODS", "不合格商品"), ("EXPIRED_GOODS", "过期商品"),
+              ("COUNTERFEIT", "假冒伪劣"), ("PRICE_FRAUD", "价格欺诈"), ("UNFAIR_TERMS", "不公平格式条款"),
+              ("REFUSED_STATUTORY_RETURN", "拒不履行法定退货"), ("FOOD_SAFETY", "食品安全"),
+              ("UNLICENSED_OPERATION", "无照经营"), ("OTHER", "其他"))
+
+COMPLAINT_ACTIONS = {a.name: a for a in (
+    Action("consent", "记录调解意愿", "/complaints/{id}/mediation/consent",
+           (Field("party", "当事人", "select", PARTIES), Field("agreed", "是否同意调解", "select", YES_NO))),
+    Action("schedule", "安排调解", "/complaints/{id}/mediation/schedule",
+           (Field("session_at", "调解时间", "datetime"), Field("place", "调解地点"),
+            Field("mediators", "调解员(多人用逗号分隔)", "list"))),
+    Action("recusal", "调解员回避", "/complaints/{id}/mediation/recusal",
+           (Field("mediator", "回避的调解员"), Field("reason", "回避理由"))),
+    Action("appraisal", "鉴定", "/complaints/{id}/mediation/appraisal",
+           (Field("action", "操作", "select", (("START", "开始鉴定"), ("COMPLETE", "鉴定完成"))),
+            Field("body", "鉴定机构", required=False),
+            Field("payer", "鉴定费用承担", "select", (("", "—"), ("CLAIMANT", "申请方"), ("SHARED", "双方分担")),
+                  required=False),
+            Field("result", "鉴定结论", "textarea", required=False))),
+    Action("agreement", "达成调解协议", "/complaints/{id}/mediation/agreement",
+           (Field("form", "协议形式", "select", (("WRITTEN", "书面"), ("ORAL", "口头"))),
+            Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"))),
+    Action("termination", "终止调解", "/complaints/{id}/mediation/termination",
+           (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False))),
+    Action("violation", "移交违法线索", "/complaints/{id}/violations",
+           (Field("violation_type", "违法行为类型", "select", VIOLATIONS), Field("evidence", "证据与线索", "textarea"))),
+    Action("escalation", "报请上级管辖", "/complaints/{id}/jurisdiction/escalation"),
+    Action("dispute", "移交/管辖争议", "/complaints/{id}/jurisdiction/dispute",
+           (Field("with_agency_id", "另一方市场监管部门(如 AMR-310104)"),)),
+    Action("withdrawal", "投诉人撤回投诉", "/complaints/{id}/withdrawal"),
+)}
+
+CASE_ACTIONS = {a.name: a for a in (
+    Action("investigation", "立案调查", "/cases/{id}/investigation"),
+    Action("filing-declined", "不予立案", "/cases/{id}/filing-declined", (Field("reason", "理由", "textarea"),)),
+    Action("decision", "作出处罚决定", "/cases/{id}/decision",
+           (Field("fine_fen", "罚款金额(元)", "yuan"), Field("basis", "处罚依据", "textarea"))),
+    Action("closure", "结案", "/cases/{id}/closure", (Field("outcome", "结案情况", "textarea"),)),
+)}
+
+# Which actions each state of a complaint allows; the route still decides.
+BY_STATUS = {
+    "IN_MEDIATION": ("consent", "schedule", "recusal", "appraisal", "agreement", "termination", "violation",
+                     "escalation", "dispute", "withdrawal"),
+    "ACCEPTED": ("violation", "escalation", "dispute", "withdrawal"),
+    "RECEIVED": ("withdrawal",),
+    "TRANSFERRED": ("violation", "escalation", "dispute", "withdrawal"),
+    "AGREED": ("violation",),
+    "TERMINATED": ("violation",),
+}
+CASE_BY_STATUS = {"OPENED": ("investigation", "filing-declined"), "INVESTIGATING": ("decision", "closure"),
+                  "DECIDED": ("closure",)}
+
+
+def body_of(action: Action, form: dict) -> tuple[dict, dict]:
+    """The JSON body from the form's text; errors the form itself can name
+    (a sum of money that is not a number)."""
+    body, errors = {}, {}
+    for f in action.fields:
+        value = (form.get(f.name) or "").strip()
+        if not value and not f.required:
+            continue
+        if f.kind == "yuan":
+            try:
+                body[f.name] = int((Decimal(value) * 100).to_integral_value())
+            except InvalidOperation:
+                errors[f.name] = "请填写金额(元),如 2599 或 2599.50"
+        elif f.kind == "list":
+            body[f.name] = [v.strip() for v in value.replace(",", ",").split(",") if v.strip()]
+        elif f.kind == "datetime":
+            body[f.name] = (value + (":00" if len(value) == 16 else "") + "+08:00") if value else value
+        elif f.name == "agreed":
+            body[f.name] = value == "true"
+        else:
+            body[f.name] = value
+    return body, errors

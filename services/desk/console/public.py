@@ -1,0 +1,127 @@
+"""The public's pages: the complaint form (the API's own validation, its
+messages shown next to the field), a status page by complaint id, and an
+operator's disclosure page. No token, no personal data."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from .. import queries
+from ..vocabulary import SUBJECT_AREAS
+from .calls import call, problem
+from .forms import VIOLATIONS
+from .render import templates
+
+DEMANDS = (("REFUND", "退款"), ("EXCHANGE", "换货"), ("REPAIR", "修理"), ("COMPENSATION", "赔偿"),
+           ("APOLOGY", "赔礼道歉"), ("OTHER", "其他"))
+PURPOSES = (("DAILY_CONSUMPTION", "生活消费"), ("BUSINESS", "经营用途"), ("UNKNOWN", "不确定"))
+PRIOR_BODIES = (("", "—"), ("AMR_MEDIATION", "市场监管部门调解"), ("CONSUMER_ASSOCIATION", "消费者协会"),
+                ("PEOPLES_MEDIATION", "人民调解委员会"), ("COURT", "法院"), ("ARBITRATION", "仲裁机构"),
+                ("OTHER_AGENCY", "其他行政机关"))
+PRIOR_STATUSES = (("", "—"), ("IN_PROGRESS", "正在处理"), ("CONCLUDED", "已处理完毕"))
+BOOLEANS = ("transaction.online", "has_evidence")
+CONSULTATION = ("kind", "channel", "receiving_agency_id", "consumer", "question")
+
+
+def _set(body: dict, path: str, value) -> None:
+    parts = path.split(".")
+    node = body
+    for i, part in enumerate(parts[:-1]):
+        nxt = [] if parts[i + 1].isdigit() else {}
+        if isinstance(node, list):
+            index = int(part)
+            while len(node) <= index:
+                node.append(nxt)
+            node = node[index]
+        else:
+            node = node.setdefault(part, nxt)
+    last = parts[-1]
+    if isinstance(node, list):
+        node.append(value)
+    else:
+        node[last] = value
+
+
+def submission(form) -> dict:
+    """The JSON body of POST /complaints from the form, field by field; what
+    the form leaves blank is not sent, so the API judges what was given."""
+    body: dict = {"channel": "WEB"}
+    for name, value in form.multi_items():
+        value = value.strip()
+        if not value or name in BOOLEANS or name == "demands":
+            continue
+        if name == "transaction.amount_fen":
+            try:
+                value = int((Decimal(value) * 100).to_integral_value())
+            except InvalidOperation:
+                pass  # sent as typed: the API names the field
+        _set(body, name, value)
+    if body.get("kind") == "CONSULTATION":
+        # A question needs no respondent or transaction: only who asks, and what.
+        return {k: v for k, v in body.items() if k in CONSULTATION}
+    body.pop("question", None)
+    for name in BOOLEANS:
+        _set(body, name, form.get(name) == "on")
+    if body.get("kind") != "REPORT":
+        body["demands"] = form.getlist("demands")
+    return body
+
+
+def router(desk) -> APIRouter:
+    api = APIRouter(prefix="/public", include_in_schema=False)
+
+    def form_page(request, values=None, failure=None, status_code=200):
+        return templates.TemplateResponse(request, "public_form.html", {
+            "values": values or {}, "failure": failure, "subject_areas": SUBJECT_AREAS, "demands": DEMANDS,
+            "purposes": PURPOSES, "violations": VIOLATIONS, "prior_bodies": PRIOR_BODIES,
+            "prior_statuses": PRIOR_STATUSES}, status_code=status_code)
+
+    @api.get("/form")
+    def complaint_form(request: Request):
+        return form_page(request)
+
+    @api.post("/form")
+    async def submit(request: Request):
+        form = await request.form()
+        response = await call(request, "POST", "/complaints", json=submission(form))
+        failure = problem(response)
+        if failure:
+            values = {k: v for k, v in form.multi_items() if k != "demands"}
+            values["demands"] = form.getlist("demands")
+            return form_page(request, values, failure, failure["status"])
+        return RedirectResponse(f"/public/status/{response.json()['complaint_id']}?new=1", status_code=303)
+
+    @api.get("/status")
+    def status_lookup(request: Request, id: str | None = None):
+        if id:
+            return RedirectResponse(f"/public/status/{id.strip()}", status_code=303)
+        return templates.TemplateResponse(request, "public_status.html", {"status": None, "row": None})
+
+    @api.get("/status/{complaint_id}")
+    async def status(request: Request, complaint_id: str):
+        response = await call(request, "GET", f"/complaints/{complaint_id}")
+        found = response.status_code == 200
+        public = _public_row(desk, complaint_id)
+        return templates.TemplateResponse(request, "public_status.html", {
+            "complaint_id": complaint_id, "status": response.json() if found else None,
+            "row": public[0] if public else None, "new": request.query_params.get("new")},
+            status_code=200 if found else 404)
+
+    @api.get("/operator")
+    def operator(request: Request, uscc: str | None = None):
+        disclosure = queries.operator(desk, uscc.strip()) if uscc and uscc.strip() else None
+        peak = max([m["complaints"] for m in disclosure["by_month"]] or [1]) if disclosure else 1
+        return templates.TemplateResponse(request, "public_operator.html",
+                                          {"uscc": uscc or "", "d": disclosure, "peak": peak})
+
+    return api
+
+
+def _public_row(desk, complaint_id: str) -> list[dict]:
+    from .. import listing as L
+
+    desk.refresh()
+    rows = desk.tables.db.query("SELECT * FROM desk_complaints WHERE complaint_id = ?", (complaint_id,))
+    return [L.public_item(r) for r in rows]

@@ -1,0 +1,51 @@
+"""What the desk keeps from each record: the whole record, as JSON, filed
+under the complaint (or penalty case) it concerns. A complaint's file is its
+history; the rows the desk lists are derived from its files alone."""
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timezone
+
+INPUTS = ("complaints.received", "complaints.decisions", "mediation.events", "enforcement.cases",
+          "referrals.replies", "violations.found")
+
+CASE_RECORDS = ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided",
+                "PenaltyCaseClosed", "PenaltyCaseComplaintLinked")
+
+
+def complaint_file(complaint_id: str) -> str:
+    return f"complaint/{complaint_id}"
+
+
+def case_file(case_id: str) -> str:
+    return f"case/{case_id}"
+
+
+def jsonable(value):
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def facts_of(record_type: str, record: dict) -> list[tuple[str, dict]]:
+    """(file, fact) pairs one record adds. A penalty case's records go to its
+    own file and, as links, to the files of the complaints it names."""
+    fact = {"type": record_type, **jsonable(record)}
+    if record_type not in CASE_RECORDS:
+        return [(complaint_file(record["complaint_id"]), fact)]
+    pairs = [(case_file(record["case_id"]), fact)]
+    linked = list(record.get("complaint_ids") or [])
+    if record_type == "PenaltyCaseComplaintLinked":
+        linked.append(record["complaint_id"])
+    for complaint_id in dict.fromkeys(linked):
+        pairs.append((complaint_file(complaint_id), fact))
+    return pairs

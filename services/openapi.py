@@ -1,0 +1,100 @@
+"""The OpenAPI document as tools take it: every schema under components (no
+dangling `$ref`), a bearer security scheme on the routes that need a token
+(so Swagger's Authorize works), and every error answer documented as the
+problem+json the routes send."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+PROBLEM = "application/problem+json"
+PROBLEM_SCHEMA = {
+    "type": "object", "title": "Problem", "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "field": {"type": "string", "description": "The failing field, when one failed"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+        "current_state": {"type": "string", "nullable": True},
+    },
+    "additionalProperties": True,
+}
+STANDARD = {401: "No valid token: missing, malformed, expired or forged",
+            403: "The token does not allow this", 422: "The request is malformed: the field is named"}
+
+
+def _needs_token(operation: dict) -> bool:
+    """The caller's token arrives in the Authorization header; in the document
+    it becomes the bearer scheme, which Swagger's Authorize fills in."""
+    parameters = operation.get("parameters") or []
+    kept = [p for p in parameters if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")]
+    if len(kept) == len(parameters):
+        return False
+    if kept:
+        operation["parameters"] = kept
+    else:
+        operation.pop("parameters")
+    return True
+
+
+def _hoist(node, schemas: dict) -> None:
+    """Move every nested `$defs` into components.schemas."""
+    if isinstance(node, dict):
+        for name, schema in (node.pop("$defs", None) or {}).items():
+            schemas.setdefault(name, schema)
+            _hoist(schema, schemas)
+        for value in node.values():
+            _hoist(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist(value, schemas)
+
+
+def document(app: FastAPI) -> dict:
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _hoist(doc["paths"], schemas)
+    _hoist(schemas, schemas)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    from .openapi_responses import BY_OPERATION, SCHEMAS
+
+    for name, schema in SCHEMAS.items():
+        schemas.setdefault(name, schema)
+    components["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "`tousu token issue AGENCY_ID --role ROLE` prints one"}}
+    problem = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if _needs_token(operation):
+                operation["security"] = [{"bearer": []}]
+                for status in (401, 403):
+                    responses.setdefault(str(status), {"description": STANDARD[status]})
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("422", {"description": STANDARD[422]})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = problem
+                elif status[0] == "2":
+                    for media in (response.get("content") or {}).values():
+                        schema = media.get("schema")
+                        if schema in ({}, None) or (schema.get("type") == "object" and not schema.get("properties")
+                                                    and "$ref" not in schema):
+                            known = BY_OPERATION.get((method, path))
+                            media["schema"] = ({"$ref": f"#/components/schemas/{known}"} if known
+                                               else {"type": "object", "additionalProperties": True})
+    return doc
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+    app.openapi = openapi

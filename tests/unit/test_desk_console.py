@@ -1,0 +1,83 @@
+"""The console's pages rendered by the app (no browser): the inbox by
+deadline with the overdue in red, what each role sees of a complaint, and a
+form refused before it reaches a route. The browser tests drive the same
+pages against the whole system."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services import auth, casework
+from services.desk.application import Desk
+from services.http import build_app
+from tests.desk_feed import START, Feed, feed
+
+KEY = "unit-test-signing-key-thirty-two-bytes"
+PUDONG, XUHUI, SHANGHAI = "AMR-310115", "AMR-310104", "AMR-310000"
+
+
+@pytest.fixture
+def desk(monkeypatch):
+    monkeypatch.setenv("TOUSU_SIGNING_KEY", KEY)
+    casework._key.cache_clear()
+    app = Desk(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    f = Feed()
+    feed(app, f.complaint("late", PUDONG, START, seed=1)
+         + f.complaint("fresh", PUDONG, START + timedelta(days=30), seed=2)
+         + f.complaint("elsewhere", XUHUI, START, seed=3))
+    app.clock.now = lambda: START + timedelta(days=70)  # past "late"'s mediation deadline, not "fresh"'s
+    yield app
+    app.close()
+    casework._key.cache_clear()
+
+
+def signed_in(desk, agency: str, role: str) -> TestClient:
+    client = TestClient(build_app({"desk": SimpleNamespace(app=desk, clock=desk.clock, name="desk")}))
+    response = client.post("/console/login", data={"token": auth.issue(agency, role, KEY.encode(), person="李明")})
+    assert response.status_code == 200 and "待办投诉" in response.text
+    return client
+
+
+def inbox_rows(html: str) -> list[tuple[str, str]]:
+    """(complaint id, row class) in page order."""
+    return re.findall(r'<tr class="([^"]*)" data-id="([^"]+)">', html)
+
+
+def test_the_inbox_puts_the_soonest_deadline_first_and_the_overdue_in_red(desk):
+    html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console").text
+    assert inbox_rows(html) == [("overdue", "late"), ("", "fresh")]
+    assert html.count("已逾期") == 1
+
+
+def test_signed_out_pages_send_to_sign_in_and_a_bad_token_is_named(desk):
+    client = TestClient(build_app({"desk": SimpleNamespace(app=desk, clock=desk.clock, name="desk")}))
+    response = client.get("/console/complaints/late", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/console/login")
+    refused = client.post("/console/login", data={"token": "not-a-token"})
+    assert refused.status_code == 401 and 'data-field="token"' in refused.text
+
+
+@pytest.mark.parametrize("agency, role, status, consumer_shown, forms", [
+    (PUDONG, "CASE_WORKER", 200, True, True),
+    (SHANGHAI, "SUPERVISOR", 200, True, True),
+    (SHANGHAI, "REGULATOR", 200, False, False),
+    (XUHUI, "CASE_WORKER", 404, False, False),
+])
+def test_what_each_role_sees_of_a_complaint(desk, agency, role, status, consumer_shown, forms):
+    response = signed_in(desk, agency, role).get("/console/complaints/late")
+    assert response.status_code == status
+    assert ("张伟" in response.text) is consumer_shown
+    assert ('class="action"' in response.text) is forms
+
+
+def test_a_form_the_route_would_refuse_is_named_before_it_is_sent(desk):
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    response = client.post("/console/complaints/late/act/agreement",
+                           data={"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": "两千"})
+    assert response.status_code == 422
+    assert re.search(r'data-field="amount_recovered_fen">[^<]*金额', response.text)
+    assert "<details class=\"action\" id=\"action-agreement\" open>" in response.text
