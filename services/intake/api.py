@@ -83,9 +83,11 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                           f"line's own `{bulk.KEY_FIELD}` field, or an `Idempotency-Key: K` header that gives "
                           "line N the key `K:N`, so a retried batch stores nothing twice. Needs a bearer token "
                           "(an AGENCY_SYSTEM token of the handing-over system).",
+              # Also as octet-stream: the same bytes, in a type code generators can send.
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/x-ndjson": {"schema": {"type": "string", "description":
-                                                      "one JSON request per line, as `POST /complaints` takes"}}}}},
+                  media: {"schema": {"type": "string", "format": "binary", "description":
+                                     "one JSON request per line, as `POST /complaints` takes"}}
+                  for media in ("application/x-ndjson", "application/octet-stream")}}},
               responses={200: {"description": "Every line answered, in order",
                                "content": {"application/json": {"schema": bulk.RESPONSE_SCHEMA}}},
                          400: {"description": "No line, or a JSON array instead of lines"},
