@@ -19,6 +19,19 @@ from services.bus.reader import read_all_sync
 from services.bus.topics import SERVICES
 
 
+DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
+
+
+def settled(bootstrap: str, ids: list[str]):
+    """(decisions, mediation) once every complaint is decided and every accepted
+    one has its mediation case opened, else False."""
+    decisions = distinct_events(bootstrap, "complaints.decisions")
+    mediation = distinct_events(bootstrap, "mediation.events")
+    done = all(sum(decisions[c][t] for t in DECISIONS) >= 1 and
+               mediation[c]["MediationOpened"] == decisions[c]["ComplaintAccepted"] for c in ids)
+    return done and (decisions, mediation)
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -9,29 +9,10 @@ import random
 import threading
 from collections import Counter
 
-import pytest
-
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import Processes, distinct_events, post_all, wait_until
-
-DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
-
-
-@pytest.fixture
-def system(bus, tmp_path):
-    processes = Processes(bus.bootstrap_servers, tmp_path / "data").start()
-    yield processes
-    processes.stop()
-
-
-def settled(bootstrap: str, ids: list[str]):
-    decisions = distinct_events(bootstrap, "complaints.decisions")
-    mediation = distinct_events(bootstrap, "mediation.events")
-    done = all(sum(decisions[c][t] for t in DECISIONS) >= 1 and
-               mediation[c]["MediationOpened"] == decisions[c]["ComplaintAccepted"] for c in ids)
-    return done and (decisions, mediation)
+from tests.harness import DECISIONS, post_all, settled, wait_until
 
 
 def event_ids(bootstrap: str, topic: str) -> set[str]:
@@ -54,7 +35,8 @@ def referrals_in_inboxes(bootstrap: str, decisions_topic: list[tuple[str, dict]]
     return found
 
 
-def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(system, bus, tmp_path):
+def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(own_system, bus, tmp_path):
+    system = own_system
     rng = random.Random(13)
     bodies = [factories.varied(i, rng) for i in range(450)]
     before = asyncio.run(post_all(system.url, bodies[:150]))

@@ -11,8 +11,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import persistence_env
-from tests.e2e.test_broker_loss import DECISIONS, settled
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import DECISIONS, Processes, post_all, settled, wait_until
 
 LEADS = "this worker leads"
 

@@ -17,9 +17,7 @@ from aiokafka import AIOKafkaProducer
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import Processes, distinct_events, post_all, wait_until
-
-DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
+from tests.harness import DECISIONS, Processes, distinct_events, post_all, wait_until
 
 
 @pytest.fixture
