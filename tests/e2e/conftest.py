@@ -16,11 +16,3 @@ def system(module_bus, tmp_path_factory, request):
     processes = Processes(module_bus.bootstrap_servers, tmp_path_factory.mktemp(name) / "data").start()
     yield processes
     processes.stop()
-
-
-@pytest.fixture
-def own_system(bus, tmp_path):
-    """A system of its own, for a test that kills, stops or starves it."""
-    processes = Processes(bus.bootstrap_servers, tmp_path / "data").start()
-    yield processes
-    processes.stop()

@@ -12,7 +12,10 @@ from collections import Counter
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import DECISIONS, post_all, settled, wait_until
+import pytest
+
+from tests.conftest import persistence_env
+from tests.harness import DECISIONS, Processes, post_all, settled, wait_until
 
 
 def event_ids(bootstrap: str, topic: str) -> set[str]:
@@ -35,8 +38,15 @@ def referrals_in_inboxes(bootstrap: str, decisions_topic: list[tuple[str, dict]]
     return found
 
 
-def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(own_system, bus, tmp_path):
-    system = own_system
+@pytest.fixture(params=["sqlite", "postgres"])
+def system(request, bus, tmp_path):
+    processes = Processes(bus.bootstrap_servers, tmp_path / "data",
+                          extra_env=persistence_env(request.param, tmp_path / "data")).start()
+    yield processes
+    processes.stop()
+
+
+def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doubled(system, bus, tmp_path):
     rng = random.Random(13)
     bodies = [factories.varied(i, rng) for i in range(450)]
     before = asyncio.run(post_all(system.url, bodies[:150]))
