@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
-    worker.add_argument("service", choices=SERVICES + READ_MODELS)
+    # services.system.DESK, spelled out: importing the system here would load every service for every command.
+    worker.add_argument("service", choices=SERVICES + READ_MODELS + ("desk",))
     worker.add_argument("--port", type=int, default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
 

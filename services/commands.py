@@ -102,9 +102,9 @@ async def _run_system(system, host, port, banner: bool) -> None:
 
 
 def cmd_up(args) -> int:
-    from services.system import System
+    from services import up
 
-    asyncio.run(_run_system(System(), args.host, args.port, banner=True))
+    asyncio.run(up.run(args.host, args.port, args.log_level))
     print("tousu stopped.", flush=True)
     _exit_now(0)
     return 0

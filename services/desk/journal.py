@@ -36,22 +36,29 @@ class Journal:
         return self.db.query("SELECT * FROM desk_actions WHERE subject = ? ORDER BY at", (subject,))
 
 
-def install(app, desk) -> None:
-    """A middleware recording each accepted change made under a token."""
+async def note(journal: Journal, method: str, path: str, authorization: str | None, status: int) -> None:
+    """Record an accepted change made under a token (anything else is not a change, or not anyone's)."""
     from starlette.concurrency import run_in_threadpool
 
     from services.casework import _key
 
+    if method not in ("POST", "PUT", "PATCH", "DELETE") or status >= 400 or not authorization:
+        return
+    try:
+        who = auth.bearer(authorization, _key())
+    except auth.Unauthenticated:
+        return
+    await run_in_threadpool(journal.record, who, method, path, status)
+
+
+def install(app, desk) -> None:
+    """A middleware recording each accepted change made under a token. (Under
+    `tousu up`, whose services are processes of their own, its one address
+    records the changes the other services serve: services/up.py.)"""
+
     @app.middleware("http")
     async def journal(request, call_next):
         response = await call_next(request)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-            header = request.headers.get("authorization")
-            if header:
-                try:
-                    who = auth.bearer(header, _key())
-                except auth.Unauthenticated:
-                    return response
-                await run_in_threadpool(desk.journal.record, who, request.method, request.url.path,
-                                        response.status_code)
+        await note(desk.journal, request.method, request.url.path, request.headers.get("authorization"),
+                   response.status_code)
         return response

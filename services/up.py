@@ -1,0 +1,289 @@
+"""`tousu up`: the whole system on one machine as production runs it, each
+service a process of its own (so every core is used), behind one HTTP address.
+
+The parent starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS names
+one), creates the topics, starts `tousu worker SERVICE` for every service
+(TOUSU_WORKERS of each on PostgreSQL), restarts one that dies, and forwards each
+HTTP request to the worker that serves its route, as the reverse proxy does in
+production. Ctrl-C stops the workers, then the broker."""
+from __future__ import annotations
+
+import asyncio
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.bus.broker import EmbeddedBroker, create_topics, free_port
+from services.bus.settings import store_settings
+from services.desk import journal
+
+log = logging.getLogger(__name__)
+
+# Routes that are pages rather than API operations (not in any OpenAPI document).
+PAGES = ("/console", "/public", "/static", "/docs", "/redoc")
+STOP_SECONDS = 8.0
+# Not forwarded either way: they describe one connection, not the message.
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host",
+              "content-length", "proxy-authorization", "proxy-authenticate"}
+
+
+@dataclass
+class Worker:
+    service: str
+    instance: int
+    env: dict
+    log_level: str
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def name(self) -> str:
+        return self.service if self.instance == 1 else f"{self.service}-{self.instance}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "--log-level", self.log_level, "worker", self.service,
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=subprocess.DEVNULL,
+            # Ctrl-C in a terminal reaches the whole foreground group: the parent
+            # alone handles it, and stops the workers in order.
+            start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Routes:
+    """Which worker serves a request: the services' OpenAPI paths, compiled."""
+
+    def __init__(self):
+        self.table: list[tuple[re.Pattern, str, str]] = []
+        self.documents: dict[str, dict] = {}
+
+    def add(self, service: str, document: dict) -> None:
+        self.documents[service] = document
+        for path, operations in document.get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+            for method in operations:
+                self.table.append((pattern, method.upper(), service))
+        # Literal paths before templated ones: /complaints/bulk is not /complaints/{id}.
+        self.table.sort(key=lambda row: row[0].pattern.count("[^/]+"))
+
+    def service_for(self, method: str, path: str) -> str | None:
+        for pattern, allowed, service in self.table:
+            if allowed == method and pattern.match(path):
+                return service
+        if path.startswith(PAGES):
+            return "desk" if "desk" in self.documents else next(iter(self.documents), None)
+        return None
+
+    def merged(self) -> dict:
+        """One OpenAPI document of every service's routes."""
+        merged: dict = {}
+        for document in self.documents.values():
+            if not merged:
+                merged = {k: v for k, v in document.items() if k not in ("paths", "components")}
+                merged["paths"], merged["components"] = {}, {}
+            for path, operations in document.get("paths", {}).items():
+                merged["paths"].setdefault(path, {}).update(operations)
+            for kind, entries in document.get("components", {}).items():
+                merged["components"].setdefault(kind, {}).update(entries)
+        return merged
+
+
+class Up:
+    def __init__(self, host: str, port: int, env=os.environ, log_level: str = "WARNING"):
+        from services.system import DESK
+        from services.bus.topics import READ_MODELS, SERVICES
+
+        self.host, self.port, self.log_level = host, port, log_level
+        self.env = dict(env)
+        self.services = SERVICES + READ_MODELS + DESK
+        self.broker: EmbeddedBroker | None = None
+        self.workers: list[Worker] = []
+        self.routes = Routes()
+        self.http: dict[str, httpx.AsyncClient] = {}
+        self.stopping = False
+        self.journal: journal.Journal | None = None
+
+    def instances(self) -> int:
+        """TOUSU_WORKERS of each service: several share a PostgreSQL store; a
+        SQLite store has one writer."""
+        wanted = self.env.get("TOUSU_WORKERS", "1")
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise SystemExit(f"tousu up: TOUSU_WORKERS must be a whole number from 1, not {wanted!r}")
+        if int(wanted) > 1 and not self.env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+            raise SystemExit("tousu up: several workers of a service need a shared PostgreSQL store "
+                             "(PERSISTENCE_MODULE=eventsourcing.postgres); SQLite has one writer")
+        return int(wanted)
+
+    async def start(self) -> None:
+        count = self.instances()
+        bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            self.broker = EmbeddedBroker().start()
+            bootstrap = self.broker.bootstrap_servers
+        await create_topics(bootstrap)
+        env = {**self.env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        # Relative paths mean this folder, whatever folder a worker runs in.
+        env["TOUSU_DATA_DIR"] = str(store_settings(self.env).data_dir)
+        # The console acts through the one address, as behind production's proxy.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        env.setdefault("TOUSU_CONSOLE_API_URL", f"http://{host}:{self.port}")
+        self.workers = [Worker(s, i, env, self.log_level) for s in self.services for i in range(1, count + 1)]
+        for worker in self.workers:
+            worker.start()
+        first = [w for w in self.workers if w.instance == 1]
+        await asyncio.gather(*(self._wait_ready(w) for w in first))
+        if "desk" in self.services:
+            from services.desk.tables import Database
+
+            self.journal = journal.Journal(Database(store_settings(env).for_service("desk")))
+        for worker in first:
+            # A proxy keeps no cookies: each caller's travel with its own requests only.
+            self.http[worker.service] = httpx.AsyncClient(
+                base_url=worker.url, timeout=60, cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+            self.routes.add(worker.service, (await self.http[worker.service].get("/openapi.json")).json())
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.workers[0].env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    async def _wait_ready(self, worker: Worker, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if not worker.alive():
+                    raise SystemExit(f"tousu up: the {worker.name} worker exited with {worker.process.returncode} "
+                                     "while starting (run `tousu worker " + worker.service + "` to see why)")
+                try:
+                    if (await client.get(f"{worker.url}/openapi.json")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise SystemExit(f"tousu up: the {worker.name} worker did not answer within {timeout:.0f}s")
+
+    async def supervise(self) -> None:
+        """A worker that dies is started again, as compose's restart policy does."""
+        while not self.stopping:
+            await asyncio.sleep(1)
+            for worker in self.workers:
+                if not worker.alive() and not self.stopping:
+                    worker.restarts += 1
+                    log.warning("the %s worker exited with %s; starting it again", worker.name,
+                                worker.process.returncode)
+                    worker.start()
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for client in self.http.values():
+            await client.aclose()
+        for worker in self.workers:
+            if worker.alive():
+                worker.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for worker in self.workers:
+            while worker.alive() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if worker.alive():
+                log.warning("the %s worker did not stop in time; killing it", worker.name)
+                worker.process.kill()
+                worker.process.wait()
+        if self.broker:
+            self.broker.stop()
+
+    def app(self) -> Starlette:
+        async def openapi(request: Request):
+            return JSONResponse(self.routes.merged())
+
+        async def forward(request: Request):
+            service = self.routes.service_for(request.method, request.url.path)
+            if service is None:
+                return JSONResponse({"type": "https://tousu.example/problems/not-found", "title": "Not found",
+                                     "status": 404, "detail": f"no route {request.method} {request.url.path}",
+                                     "instance": request.url.path}, status_code=404,
+                                    media_type="application/problem+json")
+            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+            try:
+                answer = await self.http[service].request(
+                    request.method, request.url.path, params=request.query_params, headers=headers,
+                    content=await request.body())
+            except httpx.HTTPError:
+                return JSONResponse({"type": "https://tousu.example/problems/unavailable",
+                                     "title": "Service unavailable", "status": 503,
+                                     "detail": f"the {service} service does not answer; try again shortly",
+                                     "instance": request.url.path}, status_code=503,
+                                    media_type="application/problem+json", headers={"Retry-After": "2"})
+            if service != "desk" and self.journal is not None:
+                # Who did what, for the desk: it sees only the requests it serves itself.
+                await journal.note(self.journal, request.method, request.url.path,
+                                   request.headers.get("authorization"), answer.status_code)
+            response = Response(answer.content, status_code=answer.status_code)
+            for name, value in answer.headers.multi_items():  # every Set-Cookie, not the last
+                if name.lower() not in HOP_BY_HOP | {"date", "server"}:
+                    response.headers.append(name, value)
+            return response
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        return Starlette(routes=[Route("/openapi.json", openapi, methods=["GET"]),
+                                 Route("/{path:path}", forward, methods=methods)])
+
+
+async def run(host: str, port: int, log_level: str) -> None:
+    from services.commands import _can_listen, _serve
+
+    if port and not _can_listen(host, port):
+        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
+                         "or TOUSU_HTTP_PORT")
+    up = Up(host, port, log_level=log_level)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    serving = supervising = None
+    try:
+        starting = asyncio.create_task(up.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            return
+        starting.result()
+        server = _serve(up.app(), host, port)
+        serving = asyncio.create_task(server.serve())
+        supervising = asyncio.create_task(up.supervise())
+        print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
+        print(f"  broker: {up.bootstrap_servers}{' (embedded, in memory)' if up.broker else ''}", flush=True)
+        count = len(up.workers) // len(up.services)
+        print(f"  services: {', '.join(up.services)}, {count} process{'es' if count > 1 else ''} each; "
+              f"event stores under {store_settings(up.env).data_dir}", flush=True)
+        print("  Ctrl-C stops everything.", flush=True)
+        await asyncio.wait([stopping, serving], return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            serving.result()  # the server could not start (port taken): say why
+    finally:
+        if supervising:
+            supervising.cancel()
+        if serving and not serving.done():
+            server.should_exit = True
+            await serving
+        await up.stop()
+
