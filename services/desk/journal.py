@@ -13,6 +13,7 @@ from services import auth
 SCHEMA = ("CREATE TABLE IF NOT EXISTS desk_actions (at TEXT NOT NULL, person TEXT, agency_id TEXT NOT NULL, "
           "role TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, subject TEXT, status BIGINT NOT NULL)")
 INDEX = "CREATE INDEX IF NOT EXISTS desk_actions_subject ON desk_actions (subject, at)"
+CHANGES = ("POST", "PUT", "PATCH", "DELETE")
 SUBJECT = re.compile(r"^/(?:complaints|cases)/([^/]+)/")
 
 
@@ -42,7 +43,7 @@ async def note(journal: Journal, method: str, path: str, authorization: str | No
 
     from services.casework import _key
 
-    if method not in ("POST", "PUT", "PATCH", "DELETE") or status >= 400 or not authorization:
+    if method not in CHANGES or status >= 400 or not authorization:
         return
     try:
         who = auth.bearer(authorization, _key())
@@ -59,6 +60,7 @@ def install(app, desk) -> None:
     @app.middleware("http")
     async def journal(request, call_next):
         response = await call_next(request)
-        await note(desk.journal, request.method, request.url.path, request.headers.get("authorization"),
-                   response.status_code)
+        if request.method in CHANGES:
+            await note(desk.journal, request.method, request.url.path, request.headers.get("authorization"),
+                       response.status_code)
         return response
