@@ -89,18 +89,29 @@ async def _run_system(system, host, port, banner: bool) -> None:
 
 
 def cmd_up(args) -> int:
+    from services.failures import reachable
     from services.system import System
 
+    stale = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if stale and not reachable(stale):
+        print(f"tousu up: no Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={stale} (left over "
+              "from an earlier `tousu up`?): run `unset KAFKA_BOOTSTRAP_SERVERS` and `tousu up` starts "
+              "its own broker, or start the broker at that address", file=sys.stderr)
+        return 2
     asyncio.run(_run_system(System(), args.host, args.port, banner=True))
     print("tousu stopped.")
     return 0
 
 
 def cmd_worker(args) -> int:
+    from services.failures import broker_unreachable, reachable
     from services.system import System
 
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         print("tousu worker needs KAFKA_BOOTSTRAP_SERVERS (tousu up starts a broker for you)", file=sys.stderr)
+        return 2
+    if not reachable(os.environ["KAFKA_BOOTSTRAP_SERVERS"]):
+        print(f"tousu worker: {broker_unreachable(os.environ['KAFKA_BOOTSTRAP_SERVERS'])}", file=sys.stderr)
         return 2
     print(f"{args.service} starting", flush=True)
     asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
@@ -152,9 +163,16 @@ def cmd_submit(args) -> int:
 
 
 def cmd_status(args) -> int:
+    import re
+    from urllib.parse import quote
+
     import httpx
 
-    response = httpx.get(f"{_url(args)}/complaints/{args.complaint_id}", timeout=30)
+    if not re.fullmatch(r"[^\s/?#]+", args.complaint_id):
+        print(f"tousu status: {args.complaint_id!r} is not a complaint id; give the id `tousu submit` printed "
+              "(e.g. TS-20261128-3F2A9C1B7D4E)", file=sys.stderr)
+        return 2
+    response = httpx.get(f"{_url(args)}/complaints/{quote(args.complaint_id)}", timeout=30)
     if response.status_code != 200:
         _print_problem(response)
         return 1
@@ -197,13 +215,19 @@ def _jsonable(value, personal: bool, key: str | None = None):
 
 def cmd_tail(args) -> int:
     from services.bus.codec import CodecError, default_codec
-    from services.bus.reader import read_topic
+    from services.tail import NoSuchTopic, known, records
 
+    try:
+        known(args.topic)
+    except NoSuchTopic as exc:
+        print(f"tousu tail: {exc}", file=sys.stderr)
+        return 2
     codec = default_codec()
     bootstrap = bus_settings().bootstrap_servers
+    last = None if args.from_beginning else args.lines
 
     async def run():
-        async for message in read_topic(bootstrap, args.topic, from_beginning=args.from_beginning, follow=args.follow):
+        async for message in records(bootstrap, args.topic, last, args.follow):
             try:
                 record_type, record = codec.decode(message.value)
                 shown = _jsonable(record, args.show_personal_data)
@@ -218,7 +242,11 @@ def cmd_tail(args) -> int:
                                   if k not in ("event_id",) and v not in (None, []))
                 print(f"{message.partition}:{message.offset} {record_type} {fields}", flush=True)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except NoSuchTopic as exc:
+        print(f"tousu tail: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
