@@ -135,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     from services import commands
 
+    if args.command not in LONG_RUNNING and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        # Beside a running `tousu up`, its embedded broker without an export.
+        found = commands.recorded_broker()
+        if found:
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = found[0]
+            os.environ["TOUSU_BROKER_RECORDED_IN"] = str(found[1])
     handler = getattr(commands, f"cmd_{args.command}")
     try:
         return handler(args) or 0

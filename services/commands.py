@@ -53,6 +53,7 @@ def _can_listen(host: str, port: int) -> bool:
 async def _run_system(system, host, port, banner: bool) -> None:
     import signal
 
+    recorded = None
     from services.http import build_app
 
     if port and not _can_listen(host, port):
@@ -65,6 +66,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
     server = serving = None
     try:
         await system.open()
+        recorded = _record_broker(system)
         if port:
             # HTTP serves while the consumers join their groups (seconds on a fresh start).
             server = _serve(build_app(system.runners), host, port)
@@ -86,6 +88,35 @@ async def _run_system(system, host, port, banner: bool) -> None:
             server.should_exit = True
             await serving
         await system.stop()
+        if recorded:
+            recorded.unlink(missing_ok=True)
+
+
+BROKER_FILE = "broker"
+
+
+def _record_broker(system):
+    """Where the embedded broker listens, for the other commands run beside
+    this one (tail, audit, agency...) to find without an export."""
+    if not system.broker:
+        return None
+    from services.bus.settings import data_dir
+
+    path = data_dir() / BROKER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(system.bootstrap_servers + "\n")
+    return path
+
+
+def recorded_broker():
+    """(address, file) that a running `tousu up` recorded in the data directory, or None."""
+    from services.bus.settings import data_dir
+
+    path = data_dir() / BROKER_FILE
+    try:
+        return path.read_text().strip(), path
+    except OSError:
+        return None
 
 
 def cmd_up(args) -> int:

@@ -19,6 +19,10 @@ def _url(args) -> str:
 
 
 def broker_unreachable(servers: str) -> str:
+    recorded = os.environ.get("TOUSU_BROKER_RECORDED_IN")
+    if recorded and os.environ.get("KAFKA_BOOTSTRAP_SERVERS") == servers:
+        return (f"no Kafka broker answers at {servers}, where `tousu up` said its broker was ({recorded}): "
+                "is `tousu up` still running? start it again, or export KAFKA_BOOTSTRAP_SERVERS for another broker")
     return (f"no Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={servers}: start it (`tousu up` "
             "prints the address of the one it starts) and export that address, or "
             "`unset KAFKA_BOOTSTRAP_SERVERS` to let `tousu up` start one")
@@ -47,8 +51,10 @@ def explain(exc: BaseException, args) -> str:
     if isinstance(exc, KafkaError):
         return f"the Kafka broker at {_bootstrap()} refused: {exc}; check KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_*"
     if isinstance(exc, RuntimeError) and "KAFKA_BOOTSTRAP_SERVERS" in str(exc):
-        return ("KAFKA_BOOTSTRAP_SERVERS is not set: export the broker address `tousu up` printed "
-                "(export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:PORT)")
+        from services.bus.settings import data_dir
+
+        return (f"KAFKA_BOOTSTRAP_SERVERS is not set and no `tousu up` runs with the data directory {data_dir()}: "
+                "start `tousu up` (here, or with the same TOUSU_DATA_DIR), or export the address of your broker")
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename}: no such file or folder; check the path"
     if isinstance(exc, PermissionError):
