@@ -48,8 +48,10 @@ def configure(level: str, json_lines: bool) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter(TEXT))
+    handler.set_name("tousu")
     root = logging.getLogger()
-    for old in list(root.handlers):
+    # Ours replaced (main() may run twice in one process); anyone else's kept.
+    for old in [h for h in root.handlers if h.get_name() == "tousu"]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
