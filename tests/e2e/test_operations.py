@@ -60,6 +60,7 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
     wait_until(lambda: value(metrics(routing), "tousu_relay_backlog", service="routing") == 0, 30,
                message="routing's relay caught up")
     assert value(decided, "tousu_store_seconds_count", service="routing", operation="batch") >= 1
+    assert value(decided, "tousu_broker_answering") == 1
 
     intake = metrics(system.url)
     assert value(intake, "tousu_http_requests_total", method="POST", route="/complaints", status="202") == 1
@@ -70,6 +71,8 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
                       30, message="routing not ready without a broker")
     assert down["services"]["routing"]["broker"] != "ok" and down["services"]["routing"]["store"] == "ok"
     assert httpx.get(f"{routing}/healthz", timeout=10).status_code == 200
-    assert value(metrics(routing), "tousu_store_position", service="routing") >= 1, "metrics still answer"
+    blind = metrics(routing)
+    assert value(blind, "tousu_store_position", service="routing") >= 1, "metrics still answer"
+    assert value(blind, "tousu_broker_answering") == 0
     bus.broker.start()
     wait_until(lambda: ready(routing), 60, message="routing ready again once the broker is back")

@@ -361,7 +361,7 @@ def test_prometheus_scrapes_every_worker_and_the_dashboard_plots_metrics_that_ex
     assert targets == {f"{name}:{WORKER_PORTS[name]}" for name in WORKERS}
     assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in compose["services"]["prometheus"]["volumes"]
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "tousu.json").read_text())
-    source = (ROOT / "services" / "observability.py").read_text()
+    source = "".join((ROOT / "services" / name).read_text() for name in ("metrics.py", "observability.py"))
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
             for metric in re.findall(r"tousu_[a-z_]+", target["expr"]):
