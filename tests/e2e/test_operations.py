@@ -46,7 +46,7 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
                         headers={"X-Request-ID": "ops-test-0001"}, timeout=30)
     assert answer.status_code == 202 and answer.headers["X-Request-ID"] == "ops-test-0001"
     assert httpx.get(f"{system.url}/healthz", timeout=10).headers["X-Request-ID"], "an id is made when none is given"
-    logged = [json.loads(line) for line in system.workers["intake"].log().splitlines() if line.startswith("{")]
+    logged = [json.loads(line) for line in system.workers["intake"].log_path.read_text().splitlines() if line.startswith("{")]
     assert any(line.get("request_id") == "ops-test-0001" and line.get("status") == 202 for line in logged), logged
 
     routing = system.url_of("routing")
