@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--log-level (or TOUSU_LOG_LEVEL) {args.log_level!r}: one of DEBUG, INFO, WARNING, ERROR")
     from services.logs import configure
 
-    configure(level, json_lines=args.command in LONG_RUNNING)
+    configure(level, json_lines=args.command in LONG_RUNNING,
+              service=args.service if args.command == "worker" else None)
     if args.command not in LONG_RUNNING and level != "DEBUG":
         for noisy in ("aiokafka", "asyncio", "kafka"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)

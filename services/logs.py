@@ -28,9 +28,15 @@ class JsonFormatter(logging.Formatter):
     # Attributes every LogRecord has; anything else was passed with `extra=` and is kept.
     STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
 
+    def __init__(self, service: str | None = None):
+        super().__init__()
+        self.service = service
+
     def format(self, record: logging.LogRecord) -> str:
         line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if self.service:
+            line["service"] = self.service
         if getattr(record, "request_id", None):
             line["request_id"] = record.request_id
         for key, value in vars(record).items():
@@ -41,11 +47,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure(level: str, json_lines: bool) -> None:
+def configure(level: str, json_lines: bool, service: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if json_lines and os.environ.get("TOUSU_LOG_FORMAT", "json").lower() != "text":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(logging.Formatter(TEXT))
     handler.set_name("tousu")

@@ -58,6 +58,7 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
     assert httpx.get(f"{system.url}/healthz", timeout=10).headers["X-Request-ID"], "an id is made when none is given"
     logged = json_lines(system.workers["intake"].log_path.read_text())
     assert any(line.get("request_id") == "ops-test-0001" and line.get("status") == 202 for line in logged), logged
+    assert all(line["service"] == "intake" for line in logged)
 
     routing = system.url_of("routing")
     decided = wait_until(lambda: (m := metrics(routing)) and (value(m, "tousu_decisions_total", decision="ACCEPTED")
