@@ -73,9 +73,12 @@ def explain(exc: BaseException, args) -> str:
         from services.bus.settings import data_dir
 
         return f"the event store under {data_dir()} cannot be used ({exc}); set TOUSU_DATA_DIR to a writable folder"
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return f"{exc.filename}: a file stands where a folder should be; check the path (and TOUSU_DATA_DIR)"
     if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or exc}"
+        if exc.filename:
+            return f"{exc.filename}: {exc.strerror or exc}; check the path and that you may use it"
+        return f"{exc.strerror or exc}; check the addresses and paths this command uses"
     return f"{type(exc).__name__}: {_first_line(exc)} (run with --log-level DEBUG to see where)"
 
 
