@@ -246,7 +246,7 @@ def _jsonable(value, personal: bool, key: str | None = None):
 
 def cmd_tail(args) -> int:
     from services.bus.codec import CodecError, default_codec
-    from services.tail import NoSuchTopic, known, records
+    from services.tail import NoSuchTopic, NotYetWritten, known, records
 
     try:
         known(args.topic)
@@ -275,9 +275,8 @@ def cmd_tail(args) -> int:
 
     try:
         asyncio.run(run())
-    except NoSuchTopic as exc:
+    except NotYetWritten as exc:
         print(f"tousu tail: {exc}", file=sys.stderr)
-        return 1
     return 0
 
 

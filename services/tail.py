@@ -22,6 +22,16 @@ def known(topic: str) -> None:
     except registry.UnknownTopic:
         names = ", ".join(t.name for t in registry.REGISTRY)
         raise NoSuchTopic(f"no topic {topic!r}: one of {names}, or referrals.AGENCY_ID") from None
+    if topic.startswith(registry.REFERRAL_PREFIX) and topic not in registry.BY_NAME:
+        from services.routing.directory import Directory
+
+        agency_id = topic[len(registry.REFERRAL_PREFIX):]
+        if not Directory.load().exists(agency_id):
+            raise NoSuchTopic(f"no topic {topic!r}: {agency_id} is not an agency of the directory")
+
+
+class NotYetWritten(LookupError):
+    """A topic of the registry that nothing was written to yet: no records, not an error."""
 
 
 async def records(bootstrap: str, topic: str, last: int | None, follow: bool) -> AsyncIterator[Inbound]:
@@ -36,7 +46,7 @@ async def records(bootstrap: str, topic: str, last: int | None, follow: bool) ->
         # Listing every topic asks about none by name: the embedded broker would
         # create a topic it is asked about.
         if topic not in await consumer.topics():
-            raise NoSuchTopic(f"topic {topic!r} does not exist on the broker yet (nothing was ever written to it)")
+            raise NotYetWritten(f"{topic} has no records yet (nothing was written to it)")
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         start = await consumer.beginning_offsets(tps)
         end = await consumer.end_offsets(tps)

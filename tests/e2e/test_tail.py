@@ -56,6 +56,9 @@ def test_tail_without_flags_shows_the_last_records_and_refuses_unknown_topics(in
         refused = intake.cli("tail", topic, check=False)
         assert refused.returncode != 0 and not refused.stdout
         assert refused.stderr.count("\n") == 1 and topic in refused.stderr, refused.stderr
+    # An agency nothing was referred to yet: an inbox with no records, not an error.
+    empty = intake.cli("tail", "referrals.CA-310000", "--from-beginning")
+    assert not empty.stdout and "no records yet" in empty.stderr
 
     async def topics():
         admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
@@ -64,4 +67,5 @@ def test_tail_without_flags_shows_the_last_records_and_refuses_unknown_topics(in
             return set(await admin.list_topics())
         finally:
             await admin.close()
-    assert "referrals.XX-000000" not in asyncio.run(topics()), "tail created the topic it was asked about"
+    assert not {"referrals.XX-000000", "referrals.CA-310000"} & asyncio.run(topics()), \
+        "tail created a topic it was asked about"
