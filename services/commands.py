@@ -78,6 +78,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
                   f"{' (embedded, in memory)' if system.broker else ''}", flush=True)
             from services.bus.settings import store_settings
             print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
+            print("  health: /healthz, /readyz; Prometheus metrics: /metrics", flush=True)
             print("  Ctrl-C stops everything.", flush=True)
         waits = [asyncio.create_task(stop.wait())] + ([serving] if serving else [])
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

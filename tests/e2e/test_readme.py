@@ -26,7 +26,7 @@ def test_the_readme_commands_run_in_order_as_written(tmp_path):
     setup, tests, *using = blocks()
     assert setup.strip() == "pip install -e . && tousu up"  # installed already: the test runs `tousu up`
     assert "pytest" in tests  # the test suite itself
-    assert len(using) == 2 and all("pip install" not in b and "tousu up" not in b for b in using)
+    assert len(using) == 3 and all("pip install" not in b and "tousu up" not in b for b in using)
 
     port = free_port()
     bin_dir = tmp_path / "bin"
@@ -48,7 +48,9 @@ def test_the_readme_commands_run_in_order_as_written(tmp_path):
             banner.append(line)
         # What a reader does between the blocks: wait until the complaint is in mediation.
         wait = 'for _ in $(seq 120); do tousu status $ID | grep -q IN_MEDIATION && break; sleep 0.5; done\n'
-        script = "set -euo pipefail\n" + using[0] + wait + using[1].replace("8315", str(port))
+        # Between blocks a line of its own, as a terminal shows a new prompt.
+        script = ("set -euo pipefail\n" + using[0] + wait
+                  + "".join("echo\n" + b.replace("8315", str(port)) for b in using[1:]))
         run = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                              timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
@@ -60,8 +62,11 @@ def test_the_readme_commands_run_in_order_as_written(tmp_path):
         assert (tmp_path / "figures.csv").read_text().startswith("kind,")
         assert (tmp_path / "figures.png").read_bytes()[:4] == b"\x89PNG"
         # The consent reached the complaint's mediation case (curl --fail-with-body failed otherwise).
-        case = json.loads(run.stdout[run.stdout.rindex('{"complaint_id"'):])
+        case = json.loads(re.search(r'^\{"complaint_id".*$', run.stdout, re.M).group(0))
         assert case["complaint_id"] == complaint_id and case["agency_id"] == "AMR-330106"
+        ready = json.loads(re.search(r'^\{"status": ?"ready".*$', run.stdout, re.M).group(0))
+        assert set(ready["services"]) == {"intake", "routing", "mediation", "enforcement", "statistics"}
+        assert re.search(r'^tousu_decisions_total\{decision="ACCEPTED"\} 1\.0$', run.stdout, re.M), run.stdout
     finally:
         os.killpg(up.pid, signal.SIGINT)
         try:
