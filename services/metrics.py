@@ -20,6 +20,11 @@ STORE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 DECISIONS = {"Complaint.Accepted": "ACCEPTED", "Complaint.Rejected": "REJECTED",
              "Complaint.Referred": "REFERRED", "Complaint.Transferred": "TRANSFERRED"}
 LOG_PAGE, LOG_PAGES_PER_SCRAPE = 1000, 50
+# What makes a complaint overdue, and what ends that: (kind, flagged by, ended by).
+OVERDUE = (("decision", {"Complaint.DecisionOverdue"}, {"Complaint.Accepted", "Complaint.Rejected",
+                                                        "Complaint.Referred"}),
+           ("referral_reply", {"Complaint.ReferralOverdue"}, {"Complaint.ReferralAcknowledged",
+                                                              "Complaint.ReferralDeclined"}))
 
 
 class EventCounts:
@@ -31,6 +36,8 @@ class EventCounts:
         self.position = 0
         self.by_type: dict[str, int] = {}
         self.time_limits = 0
+        # Aggregates overdue now, by kind: flagged and not yet decided or answered.
+        self.overdue_now: dict[str, set] = {kind: set() for kind, _, _ in OVERDUE}
 
     def refresh(self) -> None:
         app = self.runner.app
@@ -41,6 +48,11 @@ class EventCounts:
             for notification in page:
                 name = notification.topic.rsplit(":", 1)[-1]
                 self.by_type[name] = self.by_type.get(name, 0) + 1
+                for kind, flagged, ended in OVERDUE:
+                    if name in flagged:
+                        self.overdue_now[kind].add(notification.originator_id)
+                    elif name in ended:
+                        self.overdue_now[kind].discard(notification.originator_id)
                 if name == "MediationCase.Terminated":
                     event = app.mapper.to_domain_event(notification)
                     self.time_limits += getattr(event, "reason", None) == "TIME_LIMIT_EXCEEDED"
@@ -113,6 +125,8 @@ class RunnerCollector(Collector):
                                    labels=["service"])
         overdue = CounterMetricFamily("tousu_overdue", "Complaints found overdue: decisions past their due "
                                       "date, mediations ended by the time limit", labels=["kind"])
+        overdue_now = GaugeMetricFamily("tousu_overdue_open", "Complaints overdue now: no decision past its due "
+                                        "date, a referral unanswered past its reply time", labels=["kind"])
         for name, runner in self.runners.items():
             result = runner.processed
             for outcome in ("handled", "skipped", "dead"):
@@ -140,13 +154,15 @@ class RunnerCollector(Collector):
                 for event, decision in DECISIONS.items():
                     decisions.add_metric([decision], counts.by_type.get(event, 0))
                 overdue.add_metric(["decision"], counts.by_type.get("Complaint.DecisionOverdue", 0))
+                for kind, ids in counts.overdue_now.items():
+                    overdue_now.add_metric([kind], len(ids))
             if name == "mediation":
                 overdue.add_metric(["mediation"], counts.time_limits)
         for (topic, partition), offset in sorted(self.ends.ends.items()):
             end.add_metric([topic, str(partition)], offset)
         broker.add_metric([], 1 if self.ends.answered else 0)
         yield from (handled, lag, position, end, broker, stored, published, backlog, events, decisions, dead,
-                    overdue)
+                    overdue, overdue_now)
 
 
 def _consumer(runner: ServiceRunner):

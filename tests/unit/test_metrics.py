@@ -39,6 +39,7 @@ def test_decisions_overdue_and_backlog_come_from_the_store_and_are_counted_once(
     receive(app, "TS-3", subject_area="TELECOM")
     clock.advance(timedelta(days=20))
     receive(app, "TS-4")  # decided after its due date: flagged overdue first
+    assert app.flag_overdue() == 1  # TS-3's referral, unanswered past its reply time
     runner = SimpleNamespace(app=app, processed=BatchResult(handled=4), relay=SimpleNamespace(position=2),
                              faust_app=None, name="routing")
     registry = CollectorRegistry()
@@ -50,6 +51,8 @@ def test_decisions_overdue_and_backlog_come_from_the_store_and_are_counted_once(
         assert seen[("tousu_decisions_total", (("decision", "REJECTED"),))] == 1
         assert seen[("tousu_decisions_total", (("decision", "REFERRED"),))] == 1
         assert seen[("tousu_overdue_total", (("kind", "decision"),))] == 1
+        assert seen[("tousu_overdue_open", (("kind", "decision"),))] == 0, "TS-4 was decided after all"
+        assert seen[("tousu_overdue_open", (("kind", "referral_reply"),))] == 1
         assert seen[("tousu_events_total", (("event", "Complaint.Received"), ("service", "routing")))] == 4
         assert seen[("tousu_consumer_messages_total", (("outcome", "handled"), ("service", "routing")))] == 4
         top = app.recorder.max_notification_id()
