@@ -289,6 +289,7 @@ def test_everything_restarts_and_long_running_services_have_health_checks(compos
     for name in ONE_SHOT:
         # Restarted until they succeed: the services wait for their success.
         assert compose["services"][name]["restart"] == "on-failure", name
+    assert compose["services"]["topics"]["healthcheck"] == {"disable": True}, "no /readyz in a one-shot job"
 
 
 def test_each_worker_is_healthy_when_its_own_readyz_answers(compose):
