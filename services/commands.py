@@ -53,7 +53,6 @@ def _can_listen(host: str, port: int) -> bool:
 async def _run_system(system, host, port, banner: bool) -> None:
     import signal
 
-    recorded = None
     from services.http import build_app
 
     if port and not _can_listen(host, port):
@@ -63,7 +62,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = serving = None
+    server = serving = recorded = None
     try:
         await system.open()
         recorded = _record_broker(system)
