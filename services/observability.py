@@ -63,9 +63,46 @@ def _consumers_ok(runner: ServiceRunner) -> str:
     return "ok"
 
 
+class RequestContext:
+    """ASGI middleware: the request's id (the caller's X-Request-ID or a new one)
+    for every log line written while serving it and on the answer; a count and a
+    duration per route; one log line per request. Plain ASGI, not Starlette's
+    BaseHTTPMiddleware, which would copy every body through a task of its own."""
+
+    def __init__(self, app, requests: Counter, seconds: Histogram):
+        self.app, self.requests, self.seconds = app, requests, seconds
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started, status = time.perf_counter(), 500
+
+        async def answer(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            elapsed = time.perf_counter() - started
+            # The router leaves the matched route in the scope: a label per route, not per id.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.requests.labels(method, route, str(status)).inc()
+            self.seconds.labels(method, route).observe(elapsed)
+            log.info("%s %s %s", method, scope["path"], status,
+                     extra={"status": status, "route": route, "duration_ms": round(elapsed * 1000, 1)})
+            request_id.reset(token)
+
+
 def observe(app, runners: dict[str, ServiceRunner]) -> None:
     """Health, readiness, metrics and request ids on a FastAPI app."""
-    from fastapi import Request
     from fastapi.responses import JSONResponse, Response
 
     registry = CollectorRegistry()
@@ -77,26 +114,7 @@ def observe(app, runners: dict[str, ServiceRunner]) -> None:
     seconds = Histogram("tousu_http_request_seconds", "Time to answer an HTTP request", ["method", "route"],
                         registry=registry)
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next):
-        given = request.headers.get(REQUEST_ID, "")
-        rid = given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers[REQUEST_ID] = rid
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = getattr(request.scope.get("route"), "path", None) or "unmatched"
-            requests.labels(request.method, route, str(status)).inc()
-            seconds.labels(request.method, route).observe(elapsed)
-            log.info("%s %s %s", request.method, request.url.path, status,
-                     extra={"status": status, "route": route, "duration_ms": round(elapsed * 1000, 1)})
-            request_id.reset(token)
+    app.add_middleware(RequestContext, requests=requests, seconds=seconds)
 
     # Kept out of the OpenAPI document, which describes the API that callers use
     # (and whose every route but the front door asks for a token).
