@@ -388,3 +388,14 @@ def test_the_image_runs_a_regular_install_as_a_user_without_rights_to_its_code()
     assert {r[1:].rstrip("/") for r in rules if r.startswith("!")} == {
         "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "schemas", "services"}
     assert "**/signing.key" in rules
+
+
+def test_the_asyncapi_document_names_the_listener_outside_parties_use(compose):
+    from services.asyncapi import document
+
+    outside = advertised(compose)["EXTERNAL"]  # ${KAFKA_EXTERNAL_HOST:-localhost}:19092
+    port = outside.rsplit(":", 1)[1]
+    assert f"{port}:{port}" in compose["services"]["kafka"]["ports"]
+    servers = document()["servers"]
+    assert servers["external"]["host"] == f"localhost:{port}"
+    assert servers["production"]["host"] == compose["services"]["intake"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
