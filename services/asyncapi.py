@@ -22,6 +22,8 @@ AVRO_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"
 CONTENT_TYPE = "application/octet-stream"
 KAFKA_BINDING = "0.5.0"
 DEFAULT_HOST = "kafka:9092"
+# The listener outside parties reach (docker-compose.yml: EXTERNAL, on KAFKA_EXTERNAL_HOST).
+DEFAULT_EXTERNAL = "localhost:19092"
 
 # Parties outside the four services and what the contract ("Who may do what")
 # lets them read. What they write comes from the registry's writers.
@@ -157,8 +159,9 @@ def _operation(party: str, action: str, topic: Topic) -> dict:
     }
 
 
-def document(host: str | None = None) -> dict:
-    """The AsyncAPI document; `host` is a KAFKA_BOOTSTRAP_SERVERS-style list."""
+def document(host: str | None = None, external: str | None = None) -> dict:
+    """The AsyncAPI document; `host` is a KAFKA_BOOTSTRAP_SERVERS-style list (the
+    services' listener), `external` the HOST:PORT outside parties connect to."""
     hosts = [h.strip() for h in (host or DEFAULT_HOST).split(",") if h.strip()]
     found = schemas()
     read_by = readers()
@@ -188,10 +191,19 @@ def document(host: str | None = None) -> dict:
             "tags": [{"name": k, "description": v} for k, v in PARTIES.items()],
         },
         "defaultContentType": CONTENT_TYPE,
-        "servers": {"production": {
-            "host": hosts[0], "protocol": "kafka", "title": "Production Kafka", "description": server,
-            "security": [{"$ref": "#/components/securitySchemes/kafkaUser"}],
-        }},
+        "servers": {
+            "production": {
+                "host": hosts[0], "protocol": "kafka", "title": "Production Kafka", "description": server,
+                "security": [{"$ref": "#/components/securitySchemes/kafkaUser"}],
+            },
+            "external": {
+                "host": external or DEFAULT_EXTERNAL, "protocol": "kafka", "title": "Production Kafka, from outside",
+                "description": "The listener other agencies, regulators and consumer associations connect to "
+                               "from outside the deployment, with their own Kafka user (SASL/SCRAM-SHA-512); "
+                               "the production server above is the services' own, inside it.",
+                "security": [{"$ref": "#/components/securitySchemes/kafkaUser"}],
+            },
+        },
         "channels": channels,
         "operations": operations,
         "components": {

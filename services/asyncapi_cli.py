@@ -5,7 +5,7 @@ import json
 import sys
 from functools import lru_cache
 
-from services.asyncapi import DEFAULT_HOST, document
+from services.asyncapi import DEFAULT_EXTERNAL, DEFAULT_HOST, document
 
 
 def add_arguments(parser) -> None:
@@ -13,6 +13,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--server", metavar="HOSTS", default=None,
                         help=f"production bootstrap servers, as in KAFKA_BOOTSTRAP_SERVERS (default {DEFAULT_HOST})")
+    parser.add_argument("--external", metavar="HOST:PORT", default=None,
+                        help=f"the listener outside parties connect to (default {DEFAULT_EXTERNAL})")
 
 
 def render(doc: dict, as_yaml: bool = False) -> str:
@@ -25,7 +27,8 @@ def render(doc: dict, as_yaml: bool = False) -> str:
 
 
 def cmd_asyncapi(args) -> int:
-    text = render(document(getattr(args, "server", None)), getattr(args, "yaml", False))
+    text = render(document(getattr(args, "server", None), getattr(args, "external", None)),
+                  getattr(args, "yaml", False))
     output = getattr(args, "output", None)
     if output and output != "-":
         with open(output, "w", encoding="utf-8") as out:

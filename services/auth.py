@@ -1,7 +1,11 @@
 """Who is calling: signed, expiring tokens naming an agency and a role.
 
-The signing key comes from TOUSU_SIGNING_KEY, or is generated once into the
-data directory and kept there, so tokens survive restarts of `tousu up`."""
+The signing key comes from TOUSU_SIGNING_KEY, or is generated once into a file
+and kept there, so tokens survive restarts of `tousu up`: `signing.key` in
+TOUSU_DATA_DIR when that is set, else in the user's own configuration folder
+(`$XDG_CONFIG_HOME/tousu`, by default `~/.config/tousu`). Never relative to the
+working directory: `tousu token issue` run from anywhere must sign with the key
+the running system checks."""
 from __future__ import annotations
 
 import os
@@ -36,15 +40,20 @@ class Principal:
 def signing_key(env=os.environ) -> bytes:
     if env.get("TOUSU_SIGNING_KEY"):
         return env["TOUSU_SIGNING_KEY"].encode("utf-8")
-    from services.bus.settings import data_dir
-
-    path: Path = data_dir(env) / "signing.key"
+    path = signing_key_path(env)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip().encode("utf-8")
+
+
+def signing_key_path(env=os.environ) -> Path:
+    if env.get("TOUSU_DATA_DIR"):
+        return Path(env["TOUSU_DATA_DIR"]).expanduser().resolve() / "signing.key"
+    config = Path(env.get("XDG_CONFIG_HOME") or Path(env.get("HOME") or Path.home()) / ".config")
+    return config.expanduser().resolve() / "tousu" / "signing.key"
 
 
 def issue(agency_id: str, role: str, key: bytes, ttl: timedelta = timedelta(days=30),

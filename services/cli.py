@@ -9,25 +9,57 @@ import sys
 from services.bus.topics import READ_MODELS, SERVICES
 
 DEFAULT_PORT = 8315
+# Commands that run until stopped keep the libraries' own logs: they are how an
+# operator sees a broker come and go. A one-shot command explains its failure itself.
+LONG_RUNNING = {"up", "worker", "broker"}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # One line, not the usage block: the cause, and where the fix is described.
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _number(minimum: int, maximum: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            span = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give a number {span}")
+        return value
+    return parse
+
+
+def _env_port(name: str) -> int | None:
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    try:
+        return _number(1, 65535)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"tousu: {name}={text}: {exc}; set it to a port from 1 to 65535, or unset it")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tousu", description="The consumer-complaint bus.")
+    parser = Parser(prog="tousu", description="The consumer-complaint bus.")
     parser.add_argument("--log-level", default=os.environ.get("TOUSU_LOG_LEVEL", "WARNING"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), all services, HTTP API")
-    up.add_argument("--port", type=int, default=int(os.environ.get("TOUSU_HTTP_PORT", DEFAULT_PORT)))
+    up.add_argument("--port", type=_number(1, 65535), default=_env_port("TOUSU_HTTP_PORT") or DEFAULT_PORT)
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
     # services.system.DESK, spelled out: importing the system here would load every service for every command.
     worker.add_argument("service", choices=SERVICES + READ_MODELS + ("desk",))
-    worker.add_argument("--port", type=int, default=None, help="serve this service's HTTP routes here")
+    worker.add_argument("--port", type=_number(1, 65535), default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
 
     broker = sub.add_parser("broker", help="run the embedded broker alone, in the foreground")
-    broker.add_argument("--port", type=int, default=None)
+    broker.add_argument("--port", type=_number(1, 65535), default=None)
 
     sub.add_parser("topics", help="create every topic of the registry on KAFKA_BOOTSTRAP_SERVERS")
 
@@ -46,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tail = sub.add_parser("tail", help="decode a topic to readable lines or JSON lines")
     tail.add_argument("topic")
-    tail.add_argument("--from-beginning", action="store_true")
-    tail.add_argument("--follow", action="store_true")
+    tail.add_argument("-n", "--lines", type=_number(1), default=10, metavar="N",
+                      help="show the last N records (default 10)")
+    tail.add_argument("--from-beginning", action="store_true", help="show every record from the first")
+    tail.add_argument("--follow", "-f", action="store_true", help="then keep showing new records")
     tail.add_argument("--json", action="store_true")
     tail.add_argument("--show-personal-data", action="store_true",
                       help="show consumers' names, phones, id numbers, addresses and facts")
@@ -65,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     republish = sub.add_parser("republish", help="send a service's events again from its event store")
     republish.add_argument("service", choices=SERVICES)
-    republish.add_argument("--from", dest="start", type=int, default=0, help="first position to send (default 0: all)")
+    republish.add_argument("--from", dest="start", type=_number(0), default=0,
+                           help="first position to send (default 0: all)")
 
     agency = sub.add_parser("agency", help="run the example agency system: answer referrals in its inbox")
     agency.add_argument("agency_id")
@@ -99,17 +134,40 @@ def main(argv: list[str] | None = None) -> int:
                      help="a consumer association reading public.complaints (repeat; default: the example)")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = args.log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        parser.error(f"--log-level (or TOUSU_LOG_LEVEL) {args.log_level!r}: one of DEBUG, INFO, WARNING, ERROR")
+    from services.logs import configure
+
+    configure(level, json_lines=args.command in LONG_RUNNING,
+              service=args.service if args.command == "worker" else None)
+    if args.command not in LONG_RUNNING and level != "DEBUG":
+        for noisy in ("aiokafka", "asyncio", "kafka"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
     from services.bus import calm
 
     calm.install()
     from services import commands
 
+    if args.command not in LONG_RUNNING and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        # Beside a running `tousu up`, its embedded broker without an export.
+        found = commands.recorded_broker()
+        if found:
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = found[0]
+            os.environ["TOUSU_BROKER_RECORDED_IN"] = str(found[1])
     handler = getattr(commands, f"cmd_{args.command}")
     try:
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # every failure a person can fix becomes one line, never a traceback
+        from services.failures import explain
+
+        logging.getLogger("tousu").debug("%s failed", args.command, exc_info=True)
+        # Clients left open by the failure would log again when collected.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        print(f"tousu {args.command}: {explain(exc, args)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = serving = None
+    server = serving = recorded = None
     try:
         # Starting needs the broker: Ctrl-C must still stop a start that waits for one.
         starting = asyncio.create_task(system.open())
@@ -73,6 +73,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
             starting.cancel()
             return
         starting.result()
+        recorded = _record_broker(system)
         if port:
             # HTTP serves while the consumers join their groups (seconds on a fresh start).
             server = _serve(build_app(system.runners), host, port)
@@ -89,6 +90,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
                   f"{' (embedded, in memory)' if system.broker else ''}", flush=True)
             from services.bus.settings import store_settings
             print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
+            print("  health: /healthz, /readyz; Prometheus metrics: /metrics", flush=True)
             print("  Ctrl-C stops everything.", flush=True)
         waits = [stopping] + ([serving] if serving else [])
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -99,11 +101,49 @@ async def _run_system(system, host, port, banner: bool) -> None:
             server.should_exit = True
             await serving
         await system.stop()
+        if recorded:
+            recorded.unlink(missing_ok=True)
+
+
+BROKER_FILE = "broker"
+
+
+def _record_broker(system):
+    return record_broker(system.bootstrap_servers) if system.broker else None
+
+
+def record_broker(address: str):
+    """Where the embedded broker listens, for the other commands run beside
+    this one (tail, audit, agency...) to find without an export."""
+    from services.bus.settings import data_dir
+
+    path = data_dir() / BROKER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(address + "\n")
+    return path
+
+
+def recorded_broker():
+    """(address, file) that a running `tousu up` recorded in the data directory, or None."""
+    from services.bus.settings import data_dir
+
+    path = data_dir() / BROKER_FILE
+    try:
+        return path.read_text().strip(), path
+    except OSError:
+        return None
 
 
 def cmd_up(args) -> int:
     from services import up
+    from services.failures import reachable
 
+    stale = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if stale and not reachable(stale):
+        print(f"tousu up: no Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={stale} (left over "
+              "from an earlier `tousu up`?): run `unset KAFKA_BOOTSTRAP_SERVERS` and `tousu up` starts "
+              "its own broker, or start the broker at that address", file=sys.stderr)
+        return 2
     asyncio.run(up.run(args.host, args.port, args.log_level))
     print("tousu stopped.", flush=True)
     _exit_now(0)
@@ -111,10 +151,14 @@ def cmd_up(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    from services.failures import broker_unreachable, reachable
     from services.system import System
 
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         print("tousu worker needs KAFKA_BOOTSTRAP_SERVERS (tousu up starts a broker for you)", file=sys.stderr)
+        return 2
+    if not reachable(os.environ["KAFKA_BOOTSTRAP_SERVERS"]):
+        print(f"tousu worker: {broker_unreachable(os.environ['KAFKA_BOOTSTRAP_SERVERS'])}", file=sys.stderr)
         return 2
     print(f"{args.service} starting", flush=True)
     asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
@@ -226,9 +270,16 @@ def _submit_bulk(args, raw: str) -> int:
 
 
 def cmd_status(args) -> int:
+    import re
+    from urllib.parse import quote
+
     import httpx
 
-    response = httpx.get(f"{_url(args)}/complaints/{args.complaint_id}", timeout=30)
+    if not re.fullmatch(r"[^\s/?#]+", args.complaint_id):
+        print(f"tousu status: {args.complaint_id!r} is not a complaint id; give the id `tousu submit` printed "
+              "(e.g. TS-20261128-3F2A9C1B7D4E)", file=sys.stderr)
+        return 2
+    response = httpx.get(f"{_url(args)}/complaints/{quote(args.complaint_id)}", timeout=30)
     if response.status_code != 200:
         _print_problem(response)
         return 1
@@ -271,13 +322,19 @@ def _jsonable(value, personal: bool, key: str | None = None):
 
 def cmd_tail(args) -> int:
     from services.bus.codec import CodecError, default_codec
-    from services.bus.reader import read_topic
+    from services.tail import NoSuchTopic, NotYetWritten, known, records
 
+    try:
+        known(args.topic)
+    except NoSuchTopic as exc:
+        print(f"tousu tail: {exc}", file=sys.stderr)
+        return 2
     codec = default_codec()
     bootstrap = bus_settings().bootstrap_servers
+    last = None if args.from_beginning else args.lines
 
     async def run():
-        async for message in read_topic(bootstrap, args.topic, from_beginning=args.from_beginning, follow=args.follow):
+        async for message in records(bootstrap, args.topic, last, args.follow):
             try:
                 record_type, record = codec.decode(message.value)
                 shown = _jsonable(record, args.show_personal_data)
@@ -292,7 +349,10 @@ def cmd_tail(args) -> int:
                                   if k not in ("event_id",) and v not in (None, []))
                 print(f"{message.partition}:{message.offset} {record_type} {fields}", flush=True)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except NotYetWritten as exc:
+        print(f"tousu tail: {exc}", file=sys.stderr)
     return 0
 
 

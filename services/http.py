@@ -70,6 +70,9 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
         return problem_response(Problem(exc.status_code, "Not found" if exc.status_code == 404 else "HTTP error",
                                         str(exc.detail)), request)
 
+    from services.observability import observe
+
+    observe(app, runners)
     from services.asyncapi_cli import router as asyncapi_router
 
     app.include_router(asyncapi_router())

@@ -122,6 +122,7 @@ class Up:
         self.http: dict[str, httpx.AsyncClient] = {}
         self.stopping = False
         self.journal: journal.Journal | None = None
+        self.recorded = None
 
     def instances(self) -> int:
         """TOUSU_WORKERS of each service: several share a PostgreSQL store; a
@@ -138,8 +139,11 @@ class Up:
         count = self.instances()
         bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
+            from services.commands import record_broker
+
             self.broker = EmbeddedBroker().start()
             bootstrap = self.broker.bootstrap_servers
+            self.recorded = record_broker(bootstrap)
         await create_topics(bootstrap)
         env = {**self.env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
         # Relative paths mean this folder, whatever folder a worker runs in.
@@ -209,10 +213,39 @@ class Up:
                 worker.process.wait()
         if self.broker:
             self.broker.stop()
+        if self.recorded:
+            self.recorded.unlink(missing_ok=True)
+
+    async def _each(self, path: str) -> dict[str, httpx.Response | None]:
+        async def ask(service):
+            try:
+                return service, await self.http[service].get(path)
+            except httpx.HTTPError:
+                return service, None
+        return dict(await asyncio.gather(*(ask(s) for s in self.http)))
 
     def app(self) -> Starlette:
         async def openapi(request: Request):
             return JSONResponse(self.routes.merged())
+
+        async def healthz(request: Request):
+            return JSONResponse({"status": "ok", "services": list(self.http)})
+
+        async def readyz(request: Request):
+            answers = await self._each("/readyz")
+            checks = {service: (answer.json().get("services", {}).get(service, answer.json())
+                                if answer is not None else {"process": "no answer"})
+                      for service, answer in answers.items()}
+            ready = all(a is not None and a.status_code == 200 for a in answers.values())
+            return JSONResponse({"status": "ready" if ready else "not ready", "services": checks},
+                                status_code=200 if ready else 503)
+
+        async def metrics(request: Request):
+            from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+            answers = await self._each("/metrics")
+            return Response(merged_metrics({s: a.text for s, a in answers.items() if a is not None}),
+                            media_type=CONTENT_TYPE_LATEST)
 
         async def forward(request: Request):
             service = self.routes.service_for(request.method, request.url.path)
@@ -244,7 +277,29 @@ class Up:
 
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         return Starlette(routes=[Route("/openapi.json", openapi, methods=["GET"]),
+                                 Route("/healthz", healthz, methods=["GET"]),
+                                 Route("/readyz", readyz, methods=["GET"]),
+                                 Route("/metrics", metrics, methods=["GET"]),
                                  Route("/{path:path}", forward, methods=methods)])
+
+
+def merged_metrics(texts: dict[str, str]) -> bytes:
+    """Every worker's Prometheus text as one, each sample labelled with the worker it came from."""
+    from prometheus_client.core import Metric
+    from prometheus_client.exposition import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families: dict[str, Metric] = {}
+    for worker, text in texts.items():
+        for family in text_string_to_metric_families(text):
+            merged = families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
+            for sample in family.samples:
+                merged.samples.append(sample._replace(labels={**sample.labels, "worker": worker}))
+
+    class Collected:
+        def collect(self):
+            return list(families.values())
+    return generate_latest(Collected())
 
 
 async def run(host: str, port: int, log_level: str) -> None:
@@ -275,6 +330,7 @@ async def run(host: str, port: int, log_level: str) -> None:
         count = len(up.workers) // len(up.services)
         print(f"  services: {', '.join(up.services)}, {count} process{'es' if count > 1 else ''} each; "
               f"event stores under {store_settings(up.env).data_dir}", flush=True)
+        print("  health: /healthz, /readyz; Prometheus metrics: /metrics", flush=True)
         print("  Ctrl-C stops everything.", flush=True)
         await asyncio.wait([stopping, serving], return_when=asyncio.FIRST_COMPLETED)
         if serving.done():

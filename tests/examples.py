@@ -56,6 +56,8 @@ EXAMPLES = {
                              respondent={k: v for k, v in RESPONDENT.items() if k != "adcode_source"},
                              facts="宽带无法使用。", reply_due=DUE),
     "ReferralAcknowledged": _event(referral_id="R-1", agency_id="CA-310000", note=None),
+    "ReferralAnswered": _event(referral_id="R-1", agency_id="CA-310000", answer="ACKNOWLEDGED", answered_at=AT,
+                               reason=None),
     "ReferralDeclined": _event(referral_id="R-1", agency_id="CA-310000", reason="不属于本机关职责",
                                suggested_agency_id="NFRA-310000"),
     "MediationOpened": _event(agency_id="AMR-310115", accepted_at=AT, mediation_due=DUE),

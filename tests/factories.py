@@ -80,3 +80,15 @@ def merged(body: dict, changes: dict) -> dict:
         else:
             target[last] = value
     return body
+
+
+def runner(name: str, app):
+    """What the HTTP layer needs of a service runner, for tests that serve a
+    service's routes over its store alone (no broker)."""
+    from types import SimpleNamespace
+
+    async def run_in_store(fn, *args):
+        return fn(*args)
+
+    return SimpleNamespace(app=app, clock=getattr(app, "clock", None), name=name, run_in_store=run_in_store,
+                           processor=SimpleNamespace(process=lambda messages: None), faust_app=None)

@@ -50,7 +50,8 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
-        args = [sys.executable, "-m", "services.cli", "--log-level", "WARNING", "worker", self.service]
+        args = [sys.executable, "-m", "services.cli", "--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"),
+                "worker", self.service]
         if self.port:
             args += ["--port", str(self.port)]
         log = open(self.log_path, "ab")

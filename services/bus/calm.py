@@ -37,6 +37,6 @@ class Calm(logging.Filter):
 
 def install(window_s: float = 60.0) -> None:
     """On every handler of the root logger (call after logging is configured)."""
-    calm = Calm(window_s)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(calm)
+        # One each: a shared filter would let a line through to the first handler only.
+        handler.addFilter(Calm(window_s))

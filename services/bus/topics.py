@@ -40,7 +40,7 @@ REGISTRY: tuple[Topic, ...] = (
           description="Every request as intake received it."),
     Topic("complaints.decisions",
           ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred",
-           "ComplaintTransferred", "DecisionOverdue"),
+           "ComplaintTransferred", "DecisionOverdue", "ReferralAnswered"),
           ("routing",), "complaint_id",
           description="Jurisdiction and acceptance decisions."),
     Topic("referrals.replies", ("ReferralAcknowledged", "ReferralDeclined"),

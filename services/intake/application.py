@@ -151,6 +151,10 @@ def status_document(view: ComplaintStatus) -> dict:
         "mediation_due": view.mediation_due, "mediation_paused": view.mediation_paused,
         "outcome": view.outcome, "amount_recovered_fen": view.amount_recovered_fen,
         "penalty_case_ids": list(view.penalty_case_ids), "linked_request_id": view.linked_request_id,
+        # Views stored before referral answers were followed have none of these.
+        "referral_answer": getattr(view, "referral_answer", None),
+        "referral_answered_by": getattr(view, "referral_answered_by", None),
+        "referral_answered_at": getattr(view, "referral_answered_at", None),
         "updated_at": view.updated_at,
     }
 

@@ -60,6 +60,9 @@ class ComplaintStatus(Aggregate):
         self.amount_recovered_fen: int | None = None
         self.penalty_case_ids: list[str] = []
         self.updated_at = received_at
+        self.referral_answer: str | None = None
+        self.referral_answered_by: str | None = None
+        self.referral_answered_at: datetime | None = None
 
     @event("Changed")
     def change(self, status: str, at: datetime, agency_id: str | None = None, reason: str | None = None,
@@ -91,6 +94,10 @@ class ComplaintStatus(Aggregate):
     def conclude(self, outcome: str, amount_recovered_fen: int | None) -> None:
         self.outcome = outcome
         self.amount_recovered_fen = amount_recovered_fen
+
+    @event("ReferralAnswered")
+    def referral_answered(self, answer: str, agency_id: str, at: datetime) -> None:
+        self.referral_answer, self.referral_answered_by, self.referral_answered_at = answer, agency_id, at
 
     @event("PenaltyCaseLinked")
     def link_case(self, case_id: str) -> None:

@@ -50,6 +50,8 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         view.decided(r["decided_at"], None)
     elif kind == "ComplaintTransferred":
         view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"])
+    elif kind == "ReferralAnswered":
+        view.referral_answered(r["answer"], r["agency_id"], r["answered_at"])
     elif kind == "DecisionOverdue":
         view.flag_overdue(r["decision_due"])
     elif kind == "MediationOpened":

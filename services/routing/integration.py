@@ -65,6 +65,12 @@ def integration_events(event, complaint: Complaint) -> list[Outgoing]:
             "complaint_id": cid, "from_agency_id": event.from_agency_id, "to_agency_id": event.to_agency_id,
             "reason": event.reason, "decided_at": event.at,
         }), public_update(complaint, "TRANSFERRED", event.at, event.reason)]
+    if isinstance(event, (Complaint.ReferralAcknowledged, Complaint.ReferralDeclined)):
+        acknowledged = isinstance(event, Complaint.ReferralAcknowledged)
+        return [Outgoing("complaints.decisions", cid, "ReferralAnswered", {
+            "complaint_id": cid, "referral_id": event.referral_id, "agency_id": event.agency_id,
+            "answer": "ACKNOWLEDGED" if acknowledged else "DECLINED", "answered_at": event.at,
+            "reason": None if acknowledged else event.reason})]
     if isinstance(event, Complaint.DecisionOverdue):
         return [Outgoing("complaints.decisions", cid, "DecisionOverdue", {
             "complaint_id": cid, "agency_id": complaint.agency_id or complaint.record.get("receiving_agency_id") or "",

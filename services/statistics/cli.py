@@ -41,6 +41,9 @@ def cmd_stats(args) -> int:
     if args.chart and os.path.splitext(args.chart)[1].lower() not in FORMATS:
         print(f"tousu stats: --chart: the file must end in {' or '.join(FORMATS)}", file=sys.stderr)
         return 2
+    if args.chart and (problem := _unwritable(args.chart)):
+        print(f"tousu stats: --chart {args.chart}: {problem}", file=sys.stderr)
+        return 2
     if args.rebuild:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
@@ -67,6 +70,18 @@ def cmd_stats(args) -> int:
 
         print(f"chart written to {draw(summaries, query, args.chart)}", file=sys.stderr)
     return 0
+
+
+def _unwritable(path: str) -> str | None:
+    """Why a chart could not be written to `path`, asked before any work is done."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"the folder {folder} does not exist; create it or choose another path"
+    if os.path.isdir(path):
+        return "that is a folder; give a file name ending in .png or .svg"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "not writable here; choose a path you may write"
+    return None
 
 
 def _summaries(env):

@@ -35,3 +35,37 @@ def test_tail_decodes_a_topic_and_hides_personal_data_unless_asked(intake):
     [readable] = tail()
     assert readable.startswith(f"{line['partition']}:{line['offset']} ComplaintReceived")
     assert body["consumer"]["name"] not in readable
+
+
+def test_tail_without_flags_shows_the_last_records_and_refuses_unknown_topics(intake, bus):
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    ids = asyncio.run(post_all(intake.url, [factories.complaint(n) for n in range(12)], concurrency=1))
+
+    def shown(*extra):
+        return intake.cli("tail", "complaints.received", "--json", *extra).stdout.strip().splitlines()
+    # A relay may publish an event twice (harmless to subscribers): count ids, not lines.
+    wait_until(lambda: {json.loads(line)["record"]["complaint_id"] for line in shown("--from-beginning")} == set(ids),
+               30, message="twelve complaints on the topic")
+    default = [json.loads(line)["record"]["complaint_id"] for line in shown()]
+    assert len(default) == 10 and set(default) <= set(ids)
+    [last] = [json.loads(line)["record"]["complaint_id"] for line in shown("-n", "1")]
+    assert last in ids
+
+    for topic in ("complaints.recieved", "referrals.XX-000000"):
+        refused = intake.cli("tail", topic, check=False)
+        assert refused.returncode != 0 and not refused.stdout
+        assert refused.stderr.count("\n") == 1 and topic in refused.stderr, refused.stderr
+    # An agency nothing was referred to yet: an inbox with no records, not an error.
+    empty = intake.cli("tail", "referrals.CA-310000", "--from-beginning")
+    assert not empty.stdout and "no records yet" in empty.stderr
+
+    async def topics():
+        admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
+        await admin.start()
+        try:
+            return set(await admin.list_topics())
+        finally:
+            await admin.close()
+    assert not {"referrals.XX-000000", "referrals.CA-310000"} & asyncio.run(topics()), \
+        "tail created a topic it was asked about"

@@ -194,7 +194,8 @@ def run_script(tmp_path: Path, env: dict) -> subprocess.CompletedProcess:
 
 def test_the_script_gives_the_kafka_tools_every_user_and_acl(tmp_path, compose, written):
     env = {k: v for k, v in compose["services"]["kafka-access"]["environment"].items()}
-    env = {k: re.sub(r"\$\{[A-Z0-9_]+:-(.*)\}", r"\1", v) for k, v in env.items()}  # compose's defaults
+    # What an operator's .env gives: a value of its own for every required variable.
+    env = {k: re.sub(r"\$\{([A-Z0-9_]+):\?[^}]*\}", lambda m: m.group(1).lower() + "-value", v) for k, v in env.items()}
     done = run_script(tmp_path, env)
     assert done.returncode == 0, done.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
@@ -267,3 +268,134 @@ def test_tousu_access_list_shows_each_user_on_a_line(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == list(access.plan().users)
     assert "read topic referrals.CA-310000" in next(line for line in lines if line.startswith("CA-310000:"))
+
+
+# --- Operating it: restarts, health checks, secrets, one address, metrics ---
+
+LONG_RUNNING = (*WORKERS, "kafka", "postgres", "proxy", "prometheus", "grafana")
+ONE_SHOT = ("topics", "kafka-access")
+WORKER_PORTS = {"intake": 8315, "mediation": 8316, "enforcement": 8317, "routing": 8318, "statistics": 8319}
+
+
+def command_port(service: dict) -> int:
+    return int(service["command"][service["command"].index("--port") + 1])
+
+
+def test_everything_restarts_and_long_running_services_have_health_checks(compose):
+    assert set(compose["services"]) == {*LONG_RUNNING, *ONE_SHOT}
+    for name in LONG_RUNNING:
+        assert compose["services"][name]["restart"] == "unless-stopped", name
+        assert compose["services"][name]["healthcheck"]["test"], name
+    for name in ONE_SHOT:
+        # Restarted until they succeed: the services wait for their success.
+        assert compose["services"][name]["restart"] == "on-failure", name
+    assert compose["services"]["topics"]["healthcheck"] == {"disable": True}, "no /readyz in a one-shot job"
+
+
+def test_each_worker_is_healthy_when_its_own_readyz_answers(compose):
+    for name in WORKERS:
+        service = compose["services"][name]
+        port = command_port(service)
+        assert port == WORKER_PORTS[name]
+        assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"]), name
+
+
+def test_secrets_have_no_working_defaults(compose):
+    text = (ROOT / "docker-compose.yml").read_text()
+    defaults = re.findall(r"\$\{([A-Z0-9_]+):-", text)
+    assert defaults == ["KAFKA_EXTERNAL_HOST"], "a secret with a default works silently when .env is forgotten"
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", text))
+    assert {"TOUSU_SIGNING_KEY", "POSTGRES_PASSWORD", "KAFKA_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= required
+    assert {access.password_variable(u) for u in access.parse_script(SCRIPT.read_text()).users} <= required
+    listed = {line.split("=")[0] for line in (ROOT / "deploy" / "env.example").read_text().splitlines()
+              if line and not line.startswith("#")}
+    assert required <= listed, required - listed
+
+
+def nginx_locations() -> list[tuple[str, str, str]]:
+    """(modifier, pattern, upstream host) in the file's order."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    found = re.findall(r"location\s+(~|=)?\s*(\S+)\s*\{\s*proxy_pass\s+http://([\w-]+):(\d+);", text)
+    return [(modifier, pattern, f"{host}:{port}") for modifier, pattern, host, port in found]
+
+
+def proxied_to(path: str) -> str:
+    """nginx's choice: an exact match, else the first matching regex, else the longest prefix."""
+    locations = nginx_locations()
+    for modifier, pattern, upstream in locations:
+        if modifier == "=" and path == pattern:
+            return upstream
+    for modifier, pattern, upstream in locations:
+        if modifier == "~" and re.search(pattern, path):
+            return upstream
+    prefixes = [(pattern, upstream) for modifier, pattern, upstream in locations if not modifier
+                and path.startswith(pattern)]
+    return max(prefixes, key=lambda p: len(p[0]))[1]
+
+
+def service_routes(name: str) -> list[str]:
+    import importlib
+    from unittest.mock import MagicMock
+
+    router = importlib.import_module(f"services.{name}.api").router(MagicMock())
+    return [re.sub(r"\{[^}]+\}", "X-1", route.path) for route in router.routes]
+
+
+def test_one_address_reaches_every_route_of_every_service_through_the_proxy(compose):
+    from services.cli import DEFAULT_PORT
+
+    proxy = compose["services"]["proxy"]
+    assert proxy["ports"] == [f"{DEFAULT_PORT}:8315"], "the README's examples use this one address"
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    for name in WORKERS:
+        assert proxy["depends_on"][name]["condition"] == "service_healthy"
+        assert "ports" not in compose["services"][name], f"{name} is reached through the proxy"
+        for path in service_routes(name):
+            assert proxied_to(path) == f"{name}:{WORKER_PORTS[name]}", (name, path)
+
+
+def test_prometheus_scrapes_every_worker_and_the_dashboard_plots_metrics_that_exist(compose):
+    import json
+
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{name}:{WORKER_PORTS[name]}" for name in WORKERS}
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in compose["services"]["prometheus"]["volumes"]
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "tousu.json").read_text())
+    source = "".join((ROOT / "services" / name).read_text() for name in ("metrics.py", "observability.py"))
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            for metric in re.findall(r"tousu_[a-z_]+", target["expr"]):
+                base = re.sub(r"_(total|bucket|count|sum)$", "", metric)
+                assert f'"{base}"' in source, (panel["title"], metric)
+
+
+def test_nothing_on_the_bus_expires_audit_log_above_all(compose):
+    env = compose["services"]["kafka"]["environment"]
+    assert env["KAFKA_LOG_RETENTION_MS"] == "-1"
+    audit = next(t for t in REGISTRY if t.name == "audit.log")
+    assert getattr(audit, "retention_ms", None) in (None, -1), "audit.log is kept forever"
+
+
+def test_the_image_runs_a_regular_install_as_a_user_without_rights_to_its_code():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -e" not in dockerfile and "--editable" not in dockerfile
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    # Everything is left out but what the build needs: no data folder, key or .env.
+    rules = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "*"
+    assert {r[1:].rstrip("/") for r in rules if r.startswith("!")} == {
+        "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "schemas", "services"}
+    assert "**/signing.key" in rules
+
+
+def test_the_asyncapi_document_names_the_listener_outside_parties_use(compose):
+    from services.asyncapi import document
+
+    outside = advertised(compose)["EXTERNAL"]  # ${KAFKA_EXTERNAL_HOST:-localhost}:19092
+    port = outside.rsplit(":", 1)[1]
+    assert f"{port}:{port}" in compose["services"]["kafka"]["ports"]
+    servers = document()["servers"]
+    assert servers["external"]["host"] == f"localhost:{port}"
+    assert servers["production"]["host"] == compose["services"]["intake"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]

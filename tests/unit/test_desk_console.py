@@ -15,6 +15,7 @@ from services import auth, casework
 from services.desk.application import Desk
 from services.http import build_app
 from tests.desk_feed import START, Feed, feed
+from tests import factories
 
 KEY = "unit-test-signing-key-thirty-two-bytes"
 PUDONG, XUHUI, SHANGHAI = "AMR-310115", "AMR-310104", "AMR-310000"
@@ -36,7 +37,7 @@ def desk(monkeypatch):
 
 
 def signed_in(desk, agency: str, role: str) -> TestClient:
-    client = TestClient(build_app({"desk": SimpleNamespace(app=desk, clock=desk.clock, name="desk")}))
+    client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
     response = client.post("/console/login", data={"token": auth.issue(agency, role, KEY.encode(), person="李明")})
     assert response.status_code == 200 and "待办投诉" in response.text
     return client
@@ -54,7 +55,7 @@ def test_the_inbox_puts_the_soonest_deadline_first_and_the_overdue_in_red(desk):
 
 
 def test_signed_out_pages_send_to_sign_in_and_a_bad_token_is_named(desk):
-    client = TestClient(build_app({"desk": SimpleNamespace(app=desk, clock=desk.clock, name="desk")}))
+    client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
     response = client.get("/console/complaints/late", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/console/login")
     refused = client.post("/console/login", data={"token": "not-a-token"})

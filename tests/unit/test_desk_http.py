@@ -21,6 +21,7 @@ from services import auth, casework
 from services.desk.application import Desk
 from services.http import build_app
 from tests.desk_feed import START, Feed, feed
+from tests import factories
 
 KEY = "unit-test-signing-key-thirty-two-bytes"
 PUDONG, SHANGHAI = "AMR-310115", "AMR-310000"
@@ -34,7 +35,7 @@ def client(monkeypatch):
     app.clock.now = lambda: START + timedelta(days=1)
     f = Feed()
     feed(app, [m for i in range(12) for m in f.complaint(f"c{i:02d}", PUDONG, START + timedelta(hours=i), seed=i)])
-    yield TestClient(build_app({"desk": SimpleNamespace(app=app, clock=app.clock, name="desk")}))
+    yield TestClient(build_app({"desk": factories.runner("desk", app)}))
     app.close()
     casework._key.cache_clear()
 
@@ -97,7 +98,7 @@ def test_public_routes_carry_no_personal_data(client):
 
 
 def whole_document() -> dict:
-    runners = {n: SimpleNamespace(app=SimpleNamespace(clock=None, submit_many=None), clock=None, name=n, run_in_store=None)
+    runners = {n: factories.runner(n, SimpleNamespace(clock=None, submit_many=None))
                for n in ("intake", "routing", "mediation", "enforcement", "statistics", "desk")}
     return TestClient(build_app(runners)).get("/openapi.json").json()
 

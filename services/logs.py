@@ -1,0 +1,63 @@
+"""Logs: JSON lines for the services (one object a line, with the request id of
+the HTTP request being served), plain text for one-shot commands.
+
+TOUSU_LOG_FORMAT=text gives running services plain lines too."""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+
+# The X-Request-ID of the HTTP request this code runs for, if any.
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    # Attributes every LogRecord has; anything else was passed with `extra=` and is kept.
+    STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+
+    def __init__(self, service: str | None = None):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if self.service:
+            line["service"] = self.service
+        if getattr(record, "request_id", None):
+            line["request_id"] = record.request_id
+        for key, value in vars(record).items():
+            if key not in self.STANDARD and not key.startswith("_"):
+                line[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(level: str, json_lines: bool, service: str | None = None) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if json_lines and os.environ.get("TOUSU_LOG_FORMAT", "json").lower() != "text":
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT))
+    handler.set_name("tousu")
+    root = logging.getLogger()
+    # Ours replaced (main() may run twice in one process); anyone else's kept.
+    for old in [h for h in root.handlers if h.get_name() == "tousu"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,0 +1,98 @@
+"""Every `tousu` command, run against what goes wrong on an operator's machine (a
+missing file, a stopped server, a stopped broker, a wrong address, a stopped
+database), answers with one line naming the cause and the fix, never a traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from services.bus.broker import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+STOPPED = f"127.0.0.1:{free_port()}"  # nothing listens there
+WRONG = "nosuchhost.invalid:9092"
+
+BROKER_COMMANDS = [
+    ["tail", "complaints.received"],
+    ["tail", "audit.log", "--from-beginning", "--json"],
+    ["audit", "verify"],
+    ["audit", "verify", "--topic-only"],
+    ["republish", "intake"],
+    ["agency", "CA-310000", "--once"],
+    ["topics"],
+    ["worker", "routing"],
+    ["up", "--port", str(free_port())],
+    ["stats", "--rebuild"],
+]
+HTTP_COMMANDS = [
+    ["submit", str(ROOT / "examples" / "complaint.json")],
+    ["status", "TS-20261128-3F2A9C1B7D4E"],
+    ["status", "TS-20261128-3F2A9C1B7D4E", "--json"],
+]
+
+CASES = (
+    [(f"stopped broker: {' '.join(c)}", c, {"KAFKA_BOOTSTRAP_SERVERS": STOPPED}, "no Kafka broker answers")
+     for c in BROKER_COMMANDS]
+    + [(f"wrong broker address: {' '.join(c)}", c, {"KAFKA_BOOTSTRAP_SERVERS": WRONG}, "no Kafka broker answers")
+       for c in BROKER_COMMANDS if c[0] != "up"]
+    + [("stale broker address: up", ["up", "--port", str(free_port())], {"KAFKA_BOOTSTRAP_SERVERS": WRONG},
+        "unset KAFKA_BOOTSTRAP_SERVERS")]
+    + [(f"stopped server: {' '.join(c)}", c, {"TOUSU_URL": f"http://{STOPPED}"}, "no tousu HTTP server answers")
+       for c in HTTP_COMMANDS]
+    + [(f"wrong server address: {' '.join(c)}", c, {"TOUSU_URL": "http://nosuchhost.invalid:8315"},
+        "no tousu HTTP server answers") for c in HTTP_COMMANDS]
+    + [(f"not an address: {' '.join(c)}", c, {"TOUSU_URL": "localhost-8315"}, "not an http:// or https:// address")
+       for c in HTTP_COMMANDS]
+    + [
+        ("missing file: submit", ["submit", "no-such-complaint.json"], {}, "no-such-complaint.json: no such file"),
+        ("unwritable chart path: stats", ["stats", "--chart", "/no/such/folder/figures.png"], {},
+         "/no/such/folder does not exist"),
+        ("empty complaint id: status", ["status", ""], {}, "is not a complaint id"),
+        ("unwritable output: asyncapi", ["asyncapi", "--output", "/no/such/folder/asyncapi.json"], {},
+         "/no/such/folder/asyncapi.json: no such file or folder"),
+        ("data directory is a file: token", ["token", "issue", "AMR-330106", "--role", "CASE_WORKER"],
+         {"TOUSU_DATA_DIR": str(ROOT / "README.md")}, "a file stands where a folder should be"),
+        ("unknown topic: tail", ["tail", "complaints.recieved"], {"KAFKA_BOOTSTRAP_SERVERS": STOPPED},
+         "no topic 'complaints.recieved'"),
+        ("negative position: republish", ["republish", "intake", "--from", "-5"], {}, "-5 is out of range"),
+        ("no broker set: tail", ["tail", "public.complaints"], {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
+        ("bad port variable: up", ["up"], {"TOUSU_HTTP_PORT": "http"}, "TOUSU_HTTP_PORT=http"),
+        ("stopped database: stats", ["stats"], {"PERSISTENCE_MODULE": "eventsourcing.postgres",
+                                                 "POSTGRES_PORT": STOPPED.split(":")[1]}, "PostgreSQL at"),
+        ("stopped database: republish", ["republish", "routing"],
+         {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_PORT": STOPPED.split(":")[1],
+          "KAFKA_BOOTSTRAP_SERVERS": STOPPED}, "PostgreSQL at"),
+    ]
+)
+
+
+def run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("KAFKA_", "TOUSU_", "POSTGRES_", "PERSISTENCE_"))}
+    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**base, "PYTHONPATH": str(ROOT), "HOME": str(cwd),
+                                            "TOUSU_DATA_DIR": str(cwd / "data"), **env})
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cli")
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda case: run(case[1], case[2], cwd), CASES))
+    return {case[0]: result for case, result in zip(CASES, done)}
+
+
+@pytest.mark.parametrize("name, args, env, cause", CASES, ids=[c[0] for c in CASES])
+def test_a_failing_command_says_why_in_one_line(results, name, args, env, cause):
+    result = results[name]
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith((f"tousu {args[0]}: ", "tousu: ")), lines[0]
+    assert cause in lines[0], lines[0]

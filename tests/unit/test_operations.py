@@ -1,0 +1,53 @@
+"""Operator-facing pieces that need no broker: where the signing key lives, the
+log lines' shape, and the CLI's checks of its numbers."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from services import auth
+from services.cli import main
+from services.logs import JsonFormatter, RequestIdFilter, request_id
+
+
+def test_the_signing_key_is_the_same_from_any_working_directory(tmp_path, monkeypatch):
+    env = {"HOME": str(tmp_path / "home")}
+    monkeypatch.chdir(tmp_path)
+    first = auth.signing_key(env)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert auth.signing_key(env) == first
+    assert auth.signing_key_path(env) == tmp_path / "home" / ".config" / "tousu" / "signing.key"
+    data = {"TOUSU_DATA_DIR": str(tmp_path / "data")}
+    assert auth.signing_key_path(data) == tmp_path / "data" / "signing.key"
+    assert auth.signing_key(data) != first, "a data directory of its own has a key of its own"
+
+
+def test_a_log_line_is_one_json_object_with_the_request_id_it_was_written_for():
+    record = logging.LogRecord("tousu.http", logging.INFO, __file__, 1, "POST %s", ("/complaints",), None)
+    record.status = 202
+    token = request_id.set("abc-123")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "POST /complaints" and line["request_id"] == "abc-123" and line["status"] == 202
+    assert line["level"] == "INFO" and line["logger"] == "tousu.http"
+
+
+@pytest.mark.parametrize("argv, complaint", [
+    (["republish", "intake", "--from", "-5"], "--from: -5 is out of range"),
+    (["tail", "audit.log", "-n", "0"], "--lines: 0 is out of range"),
+    (["up", "--port", "70000"], "--port: 70000 is out of range"),
+    (["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--ttl", "0"], "--ttl must be a positive number"),
+])
+def test_numbers_are_checked_before_anything_runs(argv, complaint, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        code = main(argv)
+        raise SystemExit(code)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert complaint in err and err.count("\n") == 1, err
