@@ -71,6 +71,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
         await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
             return
         starting.result()
         recorded = _record_broker(system)
@@ -82,6 +83,7 @@ async def _run_system(system, host, port, banner: bool) -> None:
         await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
             return
         starting.result()
         if banner:

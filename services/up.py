@@ -146,8 +146,6 @@ class Up:
             self.recorded = record_broker(bootstrap)
         await create_topics(bootstrap)
         env = {**self.env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-        # Relative paths mean this folder, whatever folder a worker runs in.
-        env["TOUSU_DATA_DIR"] = str(store_settings(self.env).data_dir)
         # The console acts through the one address, as behind production's proxy.
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         env.setdefault("TOUSU_CONSOLE_API_URL", f"http://{host}:{self.port}")
@@ -284,17 +282,25 @@ class Up:
 
 
 def merged_metrics(texts: dict[str, str]) -> bytes:
-    """Every worker's Prometheus text as one, each sample labelled with the worker it came from."""
+    """Every worker's Prometheus text as one; a sample that more than one worker
+    reports (the same name and labels) is told apart by a `worker` label."""
+    from collections import Counter
+
     from prometheus_client.core import Metric
     from prometheus_client.exposition import generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
+    parsed = {worker: list(text_string_to_metric_families(text)) for worker, text in texts.items()}
+    reported = Counter((sample.name, tuple(sorted(sample.labels.items())))
+                       for families in parsed.values() for family in families for sample in family.samples)
     families: dict[str, Metric] = {}
-    for worker, text in texts.items():
-        for family in text_string_to_metric_families(text):
+    for worker, worker_families in parsed.items():
+        for family in worker_families:
             merged = families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
             for sample in family.samples:
-                merged.samples.append(sample._replace(labels={**sample.labels, "worker": worker}))
+                if reported[(sample.name, tuple(sorted(sample.labels.items())))] > 1:
+                    sample = sample._replace(labels={**sample.labels, "worker": worker})
+                merged.samples.append(sample)
 
     class Collected:
         def collect(self):
@@ -320,6 +326,7 @@ async def run(host: str, port: int, log_level: str) -> None:
         await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
             return
         starting.result()
         server = _serve(up.app(), host, port)

@@ -100,11 +100,19 @@ async def create_topics(bootstrap_servers: str, names: list[str] | None = None, 
             present = [n for n in new if n.name in existing]
             described = await admin.describe_topics([n.name for n in present]) if present else []
             counts = {d["topic"]: len(d["partitions"]) for d in described}
-            wrong = [n.name for n in present if counts.get(n.name, n.num_partitions) != n.num_partitions]
-            if wrong:
-                log.warning("topics %s have the wrong partition count; creating them again", ", ".join(wrong))
-                await admin.delete_topics(wrong)
-                existing -= set(wrong)
+            wrong = [n for n in present if counts.get(n.name, n.num_partitions) != n.num_partitions]
+            # Only a one-partition topic (its order is its meaning: the audit chain,
+            # an inbox) is created again; one an operator gave more partitions to
+            # scale out is left alone.
+            doomed = [n.name for n in wrong if n.num_partitions == 1]
+            for n in wrong:
+                if n.num_partitions != 1:
+                    log.warning("topic %s has %s partitions, the registry %s; left as it is",
+                                n.name, counts[n.name], n.num_partitions)
+            if doomed:
+                log.warning("topics %s must have one partition; creating them again", ", ".join(doomed))
+                await admin.delete_topics(doomed)
+                existing -= set(doomed)
         missing = [n for n in new if n.name not in existing]
         for attempt in range(20):
             try:

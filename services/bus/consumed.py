@@ -109,7 +109,9 @@ class ConsumedStore:
                 "UPDATE {offsets} SET next_offset = ?, last_fingerprint = ? WHERE topic = ? AND part = ?"),
                 (consumed.next_offset, consumed.last_fingerprint, *consumed.tp))
         if consumed.event_ids:
-            cursor.executemany(self._sql("INSERT INTO {events} (event_id) VALUES (?) ON CONFLICT DO NOTHING"),
+            # No ON CONFLICT: an id stored meanwhile (another worker handled the
+            # same event) must roll this transaction back; its retry skips the event.
+            cursor.executemany(self._sql("INSERT INTO {events} (event_id) VALUES (?)"),
                                [(e,) for e in consumed.event_ids])
 
     def _write_memory(self, consumed: Consumed) -> None:
@@ -119,6 +121,10 @@ class ConsumedStore:
                 raise OutOfPosition(consumed.tp, mark.next_offset, consumed.first_offset)
             anchor = ((mark.anchor_offset, mark.anchor_fingerprint) if mark and mark.anchor_offset is not None
                       else (consumed.first_offset, consumed.first_fingerprint))
+            if self._events.intersection(consumed.event_ids):
+                from eventsourcing.persistence import IntegrityError
+
+                raise IntegrityError(f"events handled already: {sorted(self._events & set(consumed.event_ids))}")
             self._marks[consumed.tp] = Mark(consumed.next_offset, consumed.last_fingerprint, *anchor)
             self._events.update(consumed.event_ids)
 

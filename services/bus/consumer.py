@@ -96,6 +96,10 @@ class BatchProcessor:
     def _process_run(self, tp, run: list[Inbound], result: BatchResult) -> None:
         mark = self.consumed.mark(tp)
         if mark is not None:
+            for message in run:
+                # Below the stored offset: read already, unless the log is another one.
+                if message.offset < mark.next_offset and _differs(mark, message):
+                    raise OutOfPosition(tp, mark.next_offset, message.offset)
             fresh = [m for m in run if m.offset >= mark.next_offset]
             result.skipped += len(run) - len(fresh)
             run = fresh
@@ -127,11 +131,11 @@ class BatchProcessor:
         store what came before it and its dead letter. Returns where to go on."""
         uow = UnitOfWork(self.app)
         taken = BatchResult()
-        seen_before = set(seen)
+        handled: list[_Item] = []
         refusal: str | None = None
-        end = start
-        for end in range(start, len(items)):
-            item = items[end]
+        end = len(items)
+        for index in range(start, len(items)):
+            item = items[index]
             if item.decoded is None:
                 taken.dead += self._add_dead_letter(uow, item.message, item.error)
             elif item.event_id and item.event_id in seen:
@@ -142,46 +146,47 @@ class BatchProcessor:
                 except PersistenceError:
                     raise
                 except Exception as exc:
-                    refusal = f"{type(exc).__name__}: {exc}"
+                    refusal, end = f"{type(exc).__name__}: {exc}", index
                     break
                 taken.handled += 1
+                handled.append(item)
                 if item.event_id:
                     seen.add(item.event_id)
-        else:
-            end = len(items)
-        if refusal is not None:
-            # A valid message the service cannot act on. Its handler may have
-            # half-changed aggregates: store what came before it afresh, then
-            # its dead letter, and go on after it.
-            item = items[end]
-            log.warning("dead-lettering %s at %s/%s offset %s: %s", item.decoded.record_type,
-                        item.message.topic, item.message.partition, item.message.offset, refusal)
-            if end > start:
-                uow = UnitOfWork(self.app)
-                for earlier in items[start:end]:
-                    if earlier.decoded is None:
-                        self._add_dead_letter(uow, earlier.message, earlier.error)
-                    elif earlier.event_id is None or earlier.event_id not in seen_before:
-                        self.handle(uow, earlier.decoded)
-                self._commit(uow, items[start:end], result)
-            uow = UnitOfWork(self.app)
-            taken.dead += self._add_dead_letter(uow, item.message, refusal)
-            if item.event_id:
-                seen.add(item.event_id)
-            self._commit(uow, [item], result)
+        if refusal is None:
+            self._commit(uow, items[start:end], handled, result)
             result.add(taken)
-            return end + 1
-        self._commit(uow, items[start:end], result)
+            return end
+        # A valid message the service cannot act on. Its handler may have
+        # half-changed aggregates: store what came before it afresh, exactly as
+        # decided the first time, then its dead letter, and go on after it.
+        item = items[end]
+        log.warning("dead-lettering %s at %s/%s offset %s: %s", item.decoded.record_type,
+                    item.message.topic, item.message.partition, item.message.offset, refusal)
+        if end > start:
+            uow = UnitOfWork(self.app)
+            for earlier in items[start:end]:
+                if earlier.decoded is None:
+                    self._add_dead_letter(uow, earlier.message, earlier.error)
+                elif any(earlier is h for h in handled):
+                    self.handle(uow, earlier.decoded)
+            self._commit(uow, items[start:end], handled, result)
+        uow = UnitOfWork(self.app)
+        taken.dead += self._add_dead_letter(uow, item.message, refusal)
+        if item.event_id:
+            seen.add(item.event_id)
+        self._commit(uow, [item], [item], result)
         result.add(taken)
-        return end
+        return end + 1
 
-    def _commit(self, uow: UnitOfWork, items: list[_Item], result: BatchResult) -> None:
+    def _commit(self, uow: UnitOfWork, items: list[_Item], handled: list[_Item], result: BatchResult) -> None:
+        """Store a contiguous run with the ids of the events it handled (only
+        those: a second worker storing one of them too fails on its key)."""
         if not items:
             return
         first, last = items[0].message, items[-1].message
         consumed = Consumed(first.topic, first.partition, first.offset, last.offset + 1,
                             fingerprint(first.value), fingerprint(last.value),
-                            [i.event_id for i in items if i.event_id and i.decoded is not None])
+                            [i.event_id for i in handled if i.event_id])
         uow.commit(trackings=self._trackings(items, result), consumed=consumed)
 
     def _trackings(self, items: list[_Item], result: BatchResult) -> list[Tracking]:
@@ -213,3 +218,10 @@ class BatchProcessor:
         uow.add(DeadLetter(message.topic, message.partition, message.offset, error[:2000],
                            b64(message.key), b64(message.value), key))
         return 1
+
+
+def _differs(mark, message: Inbound) -> bool:
+    """A message at an offset whose fingerprint the store keeps, and another one."""
+    kept = {mark.anchor_offset: mark.anchor_fingerprint, mark.next_offset - 1: mark.last_fingerprint}
+    expected = kept.get(message.offset)
+    return expected is not None and fingerprint(message.value) != expected

@@ -32,7 +32,9 @@ class Leadership:
                 self._conn = psycopg.connect(
                     host=self.env.get("POSTGRES_HOST", "127.0.0.1"), port=self.env.get("POSTGRES_PORT", "5432"),
                     dbname=self.env.get("POSTGRES_DBNAME", "test"), user=self.env.get("POSTGRES_USER", "postgres"),
-                    password=self.env.get("POSTGRES_PASSWORD") or None, autocommit=True, connect_timeout=5)
+                    password=self.env.get("POSTGRES_PASSWORD") or None, autocommit=True, connect_timeout=5,
+                    # A leader whose machine died must lose the lock in seconds, not at TCP's timeout.
+                    keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
             row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
             return bool(row[0])
         except Exception as exc:

@@ -38,51 +38,95 @@ class Positioner:
         loop = asyncio.get_running_loop()
         marks = await loop.run_in_executor(None, self.consumed.marks)
         probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                 auto_offset_reset="none", fetch_max_wait_ms=100,
-                                 request_timeout_ms=10_000, **kafka_security())
-        await probe.start()
+                                 auto_offset_reset="none", fetch_max_wait_ms=100, request_timeout_ms=10_000,
+                                 # As the consumers read: a large message must fit one fetch.
+                                 max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=8 * 1024 * 1024,
+                                 **kafka_security())
         try:
-            keys = [TopicPartition(*tp) for tp in sorted(tps)]
-            starts = await probe.beginning_offsets(keys)
+            await probe.start()
+            keys = {tp: TopicPartition(*tp) for tp in sorted(tps)}
+            starts = await probe.beginning_offsets(list(keys.values()))
+            ends = await probe.end_offsets(list(keys.values()))
+            # Every partition's anchor and last message in two fetch rounds, not one by one.
+            wanted = [{tp: (m.anchor_offset, m.anchor_fingerprint) for tp, m in marks.items() if tp in keys},
+                      {tp: (m.next_offset - 1, m.last_fingerprint) for tp, m in marks.items() if tp in keys}]
+            found = [await _fingerprints(probe, keys, {tp: o for tp, (o, f) in w.items()
+                                                       if o is not None and f is not None
+                                                       and o >= starts[keys[tp]]}) for w in wanted]
             chosen = {}
-            for key in keys:
-                tp = (key.topic, key.partition)
-                start = starts[key]
-                offset, why = await self._decide(probe, key, marks.get(tp), start)
+            for tp, key in keys.items():
+                offset, why = _decide(marks.get(tp), starts[key], ends[key], wanted, found, tp)
                 if why:
                     self.resets += 1
                     log.warning("%s: %s/%s %s; reading it again from offset %s",
-                                self.service, tp[0], tp[1], why, start)
-                    await loop.run_in_executor(None, self.consumed.restart_at, tp, start)
+                                self.service, tp[0], tp[1], why, starts[key])
+                    await loop.run_in_executor(None, self.consumed.restart_at, tp, starts[key])
                 chosen[tp] = offset
             return chosen
         finally:
             await probe.stop()
 
-    async def _decide(self, probe, key, mark, start: int) -> tuple[int, str | None]:
-        if mark is None:
-            return start, None
-        for offset, expected in ((mark.anchor_offset, mark.anchor_fingerprint),
-                                 (mark.next_offset - 1, mark.last_fingerprint)):
-            if offset is None or expected is None or offset < start:
-                continue
-            found = await self._fingerprint_at(probe, key, offset)
-            if found is None:
-                return start, f"has no message at offset {offset}, which this service read (the broker lost data)"
-            if found != expected:
-                return start, f"holds another message at offset {offset} (the topic was recreated)"
-        if mark.next_offset < start:
-            return start, (f"starts at offset {start}: messages {mark.next_offset}..{start - 1} were deleted "
-                           "before this service read them")
-        return mark.next_offset, None
 
-    @staticmethod
-    async def _fingerprint_at(probe, key, offset: int) -> str | None:
-        probe.assign([key])
-        probe.seek(key, offset)
+MISSING = "missing"
+
+
+async def _fingerprints(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | None]:
+    """The fingerprint of the message at each offset; MISSING where the log
+    has no such offset; None where the broker said nothing in time."""
+    found: dict[TP, str | None] = {}
+    pending = dict(offsets)
+    if not pending:
+        return found
+    probe.assign([keys[tp] for tp in pending])
+    for tp, offset in pending.items():
+        probe.seek(keys[tp], offset)
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while pending and asyncio.get_running_loop().time() < deadline:
         try:
-            batch = await probe.getmany(key, timeout_ms=2_000, max_records=1)
-        except OffsetOutOfRangeError:
-            return None
-        records = batch.get(key, [])
-        return fingerprint(records[0].value or b"") if records and records[0].offset == offset else None
+            batch = await probe.getmany(*[keys[tp] for tp in pending], timeout_ms=500, max_records=len(pending) * 50)
+        except OffsetOutOfRangeError as exc:
+            for key in exc.args[0] if exc.args and isinstance(exc.args[0], dict) else []:
+                tp = (key.topic, key.partition)
+                if tp in pending:
+                    found[tp] = MISSING
+                    del pending[tp]
+            if not (exc.args and isinstance(exc.args[0], dict)):
+                # Which partition is not said: look at each alone.
+                for tp in list(pending):
+                    found[tp] = (await _fingerprints(probe, keys, {tp: pending.pop(tp)})).get(tp)
+                return found
+            if pending:
+                probe.assign([keys[tp] for tp in pending])
+                for tp, offset in pending.items():
+                    probe.seek(keys[tp], offset)
+            continue
+        for key, records in batch.items():
+            tp = (key.topic, key.partition)
+            if tp in pending and records:
+                first = records[0]
+                found[tp] = fingerprint(first.value or b"") if first.offset == pending[tp] else MISSING
+                del pending[tp]
+    for tp in pending:
+        found[tp] = None
+    return found
+
+
+def _decide(mark, start: int, end: int, wanted, found, tp) -> tuple[int, str | None]:
+    if mark is None:
+        return start, None
+    for expected, seen in zip(wanted, found):
+        if tp not in seen:
+            continue
+        offset, fingerprint_kept = expected[tp]
+        if seen[tp] is None and end > offset:
+            # The broker did not answer in time for a message it says it has:
+            # no proof of a loss. Keep the mark; a refused batch asks again.
+            continue
+        if seen[tp] in (None, MISSING):
+            return start, f"has no message at offset {offset}, which this service read (the broker lost data)"
+        if seen[tp] != fingerprint_kept:
+            return start, f"holds another message at offset {offset} (the topic was recreated)"
+    if mark.next_offset < start:
+        return start, (f"starts at offset {start}: messages {mark.next_offset}..{start - 1} were deleted "
+                       "before this service read them")
+    return mark.next_offset, None

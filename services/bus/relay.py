@@ -284,13 +284,14 @@ class Relay:
             raise BrokerLost(shrunk[0])
 
     def _record(self, position: int, chain_hash: str, acked: dict) -> None:
+        if position > self.recorded:
+            try:
+                self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
+            except IntegrityError:
+                raise NotLeading(f"the published position is already past {position}") from None
         self.offsets.save(acked)
         if position <= self.recorded:
             return  # restoring what was published before the broker lost it
-        try:
-            self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
-        except IntegrityError:
-            raise NotLeading(f"the published position is already past {position}") from None
         self.recorded = position
         if self.audited:
             self.checkpoint.save(position, chain_hash)
@@ -323,13 +324,21 @@ class Relay:
     async def _run(self) -> None:
         backoff = 0.1
         failing = False
-        watched = asyncio.get_running_loop().time()
+        watched = led = asyncio.get_running_loop().time()
         while True:
             if not self.leading:
                 if not await self.in_store(self.leadership.acquire):
                     await asyncio.sleep(LEAD_POLL_SECONDS)
                     continue
                 await self._lead()
+            now = asyncio.get_running_loop().time()
+            if now - led >= WATCH_SECONDS:
+                # Busy or not: a leader whose lock connection closed stops at once.
+                led = now
+                if not await self.in_store(self.leadership.holds):
+                    log.warning("relay %s: lost the lead (its store connection closed)", self.service)
+                    self.leading = False
+                    continue
             try:
                 count, self.position, self.last_hash = await self.publish(
                     self.position, record_position=True, prev_hash=self.last_hash)
@@ -363,10 +372,6 @@ class Relay:
                 now = asyncio.get_running_loop().time()
                 if now - watched >= WATCH_SECONDS:
                     watched = now
-                    if not await self.in_store(self.leadership.holds):
-                        log.warning("relay %s: lost the lead (its store connection closed)", self.service)
-                        self.leading = False
-                        continue
                     if (lost := await self.watch.lost(self.floors)):
                         await self._restore(lost)
                         continue

@@ -7,7 +7,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -110,7 +109,7 @@ class ServiceRunner:
         await self.relay.stop()
         # A cancelled timer or request may still be running in its thread.
         await asyncio.get_running_loop().run_in_executor(None, self.commands.shutdown, True)
-        self.executor.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
         self.app.close()
 
     def _build_faust_app(self) -> faust.App:
@@ -164,8 +163,12 @@ class ServiceRunner:
         if TP(*refused.tp) not in self.faust_app.consumer.assignment():
             return  # another worker took the partition over; it reads from the store's offset
         log.warning("%s: %s; seeking back", self.name, refused)
-        offsets = await self.positioner.positions({refused.tp})
-        await self.faust_app.consumer.seek(TP(*refused.tp), offsets[refused.tp])
+        try:
+            offsets = await self.positioner.positions({refused.tp})
+            await self.faust_app.consumer.seek(TP(*refused.tp), offsets[refused.tp])
+        except Exception as exc:
+            # The next refused batch asks again; the store is never written out of place meanwhile.
+            log.warning("%s: could not seek %s/%s back yet (%r)", self.name, *refused.tp, exc)
 
     async def _store(self, messages: list[Inbound]) -> BatchResult:
         backoff = 0.1
@@ -174,13 +177,10 @@ class ServiceRunner:
             try:
                 result = await asyncio.wrap_future(future)
             except asyncio.CancelledError:
-                # Stopping while the store write runs: let it finish. If it
-                # failed, exit without acking, so the batch is read again.
-                try:
-                    future.result()
-                except Exception:
-                    log.critical("%s stopped with an unstored batch; exiting so it is redelivered", self.name)
-                    os._exit(75)
+                # Stopping while the store write runs: let it finish before the
+                # store closes. Unstored, the batch is simply read again: the
+                # store's offsets, not the broker's, say where reading resumes.
+                await asyncio.gather(asyncio.wrap_future(future), return_exceptions=True)
                 raise
             except Exception:
                 log.exception("%s could not store a batch; retrying, never skipping", self.name)

@@ -79,10 +79,11 @@ class _ConsumingRecorder:
         if self.consumed.kind == "memory":
             return returning  # _update_table below
         cursor = args[0]
-        for tracking in kwargs.get("trackings", ()):
-            self._insert_tracking(cursor, tracking)
+        # Where the partition stands first: a batch out of place fails on that, not on tracking.
         if kwargs.get("consumed") is not None:
             self.consumed.write(cursor, kwargs["consumed"])
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(cursor, tracking)
         return returning
 
     def _update_table(self, stored_events, **kwargs):

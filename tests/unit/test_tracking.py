@@ -177,3 +177,22 @@ def test_a_record_on_the_wrong_topic_is_a_dead_letter(app):
     value = default_codec().encode("ComplaintAccepted", EXAMPLES["ComplaintAccepted"])
     wrong = Inbound("complaints.received", 0, 5, None, value, {"source": b"intake", "position": b"5"})
     assert processor.process([wrong]).dead == 1
+
+
+def test_another_log_below_the_stored_offset_is_refused_not_skipped(app):
+    # The broker refilled: its offsets 0.. hold other messages than those read.
+    processor = BatchProcessor(app, handle, default_codec())
+    processor.process([message(f"old{i}", i, offset=i) for i in range(3)])
+    refilled = [message("new0", 10, offset=0), message("new1", 11, offset=1)]
+    [refused] = processor.process(refilled).refused
+    assert refused.got == 0
+    assert not any(n.originator_id == Seen.create_id("new0") for n in app.recorder.select_notifications(0, 100))
+
+
+def test_a_refusal_after_a_repeated_event_still_has_one_effect(app):
+    processor = BatchProcessor(app, handle, default_codec())
+    twice = message("t", 1, offset=0)
+    result = processor.process([twice, moved(twice, 1), message("r", 2, offset=2, facts="refuse me"),
+                                message("after", 3, offset=3)])
+    assert (result.handled, result.skipped, result.dead) == (2, 1, 1)
+    assert counts(app, "t") == 1 and counts(app, "after") == 1
