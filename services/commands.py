@@ -166,7 +166,11 @@ def cmd_status(args) -> int:
     for key, value in doc.items():
         if value in (None, [], False):
             continue
-        shown = ", ".join(value) if isinstance(value, list) else value
+        if isinstance(value, list):
+            shown = "; ".join(v if isinstance(v, str) else " ".join(str(x) for x in v.values() if x is not None)
+                              for v in value)
+        else:
+            shown = value
         print(f"{key.replace('_', ' '):<{width}}  {shown}")
     return 0
 

@@ -96,17 +96,27 @@ def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
 
 
 def status_document(view: ComplaintStatus) -> dict:
-    """The status with no personal data: safe for whoever holds the id."""
+    """The status with no personal data: safe for whoever holds the id. Times
+    are shown in China time (+08:00), the clock the deadlines are counted on."""
     return {
         "complaint_id": view.complaint_id, "kind": view.kind, "status": view.status,
         "agency_id": view.agency_id, "reason": view.reason, "explanation": view.explanation,
-        "received_at": view.received_at, "decided_at": view.decided_at,
-        "decision_due": view.decision_due, "decision_overdue": view.decision_overdue,
-        "mediation_due": view.mediation_due, "mediation_paused": view.mediation_paused,
+        "grounds": list(getattr(view, "grounds", None) or []),
+        "rulebook": getattr(view, "rulebook", None),
+        "received_at": _china(view.received_at), "decided_at": _china(view.decided_at),
+        "decision_due": _china(view.decision_due), "decision_overdue": view.decision_overdue,
+        "mediation_due": _china(view.mediation_due), "mediation_paused": view.mediation_paused,
         "outcome": view.outcome, "amount_recovered_fen": view.amount_recovered_fen,
         "penalty_case_ids": list(view.penalty_case_ids), "linked_request_id": view.linked_request_id,
-        "updated_at": view.updated_at,
+        "updated_at": _china(view.updated_at),
     }
+
+
+_CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def _china(instant: datetime | None) -> datetime | None:
+    return None if instant is None else instant.astimezone(_CHINA)
 
 
 def integration_events(event, request) -> list[Outgoing]:

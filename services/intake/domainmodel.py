@@ -60,15 +60,22 @@ class ComplaintStatus(Aggregate):
         self.amount_recovered_fen: int | None = None
         self.penalty_case_ids: list[str] = []
         self.updated_at = received_at
+        self.rulebook: str | None = None
+        self.grounds: list[dict] = []
 
     @event("Changed")
     def change(self, status: str, at: datetime, agency_id: str | None = None, reason: str | None = None,
-               explanation: str | None = None) -> None:
+               explanation: str | None = None, rulebook: str | None = None,
+               grounds: list[dict] | None = None) -> None:
         if STATUS_RANK[status] >= STATUS_RANK[self.status]:
             self.status = status
             self.reason, self.explanation = reason, explanation
+            if grounds is not None:
+                self.grounds = grounds
         if agency_id is not None:
             self.agency_id = agency_id
+        if rulebook is not None:
+            self.rulebook = rulebook
         self.updated_at = at
 
     @event("Decided")

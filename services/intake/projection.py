@@ -39,17 +39,19 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
     if kind in ("InvestigationStarted", "PenaltyDecided"):
         return
     view = _view(uow, r["complaint_id"], at)
+    rulebook = r.get("rulebook")
     if kind == "ComplaintAccepted":
-        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"])
+        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=rulebook)
         view.decided(r["decided_at"], r["decision_due"])
     elif kind == "ComplaintRejected":
-        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"])
+        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"],
+                    rulebook=rulebook, grounds=list(r.get("grounds") or []))
         view.decided(r["decided_at"], r["decision_due"])
     elif kind == "ComplaintReferred":
-        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"])
+        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=rulebook)
         view.decided(r["decided_at"], None)
     elif kind == "ComplaintTransferred":
-        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"])
+        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook)
     elif kind == "DecisionOverdue":
         view.flag_overdue(r["decision_due"])
     elif kind == "MediationOpened":

@@ -25,8 +25,11 @@ class Complaint(Aggregate):
 
     @event("Received")
     def __init__(self, complaint_id: str, record: dict, received_at: datetime, decision_due: datetime,
-                 provisional_due: bool = False):
+                 provisional_due: bool = False, rulebook: str | None = None):
         self.complaint_id = complaint_id
+        # Chosen once, at receipt, and kept: a complaint received before
+        # rulebooks were recorded was decided under the default (None).
+        self.rulebook = rulebook
         self.record = record
         self.received_at = received_at
         self.decision_due = decision_due
@@ -56,14 +59,19 @@ class Complaint(Aggregate):
     def _accepted(self, agency_id: str, basis: str, at: datetime) -> None:
         self.state, self.agency_id, self.basis, self.decided_at = "ACCEPTED", agency_id, basis, at
 
-    def reject(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+    def reject(self, agency_id: str, reason: str, explanation: str, at: datetime,
+               grounds: list[dict] | None = None) -> None:
         self._require_undecided()
-        self._rejected(agency_id, reason, explanation, at)
+        self._rejected(agency_id, reason, explanation, at, grounds=grounds)
 
     @event("Rejected")
-    def _rejected(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+    def _rejected(self, agency_id: str, reason: str, explanation: str, at: datetime,
+                  grounds: list[dict] | None = None) -> None:
+        """`grounds`: every ground that applies ({reason, explanation}), the first
+        being `reason`; None on rejections recorded before they were listed."""
         self.state, self.agency_id, self.decided_at = "REJECTED", agency_id, at
         self.reason, self.explanation = reason, explanation
+        self.grounds = grounds or [{"reason": reason, "explanation": explanation}]
 
     def refer(self, referral_id: str, from_agency_id: str, to_agency_id: str, subject_area: str,
               reply_due: datetime, at: datetime) -> None:
@@ -94,6 +102,11 @@ class Complaint(Aggregate):
     @event("DecisionOverdue")
     def flag_overdue(self, at: datetime) -> None:
         self.overdue_flagged = True
+
+    @event("DecisionDueRecomputed")
+    def recompute_due(self, decision_due: datetime, provisional: bool, at: datetime) -> None:
+        """The holiday notice for the due date's year arrived (or a newer calendar)."""
+        self.decision_due, self.provisional_due = decision_due, provisional
 
     def answer_referral(self, referral_id: str, agency_id: str, acknowledged: bool, reason: str | None,
                         at: datetime, by_role: str | None = None) -> bool:
