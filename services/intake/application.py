@@ -109,6 +109,10 @@ def status_document(view: ComplaintStatus) -> dict:
         "outcome": view.outcome, "amount_recovered_fen": view.amount_recovered_fen,
         "penalty_case_ids": list(view.penalty_case_ids), "linked_request_id": view.linked_request_id,
         "updated_at": _china(view.updated_at),
+        "mediation_suspended": getattr(view, "mediation_suspended", False),
+        "termination_notice_due": _china(getattr(view, "termination_notice_due", None)),
+        "termination_notified_at": _china(getattr(view, "termination_notified_at", None)),
+        "termination_notice_late": getattr(view, "termination_notice_late", False),
     }
 
 

@@ -18,6 +18,9 @@ STATUS_RANK = {
 }
 
 
+NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late")
+
+
 class Request(Aggregate):
     """A complaint, report or consultation exactly as intake received it."""
 
@@ -93,6 +96,14 @@ class ComplaintStatus(Aggregate):
     def set_mediation_due(self, mediation_due: datetime | None, paused: bool) -> None:
         self.mediation_due = mediation_due
         self.mediation_paused = paused
+
+    @event("Noted")
+    def note(self, facts: dict) -> None:
+        """Facts of the mediation's formalities the status shows (suspension,
+        the termination notice): names from NOTED, values as the event said."""
+        for name, value in facts.items():
+            if name in NOTED:
+                setattr(self, name, value)
 
     @event("MediationConcluded")
     def conclude(self, outcome: str, amount_recovered_fen: int | None) -> None:

@@ -68,3 +68,15 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         closed = r["reason"] == "WITHDRAWN"
         view.change("CLOSED" if closed else "TERMINATED", at, reason=r["reason"])
         view.conclude(r["reason"], None)
+        if r.get("notice_due") is not None:
+            view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
+    elif kind == "RecusalRequested":
+        if r["suspends"]:
+            view.note({"mediation_suspended": True})
+    elif kind in ("RecusalRefused", "MediatorRecused"):
+        if getattr(view, "mediation_suspended", False):
+            view.note({"mediation_suspended": False})
+    elif kind == "TerminationNotified":
+        view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]})
+    elif kind == "TerminationNoticeOverdue":
+        view.note({"termination_notice_late": True})

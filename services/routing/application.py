@@ -175,7 +175,7 @@ class Routing(ServiceApplication):
                 self.open_complaints.drop(complaint_id)
                 continue
             before = complaint.version
-            if complaint.provisional_due and not complaint.is_decided:
+            if complaint.provisional_due:
                 due, provisional = self.decision_due(complaint.received_at, rulebooks.named(complaint.rulebook))
                 if not provisional or due != complaint.decision_due:
                     complaint.recompute_due(due, provisional, now)
