@@ -27,6 +27,7 @@ from stdnum.cn import ric
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
+from services.mediation.rules import clock_end
 from services.intake.api import MAX_BODY
 from tests import factories
 from tests.harness import Processes, distinct_events, post_all, wait_until
@@ -465,8 +466,11 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
         assert done.status_code == 200, done.text
         resumed = wait_status(url, complaint_id, lambda d: not d["mediation_paused"] and d["mediation_due"] !=
                               mediating["mediation_due"])
-        # The ten days of appraisal are not counted.
-        assert datetime.fromisoformat(resumed["mediation_due"]) - mediation_due == timedelta(days=10)
+        # The eleven China days the appraisal touched are not counted.
+        expected, _ = clock_end(datetime.fromisoformat(mediating["decided_at"]), 60,
+                                [{"started_at": now + timedelta(days=1), "completed_at": now + timedelta(days=11)}])
+        assert datetime.fromisoformat(resumed["mediation_due"]) == expected
+        assert expected - mediation_due >= timedelta(days=11)
 
         agreed = mediation.post(f"{base}/agreement", json={"form": "WRITTEN", "terms": "退货退款",
                                                            "amount_recovered_fen": 129900,
