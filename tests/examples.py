@@ -81,7 +81,7 @@ EXAMPLES = {
     "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销", notice_due=DUE),
     "ViolationFound": _event(respondent=OPERATOR, violation_type="FALSE_ADVERTISING",
                              evidence="商品页面宣称“国家级”", found_by="mediation",
-                             agency_id="AMR-310115", place_adcode="310115"),
+                             agency_id="AMR-310115", place_adcode="310115", check_due=DUE),
     "PenaltyCaseOpened": _case(origin="COMPLAINT", complaint_ids=[CID], respondent=OPERATOR,
                                violation_type="FALSE_ADVERTISING", agency_id="AMR-310115", filing_due=DUE),
     "CaseFilingDeclined": _case(reason="违法事实不成立"),

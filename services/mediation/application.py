@@ -54,9 +54,13 @@ class ViolationReport(Aggregate):
 
     @event("Flagged")
     def __init__(self, complaint_id: str, violation_type: str, evidence: str, respondent: dict,
-                 agency_id: str, at: datetime, by_agency: str | None, by_role: str | None):
+                 agency_id: str, at: datetime, by_agency: str | None, by_role: str | None,
+                 check_due: datetime | None = None):
+        """`check_due`: when the lead must have been checked, under the rulebooks
+        that set it (SAMR-20 art. 23, SAMR-121 art. 27: 15 working days)."""
         self.complaint_id, self.violation_type, self.evidence = complaint_id, violation_type, evidence
         self.respondent, self.agency_id, self.at = respondent, agency_id, at
+        self.check_due = check_due
 
 
 def withdrawn(case: MediationCase, recorder: dict) -> None:
@@ -162,8 +166,10 @@ class Mediation(ServiceApplication):
         existing = self.find(report_id)
         if existing is not None:
             return existing
+        period = case.book.violation_check
+        check_due = calendar.period_due(at, period)[0] if period is not None else None
         report = ViolationReport(complaint_id, violation_type, evidence, respondent, case.agency_id, at,
-                                 by_agency, by_role)
+                                 by_agency, by_role, check_due=check_due)
         self.save(report)
         return report
 

@@ -30,7 +30,8 @@ def integration_events(event, aggregate) -> list[Outgoing]:
             "complaint_id": event.complaint_id,
             "respondent": {"name": event.respondent.get("name") or "", "uscc": event.respondent.get("uscc")},
             "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "mediation",
-            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1]})]
+            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1],
+            "check_due": getattr(event, "check_due", None)})]
     if not isinstance(aggregate, MediationCase):
         return []
     case = aggregate

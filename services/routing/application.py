@@ -212,7 +212,9 @@ class Routing(ServiceApplication):
         superior = rules.resolve_dispute(complaint.agency_id, with_agency_id, self.directory)
         if superior is None:
             raise JurisdictionRefused(f"{complaint.agency_id} and {with_agency_id} have no common superior bureau")
-        complaint.raise_dispute(by_agency, with_agency_id, superior, at, by_role=by_role)
+        period = rulebooks.named(complaint.rulebook).dispute_settlement
+        settle_by = calendar.period_due(at, period)[0] if period is not None else None
+        complaint.raise_dispute(by_agency, with_agency_id, superior, at, by_role=by_role, settle_by=settle_by)
         self.save(complaint)
         return complaint
 

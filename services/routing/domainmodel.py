@@ -94,10 +94,12 @@ class Complaint(Aggregate):
 
     @event("DisputeRaised")
     def raise_dispute(self, by_agency: str, with_agency_id: str, superior_id: str, at: datetime,
-                      by_role: str | None = None) -> None:
-        """Two bureaus disagree who is competent; their common superior decides."""
+                      by_role: str | None = None, settle_by: datetime | None = None) -> None:
+        """Two bureaus disagree who is competent; their common superior decides.
+        `settle_by`: under Orders 20 and 121 the bureaus have 7 working days to
+        agree before it goes to the superior (which may also decide at once)."""
         self.dispute = {"between": [self.agency_id, with_agency_id], "superior_id": superior_id,
-                        "raised_by": by_agency, "at": at}
+                        "raised_by": by_agency, "at": at, "settle_by": settle_by}
 
     @event("DecisionOverdue")
     def flag_overdue(self, at: datetime) -> None:

@@ -248,8 +248,8 @@ def test_an_in_platform_merchant_by_rulebook(d, name, listed, competent):
 # Routing keeps the rulebook a complaint started with ------------------------------------------
 
 def received(cid, at=RECEIVED, **changes):
-    return dict(EXAMPLES["ComplaintReceived"], complaint_id=cid, occurred_at=at, aware_date=date(2024, 1, 10),
-                prior_handling=[], preferred_agency_id=None, **changes)
+    return {**EXAMPLES["ComplaintReceived"], "complaint_id": cid, "occurred_at": at, "aware_date": date(2024, 1, 10),
+            "prior_handling": [], "preferred_agency_id": None, **changes}
 
 
 def routing(monkeypatch, choice, env):
@@ -308,3 +308,16 @@ def test_a_complaint_received_before_rulebooks_were_recorded_is_order_62s():
     assert old.rulebook is None
     from services.routing.rulebook import named
     assert named(old.rulebook) is SAIC_ORDER_62
+
+
+@pytest.mark.parametrize("choice, settle_by", [
+    ("SAIC-62", None),
+    # Monday 1 June 2026 + 7 working days: 2-5 and 8-10 June
+    ("SAMR-20", end_of_day(date(2026, 6, 10))),
+    ("SAMR-121", end_of_day(date(2026, 6, 10))),
+])
+def test_a_jurisdiction_dispute_is_to_be_settled_within_seven_working_days(monkeypatch, choice, settle_by):
+    app = routing(monkeypatch, choice, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    receive(app, received("TS-1", aware_date=date(2026, 5, 1)))
+    complaint_ = app.dispute("TS-1", "AMR-310104", RECEIVED, "AMR-310115", "CASE_WORKER")
+    assert complaint_.dispute["settle_by"] == settle_by and complaint_.dispute["superior_id"] == "AMR-310000"
