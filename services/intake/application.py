@@ -86,11 +86,16 @@ def request_fingerprint(kind: str, record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# What only a complaint carries: the remedy asked for, and the findings Order
+# No. 121 makes grounds for not accepting a complaint.
+COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials")
+
+
 def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
     """One submission that is both a complaint and a report is two requests."""
     if kind == "COMPLAINT" and record.get("alleged_violation"):
         complaint = {k: v for k, v in record.items() if k != "alleged_violation"}
-        report = {k: v for k, v in record.items() if k != "demands"}
+        report = {k: v for k, v in record.items() if k not in COMPLAINT_ONLY}
         return [("COMPLAINT", complaint), ("REPORT", report)]
     return [(kind, {k: v for k, v in record.items() if not (kind == "COMPLAINT" and k == "alleged_violation")})]
 
