@@ -118,6 +118,7 @@ def status_document(view: ComplaintStatus) -> dict:
         "termination_notice_due": _china(getattr(view, "termination_notice_due", None)),
         "termination_notified_at": _china(getattr(view, "termination_notified_at", None)),
         "termination_notice_late": getattr(view, "termination_notice_late", False),
+        "transfer_explanation": getattr(view, "transfer_explanation", None),
     }
 
 

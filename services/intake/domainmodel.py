@@ -18,7 +18,8 @@ STATUS_RANK = {
 }
 
 
-NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late")
+NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late",
+         "transfer_explanation")
 
 
 class Request(Aggregate):

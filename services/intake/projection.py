@@ -48,10 +48,17 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
                     rulebook=rulebook, grounds=list(r.get("grounds") or []))
         view.decided(r["decided_at"], r["decision_due"])
     elif kind == "ComplaintReferred":
-        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=rulebook)
+        explanation = r.get("explanation")
+        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=rulebook,
+                    explanation=explanation,
+                    grounds=[{"reason": "OUT_OF_REMIT", "explanation": explanation}] if explanation else None)
         view.decided(r["decided_at"], None)
     elif kind == "ComplaintTransferred":
-        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook)
+        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook,
+                    explanation=r.get("explanation"))
+        if r.get("explanation"):
+            # A transfer after acceptance does not move the status back: it is told apart.
+            view.note({"transfer_explanation": r["explanation"]})
     elif kind == "DecisionOverdue":
         view.flag_overdue(r["decision_due"])
     elif kind == "MediationOpened":

@@ -25,6 +25,13 @@ class Designation(CaseCommand):
     agency_id: str = Field(min_length=3, description="The bureau that handles the complaint from now on")
 
 
+class Violation(CaseCommand):
+    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
+                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
+                            "UNLICENSED_OPERATION", "OTHER"]
+    evidence: str = Field(min_length=1)
+
+
 class ReferralReply(CaseCommand):
     """The same answer as ReferralAcknowledged / ReferralDeclined on referrals.replies."""
 
@@ -85,6 +92,19 @@ def router(runner: ServiceRunner) -> APIRouter:
             complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
+
+    @api.post("/violations", status_code=202)
+    async def violations(complaint_id: str, body: Violation, who: Principal = Depends(principal)):
+        """A suspected violation on any complaint the caller's bureau handles (or
+        one below it): accepted, rejected, referred, transferred or in mediation.
+        It becomes a penalty case of its own."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            complaint = app.complaint(complaint_id)
+            authorise(who, complaint.agency_id or complaint.record.get("receiving_agency_id") or "")
+            await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
+                                      body.when(runner.clock), who.agency_id, who.role)
+        return {"complaint_id": complaint_id, "violation_type": body.violation_type, "status": "FLAGGED"}
 
     @api.post("/referral/reply")
     async def referral_reply(complaint_id: str, body: ReferralReply, who: Principal = Depends(principal)):

@@ -231,6 +231,19 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    def flag_violation(self, complaint_id: str, violation_type: str, evidence: str, at: datetime,
+                       by_agency: str | None, by_role: str | None) -> Complaint:
+        """Any complaint the bureau handles or handled may show a violation. A
+        lead found in mediation (an accepted complaint) under SAMR-20 or
+        SAMR-121 is to be checked within their period (15 working days)."""
+        def flag(complaint: Complaint) -> None:
+            period = rulebooks.named(complaint.rulebook).violation_check
+            check_due = (calendar.period_due(at, period)[0]
+                         if period is not None and complaint.state == "ACCEPTED" else None)
+            complaint.flag_violation(violation_type, evidence, at, check_due, by_agency=by_agency, by_role=by_role)
+
+        return self.change(lambda: self.complaint(complaint_id), flag)
+
     def complaint(self, complaint_id: str) -> Complaint:
         found = self.find(Complaint.create_id(complaint_id))
         if found is None:

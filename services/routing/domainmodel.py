@@ -101,6 +101,22 @@ class Complaint(Aggregate):
         self.dispute = {"between": [self.agency_id, with_agency_id], "superior_id": superior_id,
                         "raised_by": by_agency, "at": at, "settle_by": settle_by}
 
+    def flag_violation(self, violation_type: str, evidence: str, at: datetime, check_due: datetime | None,
+                       by_agency: str | None = None, by_role: str | None = None) -> bool:
+        """A suspected violation seen while handling this complaint, whatever its
+        state: its own penalty case follows (另案处理). False for a repeat."""
+        if (violation_type, evidence) in [(v["violation_type"], v["evidence"])
+                                          for v in getattr(self, "violations", [])]:
+            return False
+        self._violation_flagged(violation_type, evidence, at, check_due, by_agency=by_agency, by_role=by_role)
+        return True
+
+    @event("ViolationFlagged")
+    def _violation_flagged(self, violation_type: str, evidence: str, at: datetime, check_due: datetime | None,
+                           by_agency: str | None = None, by_role: str | None = None) -> None:
+        self.violations = [*getattr(self, "violations", []),
+                           {"violation_type": violation_type, "evidence": evidence, "at": at, "check_due": check_due}]
+
     @event("DecisionOverdue")
     def flag_overdue(self, at: datetime) -> None:
         self.overdue_flagged = True

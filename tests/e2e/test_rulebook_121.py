@@ -106,3 +106,25 @@ def test_a_party_dissolved_ends_mediation_and_the_notice_is_due_seven_working_da
     shown = wait_until(lambda: (s := status(system, complaint_id))["termination_notified_at"] and s, 30,
                        message="the notice in the status")
     assert shown["termination_notice_late"] is False
+
+
+def penalty_cases_of(bus, complaint_id: str) -> list[dict]:
+    codec = default_codec()
+    decoded = (codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "enforcement.cases"))
+    return [r for kind, r in decoded if kind == "PenaltyCaseOpened" and complaint_id in r["complaint_ids"]]
+
+
+@pytest.mark.parametrize("changes, state", [({"demands": []}, "REJECTED"), ({"subject_area": "TELECOM"}, "REFERRED")])
+def test_a_violation_on_a_rejected_or_referred_complaint_opens_its_own_penalty_case(system, module_bus, changes,
+                                                                                     state):
+    complaint_id = submit(system, factories.complaint(25, **changes))
+    wait_until(lambda: status(system, complaint_id)["status"] == state, 60, message=state)
+    flagged = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/violations",
+                         json={"violation_type": "COUNTERFEIT", "evidence": "商品标签与正品不符"},
+                         headers={"Authorization": f"Bearer {system.token(BUREAU)}"}, timeout=30)
+    assert flagged.status_code == 202, flagged.text
+    [case] = wait_until(lambda: penalty_cases_of(module_bus, complaint_id), 60, message="its penalty case")
+    assert case["origin"] == "COMPLAINT" and case["case_id"] != complaint_id
+    shown = wait_until(lambda: (s := status(system, complaint_id))["penalty_case_ids"] and s, 30,
+                       message="the case linked in the status")
+    assert shown["penalty_case_ids"] == [case["case_id"]] and shown["status"] == state
