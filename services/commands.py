@@ -12,7 +12,8 @@ from services.asyncapi_cli import cmd_asyncapi  # noqa: F401 - `tousu asyncapi`
 from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
-PERSONAL_FIELDS = {"consumer", "facts", "id_number", "phone", "address", "original", "question", "answer"}
+# An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.
+PERSONAL_FIELDS = {"consumer", "agent", "facts", "id_number", "phone", "address", "original", "question", "answer"}
 
 
 def _url(args) -> str:
