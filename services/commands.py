@@ -167,7 +167,10 @@ def cmd_status(args) -> int:
     for key, value in doc.items():
         if value in (None, [], False):
             continue
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}"
+                              for k, v in value.items() if v not in (None, []))
+        elif isinstance(value, list):
             shown = "; ".join(v if isinstance(v, str) else " ".join(str(x) for x in v.values() if x is not None)
                               for v in value)
         else:

@@ -119,10 +119,15 @@ def status_document(view: ComplaintStatus) -> dict:
         "termination_notified_at": _china(getattr(view, "termination_notified_at", None)),
         "termination_notice_late": getattr(view, "termination_notice_late", False),
         "transfer_explanation": getattr(view, "transfer_explanation", None),
+        "next_session": _session(getattr(view, "next_session", None)),
     }
 
 
 _CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def _session(session: dict | None) -> dict | None:
+    return None if session is None else {**session, "session_at": _china(session["session_at"])}
 
 
 def _china(instant: datetime | None) -> datetime | None:

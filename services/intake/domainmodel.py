@@ -19,7 +19,7 @@ STATUS_RANK = {
 
 
 NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late",
-         "transfer_explanation")
+         "transfer_explanation", "next_session")
 
 
 class Request(Aggregate):

@@ -77,6 +77,10 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         view.conclude(r["reason"], None)
         if r.get("notice_due") is not None:
             view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
+    elif kind == "MediationScheduled":
+        # Time, place and mediators, as the parties are told them (art. 20 / seed Q&A 8).
+        view.note({"next_session": {"session_at": r["session_at"], "place": r["place"],
+                                    "mediators": list(r["mediators"])}})
     elif kind == "RecusalRequested":
         if r["suspends"]:
             view.note({"mediation_suspended": True})

@@ -90,6 +90,9 @@ class MediationCase(Aggregate):
         self._require_not_suspended("schedule a session")
         self._require_consents("schedule a session")
         self._require_time_left("schedule a session", at)
+        due = self.mediation_due
+        if due is not None and session_at > due:
+            raise IllegalTransition(self.status, f"a session cannot be held after the time limit ({due.isoformat()})")
         recused = [m["mediator"] for m in self.mediators if m["ended_by"] == "RECUSED"]
         if returning := [name for name in mediators if name in recused]:
             # Whoever stepped aside for an interest in the case does not come back to it.

@@ -93,6 +93,18 @@ def test_a_party_dissolved_ends_mediation_and_the_notice_is_due_seven_working_da
     wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
     headers = {"Authorization": f"Bearer {system.token(BUREAU)}"}
     base = f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation"
+    for party in ("CONSUMER", "RESPONDENT"):
+        assert httpx.post(f"{base}/consent", json={"party": party, "agreed": True}, headers=headers,
+                          timeout=30).status_code == 200
+    session_at = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0)
+    set_ = httpx.post(f"{base}/schedule", json={"session_at": session_at.isoformat(), "place": "海淀区市场监管局调解室",
+                                                "mediators": ["张调解", "李调解"]}, headers=headers, timeout=30)
+    assert set_.status_code == 200, set_.text
+    shown = wait_until(lambda: (s := status(system, complaint_id))["next_session"] and s, 30,
+                       message="the next session in the status")
+    assert shown["next_session"]["place"] == "海淀区市场监管局调解室"
+    assert shown["next_session"]["mediators"] == ["张调解", "李调解"]
+    assert datetime.fromisoformat(shown["next_session"]["session_at"]) == session_at
     ended = httpx.post(f"{base}/termination", json={"reason": "PARTY_DECEASED_OR_DISSOLVED", "text": "被投诉人已注销"},
                        headers=headers, timeout=30)
     assert ended.status_code == 200, ended.text

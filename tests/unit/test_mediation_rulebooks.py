@@ -186,3 +186,11 @@ def test_a_violation_lead_found_in_mediation_is_checked_within_fifteen_working_d
     assert report.check_due == check_due
     [found] = integration_events(list(app.events.get(report.id))[0], report)
     assert found.record_type == "ViolationFound" and found.record["check_due"] == check_due
+
+
+def test_a_session_cannot_be_set_after_the_time_limit():
+    case = opened("SAMR-121")
+    due = case.mediation_due
+    case.schedule(due, "调解室", ["王芳"], ACCEPTED + 3 * DAY)
+    with pytest.raises(IllegalTransition, match="after the time limit"):
+        case.schedule(due + MS, "调解室", ["王芳"], ACCEPTED + 3 * DAY)
