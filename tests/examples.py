@@ -79,7 +79,7 @@ EXAMPLES = {
     "RecusalRefused": _event(mediator="李明"),
     "TerminationNotified": _event(notified_at=AT, late=False),
     "TerminationNoticeOverdue": _event(notice_due=DUE),
-    "AppraisalStarted": _event(body="上海市质量监督检验技术研究院", payer="CLAIMANT"),
+    "AppraisalStarted": _event(body="上海市质量监督检验技术研究院", payer="SHARED", body_chosen_by="PARTIES_AGREED"),
     "AppraisalCompleted": _event(mediation_due=DUE),
     "MediationAgreed": _event(form="WRITTEN", terms="商家退还货款2599元。", amount_recovered_fen=259900),
     "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销", notice_due=DUE),

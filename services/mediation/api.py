@@ -38,7 +38,9 @@ class Recusal(CaseCommand):
 class Appraisal(CaseCommand):
     action: Literal["START", "COMPLETE"]
     body: str | None = None
-    payer: Literal["CLAIMANT", "SHARED"] | None = None
+    payer: Literal["CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT"] | None = None
+    body_chosen_by: Literal["PARTIES_AGREED", "BUREAU_DESIGNATED"] = Field(
+        default="PARTIES_AGREED", description="BUREAU_DESIGNATED only under SAMR-121 (art. 22)")
     result: str | None = None
 
 
@@ -125,7 +127,7 @@ def router(runner: ServiceRunner) -> APIRouter:
     async def appraisal(complaint_id: str, body: Appraisal, who: Principal = Depends(principal)):
         def change(c, at, kw):
             if body.action == "START":
-                c.start_appraisal(body.body, body.payer, at, **kw)
+                c.start_appraisal(body.body, body.payer, at, body_chosen_by=body.body_chosen_by, **kw)
             else:
                 c.complete_appraisal(at, result=body.result, **kw)
         return await act(complaint_id, body, who, change)

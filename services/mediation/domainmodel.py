@@ -151,9 +151,14 @@ class MediationCase(Aggregate):
             self._recusal_refused(mediator=request["mediator"], at=at, by_agency=by_agency, by_role=by_role)
 
     def start_appraisal(self, body: str, payer: str, at: datetime, *,
-                        by_agency: str | None = None, by_role: str | None = None) -> None:
+                        by_agency: str | None = None, by_role: str | None = None,
+                        body_chosen_by: str = "PARTIES_AGREED") -> None:
         body = rules.text(body, "body")
         rules.one_of(payer, rules.PAYERS, "payer")
+        rules.one_of(body_chosen_by, rules.BODY_CHOICES, "body_chosen_by")
+        if body_chosen_by == "BUREAU_DESIGNATED" and self.rulebook != "SAMR-121":
+            raise ValueError(f"under {self.rulebook} the parties agree on the appraisal body; "
+                             "only SAMR-121 (art. 22) lets the bureau designate one")
         at = self._when(at)
         self._require_live("start an appraisal")
         self._require_not_suspended("start an appraisal")
@@ -165,7 +170,8 @@ class MediationCase(Aggregate):
         if finished and at < max(finished):
             # Overlapping appraisals would pause the same hours twice.
             raise ValueError("an appraisal cannot start before the previous one finished")
-        self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role)
+        self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role,
+                                body_chosen_by=body_chosen_by)
 
     def complete_appraisal(self, at: datetime, *, result: str | None = None,
                            by_agency: str | None = None, by_role: str | None = None) -> None:
@@ -401,9 +407,9 @@ class MediationCase(Aggregate):
 
     @event("AppraisalStarted")
     def _appraisal_started(self, body: str, payer: str, at: datetime,
-                           by_agency: str | None, by_role: str | None) -> None:
+                           by_agency: str | None, by_role: str | None, body_chosen_by: str | None = None) -> None:
         self.appraisals = [*self.appraisals, {"body": body, "payer": payer, "started_at": at,
-                                              "completed_at": None, "result": None}]
+                                              "completed_at": None, "result": None, "body_chosen_by": body_chosen_by}]
 
     @event("AppraisalCompleted")
     def _appraisal_completed(self, at: datetime, result: str | None,

@@ -56,7 +56,8 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     if isinstance(event, MediationCase.TerminationNoticeOverdue):
         return [_mediation(case, "TerminationNoticeOverdue", notice_due=case.termination["notice_due"])]
     if isinstance(event, MediationCase.AppraisalStarted):
-        return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer)]
+        return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer,
+                           body_chosen_by=getattr(event, "body_chosen_by", None))]
     if isinstance(event, MediationCase.AppraisalCompleted):
         return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due)]
     if isinstance(event, MediationCase.Agreed):

@@ -34,7 +34,10 @@ MEDIATION_DAYS = 60
 
 PARTIES = ("CONSUMER", "RESPONDENT")
 # The party asserting the claim advances the cost, unless both agree to share it.
-PAYERS = ("CLAIMANT", "SHARED")
+PAYERS = ("CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT")
+# The parties agree on the appraisal body; under SAMR-121 (art. 22) the bureau
+# may designate one when they cannot.
+BODY_CHOICES = ("PARTIES_AGREED", "BUREAU_DESIGNATED")
 # WRITTEN: a mediation document (调解书). ORAL: both parties waived the document
 # and the mediator keeps a record instead.
 FORMS = ("WRITTEN", "ORAL")

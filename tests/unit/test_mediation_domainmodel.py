@@ -263,7 +263,7 @@ def test_appraisal_pauses_the_clock():
     assert case.status == "SCHEDULED" and not case.is_paused
     assert case.appraisals == [{"body": "上海市质量监督检验技术研究院", "payer": "CLAIMANT",
                                 "started_at": ACCEPTED + 10 * DAY, "completed_at": ACCEPTED + 14 * DAY,
-                                "result": "存在质量缺陷"}]
+                                "result": "存在质量缺陷", "body_chosen_by": "PARTIES_AGREED"}]
 
 
 def test_appraisal_needs_both_consents():
@@ -293,7 +293,7 @@ def test_appraisal_times_must_not_overlap_or_run_backwards():
 
 def test_appraisal_refuses_an_unknown_payer():
     with pytest.raises(ValueError):
-        consented().start_appraisal("检测机构", "RESPONDENT", ACCEPTED + DAY)
+        consented().start_appraisal("检测机构", "BUREAU", ACCEPTED + DAY)
 
 
 # -- the time limit -------------------------------------------------------------------

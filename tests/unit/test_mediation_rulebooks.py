@@ -194,3 +194,17 @@ def test_a_session_cannot_be_set_after_the_time_limit():
     case.schedule(due, "调解室", ["王芳"], ACCEPTED + 3 * DAY)
     with pytest.raises(IllegalTransition, match="after the time limit"):
         case.schedule(due + MS, "调解室", ["王芳"], ACCEPTED + 3 * DAY)
+
+
+@pytest.mark.parametrize("name, chosen_by, allowed", [
+    ("SAIC-62", "PARTIES_AGREED", True), ("SAIC-62", "BUREAU_DESIGNATED", False),
+    ("SAMR-20", "BUREAU_DESIGNATED", False), ("SAMR-121", "BUREAU_DESIGNATED", True),
+])
+def test_who_chose_the_appraisal_body_and_who_pays(name, chosen_by, allowed):
+    case = opened(name)
+    if not allowed:
+        with pytest.raises(ValueError, match="art. 22"):
+            case.start_appraisal("检测机构", "RESPONDENT", ACCEPTED + 3 * DAY, body_chosen_by=chosen_by)
+        return
+    case.start_appraisal("检测机构", "RESPONDENT", ACCEPTED + 3 * DAY, body_chosen_by=chosen_by)
+    assert case.appraisals[0]["payer"] == "RESPONDENT" and case.appraisals[0]["body_chosen_by"] == chosen_by
