@@ -24,7 +24,9 @@ def _request(**extra):
             "has_evidence": True, "goods_expiry_date": None,
             "prior_handling": [{"body": "CONSUMER_ASSOCIATION", "status": "CONCLUDED"}],
             "preferred_agency_id": None, "linked_request_id": None,
-            "agent": {"name": "王律师", "phone": "13900001111", "id_number": None, "power_of_attorney_ref": "委托书-2026-031"}}
+            "agent": {"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                      "power_of_attorney_ref": "委托书-2026-031", "power_of_attorney_scope": "代为投诉、参加调解",
+                      "power_of_attorney_expires": date(2026, 12, 31)}}
 
 
 def _event(**fields):

@@ -188,6 +188,8 @@ class Agent(_Body):
     phone: Phone
     id_number: optional(IdNumber) = None
     power_of_attorney_ref: StrictStr | None = None
+    power_of_attorney_scope: StrictStr | None = None
+    power_of_attorney_expires: optional(IsoDate) = None
 
 
 class _Filing(_Body):

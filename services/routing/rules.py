@@ -60,8 +60,9 @@ How the grounds read the record:
   Code art. 202); no aware date, no finding;
 - UNPROVABLE: has_evidence explicitly false, unless the purchase was made
   through a platform, whose order record proves it (E-Commerce Law art. 31);
-- OTHER_UNLAWFUL: an agent without a power of attorney (art. 13), or no
-  consumer name or no way to reach the consumer (art. 12).
+- OTHER_UNLAWFUL: an agent without a power of attorney, without an identity
+  document, or with a power of attorney whose term ended before the day of
+  receipt (art. 13), or no consumer name or no way to reach the consumer (art. 12).
 
 Grounds of Orders 20 and 121 only:
 - NOT_COMPETENT (20: 15(1), 121: 16(1)): a county bureau that is not competent
@@ -327,6 +328,12 @@ def _other_unlawful(c: dict, received_on: date, rulebook: Rulebook) -> str | Non
     agent = c.get("agent")
     if agent and not _text(agent.get("power_of_attorney_ref")):
         return "您委托他人代为投诉，但没有提交由您本人签名的授权委托书。"
+    if agent and not _text(agent.get("id_number")):
+        return "您委托他人代为投诉，但没有提交受托人的身份证明。"
+    expires = _as_date((agent or {}).get("power_of_attorney_expires"))
+    if expires is not None and expires < received_on:
+        # An expired power of attorney is no power of attorney.
+        return f"您提交的授权委托书期限已于{_day(expires)}届满，视为未提交授权委托书。"
     consumer = c.get("consumer") or {}
     if not _text(consumer.get("name")) or not (_text(consumer.get("phone")) or _text(consumer.get("address"))):
         return "投诉没有写明消费者的姓名和联系方式，无法告知处理结果。"

@@ -190,7 +190,10 @@ def decide(record, received_at=RECEIVED):
     complaint(prior_handling=None),
     complaint(has_evidence=False, transaction__online=True,
               transaction__platform={"name": "某电商平台", "uscc": None, "adcode": "330106"}),
-    complaint(agent={"name": "王律师", "phone": "13900001111", "power_of_attorney_ref": "委托书-1"}),
+    complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                     "power_of_attorney_ref": "委托书-1"}),
+    complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                     "power_of_attorney_ref": "委托书-1", "power_of_attorney_expires": date(2026, 3, 2)}),  # its last day
     complaint(consumer__phone="", consumer__address="广州市天河区某路1号"),
 ])
 def test_accepted(record):
@@ -230,6 +233,11 @@ def test_accepted(record):
     (complaint(has_evidence=False), "UNPROVABLE", ["证明", "第十六条第（六）项"]),
     (complaint(agent={"name": "王律师", "phone": "13900001111", "power_of_attorney_ref": None}),
      "OTHER_UNLAWFUL", ["授权委托书", "第十六条第（七）项"]),
+    (complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": None, "power_of_attorney_ref": "委托书-1"}),
+     "OTHER_UNLAWFUL", ["受托人的身份证明"]),
+    (complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                      "power_of_attorney_ref": "委托书-1", "power_of_attorney_expires": date(2026, 3, 1)}),
+     "OTHER_UNLAWFUL", ["2026年3月1日届满", "视为未提交授权委托书"]),
     (complaint(consumer__name=""), "OTHER_UNLAWFUL", ["姓名和联系方式"]),
     (complaint(consumer__phone=" ", consumer__address=None), "OTHER_UNLAWFUL", ["联系方式"]),
 ])
