@@ -67,6 +67,16 @@ def router(runner: ServiceRunner) -> APIRouter:
                                                   who.agency_id, who.role)
         return document(complaint)
 
+    @api.post("/jurisdiction/takeover")
+    async def takeover(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+        """The caller's bureau, above the handling one at any level, handles the complaint itself."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            authorise(who, app.complaint(complaint_id).agency_id)
+            complaint = await runner.run_in_store(app.take_over, complaint_id, body.when(runner.clock),
+                                                  who.agency_id, who.role)
+        return document(complaint)
+
     @api.post("/jurisdiction/dispute")
     async def dispute(complaint_id: str, body: Dispute, who: Principal = Depends(principal)):
         """Raised by the handling bureau or by the other bureau."""

@@ -204,6 +204,16 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    def take_over(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
+        """A bureau above the handling one, at any level, takes the complaint to
+        handle itself (Order 62 art. 8; Order 20 art. 12; Order 121 art. 13)."""
+        complaint = self.complaint(complaint_id)
+        if not self.directory.is_superior(by_agency, complaint.agency_id):
+            raise JurisdictionRefused(f"{by_agency} is not above {complaint.agency_id}", current_state=complaint.state)
+        complaint.transfer(complaint.agency_id, by_agency, "TAKEN_OVER", at, by_agency=by_agency, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
     def dispute(self, complaint_id: str, with_agency_id: str, at: datetime, by_agency: str,
                 by_role: str) -> Complaint:
         complaint = self.complaint(complaint_id)

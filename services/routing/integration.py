@@ -57,6 +57,8 @@ def referred_explanation(complaint: Complaint, to_agency_id: str, subject_area: 
 
 def transferred_explanation(reason: str, to_agency_id: str, directory=None) -> str:
     to = _name(to_agency_id, directory)
+    if reason == "TAKEN_OVER":
+        return f"上级机关{to}决定自行处理您的投诉。"
     if reason == "ESCALATED":
         return f"您的投诉已报请上级机关{to}处理。"
     if reason.startswith("DESIGNATED_BY_"):

@@ -333,7 +333,8 @@ json_values = st.recursive(
 FIELD_NAMES = sorted(set(factories.complaint(0)) | {
     "name", "phone", "id_number", "address", "uscc", "adcode", "date", "place_adcode", "amount_fen", "online",
     "platform", "body", "status", "question", "answer", "alleged_violation", "agent", "goods_expiry_date",
-    "preferred_agency_id", "power_of_attorney_ref"})
+    "preferred_agency_id", "power_of_attorney_ref", "power_of_attorney_scope", "power_of_attorney_expires",
+    "identity_verification", "false_materials", "seller_address_listed"})
 
 
 def _valid_bodies() -> list[dict]:

@@ -140,3 +140,22 @@ def test_a_violation_on_a_rejected_or_referred_complaint_opens_its_own_penalty_c
     shown = wait_until(lambda: (s := status(system, complaint_id))["penalty_case_ids"] and s, 30,
                        message="the case linked in the status")
     assert shown["penalty_case_ids"] == [case["case_id"]] and shown["status"] == state
+
+
+def test_the_provincial_bureau_takes_over_a_complaint_in_mediation_and_the_consumer_is_told(system):
+    complaint_id = submit(system, factories.complaint(33))
+    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
+    province = "AMR-110000"
+    taken = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/jurisdiction/takeover", json={},
+                       headers={"Authorization": f"Bearer {system.token(province, 'SUPERVISOR')}"}, timeout=30)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["agency_id"] == province
+    shown = wait_until(lambda: (s := status(system, complaint_id))["agency_id"] == province and s, 30,
+                       message="the province handling it")
+    assert "北京市市场监督管理局（AMR-110000）" in shown["transfer_explanation"]
+    # The mediation case went with it: the province's own case worker now acts on it.
+    def province_consents() -> bool:
+        return httpx.post(f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation/consent",
+                          json={"party": "CONSUMER", "agreed": True},
+                          headers={"Authorization": f"Bearer {system.token(province)}"}, timeout=30).status_code == 200
+    wait_until(province_consents, 30, message="the province acting on the mediation case")

@@ -52,3 +52,15 @@ def test_an_open_mediation_case_follows_the_complaint_to_its_new_bureau():
     assert case.reassign("AMR-310000", AT)
     assert case.agency_id == "AMR-310000"
     assert not case.reassign("AMR-310000", AT)
+
+
+def test_the_provincial_bureau_takes_a_complaint_over_to_handle_it_itself(app):
+    complaint = app.take_over("TS-1", AT, "AMR-310000", "SUPERVISOR")
+    assert complaint.agency_id == "AMR-310000"
+    assert [type(e).__name__ for e in app.events.get(complaint.id)][-1] == "Transferred"
+
+
+@pytest.mark.parametrize("other", ["AMR-310104", "AMR-440000", "AMR-310115"])
+def test_only_a_bureau_above_may_take_a_complaint_over(app, other):
+    with pytest.raises(JurisdictionRefused, match="is not above"):
+        app.take_over("TS-1", AT, other, "SUPERVISOR")
