@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
+from services.http import Problem
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
@@ -139,6 +140,11 @@ def router(runner: ServiceRunner) -> APIRouter:
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
+        if body.reason.value == "TIME_LIMIT_EXCEEDED" and body.at is not None and body.at > runner.clock.now():
+            # The limit has passed only if it has passed now: a termination dated
+            # after today would record a lapse that has not happened.
+            raise Problem(422, "Invalid request", "a termination for TIME_LIMIT_EXCEEDED cannot be dated in the "
+                          "future", field="at")
         return await act(complaint_id, body, who,
                          lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
 

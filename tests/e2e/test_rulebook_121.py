@@ -159,3 +159,14 @@ def test_the_provincial_bureau_takes_over_a_complaint_in_mediation_and_the_consu
                           json={"party": "CONSUMER", "agreed": True},
                           headers={"Authorization": f"Bearer {system.token(province)}"}, timeout=30).status_code == 200
     wait_until(province_consents, 30, message="the province acting on the mediation case")
+
+
+def test_a_time_limit_termination_dated_in_the_future_is_refused_today(system):
+    complaint_id = submit(system, factories.complaint(41))
+    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
+    next_year = (datetime.now(timezone.utc) + timedelta(days=366)).isoformat()
+    refused = httpx.post(f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation/termination",
+                         json={"reason": "TIME_LIMIT_EXCEEDED", "at": next_year},
+                         headers={"Authorization": f"Bearer {system.token(BUREAU)}"}, timeout=30)
+    assert refused.status_code == 422 and "future" in refused.json()["detail"]
+    assert status(system, complaint_id)["status"] == "IN_MEDIATION"
