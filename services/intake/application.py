@@ -120,6 +120,9 @@ def status_document(view: ComplaintStatus) -> dict:
         "termination_notice_late": getattr(view, "termination_notice_late", False),
         "transfer_explanation": getattr(view, "transfer_explanation", None),
         "next_session": _session(getattr(view, "next_session", None)),
+        # A due date in a year whose holiday notice is not loaded yet may still move.
+        "decision_due_provisional": getattr(view, "decision_due_provisional", False),
+        "mediation_due_provisional": getattr(view, "mediation_due_provisional", False),
     }
 
 

@@ -40,6 +40,9 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         return
     view = _view(uow, r["complaint_id"], at)
     rulebook = r.get("rulebook")
+    for provisional in ("decision_due_provisional", "mediation_due_provisional"):
+        if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
+            view.note({provisional: r[provisional]})
     if kind == "ComplaintAccepted":
         view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=rulebook)
         view.decided(r["decided_at"], r["decision_due"])

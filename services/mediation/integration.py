@@ -37,7 +37,7 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     case = aggregate
     if isinstance(event, MediationCase.Opened):
         return [_mediation(case, "MediationOpened", agency_id=case.agency_id, accepted_at=case.accepted_at,
-                           mediation_due=case.mediation_due),
+                           mediation_due=case.mediation_due, mediation_due_provisional=case.provisional_due),
                 public_update(case, "IN_MEDIATION", case.accepted_at, None)]
     if isinstance(event, MediationCase.ConsentRecorded):
         return [_mediation(case, "ConsentRecorded", party=event.party, agreed=event.agreed)]
@@ -59,7 +59,8 @@ def integration_events(event, aggregate) -> list[Outgoing]:
         return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer,
                            body_chosen_by=getattr(event, "body_chosen_by", None))]
     if isinstance(event, MediationCase.AppraisalCompleted):
-        return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due)]
+        return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due,
+                           mediation_due_provisional=case.provisional_due)]
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
                            amount_recovered_fen=event.amount_recovered_fen),

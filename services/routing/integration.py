@@ -79,13 +79,14 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
             "decided_at": event.at, "decision_due": complaint.decision_due, "respondent": operator,
             "subject_area": complaint.record.get("subject_area"),
             "city_adcode": city_adcode(event.agency_id.split("-", 1)[-1]), "received_at": complaint.received_at,
-            "rulebook": rulebook,
+            "rulebook": rulebook, "decision_due_provisional": bool(complaint.provisional_due),
         }), public_update(complaint, "ACCEPTED", event.at, event.basis)]
     if isinstance(event, Complaint.Rejected):
         return [Outgoing("complaints.decisions", cid, "ComplaintRejected", {
             "complaint_id": cid, "agency_id": event.agency_id, "reason": event.reason,
             "explanation": event.explanation, "decided_at": event.at, "decision_due": complaint.decision_due,
-            "rulebook": rulebook, "grounds": list(getattr(event, "grounds", None)
+            "rulebook": rulebook, "decision_due_provisional": bool(complaint.provisional_due),
+            "grounds": list(getattr(event, "grounds", None)
                                                   or [{"reason": event.reason, "explanation": event.explanation}]),
         }), public_update(complaint, "REJECTED", event.at, event.reason)]
     if isinstance(event, Complaint.Referred):
