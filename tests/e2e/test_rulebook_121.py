@@ -66,6 +66,8 @@ def test_aware_two_years_ago_is_accepted_and_mediation_is_due_sixty_days_by_arti
     assert calendar.working_day(last_day)[0]
     between = [accepted_on + timedelta(days=n) for n in range(60, (last_day - accepted_on).days)]
     assert not any(calendar.working_day(d)[0] for d in between)  # moved only past rest days
+    # Shown as provisional exactly when the count reaches a year with no holiday notice loaded.
+    assert shown["mediation_due_provisional"] is (not calendar.known_year(last_day.year))
 
     # `tousu status` names the rulebook too.
     out = subprocess.run([sys.executable, "-m", "services.cli", "status", complaint_id, "--url", system.url],
