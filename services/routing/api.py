@@ -21,6 +21,11 @@ class Dispute(CaseCommand):
     with_agency_id: str = Field(min_length=3, description="The other bureau that claims, or refuses, competence")
 
 
+class EscalationDecision(CaseCommand):
+    decision: Literal["TAKE_OVER", "DESIGNATE", "REFUSE"]
+    agency_id: str | None = Field(default=None, min_length=3, description="With DESIGNATE: the bureau below")
+
+
 class Designation(CaseCommand):
     agency_id: str = Field(min_length=3, description="The bureau that handles the complaint from now on")
 
@@ -51,7 +56,7 @@ class ReferralReply(CaseCommand):
 
 def document(complaint: Complaint) -> dict:
     return {"complaint_id": complaint.complaint_id, "agency_id": complaint.agency_id, "state": complaint.state,
-            "dispute": complaint.dispute}
+            "dispute": complaint.dispute, "escalation": getattr(complaint, "escalation", None)}
 
 
 def router(runner: ServiceRunner) -> APIRouter:
@@ -65,6 +70,22 @@ def router(runner: ServiceRunner) -> APIRouter:
             authorise(who, app.complaint(complaint_id).agency_id)
             complaint = await runner.run_in_store(app.escalate, complaint_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
+        return document(complaint)
+
+    @api.post("/jurisdiction/escalation/decision")
+    async def escalation_decision(complaint_id: str, body: EscalationDecision, who: Principal = Depends(principal)):
+        """The superior asked decides: take over, designate a bureau below it, or refuse."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            complaint = app.complaint(complaint_id)
+            request = getattr(complaint, "escalation", None)
+            if request is None:
+                authorise(who, complaint.agency_id)  # say nothing of its state to strangers
+                raise JurisdictionRefused(f"complaint {complaint_id} has no request waiting for a superior's decision",
+                                          current_state=complaint.state)
+            authorise(who, request["superior_id"])
+            complaint = await runner.run_in_store(app.decide_escalation, complaint_id, body.decision, body.agency_id,
+                                                  body.when(runner.clock), who.agency_id, who.role)
         return document(complaint)
 
     @api.post("/jurisdiction/takeover")

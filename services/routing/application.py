@@ -195,12 +195,37 @@ class Routing(ServiceApplication):
     # Case work on jurisdiction --------------------------------------------
 
     def escalate(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
-        """A bureau asks its superior to take the complaint (arts. 8-9)."""
+        """A bureau asks its superior to decide who handles the complaint (arts. 8-9):
+        a request; the complaint stays where it is until the superior decides."""
         complaint = self.complaint(complaint_id)
         superior = rules.escalate(complaint.agency_id, self.directory)
         if superior is None:
             raise JurisdictionRefused(f"{complaint.agency_id} has no superior bureau in the directory")
-        complaint.transfer(complaint.agency_id, superior, "ESCALATED", at, by_agency=by_agency, by_role=by_role)
+        if getattr(complaint, "escalation", None) is not None:
+            raise JurisdictionRefused(f"complaint {complaint_id} already waits for "
+                                      f"{complaint.escalation['superior_id']}'s decision", current_state=complaint.state)
+        complaint.request_escalation(by_agency, superior, at, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
+    def decide_escalation(self, complaint_id: str, decision: str, agency_id: str | None, at: datetime,
+                          by_agency: str, by_role: str) -> Complaint:
+        """The superior takes the complaint over, designates a bureau below it, or refuses."""
+        complaint = self.complaint(complaint_id)
+        request = getattr(complaint, "escalation", None)
+        if request is None:
+            raise JurisdictionRefused(f"complaint {complaint_id} has no request waiting for a superior's decision",
+                                      current_state=complaint.state)
+        superior = request["superior_id"]
+        if decision == "TAKE_OVER":
+            complaint.transfer(complaint.agency_id, superior, "ESCALATED", at, by_agency=by_agency, by_role=by_role)
+        elif decision == "DESIGNATE":
+            if not agency_id or not self.directory.is_superior(superior, agency_id):
+                raise JurisdictionRefused(f"{agency_id} is not a bureau below {superior}")
+            complaint.transfer(complaint.agency_id, agency_id, f"DESIGNATED_BY_{superior}", at,
+                               by_agency=by_agency, by_role=by_role)
+        else:
+            complaint.refuse_escalation(by_agency, at, by_role=by_role)
         self.save(complaint)
         return complaint
 

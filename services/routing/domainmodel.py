@@ -42,6 +42,7 @@ class Complaint(Aggregate):
         self.referrals: dict[str, dict] = {}
         self.declined_by: list[str] = []
         self.dispute: dict | None = None
+        self.escalation: dict | None = None
 
     @property
     def is_decided(self) -> bool:
@@ -91,6 +92,18 @@ class Complaint(Aggregate):
         self.agency_id = to_agency_id
         if reason.startswith("DESIGNATED"):
             self.dispute = None
+        if reason == "ESCALATED" or reason.startswith("DESIGNATED") or reason == "TAKEN_OVER":
+            self.escalation = None
+
+    @event("EscalationRequested")
+    def request_escalation(self, by_agency: str, superior_id: str, at: datetime, by_role: str | None = None) -> None:
+        """The handling bureau asks its superior to decide (Order 62 art. 8; Order 20
+        art. 12; Order 121 art. 13): the complaint stays until the superior decides."""
+        self.escalation = {"superior_id": superior_id, "requested_by": by_agency, "at": at}
+
+    @event("EscalationRefused")
+    def refuse_escalation(self, by_agency: str, at: datetime, by_role: str | None = None) -> None:
+        self.escalation = None
 
     @event("DisputeRaised")
     def raise_dispute(self, by_agency: str, with_agency_id: str, superior_id: str, at: datetime,

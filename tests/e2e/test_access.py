@@ -53,6 +53,7 @@ SAMPLES = {
     ("POST", "/complaints/{complaint_id}/violations"): {"violation_type": "OTHER", "evidence": "现场照片"},
     ("POST", "/complaints/{complaint_id}/jurisdiction/escalation"): {},
     ("POST", "/complaints/{complaint_id}/jurisdiction/takeover"): {},
+    ("POST", "/complaints/{complaint_id}/jurisdiction/escalation/decision"): {"decision": "REFUSE"},
     ("POST", "/complaints/{complaint_id}/jurisdiction/dispute"): {"with_agency_id": NEIGHBOUR},
     ("POST", "/complaints/{complaint_id}/jurisdiction/designation"): {"agency_id": NEIGHBOUR},
     ("POST", "/complaints/{complaint_id}/referral/reply"): {"answer": "ACKNOWLEDGED"},

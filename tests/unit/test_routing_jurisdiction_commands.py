@@ -20,8 +20,26 @@ def app():
     return app
 
 
-def test_a_bureau_escalates_to_its_superior(app):
-    assert app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER").agency_id == "AMR-310000"
+def test_a_bureau_asks_its_superior_and_the_complaint_stays_until_it_decides(app):
+    asked = app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    assert asked.agency_id == "AMR-310115" and asked.escalation["superior_id"] == "AMR-310000"
+    with pytest.raises(JurisdictionRefused, match="already waits"):
+        app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    assert app.decide_escalation("TS-1", "TAKE_OVER", None, AT, "AMR-310000", "SUPERVISOR").agency_id == "AMR-310000"
+    assert app.complaint("TS-1").escalation is None
+
+
+def test_the_superior_may_designate_a_bureau_below_it_or_refuse(app):
+    app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    with pytest.raises(JurisdictionRefused, match="not a bureau below"):
+        app.decide_escalation("TS-1", "DESIGNATE", "AMR-440106", AT, "AMR-310000", "SUPERVISOR")
+    assert app.decide_escalation("TS-1", "DESIGNATE", "AMR-310104", AT, "AMR-310000", "SUPERVISOR").agency_id \
+        == "AMR-310104"
+    app.escalate("TS-1", AT, "AMR-310104", "CASE_WORKER")
+    refused = app.decide_escalation("TS-1", "REFUSE", None, AT, "AMR-310000", "SUPERVISOR")
+    assert refused.agency_id == "AMR-310104" and refused.escalation is None
+    with pytest.raises(JurisdictionRefused, match="no request waiting"):
+        app.decide_escalation("TS-1", "TAKE_OVER", None, AT, "AMR-310000", "SUPERVISOR")
 
 
 def test_a_dispute_goes_to_the_common_superior_who_designates_the_handler(app):

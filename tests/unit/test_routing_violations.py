@@ -71,7 +71,8 @@ def test_a_referral_and_a_transfer_are_explained_naming_the_agency(app):
     assert "国家市场监督管理总局令第121号" in says and "第十六条第（一）项" in says
     receive(app, "TS-3", receiving_agency_id="AMR-440106")  # under SAMR-121 a county without competence refuses
     assert app.complaint("TS-3").reason == "NOT_COMPETENT"
-    complaint = app.escalate("TS-3", RECEIVED, "AMR-440106", "CASE_WORKER")
+    app.escalate("TS-3", RECEIVED, "AMR-440106", "CASE_WORKER")
+    complaint = app.decide_escalation("TS-3", "TAKE_OVER", None, RECEIVED, "AMR-440100", "SUPERVISOR")
     moved = [e for e in app.events.get(complaint.id) if type(e).__name__ == "Transferred"][-1]
     [transfer, _] = integration_events(moved, complaint, directory=directory)
     assert transfer.record["explanation"] == "您的投诉已报请上级机关广州市市场监督管理局（AMR-440100）处理。"
