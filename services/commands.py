@@ -13,7 +13,8 @@ from services.asyncapi_cli import cmd_asyncapi  # noqa: F401 - `tousu asyncapi`
 from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
-PERSONAL_FIELDS = {"consumer", "facts", "id_number", "phone", "address", "original", "question", "answer"}
+# An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.
+PERSONAL_FIELDS = {"consumer", "agent", "facts", "id_number", "phone", "address", "original", "question", "answer"}
 
 
 def _url(args) -> str:
@@ -293,7 +294,14 @@ def cmd_status(args) -> int:
     for key, value in doc.items():
         if value in (None, [], False):
             continue
-        shown = ", ".join(value) if isinstance(value, list) else value
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}"
+                              for k, v in value.items() if v not in (None, []))
+        elif isinstance(value, list):
+            shown = "; ".join(v if isinstance(v, str) else " ".join(str(x) for x in v.values() if x is not None)
+                              for v in value)
+        else:
+            shown = value
         print(f"{key.replace('_', ' '):<{width}}  {shown}")
     return 0
 

@@ -53,7 +53,8 @@ class Enforcement(ServiceApplication):
             if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
                 agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
                 uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
-                                    agency, r["evidence"], r["occurred_at"], **self.rulebook.case_limits()))
+                                    agency, r["evidence"], r["occurred_at"], **self.rulebook.case_limits(),
+                                    check_due=r.get("check_due")))
                 self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
                            r["occurred_at"])
         elif item.record_type == "ReportReceived":

@@ -43,7 +43,9 @@ class PenaltyCase(Aggregate):
                  # Keyword-only would suit these, but the library makes every
                  # keyword-only argument of a decorated __init__ required.
                  filing_days: int = rules.FILING_DAYS, conclusion_days: int = rules.CONCLUSION_DAYS,
-                 by_agency: str | None = None, by_role: str | None = None):
+                 by_agency: str | None = None, by_role: str | None = None, check_due: datetime | None = None):
+        """`check_due`: a lead found in mediation under SAMR-20 or SAMR-121 must be
+        checked (filed or declined) by then, whatever `filing_days` says."""
         self.origin = rules.one_of(origin, rules.ORIGINS, "origin")
         self.source_key = rules.text(source_key, "source_key")
         self.complaint_ids = rules.complaint_ids(complaint_ids)
@@ -61,6 +63,7 @@ class PenaltyCase(Aggregate):
         self.decision: dict | None = None
         self.closure: dict | None = None
         self.flagged_overdue: list[str] = []
+        self.check_due = None if check_due is None else rules.utc(check_due, "check_due")
 
     # -- what a case worker or the pattern watch asks for -----------------------------
 
@@ -133,7 +136,7 @@ class PenaltyCase(Aggregate):
 
     @property
     def filing_due(self) -> datetime:
-        return rules.due(self.received_at, self.filing_days)
+        return getattr(self, "check_due", None) or rules.due(self.received_at, self.filing_days)
 
     @property
     def conclusion_due(self) -> datetime | None:
@@ -144,9 +147,9 @@ class PenaltyCase(Aggregate):
         """The limits passed at `now` and not yet met: FILING while a lead waits
         for filing or declining; CONCLUSION while a filed case waits for its decision."""
         now = rules.utc(now, "now")
-        if self.status == LEAD and now >= self.filing_due:
+        if self.status == LEAD and now > self.filing_due:
             return [FILING]
-        if self.status in (FILED, INVESTIGATING) and now >= self.conclusion_due:
+        if self.status in (FILED, INVESTIGATING) and now > self.conclusion_due:
             return [CONCLUSION]
         return []
 

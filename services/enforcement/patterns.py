@@ -27,6 +27,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.bus.store import derive_id
+from services.routing.calendar import china_date
 
 from . import rules
 from .domainmodel import PenaltyCase
@@ -133,7 +134,7 @@ class PatternWatch(Aggregate):
     def _opening(self, case: dict) -> PatternDecision:
         times = self._times(case)
         evidence = (f"{len(times)} complaints about {self.violation_type} within {case['window_days']} days, "
-                    f"{min(times).date().isoformat()} to {max(times).date().isoformat()}")
+                    f"{china_date(min(times)).isoformat()} to {china_date(max(times)).isoformat()}")
         return PatternDecision(OPEN_CASE, case["case_id"], tuple(case["complaint_ids"]), case["source_key"],
                                case["agency_id"], evidence)
 

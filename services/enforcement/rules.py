@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.routing import calendar
+from services.routing.rulebook import DAYS, Period
 
 ORIGINS = ("COMPLAINT", "REPORT", "PATTERN")
 VIOLATION_TYPES = (
@@ -28,9 +30,9 @@ FINAL_STATES = (CLOSED, DECLINED)
 FILING = "FILING"
 CONCLUSION = "CONCLUSION"
 
-# Calendar days, counted as elapsed time: China Standard Time has no daylight
-# saving, so N x 24 hours lands on the same Beijing clock time N days later.
-# Working days would need the holiday calendar, which this pure model does not hold.
+# Days counted as a legal period (Civil Code arts. 200-204): the day of the act
+# not counted, ending at 24:00 China time of the last day, a last day on a rest
+# day moved to the next working day (services/routing/calendar.py).
 FILING_DAYS = 15       # from the lead received to the decision whether to file
 CONCLUSION_DAYS = 90   # from filing to the decision on the case (penalty or no penalty)
 PATTERN_THRESHOLD = 5  # complaints against one operator about one kind of violation ...
@@ -62,7 +64,7 @@ class Rulebook:
 
 
 def due(start: datetime, days: int) -> datetime:
-    return start + timedelta(days=days)
+    return calendar.period_due(start, Period(days, DAYS, ""))[0]
 
 
 # -- checks on what a command is given ----------------------------------------------

@@ -132,31 +132,59 @@ def request_fingerprint(kind: str, record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# What only a complaint carries: the remedy asked for, and the findings Order
+# No. 121 makes grounds for not accepting a complaint.
+COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials")
+
+
 def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
     """One submission that is both a complaint and a report is two requests."""
     if kind == "COMPLAINT" and record.get("alleged_violation"):
         complaint = {k: v for k, v in record.items() if k != "alleged_violation"}
-        report = {k: v for k, v in record.items() if k != "demands"}
+        report = {k: v for k, v in record.items() if k not in COMPLAINT_ONLY}
         return [("COMPLAINT", complaint), ("REPORT", report)]
     return [(kind, {k: v for k, v in record.items() if not (kind == "COMPLAINT" and k == "alleged_violation")})]
 
 
 def status_document(view: ComplaintStatus) -> dict:
-    """The status with no personal data: safe for whoever holds the id."""
+    """The status with no personal data: safe for whoever holds the id. Times
+    are shown in China time (+08:00), the clock the deadlines are counted on."""
     return {
         "complaint_id": view.complaint_id, "kind": view.kind, "status": view.status,
         "agency_id": view.agency_id, "reason": view.reason, "explanation": view.explanation,
-        "received_at": view.received_at, "decided_at": view.decided_at,
-        "decision_due": view.decision_due, "decision_overdue": view.decision_overdue,
-        "mediation_due": view.mediation_due, "mediation_paused": view.mediation_paused,
+        "grounds": list(getattr(view, "grounds", None) or []),
+        "rulebook": getattr(view, "rulebook", None),
+        "received_at": _china(view.received_at), "decided_at": _china(view.decided_at),
+        "decision_due": _china(view.decision_due), "decision_overdue": view.decision_overdue,
+        "mediation_due": _china(view.mediation_due), "mediation_paused": view.mediation_paused,
         "outcome": view.outcome, "amount_recovered_fen": view.amount_recovered_fen,
         "penalty_case_ids": list(view.penalty_case_ids), "linked_request_id": view.linked_request_id,
         # Views stored before referral answers were followed have none of these.
         "referral_answer": getattr(view, "referral_answer", None),
         "referral_answered_by": getattr(view, "referral_answered_by", None),
-        "referral_answered_at": getattr(view, "referral_answered_at", None),
-        "updated_at": view.updated_at,
+        "referral_answered_at": _china(getattr(view, "referral_answered_at", None)),
+        "updated_at": _china(view.updated_at),
+        "mediation_suspended": getattr(view, "mediation_suspended", False),
+        "termination_notice_due": _china(getattr(view, "termination_notice_due", None)),
+        "termination_notified_at": _china(getattr(view, "termination_notified_at", None)),
+        "termination_notice_late": getattr(view, "termination_notice_late", False),
+        "transfer_explanation": getattr(view, "transfer_explanation", None),
+        "next_session": _session(getattr(view, "next_session", None)),
+        # A due date in a year whose holiday notice is not loaded yet may still move.
+        "decision_due_provisional": getattr(view, "decision_due_provisional", False),
+        "mediation_due_provisional": getattr(view, "mediation_due_provisional", False),
     }
+
+
+_CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def _session(session: dict | None) -> dict | None:
+    return None if session is None else {**session, "session_at": _china(session["session_at"])}
+
+
+def _china(instant: datetime | None) -> datetime | None:
+    return None if instant is None else instant.astimezone(_CHINA)
 
 
 def integration_events(event, request) -> list[Outgoing]:

@@ -18,6 +18,10 @@ STATUS_RANK = {
 }
 
 
+NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late",
+         "transfer_explanation", "next_session", "decision_due_provisional", "mediation_due_provisional")
+
+
 class Request(Aggregate):
     """A complaint, report or consultation exactly as intake received it."""
 
@@ -63,15 +67,22 @@ class ComplaintStatus(Aggregate):
         self.referral_answer: str | None = None
         self.referral_answered_by: str | None = None
         self.referral_answered_at: datetime | None = None
+        self.rulebook: str | None = None
+        self.grounds: list[dict] = []
 
     @event("Changed")
     def change(self, status: str, at: datetime, agency_id: str | None = None, reason: str | None = None,
-               explanation: str | None = None) -> None:
+               explanation: str | None = None, rulebook: str | None = None,
+               grounds: list[dict] | None = None) -> None:
         if STATUS_RANK[status] >= STATUS_RANK[self.status]:
             self.status = status
             self.reason, self.explanation = reason, explanation
+            if grounds is not None:
+                self.grounds = grounds
         if agency_id is not None:
             self.agency_id = agency_id
+        if rulebook is not None:
+            self.rulebook = rulebook
         self.updated_at = at
 
     @event("Decided")
@@ -89,6 +100,14 @@ class ComplaintStatus(Aggregate):
     def set_mediation_due(self, mediation_due: datetime | None, paused: bool) -> None:
         self.mediation_due = mediation_due
         self.mediation_paused = paused
+
+    @event("Noted")
+    def note(self, facts: dict) -> None:
+        """Facts of the mediation's formalities the status shows (suspension,
+        the termination notice): names from NOTED, values as the event said."""
+        for name, value in facts.items():
+            if name in NOTED:
+                setattr(self, name, value)
 
     @event("MediationConcluded")
     def conclude(self, outcome: str, amount_recovered_fen: int | None) -> None:

@@ -40,6 +40,7 @@ ViolationType = _symbols("ViolationType", "FALSE_ADVERTISING SUBSTANDARD_GOODS E
 PriorHandlingBody = _symbols("PriorHandlingBody", "AMR_MEDIATION CONSUMER_ASSOCIATION PEOPLES_MEDIATION COURT "
                                                   "ARBITRATION OTHER_AGENCY")
 PriorHandlingStatus = _symbols("PriorHandlingStatus", "IN_PROGRESS CONCLUDED")
+IdentityVerification = _symbols("IdentityVerification", "VERIFIED PENDING REFUSED IMPERSONATION")
 
 # Agencies the contract places at province level only.
 PROVINCIAL_AGENCIES = frozenset({"CA", "NFRA", "POST"})
@@ -162,6 +163,9 @@ class Platform(_Body):
     name: StrictStr
     uscc: optional(Uscc) = None
     adcode: optional(Adcode) = None
+    # Order No. 121 art. 13: a merchant with no address listed on the platform
+    # is placed at the platform operator's domicile.
+    seller_address_listed: StrictBool | None = None
 
 
 class Transaction(_Body):
@@ -184,6 +188,8 @@ class Agent(_Body):
     phone: Phone
     id_number: optional(IdNumber) = None
     power_of_attorney_ref: StrictStr | None = None
+    power_of_attorney_scope: StrictStr | None = None
+    power_of_attorney_expires: optional(IsoDate) = None
 
 
 class _Filing(_Body):
@@ -206,6 +212,10 @@ class _Filing(_Body):
 class ComplaintBody(_Filing):
     kind: Literal["COMPLAINT"]
     demands: Annotated[list[Demand], _none_is(list)] = Field(default_factory=list)
+    # Staff findings Order No. 121 makes grounds for not accepting (art. 16(5),
+    # 16(6)); optional, and not read under the older rulebooks.
+    identity_verification: optional(IdentityVerification) = None
+    false_materials: StrictBool | None = None
     # Set when the complaint also reports a violation: intake files two linked requests.
     alleged_violation: ViolationType | None = None
 

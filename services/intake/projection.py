@@ -39,17 +39,29 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
     if kind in ("InvestigationStarted", "PenaltyDecided"):
         return
     view = _view(uow, r["complaint_id"], at)
+    rulebook = r.get("rulebook")
+    for provisional in ("decision_due_provisional", "mediation_due_provisional"):
+        if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
+            view.note({provisional: r[provisional]})
     if kind == "ComplaintAccepted":
-        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"])
+        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=rulebook)
         view.decided(r["decided_at"], r["decision_due"])
     elif kind == "ComplaintRejected":
-        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"])
+        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"],
+                    rulebook=rulebook, grounds=list(r.get("grounds") or []))
         view.decided(r["decided_at"], r["decision_due"])
     elif kind == "ComplaintReferred":
-        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"])
+        explanation = r.get("explanation")
+        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=rulebook,
+                    explanation=explanation,
+                    grounds=[{"reason": "OUT_OF_REMIT", "explanation": explanation}] if explanation else None)
         view.decided(r["decided_at"], None)
     elif kind == "ComplaintTransferred":
-        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"])
+        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook,
+                    explanation=r.get("explanation"))
+        if r.get("explanation"):
+            # A transfer after acceptance does not move the status back: it is told apart.
+            view.note({"transfer_explanation": r["explanation"]})
     elif kind == "ReferralAnswered":
         view.referral_answered(r["answer"], r["agency_id"], r["answered_at"])
     elif kind == "DecisionOverdue":
@@ -68,3 +80,19 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         closed = r["reason"] == "WITHDRAWN"
         view.change("CLOSED" if closed else "TERMINATED", at, reason=r["reason"])
         view.conclude(r["reason"], None)
+        if r.get("notice_due") is not None:
+            view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
+    elif kind == "MediationScheduled":
+        # Time, place and mediators, as the parties are told them (art. 20 / seed Q&A 8).
+        view.note({"next_session": {"session_at": r["session_at"], "place": r["place"],
+                                    "mediators": list(r["mediators"])}})
+    elif kind == "RecusalRequested":
+        if r["suspends"]:
+            view.note({"mediation_suspended": True})
+    elif kind in ("RecusalRefused", "MediatorRecused"):
+        if getattr(view, "mediation_suspended", False):
+            view.note({"mediation_suspended": False})
+    elif kind == "TerminationNotified":
+        view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]})
+    elif kind == "TerminationNoticeOverdue":
+        view.note({"termination_notice_late": True})

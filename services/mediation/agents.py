@@ -13,7 +13,8 @@ def timers(app: Mediation, clock) -> list[Timer]:
     # that move the clock by TOUSU_CLOCK_OFFSET_SECONDS shorten it to see the effect.
     every_s = float(os.environ.get("TOUSU_TIMER_SECONDS", "30"))
     return [Timer(every_s, app.expire_due, "mediation-time-limit"),
-            Timer(every_s, app.honour_withdrawals, "mediation-early-withdrawals")]
+            Timer(every_s, app.honour_withdrawals, "mediation-early-withdrawals"),
+            Timer(every_s, app.flag_late_notices, "mediation-termination-notices")]
 
 
 SPEC = ServiceSpec(

@@ -1,15 +1,19 @@
 """Case work on mediation: each route a command of the handling bureau."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
+from services.http import Problem
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
+
+from services.routing.rulebook import TERMINATION_CODES
 
 from .application import CaseNotFound, Mediation
 from .domainmodel import IllegalTransition, MediationCase
@@ -35,7 +39,9 @@ class Recusal(CaseCommand):
 class Appraisal(CaseCommand):
     action: Literal["START", "COMPLETE"]
     body: str | None = None
-    payer: Literal["CLAIMANT", "SHARED"] | None = None
+    payer: Literal["CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT"] | None = None
+    body_chosen_by: Literal["PARTIES_AGREED", "BUREAU_DESIGNATED"] = Field(
+        default="PARTIES_AGREED", description="BUREAU_DESIGNATED only under SAMR-121 (art. 22)")
     result: str | None = None
 
 
@@ -45,9 +51,23 @@ class Agreement(CaseCommand):
     amount_recovered_fen: int = Field(ge=0, strict=True)
 
 
+class RecusalRequest(CaseCommand):
+    """A party's request that a mediator step aside: suspends mediation until
+    the bureau decides, under SAMR-20 and SAMR-121."""
+    mediator: str = Field(min_length=1)
+    party: Literal["CONSUMER", "RESPONDENT"]
+    reason: str = Field(min_length=1)
+
+
+class RecusalDecision(CaseCommand):
+    granted: bool
+
+
+TerminationReason = Enum("TerminationReason", {code: code for code in TERMINATION_CODES}, type=str)
+
+
 class Termination(CaseCommand):
-    reason: Literal["WITHDRAWN", "PARTY_REFUSED", "PARTY_ABSENT", "LITIGATION_OR_ARBITRATION",
-                    "SELF_SETTLED", "TIME_LIMIT_EXCEEDED", "OTHER"]
+    reason: TerminationReason = Field(description="A ground of the case's rulebook; another rulebook's ground is refused")
     text: str | None = None
 
 
@@ -59,8 +79,12 @@ class Violation(CaseCommand):
 
 
 def summary(case: MediationCase) -> dict:
+    termination = case.termination or {}
     return {"complaint_id": case.complaint_id, "agency_id": case.agency_id, "status": case.status,
-            "mediation_due": case.mediation_due, "paused": case.is_paused, "panel": case.panel,
+            "rulebook": case.rulebook, "mediation_due": case.mediation_due,
+            "mediation_due_provisional": case.provisional_due, "paused": case.is_paused,
+            "suspended": case.is_suspended, "notice_due": termination.get("notice_due"),
+            "notified_at": (case.notice or {}).get("at"), "panel": case.panel,
             "sessions": len(case.sessions), "outcome": (case.agreement or case.termination or {}).get("form")
             or (case.termination or {}).get("reason")}
 
@@ -86,11 +110,25 @@ def router(runner: ServiceRunner) -> APIRouter:
         return await act(complaint_id, body, who, lambda c, at, kw: c.recuse(
             body.mediator, body.reason, at, requested_by=body.requested_by, **kw))
 
+    @api.post("/mediation/recusal/request")
+    async def recusal_request(complaint_id: str, body: RecusalRequest, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.request_recusal(
+            body.mediator, body.party, body.reason, at, **kw))
+
+    @api.post("/mediation/recusal/decision")
+    async def recusal_decision(complaint_id: str, body: RecusalDecision, who: Principal = Depends(principal)):
+        return await act(complaint_id, body, who, lambda c, at, kw: c.decide_recusal(body.granted, at, **kw))
+
+    @api.post("/mediation/termination/notice")
+    async def termination_notice(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+        """The parties were told that mediation ended."""
+        return await act(complaint_id, body, who, lambda c, at, kw: c.notify_termination(at, **kw))
+
     @api.post("/mediation/appraisal")
     async def appraisal(complaint_id: str, body: Appraisal, who: Principal = Depends(principal)):
         def change(c, at, kw):
             if body.action == "START":
-                c.start_appraisal(body.body, body.payer, at, **kw)
+                c.start_appraisal(body.body, body.payer, at, body_chosen_by=body.body_chosen_by, **kw)
             else:
                 c.complete_appraisal(at, result=body.result, **kw)
         return await act(complaint_id, body, who, change)
@@ -102,7 +140,13 @@ def router(runner: ServiceRunner) -> APIRouter:
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.terminate(body.reason, at, body.text, **kw))
+        if body.reason.value == "TIME_LIMIT_EXCEEDED" and body.at is not None and body.at > runner.clock.now():
+            # The limit has passed only if it has passed now: a termination dated
+            # after today would record a lapse that has not happened.
+            raise Problem(422, "Invalid request", "a termination for TIME_LIMIT_EXCEEDED cannot be dated in the "
+                          "future", field="at")
+        return await act(complaint_id, body, who,
+                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
 
     @api.post("/withdrawal")
     async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):

@@ -13,6 +13,8 @@ from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork, derive_id
 
+from services.routing import calendar, rulebook as rulebooks
+
 from .domainmodel import IllegalTransition, MediationCase
 
 
@@ -52,9 +54,13 @@ class ViolationReport(Aggregate):
 
     @event("Flagged")
     def __init__(self, complaint_id: str, violation_type: str, evidence: str, respondent: dict,
-                 agency_id: str, at: datetime, by_agency: str | None, by_role: str | None):
+                 agency_id: str, at: datetime, by_agency: str | None, by_role: str | None,
+                 check_due: datetime | None = None):
+        """`check_due`: when the lead must have been checked, under the rulebooks
+        that set it (SAMR-20 art. 23, SAMR-121 art. 27: 15 working days)."""
         self.complaint_id, self.violation_type, self.evidence = complaint_id, violation_type, evidence
         self.respondent, self.agency_id, self.at = respondent, agency_id, at
+        self.check_due = check_due
 
 
 def withdrawn(case: MediationCase, recorder: dict) -> None:
@@ -71,6 +77,10 @@ class Mediation(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self._directory = directory
         self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated))
+        # Terminated cases whose parties must still be told (SAMR-20, SAMR-121).
+        self.notices_owed = Watchlist(self, MediationCase.Terminated,
+                                      until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue))
+        calendar.load_notices()
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
@@ -85,7 +95,11 @@ class Mediation(ServiceApplication):
         complaint_id = accepted["complaint_id"]
         if uow.get(MediationCase.create_id(complaint_id)) is not None:
             return
+        # The complaint's rulebook, as routing recorded it: never today's setting.
+        book = rulebooks.named(accepted.get("rulebook"))
         case = MediationCase(complaint_id, accepted["agency_id"], accepted["decided_at"],
+                             mediation_days=book.mediation_days, mediation_unit=book.mediation_unit,
+                             rulebook=book.name,
                              public={"respondent": accepted.get("respondent"),
                                      "subject_area": accepted.get("subject_area"),
                                      "city_adcode": accepted.get("city_adcode")})
@@ -152,8 +166,10 @@ class Mediation(ServiceApplication):
         existing = self.find(report_id)
         if existing is not None:
             return existing
+        period = case.book.violation_check
+        check_due = calendar.period_due(at, period)[0] if period is not None else None
         report = ViolationReport(complaint_id, violation_type, evidence, respondent, case.agency_id, at,
-                                 by_agency, by_role)
+                                 by_agency, by_role, check_due=check_due)
         self.save(report)
         return report
 
@@ -176,6 +192,24 @@ class Mediation(ServiceApplication):
                 except IntegrityError:
                     pass  # a case worker acted at the same moment; next round decides
         return expired
+
+    def flag_late_notices(self) -> int:
+        """Flag every terminated case whose parties were not told by the notice's due time."""
+        now, flagged = self.clock.now(), 0
+        for case_id in self.notices_owed.refresh():
+            case = self.find(case_id)
+            due = (case.termination or {}).get("notice_due") if case is not None else None
+            if due is None or case.notice is not None:
+                self.notices_owed.drop(case_id)
+                continue
+            if case.flag_late_notice(now):
+                try:
+                    self.save(case)
+                    flagged += 1
+                    self.notices_owed.drop(case_id)
+                except IntegrityError:
+                    pass  # the notice was recorded at the same moment; next round looks again
+        return flagged
 
     def honour_withdrawals(self) -> int:
         """Withdrawals recorded while their case was being opened (by another

@@ -15,9 +15,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.bus.store import derive_id
+from services.routing import rulebook as rulebooks
 
 from . import rules
-from .rules import AGREED, AWAITING_CONSENT, IN_APPRAISAL, OPEN, SCHEDULED, TERMINATED
+from .rules import AGREED, AWAITING_CONSENT, IN_APPRAISAL, OPEN, SCHEDULED, SUSPENDED, TERMINATED
 
 
 class IllegalTransition(Exception):
@@ -36,13 +37,20 @@ class MediationCase(Aggregate):
     @event("Opened")
     def __init__(self, complaint_id: str, agency_id: str, accepted_at: datetime,
                  mediation_days: int = rules.MEDIATION_DAYS, public: dict | None = None,
-                 by_agency: str | None = None, by_role: str | None = None):
+                 by_agency: str | None = None, by_role: str | None = None,
+                 mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None):
         """`public`: what the public status feed may show about the complaint;
-        only the respondent's name and credit code, subject area and city are kept."""
+        only the respondent's name and credit code, subject area and city are kept.
+        `rulebook`: the complaint's, from its acceptance (None: opened before
+        it was recorded, under the default)."""
         self.complaint_id = rules.text(complaint_id, "complaint_id")
         self.agency_id = rules.text(agency_id, "agency_id")
         self.accepted_at = rules.utc(accepted_at, "accepted_at")
         self.mediation_days = rules.days(mediation_days)
+        self.mediation_unit = rules.one_of(mediation_unit, (rulebooks.DAYS, rulebooks.WORKING_DAYS), "mediation_unit")
+        self.rulebook = rulebooks.named(rulebook).name
+        self.recusal_request: dict | None = None
+        self.notice: dict | None = None
         self.public = rules.public_view(public)
         self.consents: dict[str, dict] = {}
         self.sessions: list[dict] = []
@@ -63,12 +71,14 @@ class MediationCase(Aggregate):
         if agreed and self.consents.get(party, {}).get("agreed"):
             raise IllegalTransition(self.status, f"{party} has already agreed to mediate")
         if agreed:
+            self._require_not_suspended("record consent")
             self._require_time_left("record consent", at)
         who = {"by_agency": by_agency, "by_role": by_role}
         self._consent_recorded(party=party, agreed=agreed, at=at, **who)
         if not agreed:
             # A refusal ends mediation at once: there is nothing left to organise.
-            self._terminated(reason="PARTY_REFUSED", at=at, text=None, **who)
+            self._terminated(reason="PARTY_REFUSED", at=at, text=None, **who,
+                             notice_due=rules.notice_due(at, self.book.termination_notice))
 
     def schedule(self, session_at: datetime, place: str, mediators: list[str], at: datetime, *,
                  by_agency: str | None = None, by_role: str | None = None) -> None:
@@ -77,8 +87,12 @@ class MediationCase(Aggregate):
         mediators = rules.names(mediators, "mediators")
         at = self._when(at)
         self._require_live("schedule a session")
+        self._require_not_suspended("schedule a session")
         self._require_consents("schedule a session")
         self._require_time_left("schedule a session", at)
+        due = self.mediation_due
+        if due is not None and session_at > due:
+            raise IllegalTransition(self.status, f"a session cannot be held after the time limit ({due.isoformat()})")
         recused = [m["mediator"] for m in self.mediators if m["ended_by"] == "RECUSED"]
         if returning := [name for name in mediators if name in recused]:
             # Whoever stepped aside for an interest in the case does not come back to it.
@@ -103,12 +117,51 @@ class MediationCase(Aggregate):
         self._mediator_recused(mediator=mediator, reason=reason, requested_by=requested_by, at=at,
                                by_agency=by_agency, by_role=by_role)
 
-    def start_appraisal(self, body: str, payer: str, at: datetime, *,
+    def request_recusal(self, mediator: str, party: str, reason: str, at: datetime, *,
                         by_agency: str | None = None, by_role: str | None = None) -> None:
+        """A party asks that a mediator step aside. Under SAMR-20 and SAMR-121
+        mediation is suspended until the bureau decides (`decide_recusal`)."""
+        mediator = rules.text(mediator, "mediator")
+        rules.one_of(party, rules.PARTIES, "party")
+        reason = rules.text(reason, "reason")
+        at = self._when(at)
+        self._require_live("request a recusal")
+        if self.recusal_request is not None:
+            raise IllegalTransition(self.status, "a recusal request is already waiting for the bureau's decision")
+        if mediator not in self.panel:
+            raise IllegalTransition(self.status, f"{mediator} is not on the panel ({', '.join(self.panel) or 'empty'})")
+        self._recusal_requested(mediator=mediator, party=party, reason=reason, at=at,
+                                suspends=self.book.recusal_request_suspends, by_agency=by_agency, by_role=by_role)
+
+    def decide_recusal(self, granted: bool, at: datetime, *, by_agency: str | None = None,
+                       by_role: str | None = None) -> None:
+        if not isinstance(granted, bool):
+            raise ValueError("granted must be true or false")
+        at = self._when(at)
+        self._require_live("decide a recusal request")
+        request = self.recusal_request
+        if request is None:
+            raise IllegalTransition(self.status, "no recusal request is waiting for a decision")
+        if at < request["at"]:
+            raise ValueError("a recusal request cannot be decided before it was made")
+        if granted:
+            self._mediator_recused(mediator=request["mediator"], reason=request["reason"],
+                                   requested_by=request["party"], at=at, by_agency=by_agency, by_role=by_role)
+        else:
+            self._recusal_refused(mediator=request["mediator"], at=at, by_agency=by_agency, by_role=by_role)
+
+    def start_appraisal(self, body: str, payer: str, at: datetime, *,
+                        by_agency: str | None = None, by_role: str | None = None,
+                        body_chosen_by: str = "PARTIES_AGREED") -> None:
         body = rules.text(body, "body")
         rules.one_of(payer, rules.PAYERS, "payer")
+        rules.one_of(body_chosen_by, rules.BODY_CHOICES, "body_chosen_by")
+        if body_chosen_by == "BUREAU_DESIGNATED" and self.rulebook != "SAMR-121":
+            raise ValueError(f"under {self.rulebook} the parties agree on the appraisal body; "
+                             "only SAMR-121 (art. 22) lets the bureau designate one")
         at = self._when(at)
         self._require_live("start an appraisal")
+        self._require_not_suspended("start an appraisal")
         self._require_consents("start an appraisal")
         if self.is_paused:
             raise IllegalTransition(self.status, "an appraisal is already in progress")
@@ -117,7 +170,8 @@ class MediationCase(Aggregate):
         if finished and at < max(finished):
             # Overlapping appraisals would pause the same hours twice.
             raise ValueError("an appraisal cannot start before the previous one finished")
-        self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role)
+        self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role,
+                                body_chosen_by=body_chosen_by)
 
     def complete_appraisal(self, at: datetime, *, result: str | None = None,
                            by_agency: str | None = None, by_role: str | None = None) -> None:
@@ -137,6 +191,7 @@ class MediationCase(Aggregate):
         rules.fen(amount_recovered_fen, "amount_recovered_fen")
         at = self._when(at)
         self._require_live("record an agreement")
+        self._require_not_suspended("record an agreement")
         self._require_consents("record an agreement")
         # No check for a running appraisal: parties may settle before its result.
         self._require_time_left("record an agreement", at)
@@ -145,7 +200,7 @@ class MediationCase(Aggregate):
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
                   by_agency: str | None = None, by_role: str | None = None) -> None:
-        rules.one_of(reason, rules.TERMINATION_REASONS, "reason")
+        rules.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
         text = rules.optional_text(text, "text")
         if reason == "OTHER" and text is None:
             raise ValueError("termination for OTHER reasons needs a text saying which")
@@ -154,16 +209,38 @@ class MediationCase(Aggregate):
         if reason == "TIME_LIMIT_EXCEEDED":
             if self.is_paused:
                 raise IllegalTransition(self.status, "the time limit is paused while an appraisal is in progress")
-            if at < self.mediation_due:
+            if at <= self.mediation_due:
                 raise IllegalTransition(self.status, f"the time limit runs until {self.mediation_due.isoformat()}")
-        self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role)
+        self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role,
+                         notice_due=rules.notice_due(at, self.book.termination_notice))
+
+    def notify_termination(self, at: datetime, *, by_agency: str | None = None, by_role: str | None = None) -> None:
+        """The parties were told that mediation ended (SAMR-20 art. 21, SAMR-121 art. 23)."""
+        at = self._when(at)
+        if self.termination is None:
+            raise IllegalTransition(self.status, "mediation has not been terminated")
+        if self.notice is not None:
+            raise IllegalTransition(self.status, "the parties were already told")
+        if at < self.termination["at"]:
+            raise ValueError("the parties cannot be told before the termination")
+        due = self.termination.get("notice_due")
+        self._termination_notified(at=at, late=due is not None and at > due, by_agency=by_agency, by_role=by_role)
+
+    def flag_late_notice(self, now: datetime) -> bool:
+        """For the timer: flag a termination notice not given by its due time."""
+        now = rules.utc(now, "now")
+        due = (self.termination or {}).get("notice_due")
+        if due is None or self.notice is not None or self.termination.get("notice_overdue") or now <= due:
+            return False
+        self._termination_notice_overdue(at=now)
+        return True
 
     def expire_if_due(self, now: datetime, *, by_agency: str | None = None,
                       by_role: str | None = None) -> bool:
         """For the timer: terminate with TIME_LIMIT_EXCEEDED when the limit has
         passed at `now`; say whether it did."""
         now = rules.utc(now, "now")
-        if self.is_final or self.is_paused or now < self.mediation_due:
+        if self.is_final or self.is_paused or now <= self.mediation_due:
             return False
         self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
         return True
@@ -188,11 +265,22 @@ class MediationCase(Aggregate):
             return TERMINATED
         if self.agreement is not None:
             return AGREED
+        if self.is_suspended:
+            return SUSPENDED
         if self.is_paused:
             return IN_APPRAISAL
         if not self.both_consented:
             return AWAITING_CONSENT
         return SCHEDULED if self.panel else OPEN
+
+    @property
+    def book(self) -> rulebooks.Rulebook:
+        return rulebooks.named(getattr(self, "rulebook", None))
+
+    @property
+    def is_suspended(self) -> bool:
+        request = getattr(self, "recusal_request", None)
+        return request is not None and request["suspends"]
 
     @property
     def is_final(self) -> bool:
@@ -222,21 +310,27 @@ class MediationCase(Aggregate):
 
     @property
     def mediation_due(self) -> datetime | None:
-        """Acceptance + the rulebook's days + time spent on finished appraisals;
-        None while an appraisal is in progress, since its end is not yet known."""
+        """End of the limit counted as rules.py says; None while an appraisal
+        is in progress, since its end is not yet known."""
         if self.is_paused:
             return None
-        return rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals)
+        return self._limit()[0]
+
+    @property
+    def provisional_due(self) -> bool:
+        """The due date rests on a day of a year whose holiday notice is not loaded."""
+        return self._limit()[1]
 
     def due_at(self, now: datetime) -> datetime:
         """The due date as it stands at `now`: `mediation_due` when the clock
         runs; while paused, the due date the case would have if the appraisal's
         result came in at `now`, so it moves forward as the appraisal goes on
         and is never later than the real one."""
-        now = rules.utc(now, "now")
-        running = self.open_appraisal
-        end = rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals)
-        return end if running is None else end + max(now - running["started_at"], timedelta(0))
+        return self._limit(rules.utc(now, "now"))[0]
+
+    def _limit(self, now: datetime | None = None) -> tuple[datetime, bool]:
+        return rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals,
+                               getattr(self, "mediation_unit", rulebooks.DAYS), now)
 
     # -- guards -----------------------------------------------------------------
 
@@ -254,9 +348,14 @@ class MediationCase(Aggregate):
         if not self.both_consented:
             raise IllegalTransition(self.status, f"cannot {action} before both parties agree to mediate")
 
+    def _require_not_suspended(self, action: str) -> None:
+        if self.is_suspended:
+            raise IllegalTransition(self.status, f"cannot {action}: mediation is suspended until the bureau "
+                                                 "decides the recusal request")
+
     def _require_time_left(self, action: str, at: datetime) -> None:
         due = self.mediation_due
-        if due is not None and at >= due:
+        if due is not None and at > due:
             raise IllegalTransition(self.status, f"cannot {action}: the time limit passed at {due.isoformat()}")
 
     def _seat(self, mediator: str) -> dict:
@@ -286,12 +385,31 @@ class MediationCase(Aggregate):
         others = [name for name in self.panel if name != mediator]
         self.mediators = rules.close_seats(self.mediators, at, "RECUSED", keep=others,
                                            reason=reason, requested_by=requested_by)
+        self.recusal_request = None
+
+    @event("RecusalRequested")
+    def _recusal_requested(self, mediator: str, party: str, reason: str, at: datetime, suspends: bool,
+                           by_agency: str | None, by_role: str | None) -> None:
+        self.recusal_request = {"mediator": mediator, "party": party, "reason": reason, "at": at,
+                                "suspends": suspends}
+
+    @event("RecusalRefused")
+    def _recusal_refused(self, mediator: str, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+        self.recusal_request = None
+
+    @event("TerminationNotified")
+    def _termination_notified(self, at: datetime, late: bool, by_agency: str | None, by_role: str | None) -> None:
+        self.notice = {"at": at, "late": late}
+
+    @event("TerminationNoticeOverdue")
+    def _termination_notice_overdue(self, at: datetime) -> None:
+        self.termination = {**self.termination, "notice_overdue": True}
 
     @event("AppraisalStarted")
     def _appraisal_started(self, body: str, payer: str, at: datetime,
-                           by_agency: str | None, by_role: str | None) -> None:
+                           by_agency: str | None, by_role: str | None, body_chosen_by: str | None = None) -> None:
         self.appraisals = [*self.appraisals, {"body": body, "payer": payer, "started_at": at,
-                                              "completed_at": None, "result": None}]
+                                              "completed_at": None, "result": None, "body_chosen_by": body_chosen_by}]
 
     @event("AppraisalCompleted")
     def _appraisal_completed(self, at: datetime, result: str | None,
@@ -307,6 +425,6 @@ class MediationCase(Aggregate):
 
     @event("Terminated")
     def _terminated(self, reason: str, at: datetime, text: str | None,
-                    by_agency: str | None, by_role: str | None) -> None:
-        self.termination = {"reason": reason, "at": at, "text": text}
+                    by_agency: str | None, by_role: str | None, notice_due: datetime | None = None) -> None:
+        self.termination = {"reason": reason, "at": at, "text": text, "notice_due": notice_due}
         self.mediators = rules.close_seats(self.mediators, at, TERMINATED)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from services.bus.messages import Outgoing
+from services.routing.calendar import china_date
 
 from .application import ViolationReport
 from .domainmodel import MediationCase
@@ -14,7 +15,7 @@ def public_update(case: MediationCase, status: str, at, outcome: str | None) -> 
         "complaint_id": case.complaint_id, "respondent_name": respondent.get("name"),
         "respondent_uscc": respondent.get("uscc"), "subject_area": public.get("subject_area"),
         "city_adcode": public.get("city_adcode"), "status": status, "outcome": outcome,
-        "received_on": None, "decided_on": case.accepted_at.date(),
+        "received_on": None, "decided_on": china_date(case.accepted_at),
     })
 
 
@@ -29,13 +30,14 @@ def integration_events(event, aggregate) -> list[Outgoing]:
             "complaint_id": event.complaint_id,
             "respondent": {"name": event.respondent.get("name") or "", "uscc": event.respondent.get("uscc")},
             "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "mediation",
-            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1]})]
+            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1],
+            "check_due": getattr(event, "check_due", None)})]
     if not isinstance(aggregate, MediationCase):
         return []
     case = aggregate
     if isinstance(event, MediationCase.Opened):
         return [_mediation(case, "MediationOpened", agency_id=case.agency_id, accepted_at=case.accepted_at,
-                           mediation_due=case.mediation_due),
+                           mediation_due=case.mediation_due, mediation_due_provisional=case.provisional_due),
                 public_update(case, "IN_MEDIATION", case.accepted_at, None)]
     if isinstance(event, MediationCase.ConsentRecorded):
         return [_mediation(case, "ConsentRecorded", party=event.party, agreed=event.agreed)]
@@ -44,16 +46,28 @@ def integration_events(event, aggregate) -> list[Outgoing]:
                            mediators=list(event.mediators))]
     if isinstance(event, MediationCase.MediatorRecused):
         return [_mediation(case, "MediatorRecused", mediator=event.mediator, reason=event.reason)]
+    if isinstance(event, MediationCase.RecusalRequested):
+        return [_mediation(case, "RecusalRequested", mediator=event.mediator, requested_by=event.party,
+                           reason=event.reason, suspends=event.suspends)]
+    if isinstance(event, MediationCase.RecusalRefused):
+        return [_mediation(case, "RecusalRefused", mediator=event.mediator)]
+    if isinstance(event, MediationCase.TerminationNotified):
+        return [_mediation(case, "TerminationNotified", notified_at=event.at, late=event.late)]
+    if isinstance(event, MediationCase.TerminationNoticeOverdue):
+        return [_mediation(case, "TerminationNoticeOverdue", notice_due=case.termination["notice_due"])]
     if isinstance(event, MediationCase.AppraisalStarted):
-        return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer)]
+        return [_mediation(case, "AppraisalStarted", body=event.body, payer=event.payer,
+                           body_chosen_by=getattr(event, "body_chosen_by", None))]
     if isinstance(event, MediationCase.AppraisalCompleted):
-        return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due)]
+        return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due,
+                           mediation_due_provisional=case.provisional_due)]
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
                            amount_recovered_fen=event.amount_recovered_fen),
                 public_update(case, "AGREED", event.at, event.form)]
     if isinstance(event, MediationCase.Terminated):
         status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"
-        return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text),
+        return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text,
+                           notice_due=getattr(event, "notice_due", None)),
                 public_update(case, status, event.at, event.reason)]
     return []

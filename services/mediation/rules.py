@@ -1,19 +1,43 @@
-"""Mediation rules of the default rulebook (SAIC Order No. 62; seed Q&A 8 and 9):
-who the parties are, how a case may end, and the 60-day clock that appraisal
-pauses. Pure functions; the aggregate decides with them."""
+"""Mediation rules: who the parties are, how a case may end, and the time
+limit that appraisal pauses. The numbers and grounds come from the case's
+rulebook (services/routing/rulebook.py: SAIC-62 60 days, SAMR-20 45 working
+days, SAMR-121 60 days by its art. 45), kept on the case when it opens, so a
+change of setting never moves an open case's deadline. Pure functions; the
+aggregate decides with them.
+
+How the limit is counted (one rule, used for the due date shown, for case work
+and for the timer): the acceptance day is not counted; each following China day
+counts (SAMR-20: each working day); a day on which an appraisal was under way
+at any moment is not counted at all, so a paused part-day counts as a whole
+paused day (the regulations exclude the appraisal's time, and a part-day is not
+divisible on a calendar of days); a limit in days whose last day is a rest day
+ends on the next working day; the limit ends at 24:00 China time of its last
+day. Work dated at or before that instant is in time; the timer ends the case
+only after it.
+
+A recusal request under SAMR-20 (art. 19) and SAMR-121 (art. 21) suspends
+mediation until the bureau decides it: no session, appraisal or agreement
+meanwhile. The suspension does not stop the clock: the regulations exclude only
+appraisal time from the limit (20 art. 20, 121 art. 22), and the bureau, which
+decides the request, controls how long the suspension lasts.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.routing import calendar
+from services.routing.rulebook import DAYS, Period
 
-# Calendar days from acceptance within which mediation must end. Stored on each
-# case when it opens, so changing the rulebook never moves an open case's deadline.
+# The default rulebook's limit, for cases opened before the rulebook was recorded.
 MEDIATION_DAYS = 60
 
 PARTIES = ("CONSUMER", "RESPONDENT")
 # The party asserting the claim advances the cost, unless both agree to share it.
-PAYERS = ("CLAIMANT", "SHARED")
+PAYERS = ("CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT")
+# The parties agree on the appraisal body; under SAMR-121 (art. 22) the bureau
+# may designate one when they cannot.
+BODY_CHOICES = ("PARTIES_AGREED", "BUREAU_DESIGNATED")
 # WRITTEN: a mediation document (调解书). ORAL: both parties waived the document
 # and the mediator keeps a record instead.
 FORMS = ("WRITTEN", "ORAL")
@@ -21,6 +45,7 @@ TERMINATION_REASONS = (
     "WITHDRAWN", "PARTY_REFUSED", "PARTY_ABSENT", "LITIGATION_OR_ARBITRATION",
     "SELF_SETTLED", "TIME_LIMIT_EXCEEDED", "OTHER",
 )
+SUSPENDED = "SUSPENDED"
 
 AWAITING_CONSENT = "AWAITING_CONSENT"
 OPEN = "OPEN"
@@ -65,10 +90,29 @@ def appraisal_time(appraisals: list[dict]) -> timedelta:
     )
 
 
-def clock_end(accepted_at: datetime, mediation_days: int, appraisals: list[dict]) -> datetime:
-    # Elapsed time, not wall-clock dates: China Standard Time has no daylight
-    # saving, so N x 24 hours lands on the same Beijing clock time N days later.
-    return accepted_at + timedelta(days=mediation_days) + appraisal_time(appraisals)
+def paused_days(appraisals: list[dict], now: datetime | None = None) -> frozenset[date]:
+    """Every China day on which an appraisal was under way; a running one up
+    to `now` (or, with no `now`, not at all)."""
+    days: set[date] = set()
+    for appraisal in appraisals:
+        end = appraisal["completed_at"] or now
+        if end is None:
+            continue
+        first, last = calendar.china_date(appraisal["started_at"]), calendar.china_date(max(end, appraisal["started_at"]))
+        days |= {first + timedelta(days=n) for n in range((last - first).days + 1)}
+    return frozenset(days)
+
+
+def clock_end(accepted_at: datetime, mediation_days: int, appraisals: list[dict], unit: str = DAYS,
+              now: datetime | None = None) -> tuple[datetime, bool]:
+    """End of the limit (see the module's docstring) and whether it rests on a
+    provisional calendar day."""
+    return calendar.period_due(accepted_at, Period(mediation_days, unit, ""), paused_days(appraisals, now))
+
+
+def notice_due(terminated_at: datetime, period: Period | None) -> datetime | None:
+    """When the parties must have been told that mediation ended."""
+    return None if period is None else calendar.period_due(terminated_at, period)[0]
 
 
 # Who mediated when: one entry per seat on the panel, closed when its holder

@@ -1,4 +1,6 @@
 """Routing's place on the bus: what it reads, what it publishes, its timers."""
+from functools import partial
+
 from services.bus.runtime import ServiceSpec, Timer
 
 from .application import Routing
@@ -14,6 +16,6 @@ SPEC = ServiceSpec(
     inputs=("complaints.received", "referrals.replies"),
     application=Routing,
     handler=lambda app: app.handle,
-    outbound=lambda app: integration_events,
+    outbound=lambda app: partial(integration_events, directory=app.directory),
     timers=timers,
 )

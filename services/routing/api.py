@@ -21,8 +21,20 @@ class Dispute(CaseCommand):
     with_agency_id: str = Field(min_length=3, description="The other bureau that claims, or refuses, competence")
 
 
+class EscalationDecision(CaseCommand):
+    decision: Literal["TAKE_OVER", "DESIGNATE", "REFUSE"]
+    agency_id: str | None = Field(default=None, min_length=3, description="With DESIGNATE: the bureau below")
+
+
 class Designation(CaseCommand):
     agency_id: str = Field(min_length=3, description="The bureau that handles the complaint from now on")
+
+
+class Violation(CaseCommand):
+    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
+                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
+                            "UNLICENSED_OPERATION", "OTHER"]
+    evidence: str = Field(min_length=1)
 
 
 class ReferralReply(CaseCommand):
@@ -44,7 +56,7 @@ class ReferralReply(CaseCommand):
 
 def document(complaint: Complaint) -> dict:
     return {"complaint_id": complaint.complaint_id, "agency_id": complaint.agency_id, "state": complaint.state,
-            "dispute": complaint.dispute}
+            "dispute": complaint.dispute, "escalation": getattr(complaint, "escalation", None)}
 
 
 def router(runner: ServiceRunner) -> APIRouter:
@@ -57,6 +69,32 @@ def router(runner: ServiceRunner) -> APIRouter:
         with refusals(ComplaintNotFound, JurisdictionRefused):
             authorise(who, app.complaint(complaint_id).agency_id)
             complaint = await runner.run_in_store(app.escalate, complaint_id, body.when(runner.clock),
+                                                  who.agency_id, who.role)
+        return document(complaint)
+
+    @api.post("/jurisdiction/escalation/decision")
+    async def escalation_decision(complaint_id: str, body: EscalationDecision, who: Principal = Depends(principal)):
+        """The superior asked decides: take over, designate a bureau below it, or refuse."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            complaint = app.complaint(complaint_id)
+            request = getattr(complaint, "escalation", None)
+            if request is None:
+                authorise(who, complaint.agency_id)  # say nothing of its state to strangers
+                raise JurisdictionRefused(f"complaint {complaint_id} has no request waiting for a superior's decision",
+                                          current_state=complaint.state)
+            authorise(who, request["superior_id"])
+            complaint = await runner.run_in_store(app.decide_escalation, complaint_id, body.decision, body.agency_id,
+                                                  body.when(runner.clock), who.agency_id, who.role)
+        return document(complaint)
+
+    @api.post("/jurisdiction/takeover")
+    async def takeover(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+        """The caller's bureau, above the handling one at any level, handles the complaint itself."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            authorise(who, app.complaint(complaint_id).agency_id)
+            complaint = await runner.run_in_store(app.take_over, complaint_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
 
@@ -85,6 +123,19 @@ def router(runner: ServiceRunner) -> APIRouter:
             complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
+
+    @api.post("/violations", status_code=202)
+    async def violations(complaint_id: str, body: Violation, who: Principal = Depends(principal)):
+        """A suspected violation on any complaint the caller's bureau handles (or
+        one below it): accepted, rejected, referred, transferred or in mediation.
+        It becomes a penalty case of its own."""
+        check_by(body, who)
+        with refusals(ComplaintNotFound, JurisdictionRefused):
+            complaint = app.complaint(complaint_id)
+            authorise(who, complaint.agency_id or complaint.record.get("receiving_agency_id") or "")
+            await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
+                                      body.when(runner.clock), who.agency_id, who.role)
+        return {"complaint_id": complaint_id, "violation_type": body.violation_type, "status": "FLAGGED"}
 
     @api.post("/referral/reply")
     async def referral_reply(complaint_id: str, body: ReferralReply, who: Principal = Depends(principal)):

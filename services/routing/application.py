@@ -13,8 +13,8 @@ from services.bus.store import ServiceApplication, UnitOfWork
 
 from . import calendar, rules
 from .directory import Directory
+from . import rulebook as rulebooks
 from .domainmodel import Complaint
-from .rulebook import rulebook_for
 
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ class Routing(ServiceApplication):
     def __init__(self, env=None, clock=None, directory: Directory | None = None):
         super().__init__(env=env, clock=clock)
         self.directory = directory or Directory.load()
+        # The setting is read once: a complaint keeps the rulebook recorded at
+        # its receipt, so changing it later affects only complaints received later.
+        self.rulebook_choice = rulebooks.setting()
+        calendar.load_notices()
         # Complaints a timer may have to flag: the undecided and the referred.
         self.open_complaints = Watchlist(
             self, Complaint.Received, Complaint.Referred, Complaint.ReferralDeclined,
@@ -57,22 +61,24 @@ class Routing(ServiceApplication):
         if uow.get(Complaint.create_id(complaint_id)) is not None:
             return  # the same complaint published twice under two positions
         received_at = record["occurred_at"]
-        due, provisional = self.decision_due(received_at)
+        rulebook = rulebooks.chosen(received_at, self.rulebook_choice)
+        due, provisional = self.decision_due(received_at, rulebook)
         complaint = Complaint(complaint_id, {k: v for k, v in record.items() if k not in ("event_id", "occurred_at")},
-                              received_at, due, provisional_due=provisional)
+                              received_at, due, provisional_due=provisional, rulebook=rulebook.name)
         uow.add(complaint)
         self.decide(complaint)
 
-    def decision_due(self, received_at: datetime) -> tuple[datetime, bool]:
-        """The official due date; where the published holiday calendar does not
-        reach yet, a weekday count marked provisional, so the complaint is still
-        decided and the bureau can see the date may move."""
-        rulebook = rulebook_for(received_at)
-        try:
-            return calendar.decision_due(received_at, rulebook), False
-        except calendar.BeyondOfficialCalendar as exc:
-            log.warning("complaint received %s: %s; using a provisional weekday count", received_at, exc)
-            return calendar.weekday_working_days_after(received_at, rulebook.decision_working_days), True
+    def decision_due(self, received_at: datetime, rulebook: rulebooks.Rulebook | None = None) -> tuple[datetime, bool]:
+        """The due date, and whether a day it depends on is in a year whose
+        holiday notice is not loaded yet: then it is provisional (no New Year,
+        Spring Festival or National Day day counted as working), the complaint
+        is still decided, and the date is recomputed when the notice arrives."""
+        rulebook = rulebook or rulebooks.chosen(received_at, self.rulebook_choice)
+        due, provisional = calendar.period_due(received_at, rulebook.decision)
+        if provisional:
+            log.warning("complaint received %s: decision due %s is provisional (holiday notice not loaded)",
+                        received_at, due)
+        return due, provisional
 
     def decide(self, complaint: Complaint) -> None:
         now = self.clock.now()
@@ -80,18 +86,23 @@ class Routing(ServiceApplication):
         if now > complaint.decision_due and not complaint.overdue_flagged:
             complaint.flag_overdue(now)
         receiving = record.get("receiving_agency_id")
-        rulebook = rulebook_for(complaint.received_at)
-        rejection = rules.acceptance(record, complaint.received_at, rulebook)
+        rulebook = rulebooks.named(complaint.rulebook)
+        elsewhere = rules.lacks_competence(record, self.directory, rulebook)
+        found = rules.refusals(record, complaint.received_at, rulebook, elsewhere)
+        rejection = found[0] if found else None
         if rejection is not None and rejection.reason == "OUT_OF_REMIT":
             if self.referral_target(record):
                 self.refer(complaint, now)
                 return
             # Nowhere to refer it: the complainant is told why and where to turn.
         if rejection is not None:
-            handler = rules.jurisdiction(record, self.directory).agency_id or receiving
-            complaint.reject(handler, rejection.reason, rejection.explanation, now)
+            # Not competent: the bureau that received it decides, and names the competent one.
+            handler = receiving if elsewhere else (rules.jurisdiction(record, self.directory, rulebook).agency_id
+                                                   or receiving)
+            complaint.reject(handler, rejection.reason, rejection.explanation, now,
+                             grounds=[{"reason": r.reason, "explanation": r.explanation} for r in found])
             return
-        decision = rules.jurisdiction(record, self.directory)
+        decision = rules.jurisdiction(record, self.directory, rulebook)
         agency = decision.agency_id or receiving
         if decision.transfer_from:
             complaint.transfer(decision.transfer_from, agency, decision.basis, now)
@@ -111,11 +122,8 @@ class Routing(ServiceApplication):
         subject = record["subject_area"]
         target = to_agency_id or self.referral_target(record)
         number = len(complaint.referrals) + 1
-        days = rulebook_for(complaint.received_at).referral_reply_working_days
-        try:
-            reply_due = calendar.working_days_after(now, days)
-        except calendar.BeyondOfficialCalendar:
-            reply_due = calendar.weekday_working_days_after(now, days)
+        days = rulebooks.named(complaint.rulebook).referral_reply_working_days
+        reply_due, _ = calendar.period_due(now, rulebooks.Period(days, rulebooks.WORKING_DAYS, ""))
         # The id is the addressee's proof on referrals.replies: only its inbox
         # carries it, so no other agency can answer in its name.
         referral_id = f"{complaint.complaint_id}/R{number}-{secrets.token_hex(16)}"
@@ -167,7 +175,11 @@ class Routing(ServiceApplication):
                 self.open_complaints.drop(complaint_id)
                 continue
             before = complaint.version
-            if not complaint.is_decided and not complaint.overdue_flagged and now >= complaint.decision_due:
+            if complaint.provisional_due:
+                due, provisional = self.decision_due(complaint.received_at, rulebooks.named(complaint.rulebook))
+                if not provisional or due != complaint.decision_due:
+                    complaint.recompute_due(due, provisional, now)
+            if not complaint.is_decided and not complaint.overdue_flagged and now > complaint.decision_due:
                 complaint.flag_overdue(now)
             for referral_id in waiting:
                 if now >= complaint.referrals[referral_id]["reply_due"]:
@@ -183,12 +195,47 @@ class Routing(ServiceApplication):
     # Case work on jurisdiction --------------------------------------------
 
     def escalate(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
-        """A bureau asks its superior to take the complaint (arts. 8-9)."""
+        """A bureau asks its superior to decide who handles the complaint (arts. 8-9):
+        a request; the complaint stays where it is until the superior decides."""
         complaint = self.complaint(complaint_id)
         superior = rules.escalate(complaint.agency_id, self.directory)
         if superior is None:
             raise JurisdictionRefused(f"{complaint.agency_id} has no superior bureau in the directory")
-        complaint.transfer(complaint.agency_id, superior, "ESCALATED", at, by_agency=by_agency, by_role=by_role)
+        if getattr(complaint, "escalation", None) is not None:
+            raise JurisdictionRefused(f"complaint {complaint_id} already waits for "
+                                      f"{complaint.escalation['superior_id']}'s decision", current_state=complaint.state)
+        complaint.request_escalation(by_agency, superior, at, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
+    def decide_escalation(self, complaint_id: str, decision: str, agency_id: str | None, at: datetime,
+                          by_agency: str, by_role: str) -> Complaint:
+        """The superior takes the complaint over, designates a bureau below it, or refuses."""
+        complaint = self.complaint(complaint_id)
+        request = getattr(complaint, "escalation", None)
+        if request is None:
+            raise JurisdictionRefused(f"complaint {complaint_id} has no request waiting for a superior's decision",
+                                      current_state=complaint.state)
+        superior = request["superior_id"]
+        if decision == "TAKE_OVER":
+            complaint.transfer(complaint.agency_id, superior, "ESCALATED", at, by_agency=by_agency, by_role=by_role)
+        elif decision == "DESIGNATE":
+            if not agency_id or not self.directory.is_superior(superior, agency_id):
+                raise JurisdictionRefused(f"{agency_id} is not a bureau below {superior}")
+            complaint.transfer(complaint.agency_id, agency_id, f"DESIGNATED_BY_{superior}", at,
+                               by_agency=by_agency, by_role=by_role)
+        else:
+            complaint.refuse_escalation(by_agency, at, by_role=by_role)
+        self.save(complaint)
+        return complaint
+
+    def take_over(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
+        """A bureau above the handling one, at any level, takes the complaint to
+        handle itself (Order 62 art. 8; Order 20 art. 12; Order 121 art. 13)."""
+        complaint = self.complaint(complaint_id)
+        if not self.directory.is_superior(by_agency, complaint.agency_id):
+            raise JurisdictionRefused(f"{by_agency} is not above {complaint.agency_id}", current_state=complaint.state)
+        complaint.transfer(complaint.agency_id, by_agency, "TAKEN_OVER", at, by_agency=by_agency, by_role=by_role)
         self.save(complaint)
         return complaint
 
@@ -200,7 +247,9 @@ class Routing(ServiceApplication):
         superior = rules.resolve_dispute(complaint.agency_id, with_agency_id, self.directory)
         if superior is None:
             raise JurisdictionRefused(f"{complaint.agency_id} and {with_agency_id} have no common superior bureau")
-        complaint.raise_dispute(by_agency, with_agency_id, superior, at, by_role=by_role)
+        period = rulebooks.named(complaint.rulebook).dispute_settlement
+        settle_by = calendar.period_due(at, period)[0] if period is not None else None
+        complaint.raise_dispute(by_agency, with_agency_id, superior, at, by_role=by_role, settle_by=settle_by)
         self.save(complaint)
         return complaint
 
@@ -216,6 +265,19 @@ class Routing(ServiceApplication):
                            by_agency=by_agency, by_role=by_role)
         self.save(complaint)
         return complaint
+
+    def flag_violation(self, complaint_id: str, violation_type: str, evidence: str, at: datetime,
+                       by_agency: str | None, by_role: str | None) -> Complaint:
+        """Any complaint the bureau handles or handled may show a violation. A
+        lead found in mediation (an accepted complaint) under SAMR-20 or
+        SAMR-121 is to be checked within their period (15 working days)."""
+        def flag(complaint: Complaint) -> None:
+            period = rulebooks.named(complaint.rulebook).violation_check
+            check_due = (calendar.period_due(at, period)[0]
+                         if period is not None and complaint.state == "ACCEPTED" else None)
+            complaint.flag_violation(violation_type, evidence, at, check_due, by_agency=by_agency, by_role=by_role)
+
+        return self.change(lambda: self.complaint(complaint_id), flag)
 
     def complaint(self, complaint_id: str) -> Complaint:
         found = self.find(Complaint.create_id(complaint_id))

@@ -25,8 +25,11 @@ class Complaint(Aggregate):
 
     @event("Received")
     def __init__(self, complaint_id: str, record: dict, received_at: datetime, decision_due: datetime,
-                 provisional_due: bool = False):
+                 provisional_due: bool = False, rulebook: str | None = None):
         self.complaint_id = complaint_id
+        # Chosen once, at receipt, and kept: a complaint received before
+        # rulebooks were recorded was decided under the default (None).
+        self.rulebook = rulebook
         self.record = record
         self.received_at = received_at
         self.decision_due = decision_due
@@ -39,6 +42,7 @@ class Complaint(Aggregate):
         self.referrals: dict[str, dict] = {}
         self.declined_by: list[str] = []
         self.dispute: dict | None = None
+        self.escalation: dict | None = None
 
     @property
     def is_decided(self) -> bool:
@@ -56,14 +60,19 @@ class Complaint(Aggregate):
     def _accepted(self, agency_id: str, basis: str, at: datetime) -> None:
         self.state, self.agency_id, self.basis, self.decided_at = "ACCEPTED", agency_id, basis, at
 
-    def reject(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+    def reject(self, agency_id: str, reason: str, explanation: str, at: datetime,
+               grounds: list[dict] | None = None) -> None:
         self._require_undecided()
-        self._rejected(agency_id, reason, explanation, at)
+        self._rejected(agency_id, reason, explanation, at, grounds=grounds)
 
     @event("Rejected")
-    def _rejected(self, agency_id: str, reason: str, explanation: str, at: datetime) -> None:
+    def _rejected(self, agency_id: str, reason: str, explanation: str, at: datetime,
+                  grounds: list[dict] | None = None) -> None:
+        """`grounds`: every ground that applies ({reason, explanation}), the first
+        being `reason`; None on rejections recorded before they were listed."""
         self.state, self.agency_id, self.decided_at = "REJECTED", agency_id, at
         self.reason, self.explanation = reason, explanation
+        self.grounds = grounds or [{"reason": reason, "explanation": explanation}]
 
     def refer(self, referral_id: str, from_agency_id: str, to_agency_id: str, subject_area: str,
               reply_due: datetime, at: datetime) -> None:
@@ -83,17 +92,52 @@ class Complaint(Aggregate):
         self.agency_id = to_agency_id
         if reason.startswith("DESIGNATED"):
             self.dispute = None
+        if reason == "ESCALATED" or reason.startswith("DESIGNATED") or reason == "TAKEN_OVER":
+            self.escalation = None
+
+    @event("EscalationRequested")
+    def request_escalation(self, by_agency: str, superior_id: str, at: datetime, by_role: str | None = None) -> None:
+        """The handling bureau asks its superior to decide (Order 62 art. 8; Order 20
+        art. 12; Order 121 art. 13): the complaint stays until the superior decides."""
+        self.escalation = {"superior_id": superior_id, "requested_by": by_agency, "at": at}
+
+    @event("EscalationRefused")
+    def refuse_escalation(self, by_agency: str, at: datetime, by_role: str | None = None) -> None:
+        self.escalation = None
 
     @event("DisputeRaised")
     def raise_dispute(self, by_agency: str, with_agency_id: str, superior_id: str, at: datetime,
-                      by_role: str | None = None) -> None:
-        """Two bureaus disagree who is competent; their common superior decides."""
+                      by_role: str | None = None, settle_by: datetime | None = None) -> None:
+        """Two bureaus disagree who is competent; their common superior decides.
+        `settle_by`: under Orders 20 and 121 the bureaus have 7 working days to
+        agree before it goes to the superior (which may also decide at once)."""
         self.dispute = {"between": [self.agency_id, with_agency_id], "superior_id": superior_id,
-                        "raised_by": by_agency, "at": at}
+                        "raised_by": by_agency, "at": at, "settle_by": settle_by}
+
+    def flag_violation(self, violation_type: str, evidence: str, at: datetime, check_due: datetime | None,
+                       by_agency: str | None = None, by_role: str | None = None) -> bool:
+        """A suspected violation seen while handling this complaint, whatever its
+        state: its own penalty case follows (另案处理). False for a repeat."""
+        if (violation_type, evidence) in [(v["violation_type"], v["evidence"])
+                                          for v in getattr(self, "violations", [])]:
+            return False
+        self._violation_flagged(violation_type, evidence, at, check_due, by_agency=by_agency, by_role=by_role)
+        return True
+
+    @event("ViolationFlagged")
+    def _violation_flagged(self, violation_type: str, evidence: str, at: datetime, check_due: datetime | None,
+                           by_agency: str | None = None, by_role: str | None = None) -> None:
+        self.violations = [*getattr(self, "violations", []),
+                           {"violation_type": violation_type, "evidence": evidence, "at": at, "check_due": check_due}]
 
     @event("DecisionOverdue")
     def flag_overdue(self, at: datetime) -> None:
         self.overdue_flagged = True
+
+    @event("DecisionDueRecomputed")
+    def recompute_due(self, decision_due: datetime, provisional: bool, at: datetime) -> None:
+        """The holiday notice for the due date's year arrived (or a newer calendar)."""
+        self.decision_due, self.provisional_due = decision_due, provisional
 
     def answer_referral(self, referral_id: str, agency_id: str, acknowledged: bool, reason: str | None,
                         at: datetime, by_role: str | None = None) -> bool:

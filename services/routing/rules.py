@@ -27,8 +27,9 @@ When no division code resolves to a county, agency_id is None with basis
 FIRST_RECEIVED: the receiving bureau keeps the complaint and finds out where the
 operator is. An address that did not parse is not a missing respondent.
 
-Acceptance (arts. 2, 11, 16), checked in the rulebook's order; a complaint
-failing two conditions is told the first:
+Acceptance (Order No. 62 arts. 2, 11, 16; the other rulebooks' own articles,
+see rulebook.py), checked in the rulebook's order; a complaint failing two
+conditions has the first as its reason and is told every one (`refusals`):
 
 1. NOT_CONSUMPTION (art. 2): whether the procedure applies at all. Only a
    purpose stated as BUSINESS fails; UNKNOWN gets the benefit of the doubt.
@@ -59,17 +60,30 @@ How the grounds read the record:
   Code art. 202); no aware date, no finding;
 - UNPROVABLE: has_evidence explicitly false, unless the purchase was made
   through a platform, whose order record proves it (E-Commerce Law art. 31);
-- OTHER_UNLAWFUL: an agent without a power of attorney (art. 13), or no
-  consumer name or no way to reach the consumer (art. 12).
+- OTHER_UNLAWFUL: an agent without a power of attorney, without an identity
+  document, or with a power of attorney whose term ended before the day of
+  receipt (art. 13), or no consumer name or no way to reach the consumer (art. 12).
+
+Grounds of Orders 20 and 121 only:
+- NOT_COMPETENT (20: 15(1), 121: 16(1)): a county bureau that is not competent
+  does not transfer; checked right after OUT_OF_REMIT, as both are item (1);
+- PRIOR_HANDLING: one ground for every earlier handler the order lists
+  (Order 121 drops other mediation bodies, so people's mediation no longer bars);
+- OVER_THREE_YEARS: the awareness limit of three years, counted as above;
+- FALSE_MATERIALS, IMPERSONATION, IDENTITY_NOT_VERIFIED (121: 16(5), 16(6)):
+  staff findings recorded at intake (`false_materials`, `identity_verification`
+  IMPERSONATION or REFUSED); absent, no finding.
+The awareness limit's last day, like every period, moves past rest days.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from . import calendar
 from .calendar import china_date
 from .directory import KIND_OF_AREA, REMITS, Directory
-from .rulebook import Rulebook
+from .rulebook import DAYS, Period, Rulebook
 
 OPERATOR_LOCATION, ACTIVITY_LOCATION, PLATFORM_LOCATION = "OPERATOR_LOCATION", "ACTIVITY_LOCATION", "PLATFORM_LOCATION"
 CONSUMER_CHOICE, FIRST_RECEIVED = "CONSUMER_CHOICE", "FIRST_RECEIVED"
@@ -90,31 +104,38 @@ class Rejection:
 
 # Jurisdiction -----------------------------------------------------------------
 
-def competent_bureaus(complaint: dict, directory: Directory) -> dict[str, str]:
-    """Competent county bureaus and the basis of each, the operator's location first."""
+def competent_bureaus(complaint: dict, directory: Directory, rulebook: Rulebook | None = None) -> dict[str, str]:
+    """Competent county bureaus and the basis of each, the operator's location first.
+    Under Order No. 121 (art. 13) a merchant on a platform that did not list its
+    address there (seller_address_listed false) is placed at the platform only."""
     respondent = complaint.get("respondent") or {}
     transaction = complaint.get("transaction") or {}
+    operator = (respondent.get("adcode"), OPERATOR_LOCATION)
     if transaction.get("online"):
-        other = ((transaction.get("platform") or {}).get("adcode"), PLATFORM_LOCATION)
+        platform = transaction.get("platform") or {}
+        other = (platform.get("adcode"), PLATFORM_LOCATION)
+        if (rulebook is not None and rulebook.unlisted_merchant_goes_to_platform
+                and platform.get("seller_address_listed") is False and platform.get("adcode")):
+            operator = (None, OPERATOR_LOCATION)
     else:
         other = (transaction.get("place_adcode"), ACTIVITY_LOCATION)
     competent: dict[str, str] = {}
-    for adcode, basis in ((respondent.get("adcode"), OPERATOR_LOCATION), other):
+    for adcode, basis in (operator, other):
         bureau = directory.county_amr(adcode)
         if bureau and bureau not in competent:
             competent[bureau] = basis
     return competent
 
 
-def transfer_target(complaint: dict, directory: Directory) -> str | None:
+def transfer_target(complaint: dict, directory: Directory, rulebook: Rulebook | None = None) -> str | None:
     """Where a bureau that is not competent sends the complaint."""
-    competent = competent_bureaus(complaint, directory)
+    competent = competent_bureaus(complaint, directory, rulebook)
     chosen = complaint.get("preferred_agency_id")
     return chosen if chosen in competent else next(iter(competent), None)
 
 
-def jurisdiction(complaint: dict, directory: Directory) -> Jurisdiction:
-    competent = competent_bureaus(complaint, directory)
+def jurisdiction(complaint: dict, directory: Directory, rulebook: Rulebook | None = None) -> Jurisdiction:
+    competent = competent_bureaus(complaint, directory, rulebook)
     receiving = complaint.get("receiving_agency_id") or None
     if not competent:
         return Jurisdiction(None, FIRST_RECEIVED)
@@ -123,8 +144,26 @@ def jurisdiction(complaint: dict, directory: Directory) -> Jurisdiction:
         return Jurisdiction(chosen, CONSUMER_CHOICE, receiving if receiving != chosen else None)
     if receiving in competent:
         return Jurisdiction(receiving, FIRST_RECEIVED)
-    target = transfer_target(complaint, directory)
+    target = transfer_target(complaint, directory, rulebook)
     return Jurisdiction(target, competent[target], receiving)
+
+
+def lacks_competence(complaint: dict, directory: Directory, rulebook: Rulebook) -> str | None:
+    """Under Orders 20 and 121 (art. 15(1) / 16(1)) a county bureau that received a
+    complaint it is not competent for does not pass it on: it does not accept
+    it and names the competent bureau. A city or provincial bureau receiving
+    for its area (统一接收投诉举报的工作机构, art. 37 / 41) distributes it
+    instead, which routing records as a transfer. The competent bureau's id, or
+    None when the rule does not apply."""
+    if rulebook.transfers_without_competence:
+        return None
+    receiving = complaint.get("receiving_agency_id") or None
+    competent = competent_bureaus(complaint, directory, rulebook)
+    if not receiving or not competent or receiving in competent:
+        return None
+    if not directory.exists(receiving) or not directory.is_county(receiving.split("-", 1)[-1]):
+        return None
+    return transfer_target(complaint, directory, rulebook)
 
 
 def escalate(agency_id: str, directory: Directory) -> str | None:
@@ -148,14 +187,35 @@ def referral_target(subject_area: str, adcode: str | None, directory: Directory)
 
 # Acceptance -------------------------------------------------------------------
 
-def acceptance(complaint: dict, received_at: datetime, rulebook: Rulebook) -> Rejection | None:
-    """None when the complaint is accepted; else the first ground that applies."""
+def acceptance(complaint: dict, received_at: datetime, rulebook: Rulebook,
+               competent_elsewhere: str | None = None) -> Rejection | None:
+    """None when the complaint is accepted; else the first ground that applies.
+    `competent_elsewhere`: the competent bureau, when the receiving one lacks
+    competence and the rulebook has it refuse (see `lacks_competence`)."""
+    return next(iter(refusals(complaint, received_at, rulebook, competent_elsewhere)), None)
+
+
+def refusals(complaint: dict, received_at: datetime, rulebook: Rulebook,
+             competent_elsewhere: str | None = None) -> list[Rejection]:
+    """Every ground that applies, in the rulebook's order: the first is the
+    reason, the rest are told too (a consumer who cures one learns of the others)."""
     received_on = china_date(received_at)
+    found = []
     for reason in rulebook.acceptance_checks:
-        finding = _CHECKS[reason](complaint, received_on, rulebook)
+        if reason == "NOT_COMPETENT":
+            finding = _not_competent(complaint, competent_elsewhere)
+        else:
+            finding = _CHECKS[reason](complaint, received_on, rulebook)
         if finding is not None:
-            return Rejection(reason, _explanation(reason, finding, rulebook))
-    return None
+            found.append(Rejection(reason, _explanation(reason, finding, rulebook)))
+    return found
+
+
+def _not_competent(c: dict, competent_elsewhere: str | None) -> str | None:
+    if competent_elsewhere is None:
+        return None
+    return (f"收到投诉的{c.get('receiving_agency_id')}对您的投诉不具有处理权限，"
+            f"有处理权限的是{competent_elsewhere}，请直接向其投诉。")
 
 
 def _not_consumption(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
@@ -230,10 +290,30 @@ def _handled_by(*bodies: str):
 def _over_limit(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
     aware = _as_date(c.get("aware_date"))
     years = rulebook.awareness_limit_years
-    if aware is None or received_on <= _years_after(aware, years):
+    if aware is None or received_on <= awareness_limit_end(aware, years):
         return None
     return (f"您知道或者应该知道权益受到侵害是在{_day(aware)}，"
             f"到本机关收到投诉的{_day(received_on)}已超过{'零一二三四五六七八九十'[years]}年。")
+
+
+def _prior_handling(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    return _handled_by(*rulebook.prior_handling_bodies)(c, received_on, rulebook)
+
+
+def _false_materials(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    return "经核查，您提供的投诉材料不真实。" if c.get("false_materials") is True else None
+
+
+def _impersonation(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    if c.get("identity_verification") == "IMPERSONATION":
+        return "经核验，投诉系冒用他人名义提出。"
+    return None
+
+
+def _identity_not_verified(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
+    if c.get("identity_verification") == "REFUSED":
+        return "您拒不配合核验真实身份信息。"
+    return None
 
 
 def _unprovable(c: dict, received_on: date, rulebook: Rulebook) -> str | None:
@@ -248,6 +328,12 @@ def _other_unlawful(c: dict, received_on: date, rulebook: Rulebook) -> str | Non
     agent = c.get("agent")
     if agent and not _text(agent.get("power_of_attorney_ref")):
         return "您委托他人代为投诉，但没有提交由您本人签名的授权委托书。"
+    if agent and not _text(agent.get("id_number")):
+        return "您委托他人代为投诉，但没有提交受托人的身份证明。"
+    expires = _as_date((agent or {}).get("power_of_attorney_expires"))
+    if expires is not None and expires < received_on:
+        # An expired power of attorney is no power of attorney.
+        return f"您提交的授权委托书期限已于{_day(expires)}届满，视为未提交授权委托书。"
     consumer = c.get("consumer") or {}
     if not _text(consumer.get("name")) or not (_text(consumer.get("phone")) or _text(consumer.get("address"))):
         return "投诉没有写明消费者的姓名和联系方式，无法告知处理结果。"
@@ -262,6 +348,8 @@ _CHECKS = {
     "OTHER_MEDIATOR": _handled_by("CONSUMER_ASSOCIATION", "PEOPLES_MEDIATION"),
     "COURT_ARBITRATION_OR_AGENCY": _handled_by("COURT", "ARBITRATION", "OTHER_AGENCY"),
     "OVER_ONE_YEAR": _over_limit, "UNPROVABLE": _unprovable, "OTHER_UNLAWFUL": _other_unlawful,
+    "OVER_THREE_YEARS": _over_limit, "PRIOR_HANDLING": _prior_handling, "FALSE_MATERIALS": _false_materials,
+    "IMPERSONATION": _impersonation, "IDENTITY_NOT_VERIFIED": _identity_not_verified,
 }
 
 _CURE = "请补充后重新投诉。"
@@ -273,14 +361,25 @@ _NEXT_STEP = {
     "OTHER_MEDIATOR": "该组织调解不成的，您可以依法申请仲裁或者向人民法院起诉。",
     "COURT_ARBITRATION_OR_AGENCY": "请依照该机关的程序继续办理。",
     "OVER_ONE_YEAR": _OTHER_ROUTES, "UNPROVABLE": "取得相关证明材料后，您可以重新投诉。",
-    "OTHER_UNLAWFUL": _CURE,
+    "OTHER_UNLAWFUL": _CURE, "NOT_COMPETENT": "", "PRIOR_HANDLING": "请依照该机关或者组织的程序继续办理。",
+    "OVER_THREE_YEARS": _OTHER_ROUTES, "FALSE_MATERIALS": "", "IMPERSONATION": "",
+    "IDENTITY_NOT_VERIFIED": "配合核验身份后，您可以重新投诉。",
 }
+# Consumer Rights Protection Law art. 39, which Order No. 121 art. 15 has a refusal name.
+_ART_39 = ("您还可以通过下列途径解决消费者权益争议：与经营者协商和解；请求消费者协会或者依法成立的其他调解组织调解；"
+           "向有关行政部门投诉；根据与经营者达成的仲裁协议提请仲裁机构仲裁；向人民法院提起诉讼。")
 
 
 def _explanation(reason: str, finding: str, rulebook: Rulebook) -> str:
     ground = rulebook.grounds[reason]
-    conclusion = "" if ground.rule.endswith("不予受理") else "，本投诉不予受理"
-    return f"{finding}根据{rulebook.title}{ground.article}，{ground.rule}{conclusion}。{_NEXT_STEP[reason]}"
+    if ground.rule.endswith("不予受理"):
+        conclusion = ""
+    elif ground.rule.endswith("的"):
+        conclusion = "，不予受理"
+    else:
+        conclusion = "，本投诉不予受理"
+    routes = _ART_39 if rulebook.names_other_routes else ""
+    return f"{finding}根据{rulebook.title}{ground.article}，{ground.rule}{conclusion}。{_NEXT_STEP[reason]}{routes}"
 
 
 def _text(value) -> str:
@@ -296,6 +395,20 @@ def _as_date(value) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def awareness_limit_end(aware: date, years: int) -> date:
+    """The last day a complaint is in time: the same date `years` later (29
+    February: the 28th, Civil Code art. 202), moved to the next working day
+    when it is a rest day (art. 203). Beyond the published calendar the day is
+    judged provisionally (calendar.py), never failing the complaint."""
+    last = _years_after(aware, years)
+    if last == date.max:
+        return last
+    try:
+        return calendar.period_end(last - timedelta(days=1), Period(1, DAYS, ""))[0]
+    except OverflowError:
+        return last
 
 
 def _years_after(day: date, years: int) -> date:

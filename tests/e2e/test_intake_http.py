@@ -27,6 +27,7 @@ from stdnum.cn import ric
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
+from services.mediation.rules import clock_end
 from services.intake.api import MAX_BODY
 from tests import factories
 from tests.harness import Processes, distinct_events, post_all, wait_until
@@ -332,7 +333,8 @@ json_values = st.recursive(
 FIELD_NAMES = sorted(set(factories.complaint(0)) | {
     "name", "phone", "id_number", "address", "uscc", "adcode", "date", "place_adcode", "amount_fen", "online",
     "platform", "body", "status", "question", "answer", "alleged_violation", "agent", "goods_expiry_date",
-    "preferred_agency_id", "power_of_attorney_ref"})
+    "preferred_agency_id", "power_of_attorney_ref", "power_of_attorney_scope", "power_of_attorney_expires",
+    "identity_verification", "false_materials", "seller_address_listed"})
 
 
 def _valid_bodies() -> list[dict]:
@@ -465,8 +467,11 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
         assert done.status_code == 200, done.text
         resumed = wait_status(url, complaint_id, lambda d: not d["mediation_paused"] and d["mediation_due"] !=
                               mediating["mediation_due"])
-        # The ten days of appraisal are not counted.
-        assert datetime.fromisoformat(resumed["mediation_due"]) - mediation_due == timedelta(days=10)
+        # The eleven China days the appraisal touched are not counted.
+        expected, _ = clock_end(datetime.fromisoformat(mediating["decided_at"]), 60,
+                                [{"started_at": now + timedelta(days=1), "completed_at": now + timedelta(days=11)}])
+        assert datetime.fromisoformat(resumed["mediation_due"]) == expected
+        assert expected > mediation_due
 
         agreed = mediation.post(f"{base}/agreement", json={"form": "WRITTEN", "terms": "退货退款",
                                                            "amount_recovered_fen": 129900,

@@ -22,6 +22,7 @@ from services.bus.reader import read_all_sync
 from services.bus.settings import StoreSettings
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
+from services.mediation.rules import clock_end
 from tests import factories
 from tests.conftest import Bus
 from tests.harness import Processes, post_all, wait_until
@@ -223,7 +224,7 @@ def test_withdrawal_closes_the_complaint(system, broker):
 # -- the clock -------------------------------------------------------------------------
 
 
-def test_an_appraisal_moves_the_due_date_by_exactly_the_time_it_took(system, broker):
+def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, broker):
     complaint_id = consented(system)
     worker = Caller(system)
     case = f"/complaints/{complaint_id}/mediation"
@@ -246,10 +247,13 @@ def test_an_appraisal_moves_the_due_date_by_exactly_the_time_it_took(system, bro
 
     events = settle(broker, complaint_id, "AppraisalCompleted", 5)
     assert [kind for kind, _ in events[3:]] == ["AppraisalStarted", "AppraisalCompleted"]
-    assert events[4][1]["mediation_due"] - due_before == took
+    # The limit as a legal period: each China day the appraisal touched is not counted.
+    expected, _ = clock_end(opened["accepted_at"], 60, [{"started_at": started_at, "completed_at": started_at + took}])
+    assert expected > due_before
+    assert events[4][1]["mediation_due"] == expected
     shown = wait_until(lambda: (s := status(system, complaint_id))["mediation_paused"] is False and s, 30,
                        message="the status shows the clock running again")
-    assert datetime.fromisoformat(shown["mediation_due"]) - due_before == took
+    assert datetime.fromisoformat(shown["mediation_due"]) == expected
 
 
 # -- refusals -------------------------------------------------------------------------
@@ -428,7 +432,8 @@ def test_the_timer_ends_a_case_at_its_time_limit_but_not_while_an_appraisal_runs
 
     mediation = system.workers["mediation"]
     mediation.stop()
-    mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(61 * 24 * 3600)}
+    # Past the end of the 60th day, moved past whatever rest days (a Spring Festival included) follow it.
+    mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(75 * 24 * 3600)}
     system.restart("mediation")
     wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
 

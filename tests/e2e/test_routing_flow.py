@@ -143,6 +143,11 @@ def test_escalation_moves_the_complaint_and_its_mediation_to_the_superior(system
     worker = {"Authorization": f"Bearer {system.token('AMR-110108')}"}
     response = httpx.post(f"{system.url_of('routing')}/complaints/{cid}/jurisdiction/escalation", json={},
                           headers=worker)
+    # A request: the complaint stays until the superior decides.
+    assert response.status_code == 200 and response.json()["agency_id"] == "AMR-110108"
+    assert response.json()["escalation"]["superior_id"] == "AMR-110000"
+    response = httpx.post(f"{system.url_of('routing')}/complaints/{cid}/jurisdiction/escalation/decision",
+                          json={"decision": "TAKE_OVER"}, headers={"Authorization": f"Bearer {system.token('AMR-110000')}"})
     assert response.status_code == 200 and response.json()["agency_id"] == "AMR-110000"
     wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintTransferred"],
                30, message="ComplaintTransferred published")

@@ -347,11 +347,15 @@ def test_one_address_reaches_every_route_of_every_service_through_the_proxy(comp
     proxy = compose["services"]["proxy"]
     assert proxy["ports"] == [f"{DEFAULT_PORT}:8315"], "the README's examples use this one address"
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    served_by: dict[str, set[str]] = {}
     for name in WORKERS:
         assert proxy["depends_on"][name]["condition"] == "service_healthy"
         assert "ports" not in compose["services"][name], f"{name} is reached through the proxy"
         for path in service_routes(name):
-            assert proxied_to(path) == f"{name}:{WORKER_PORTS[name]}", (name, path)
+            served_by.setdefault(path, set()).add(f"{name}:{WORKER_PORTS[name]}")
+    for path, services in served_by.items():
+        # A route two services serve (violations: routing and mediation) goes to one of them.
+        assert proxied_to(path) in services, (path, services)
 
 
 def test_prometheus_scrapes_every_worker_and_the_dashboard_plots_metrics_that_exist(compose):

@@ -220,3 +220,17 @@ def test_a_decision_is_not_rejudged_by_a_later_threshold():
     assert reloaded.cases[0]["complaint_ids"] == ["C-0", "C-1", "C-2"]
     assert reloaded.cases[0]["threshold"] == 3
     assert reloaded.observe("C-3", T0 + 3 * DAY).action == JOIN_CASE
+
+
+def test_a_pattern_leads_dates_are_china_dates():
+    """Complaints received at 07:00 in Beijing (23:00 UTC the day before) are that China day's."""
+    from datetime import datetime, timezone
+
+    from services.enforcement.patterns import PatternWatch
+
+    watch = PatternWatch("NAME:某店", "COUNTERFEIT", {"name": "某店", "uscc": None})
+    decision = None
+    for n in range(5):
+        at = datetime(2026, 3, 1 + n, 23, 0, tzinfo=timezone.utc)  # 07:00 on 2-6 March in China
+        decision = watch.observe(f"C-{n}", at, "AMR-310115", threshold=5, window_days=30)
+    assert decision.evidence.endswith("2026-03-02 to 2026-03-06")

@@ -1,15 +1,25 @@
-"""The mediation case: every transition, every refusal, and the 60-day clock."""
-from datetime import datetime, timedelta, timezone
+"""The mediation case: every transition, every refusal, and the time limit
+counted as a legal period (the acceptance day not counted, the limit ending at
+24:00 China time of its last day, appraisal days not counted)."""
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from eventsourcing.application import Application
 
 from services.mediation.domainmodel import IllegalTransition, MediationCase
+from services.routing.calendar import end_of_day
 
-ACCEPTED = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
+ACCEPTED = datetime(2024, 6, 3, 2, 0, tzinfo=timezone.utc)  # 10:00 on Monday 3 June in Beijing
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
-DUE = ACCEPTED + 60 * DAY
+MS = timedelta(milliseconds=1)
+
+
+def end(month: int, day: int) -> datetime:
+    return end_of_day(date(2024, month, day))
+
+
+DUE = end(8, 2)  # the 60th day after 3 June, a Friday
 BUREAU = {"by_agency": "AMR-310115", "by_role": "CASE_WORKER"}
 
 
@@ -74,12 +84,14 @@ def test_opening_starts_the_clock_and_waits_for_consent():
 
 
 def test_the_number_of_days_comes_from_the_rulebook():
-    assert opened(mediation_days=30).mediation_due == ACCEPTED + 30 * DAY
+    assert opened(mediation_days=30).mediation_due == end(7, 3)
+    # SAMR Order No. 20: 45 working days; the Dragon Boat Festival (10 June) is not one
+    assert opened(mediation_days=45, mediation_unit="WORKING_DAYS", rulebook="SAMR-20").mediation_due == end(8, 6)
 
 
 def test_acceptance_time_in_beijing_time_is_kept_in_utc():
     beijing = timezone(timedelta(hours=8))
-    case = MediationCase("C-1", "AMR-310115", datetime(2024, 3, 1, 10, 0, tzinfo=beijing))
+    case = MediationCase("C-1", "AMR-310115", datetime(2024, 6, 3, 10, 0, tzinfo=beijing))
     assert case.accepted_at == ACCEPTED and case.accepted_at.tzinfo == timezone.utc
 
 
@@ -124,7 +136,8 @@ def test_a_refusal_terminates_in_the_same_command(earlier):
     assert [type(e).__name__ for e in events] == ["ConsentRecorded", "Terminated"]
     assert all((e.by_agency, e.by_role) == ("AMR-310115", "CASE_WORKER") for e in events)
     assert case.status == "TERMINATED"
-    assert case.termination == {"reason": "PARTY_REFUSED", "at": ACCEPTED + 2 * DAY, "text": None}
+    assert case.termination == {"reason": "PARTY_REFUSED", "at": ACCEPTED + 2 * DAY, "text": None,
+                                "notice_due": None}
 
 
 def test_a_party_cannot_agree_twice():
@@ -141,7 +154,8 @@ def test_consent_refuses_bad_input(party, agreed_):
 
 def test_consent_cannot_be_recorded_after_the_time_limit():
     case = opened()
-    assert_refused(case, lambda c: c.record_consent("CONSUMER", True, DUE), "AWAITING_CONSENT")
+    case.record_consent("CONSUMER", True, DUE)  # the last millisecond of the last day is in time
+    assert_refused(case, lambda c: c.record_consent("RESPONDENT", True, DUE + MS), "AWAITING_CONSENT")
 
 
 # -- scheduling --------------------------------------------------------------------
@@ -249,7 +263,7 @@ def test_appraisal_pauses_the_clock():
     assert case.status == "SCHEDULED" and not case.is_paused
     assert case.appraisals == [{"body": "上海市质量监督检验技术研究院", "payer": "CLAIMANT",
                                 "started_at": ACCEPTED + 10 * DAY, "completed_at": ACCEPTED + 14 * DAY,
-                                "result": "存在质量缺陷"}]
+                                "result": "存在质量缺陷", "body_chosen_by": "PARTIES_AGREED"}]
 
 
 def test_appraisal_needs_both_consents():
@@ -279,22 +293,34 @@ def test_appraisal_times_must_not_overlap_or_run_backwards():
 
 def test_appraisal_refuses_an_unknown_payer():
     with pytest.raises(ValueError):
-        consented().start_appraisal("检测机构", "RESPONDENT", ACCEPTED + DAY)
+        consented().start_appraisal("检测机构", "BUREAU", ACCEPTED + DAY)
 
 
 # -- the time limit -------------------------------------------------------------------
 
-def test_the_case_expires_at_exactly_sixty_days_and_not_a_second_earlier():
+def test_the_case_expires_only_after_the_end_of_the_sixtieth_day():
     case = scheduled()
     case.collect_events()
-    assert case.expire_if_due(DUE - SECOND) is False
+    assert case.expire_if_due(DUE) is False
     assert case.collect_events() == [] and case.status == "SCHEDULED"
-    assert_refused(case, lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE - SECOND), "SCHEDULED")
-    assert case.expire_if_due(DUE, by_agency="AMR-310115", by_role="AGENCY_SYSTEM") is True
+    assert_refused(case, lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE), "SCHEDULED")
+    assert case.expire_if_due(DUE + MS, by_agency="AMR-310115", by_role="AGENCY_SYSTEM") is True
     [event] = case.collect_events()
     assert type(event).__name__ == "Terminated" and event.by_role == "AGENCY_SYSTEM"
-    assert case.termination == {"reason": "TIME_LIMIT_EXCEEDED", "at": DUE, "text": None}
+    assert case.termination == {"reason": "TIME_LIMIT_EXCEEDED", "at": DUE + MS, "text": None, "notice_due": None}
     assert case.expire_if_due(DUE + DAY) is False
+
+
+@pytest.mark.parametrize("accepted, last_day", [
+    (datetime(2024, 6, 3, 15, 59, tzinfo=timezone.utc), date(2024, 8, 2)),   # 23:59 CST on 3 June
+    (datetime(2024, 6, 3, 16, 0, tzinfo=timezone.utc), date(2024, 8, 5)),    # 00:00 CST on 4 June: 3 Aug, a Saturday
+    (datetime(2026, 8, 2, 2, 0, tzinfo=timezone.utc), date(2026, 10, 8)),    # 1 October: National Day runs to the 7th
+    (datetime(2026, 12, 20, 2, 0, tzinfo=timezone.utc), date(2027, 2, 18)),  # 18 Feb 2027: after the provisional Spring Festival
+    # 7 Feb 2027 is in the Spring Festival (eve 5 Feb to 8 Feb, known before the notice is)
+    (datetime(2026, 12, 9, 2, 0, tzinfo=timezone.utc), date(2027, 2, 9)),
+])
+def test_sixty_days_end_on_a_working_day(accepted, last_day):
+    assert MediationCase("C-1", "AMR-310115", accepted).mediation_due == end_of_day(last_day)
 
 
 def test_a_late_timer_still_expires_the_case():
@@ -302,15 +328,22 @@ def test_a_late_timer_still_expires_the_case():
     assert case.expire_if_due(DUE + 3 * DAY) is True and case.termination["at"] == DUE + 3 * DAY
 
 
-def test_one_appraisal_moves_the_due_date_by_exactly_its_length():
+def test_one_appraisal_moves_the_due_date_by_every_day_it_touched():
+    case = consented()
+    case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)           # 13 June, 10:00
+    case.complete_appraisal(ACCEPTED + 20 * DAY + 3 * timedelta(hours=1))      # 23 June, 13:00: 11 days paused
+    assert case.appraisal_time == 10 * DAY + timedelta(hours=3)
+    assert case.mediation_due == end(8, 13)
+    assert case.expire_if_due(DUE + MS) is False
+    assert case.expire_if_due(case.mediation_due) is False
+    assert case.expire_if_due(case.mediation_due + MS) is True
+
+
+def test_an_appraisal_within_one_day_pauses_that_whole_day():
     case = consented()
     case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)
-    case.complete_appraisal(ACCEPTED + 20 * DAY + 3 * timedelta(hours=1))
-    assert case.appraisal_time == 10 * DAY + timedelta(hours=3)
-    assert case.mediation_due == DUE + 10 * DAY + timedelta(hours=3)
-    assert case.expire_if_due(DUE) is False
-    assert case.expire_if_due(case.mediation_due - SECOND) is False
-    assert case.expire_if_due(case.mediation_due) is True
+    case.complete_appraisal(ACCEPTED + 10 * DAY + timedelta(hours=2))
+    assert case.mediation_due == end(8, 5)  # 3 August, a Saturday, moves to Monday
 
 
 def test_several_appraisals_add_up():
@@ -319,9 +352,9 @@ def test_several_appraisals_add_up():
     case.complete_appraisal(ACCEPTED + 13 * DAY)
     case.start_appraisal("鉴定机构", "SHARED", ACCEPTED + 30 * DAY)
     case.complete_appraisal(ACCEPTED + 37 * DAY + timedelta(minutes=30))
-    assert case.mediation_due == DUE + 10 * DAY + timedelta(minutes=30)
-    assert case.expire_if_due(case.mediation_due - SECOND) is False
-    assert case.expire_if_due(case.mediation_due) is True
+    assert case.mediation_due == end(8, 14)  # 13-16 June and 3-10 July: 12 days
+    assert case.expire_if_due(case.mediation_due) is False
+    assert case.expire_if_due(case.mediation_due + MS) is True
 
 
 def test_a_case_never_expires_while_an_appraisal_is_open():
@@ -332,23 +365,23 @@ def test_a_case_never_expires_while_an_appraisal_is_open():
     refusal = assert_refused(case, lambda c: c.terminate("TIME_LIMIT_EXCEEDED", DUE + 365 * DAY), "IN_APPRAISAL")
     assert "paused" in str(refusal)
     case.complete_appraisal(ACCEPTED + 80 * DAY)
-    assert case.mediation_due == DUE + 30 * DAY
+    assert case.mediation_due == end(9, 2)  # 23 July to 22 August: 31 days
 
 
 def test_due_at_projects_the_due_date_while_paused():
     case = consented()
     assert case.due_at(ACCEPTED + 40 * DAY) == DUE
     case.start_appraisal("检测机构", "CLAIMANT", ACCEPTED + 10 * DAY)
-    assert case.due_at(ACCEPTED + 10 * DAY) == DUE
-    assert case.due_at(ACCEPTED + 15 * DAY) == DUE + 5 * DAY
+    assert case.due_at(ACCEPTED + 10 * DAY) == end(8, 5)   # one day paused so far; Saturday 3 Aug moves
+    assert case.due_at(ACCEPTED + 15 * DAY) == end(8, 8)   # 13-18 June
     case.complete_appraisal(ACCEPTED + 15 * DAY)
-    assert case.due_at(ACCEPTED + 99 * DAY) == case.mediation_due == DUE + 5 * DAY
+    assert case.due_at(ACCEPTED + 99 * DAY) == case.mediation_due == end(8, 8)
 
 
 @pytest.mark.parametrize("command", [
-    lambda c: c.schedule(DUE + DAY, "调解室", ["赵强"], DUE),
-    lambda c: c.start_appraisal("检测机构", "CLAIMANT", DUE),
-    lambda c: c.agree("ORAL", "退款", 100, DUE),
+    lambda c: c.schedule(DUE + DAY, "调解室", ["赵强"], DUE + MS),
+    lambda c: c.start_appraisal("检测机构", "CLAIMANT", DUE + MS),
+    lambda c: c.agree("ORAL", "退款", 100, DUE + MS),
 ])
 def test_nothing_new_is_organised_once_the_limit_has_passed(command):
     refusal = assert_refused(scheduled(), command, "SCHEDULED")
@@ -435,11 +468,12 @@ def test_other_grounds_need_a_text():
         scheduled().terminate("OTHER", ACCEPTED + 6 * DAY)
     case = scheduled()
     case.terminate("OTHER", ACCEPTED + 6 * DAY, "被投诉人已注销")
-    assert case.termination == {"reason": "OTHER", "at": ACCEPTED + 6 * DAY, "text": "被投诉人已注销"}
+    assert case.termination == {"reason": "OTHER", "at": ACCEPTED + 6 * DAY, "text": "被投诉人已注销",
+                                "notice_due": None}
 
 
 @pytest.mark.parametrize("reason, at", [("PENALTY", ACCEPTED + DAY), ("WITHDRAWN", ACCEPTED - SECOND),
-                                        ("WITHDRAWN", datetime(2024, 3, 2))])
+                                        ("WITHDRAWN", datetime(2024, 6, 4))])
 def test_termination_refuses_bad_input(reason, at):
     with pytest.raises(ValueError):
         opened().terminate(reason, at)
@@ -481,7 +515,7 @@ def test_a_case_reads_back_as_it_was_stored():
     app = Application()
     app.save(case)
     copy = app.repository.get(case.id)
-    assert copy == case and copy.status == "AGREED" and copy.mediation_due == DUE + 2 * DAY
+    assert copy == case and copy.status == "AGREED" and copy.mediation_due == end(8, 5)  # 7-9 June paused
     stored = [app.mapper.to_domain_event(s) for s in app.recorder.select_events(case.id)]
     assert [type(e).__qualname__ for e in stored] == [
         "MediationCase.Opened", "MediationCase.ConsentRecorded", "MediationCase.ConsentRecorded",

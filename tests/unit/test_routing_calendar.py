@@ -103,8 +103,8 @@ def test_an_instant_without_a_zone_is_refused():
 
 
 def test_routing_decides_with_a_provisional_due_date_beyond_the_published_calendar():
-    """The calendar itself refuses to guess; routing still decides, and says the
-    due date is a weekday count that the official schedule may move."""
+    """The strict calendar refuses to guess; routing still decides, and says the
+    due date is provisional: a count that never takes New Year's Day for a working day."""
     from datetime import datetime, timezone
 
     from services.routing.application import Routing
@@ -112,7 +112,7 @@ def test_routing_decides_with_a_provisional_due_date_beyond_the_published_calend
     app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     due, provisional = app.decision_due(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))
     assert provisional
-    # Mon 28 Dec + 7 weekdays = Wed 6 Jan 2027 (New Year's Day not yet published), end of day CST.
-    assert due == datetime(2027, 1, 6, 15, 59, 59, 999000, tzinfo=timezone.utc)
+    # Mon 28 Dec: 29, 30, 31 Dec, (1 Jan off, 2-3 weekend) 4, 5, 6, 7 Jan 2027, end of day CST.
+    assert due == datetime(2027, 1, 7, 15, 59, 59, 999000, tzinfo=timezone.utc)
     due, provisional = app.decision_due(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
     assert not provisional

@@ -20,8 +20,26 @@ def app():
     return app
 
 
-def test_a_bureau_escalates_to_its_superior(app):
-    assert app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER").agency_id == "AMR-310000"
+def test_a_bureau_asks_its_superior_and_the_complaint_stays_until_it_decides(app):
+    asked = app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    assert asked.agency_id == "AMR-310115" and asked.escalation["superior_id"] == "AMR-310000"
+    with pytest.raises(JurisdictionRefused, match="already waits"):
+        app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    assert app.decide_escalation("TS-1", "TAKE_OVER", None, AT, "AMR-310000", "SUPERVISOR").agency_id == "AMR-310000"
+    assert app.complaint("TS-1").escalation is None
+
+
+def test_the_superior_may_designate_a_bureau_below_it_or_refuse(app):
+    app.escalate("TS-1", AT, "AMR-310115", "CASE_WORKER")
+    with pytest.raises(JurisdictionRefused, match="not a bureau below"):
+        app.decide_escalation("TS-1", "DESIGNATE", "AMR-440106", AT, "AMR-310000", "SUPERVISOR")
+    assert app.decide_escalation("TS-1", "DESIGNATE", "AMR-310104", AT, "AMR-310000", "SUPERVISOR").agency_id \
+        == "AMR-310104"
+    app.escalate("TS-1", AT, "AMR-310104", "CASE_WORKER")
+    refused = app.decide_escalation("TS-1", "REFUSE", None, AT, "AMR-310000", "SUPERVISOR")
+    assert refused.agency_id == "AMR-310104" and refused.escalation is None
+    with pytest.raises(JurisdictionRefused, match="no request waiting"):
+        app.decide_escalation("TS-1", "TAKE_OVER", None, AT, "AMR-310000", "SUPERVISOR")
 
 
 def test_a_dispute_goes_to_the_common_superior_who_designates_the_handler(app):
@@ -52,3 +70,15 @@ def test_an_open_mediation_case_follows_the_complaint_to_its_new_bureau():
     assert case.reassign("AMR-310000", AT)
     assert case.agency_id == "AMR-310000"
     assert not case.reassign("AMR-310000", AT)
+
+
+def test_the_provincial_bureau_takes_a_complaint_over_to_handle_it_itself(app):
+    complaint = app.take_over("TS-1", AT, "AMR-310000", "SUPERVISOR")
+    assert complaint.agency_id == "AMR-310000"
+    assert [type(e).__name__ for e in app.events.get(complaint.id)][-1] == "Transferred"
+
+
+@pytest.mark.parametrize("other", ["AMR-310104", "AMR-440000", "AMR-310115"])
+def test_only_a_bureau_above_may_take_a_complaint_over(app, other):
+    with pytest.raises(JurisdictionRefused, match="is not above"):
+        app.take_over("TS-1", AT, other, "SUPERVISOR")

@@ -190,7 +190,10 @@ def decide(record, received_at=RECEIVED):
     complaint(prior_handling=None),
     complaint(has_evidence=False, transaction__online=True,
               transaction__platform={"name": "某电商平台", "uscc": None, "adcode": "330106"}),
-    complaint(agent={"name": "王律师", "phone": "13900001111", "power_of_attorney_ref": "委托书-1"}),
+    complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                     "power_of_attorney_ref": "委托书-1"}),
+    complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                     "power_of_attorney_ref": "委托书-1", "power_of_attorney_expires": date(2026, 3, 2)}),  # its last day
     complaint(consumer__phone="", consumer__address="广州市天河区某路1号"),
 ])
 def test_accepted(record):
@@ -225,11 +228,16 @@ def test_accepted(record):
      ["仲裁机构"]),
     (complaint(prior_handling=[{"body": "OTHER_AGENCY", "status": "CONCLUDED"}]), "COURT_ARBITRATION_OR_AGENCY",
      ["其他行政机关"]),
-    (complaint(aware_date=date(2025, 3, 1)), "OVER_ONE_YEAR",
-     ["2025年3月1日", "2026年3月2日", "超过一年", "第十六条第（六）项"]),
+    (complaint(aware_date=date(2025, 2, 27)), "OVER_ONE_YEAR",
+     ["2025年2月27日", "2026年3月2日", "超过一年", "第十六条第（六）项"]),
     (complaint(has_evidence=False), "UNPROVABLE", ["证明", "第十六条第（六）项"]),
     (complaint(agent={"name": "王律师", "phone": "13900001111", "power_of_attorney_ref": None}),
      "OTHER_UNLAWFUL", ["授权委托书", "第十六条第（七）项"]),
+    (complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": None, "power_of_attorney_ref": "委托书-1"}),
+     "OTHER_UNLAWFUL", ["受托人的身份证明"]),
+    (complaint(agent={"name": "王律师", "phone": "13900001111", "id_number": "110105198001010024",
+                      "power_of_attorney_ref": "委托书-1", "power_of_attorney_expires": date(2026, 3, 1)}),
+     "OTHER_UNLAWFUL", ["2026年3月1日届满", "视为未提交授权委托书"]),
     (complaint(consumer__name=""), "OTHER_UNLAWFUL", ["姓名和联系方式"]),
     (complaint(consumer__phone=" ", consumer__address=None), "OTHER_UNLAWFUL", ["联系方式"]),
 ])
@@ -252,13 +260,20 @@ def test_every_referred_area_is_out_of_remit(subject_area, body):
 
 
 @pytest.mark.parametrize("aware, received_at, reason", [
-    # one year is counted on China dates: 01:00 on 2 March in China is still 1 March in UTC
-    (date(2025, 3, 1), datetime(2026, 3, 1, 15, 30, tzinfo=UTC), None),
-    (date(2025, 3, 1), datetime(2026, 3, 1, 17, 0, tzinfo=UTC), "OVER_ONE_YEAR"),
+    # one year is counted on China dates: 01:00 on 28 February in China is still the 27th in UTC
+    (date(2025, 2, 27), datetime(2026, 2, 27, 15, 30, tzinfo=UTC), None),
+    (date(2025, 2, 27), datetime(2026, 2, 27, 17, 0, tzinfo=UTC), "OVER_ONE_YEAR"),
+    # a last day on a rest day moves to the next working day (Civil Code art. 203):
+    # Sunday 1 March 2026 -> Monday 2 March
+    (date(2025, 3, 1), datetime(2026, 3, 2, 15, 30, tzinfo=UTC), None),
+    (date(2025, 3, 1), datetime(2026, 3, 2, 17, 0, tzinfo=UTC), "OVER_ONE_YEAR"),
+    # in the National Day holiday (1-7 October 2026): runs to Thursday 8 October
+    (date(2025, 10, 3), datetime(2026, 10, 8, 15, 0, tzinfo=UTC), None),
+    (date(2025, 10, 3), datetime(2026, 10, 8, 16, 0, tzinfo=UTC), "OVER_ONE_YEAR"),
     # 29 February plus one year ends on 28 February (Civil Code art. 202)
     (date(2024, 2, 29), datetime(2025, 2, 28, 3, 0, tzinfo=UTC), None),
     (date(2024, 2, 29), datetime(2025, 3, 1, 3, 0, tzinfo=UTC), "OVER_ONE_YEAR"),
-    ("2025-03-01", RECEIVED, "OVER_ONE_YEAR"),   # an ISO string read as the date it names
+    ("2025-02-27", RECEIVED, "OVER_ONE_YEAR"),   # an ISO string read as the date it names
 ])
 def test_one_year_counted_in_china_standard_time(aware, received_at, reason):
     rejection = decide(complaint(aware_date=aware, transaction__date=None), received_at)
@@ -334,13 +349,12 @@ def test_order_62_numbers(field, value):
 
 
 def test_rulebook_chosen_by_receipt_date_or_by_name():
-    assert rulebook_for(RECEIVED) is SAIC_ORDER_62
     assert rulebook_for(datetime(2014, 3, 14, 16, 0, tzinfo=UTC)) is SAIC_ORDER_62  # 00:00 on 15 March in China
     assert rulebook_for(RECEIVED, name="SAIC-62") is SAIC_ORDER_62
     with pytest.raises(UnknownRulebook, match="2014-03-14"):
         rulebook_for(datetime(2014, 3, 14, 15, 0, tzinfo=UTC))
-    with pytest.raises(UnknownRulebook, match="SAMR-20"):
-        rulebook_for(RECEIVED, name="SAMR-20")
+    with pytest.raises(UnknownRulebook, match="SAMR-999"):
+        rulebook_for(RECEIVED, name="SAMR-999")
 
 
 def test_the_awareness_limit_comes_from_the_rulebook():

@@ -1,0 +1,135 @@
+"""Years the calendar package does not know: the State Council's notice loaded as
+data (validated), provisional judgements until then, and deadlines recomputed
+when the notice arrives."""
+import json
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.bus.clock import Clock
+from services.bus.store import UnitOfWork
+from services.routing import calendar, holidays
+from services.routing.application import Routing
+from services.routing.rulebook import Period
+from tests.examples import EXAMPLES
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "holidays" / "2026.json"
+UTC = timezone.utc
+# A notice for 2027 as the State Council might publish it (for the tests only).
+NOTICE_2027 = {
+    "year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知（测试用）",
+    "holidays": [{"name": "元旦", "from": "2027-01-01", "to": "2027-01-03"},
+                 {"name": "春节", "from": "2027-02-05", "to": "2027-02-12"},
+                 {"name": "劳动节", "from": "2027-05-01", "to": "2027-05-05"},
+                 {"name": "国庆节", "from": "2027-10-01", "to": "2027-10-07"}],
+    "working_days": ["2027-02-20", "2027-10-09"],
+}
+
+
+@pytest.fixture(autouse=True)
+def no_notices():
+    calendar.use_notices(())
+    yield
+    calendar.use_notices(())
+
+
+def test_the_2026_example_is_a_valid_notice_and_agrees_with_the_package():
+    notice = holidays.load(EXAMPLE)
+    assert notice.year == 2026 and date(2026, 2, 17) in notice.holidays and date(2026, 10, 10) in notice.working_days
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        listed = day in notice.working_days or (day.weekday() < 5 and day not in notice.holidays)
+        assert listed is calendar.is_working_day(day), day
+        day += timedelta(days=1)
+
+
+def _broken(**changes):
+    return {**NOTICE_2027, **changes}
+
+
+@pytest.mark.parametrize("data, says", [
+    ([], "JSON object"),
+    (_broken(year="2027"), "year"),
+    (_broken(source=""), "source"),
+    (_broken(extra=1), "unknown field"),
+    (_broken(holidays=[]), "non-empty"),
+    (_broken(holidays=[{"name": "元旦", "from": "2027-01-01"}]), "exactly name, from and to"),
+    (_broken(holidays=[{"name": "元旦", "from": "2027/01/01", "to": "2027-01-01"}]), "YYYY-MM-DD"),
+    (_broken(holidays=[{"name": "元旦", "from": "2027-01-03", "to": "2027-01-01"}]), "not a holiday period"),
+    (_broken(working_days=["2027-02-22"]), "weekday already"),
+    (_broken(working_days=["2027-02-06"]), "both a holiday and a working day"),
+    (_broken(working_days=["2031-01-04"]), "too far"),
+    # New Year's Day, the Spring Festival and National Day may never be working days
+    (_broken(holidays=NOTICE_2027["holidays"][1:]), "2027-01-01 is a statutory holiday"),
+    (_broken(holidays=[h for h in NOTICE_2027["holidays"] if h["name"] != "春节"]), "2027-02-05 is a statutory"),
+    (_broken(holidays=NOTICE_2027["holidays"][:3]), "2027-10-01 is a statutory holiday"),
+])
+def test_a_bad_notice_is_refused_whole_naming_the_defect(data, says):
+    with pytest.raises(holidays.InvalidNotice, match=says):
+        holidays.parse(data, "notice.json")
+
+
+def test_notices_are_found_through_the_setting(tmp_path):
+    (tmp_path / "2027.json").write_text(json.dumps(NOTICE_2027, ensure_ascii=False), encoding="utf-8")
+    assert calendar.load_notices({"TOUSU_HOLIDAY_NOTICES": str(tmp_path)}) == [2027]
+    assert calendar.is_working_day(date(2027, 2, 20)) is True      # a make-up Saturday
+    assert calendar.is_working_day(date(2027, 2, 12)) is False
+    (tmp_path / "again.json").write_text(json.dumps(NOTICE_2027), encoding="utf-8")
+    with pytest.raises(holidays.InvalidNotice, match="second notice for 2027"):
+        calendar.load_notices({"TOUSU_HOLIDAY_NOTICES": str(tmp_path)})
+
+
+@pytest.mark.parametrize("day, working", [
+    (date(2027, 1, 1), False),   # New Year's Day
+    (date(2027, 2, 5), False),   # the Spring Festival's eve
+    (date(2027, 2, 8), False),   # its third day
+    (date(2027, 2, 9), True),
+    (date(2027, 5, 3), True),    # only 1-2 May are fixed
+    (date(2027, 10, 3), False),  # National Day
+    (date(2027, 10, 4), True),
+    (date(2027, 3, 6), False),   # a Saturday
+])
+def test_without_the_notice_days_are_judged_provisionally_never_counting_the_great_holidays(day, working):
+    assert calendar.working_day(day) == (working, True)
+    with pytest.raises(calendar.BeyondOfficialCalendar):
+        calendar.is_working_day(day)
+
+
+def test_a_period_into_an_unknown_year_is_marked_provisional_until_the_notice_arrives():
+    period = Period(7, "WORKING_DAYS", "")
+    assert calendar.period_end(date(2027, 1, 29), period) == (date(2027, 2, 11), True)  # 1-4, 9, 10, 11 Feb
+    calendar.use_notices([holidays.parse(NOTICE_2027)])
+    assert calendar.period_end(date(2027, 1, 29), period) == (date(2027, 2, 17), False)  # 1-4 Feb, 15-17
+    assert calendar.period_end(date(2026, 3, 2), period) == (date(2026, 3, 11), False)
+
+
+class FixedClock(Clock):
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def now(self):
+        return self.at
+
+
+def test_routing_recomputes_a_provisional_decision_due_when_the_notice_is_loaded():
+    received = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)  # Wednesday 30 December 2026
+    clock = FixedClock(received)
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    record = dict(EXAMPLES["ComplaintReceived"], complaint_id="TS-1", occurred_at=received,
+                  subject_area="TELECOM", prior_handling=[], preferred_agency_id=None)
+    uow = UnitOfWork(app)
+    app.receive(uow, record)  # referred: the timer watches it while the referral waits
+    uow.commit()
+    complaint = app.complaint("TS-1")
+    assert complaint.provisional_due
+    # 31 Dec, (1 Jan off, 2-3 weekend) 4-8 Jan, 11 Jan provisionally
+    assert complaint.decision_due == calendar.end_of_day(date(2027, 1, 11))
+    calendar.use_notices([holidays.parse(NOTICE_2027)])
+    app.flag_overdue()
+    complaint = app.complaint("TS-1")
+    assert not complaint.provisional_due
+    assert complaint.decision_due == calendar.end_of_day(date(2027, 1, 11))
+    names = [type(e).__name__ for e in app.events.get(complaint.id)]
+    assert names[-1] == "DecisionDueRecomputed"
