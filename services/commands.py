@@ -64,6 +64,8 @@ async def _run_system(system, host, port, banner: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # `kill -USR1 PID`: what every task of a running worker waits on, in its log.
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     server = serving = recorded = None
     try:
         # Starting needs the broker: Ctrl-C must still stop a start that waits for one.
@@ -167,6 +169,15 @@ def cmd_worker(args) -> int:
     asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
     _exit_now(0)
     return 0
+
+
+def _dump_tasks() -> None:
+    import io
+
+    for task in asyncio.all_tasks():
+        out = io.StringIO()
+        task.print_stack(limit=12, file=out)
+        logging.getLogger("tousu.tasks").warning("%s", out.getvalue())
 
 
 def _exit_now(code: int) -> None:

@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 
+from services.bus.bounded import within
 from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.clock import Clock
 from services.bus.runtime import ServiceRunner, ServiceSpec
@@ -66,7 +67,7 @@ class System:
         async def stop(runner):
             try:
                 # A broker that is already gone must not hold the shutdown for long.
-                await asyncio.wait_for(runner.stop(), 8)
+                await within(8, runner.stop())
             except Exception:
                 log.exception("stopping %s", runner.name)
         await asyncio.gather(*(stop(runner) for runner in self.runners.values()))

@@ -61,29 +61,33 @@ class ChainCheckpoint:
 
 
 class PublishedOffsets(ChainCheckpoint):
-    """The last offset the broker acknowledged on each partition the relay
-    wrote. A broker whose log ends at or below one of them lost data."""
+    """Where the relay's last page began on each partition it wrote (its
+    floor), and the fingerprint of the message there. A broker whose log ends
+    at or below a floor, or holds another message there, lost data."""
 
     TABLE = "tousu_relay_offsets"
 
-    def load(self) -> dict[tuple[str, int], int]:
+    def load(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], str]]:
+        """(offset, fingerprint of the message there) of each partition's floor."""
         if self.kind is None:
-            return {}
+            return {}, {}
         with self.datastore.transaction(commit=True) as cursor:
             self._create(cursor)
-            cursor.execute(self._sql("SELECT topic, part, last_offset FROM {table} WHERE name = ?"), (self.name,))
+            cursor.execute(self._sql("SELECT topic, part, last_offset, fingerprint FROM {table} WHERE name = ?"),
+                           (self.name,))
             rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cursor.fetchall()]
-        return {(topic, part): offset for topic, part, offset in rows}
+        return ({(t, p): o for t, p, o, _ in rows}, {(t, p): f for t, p, _, f in rows if f})
 
-    def save(self, offsets: dict[tuple[str, int], int]) -> None:
+    def save(self, offsets: dict[tuple[str, int], int], prints: dict[tuple[str, int], str]) -> None:
         if self.kind is None or not offsets:
             return
         with self.datastore.transaction(commit=True) as cursor:
             self._create(cursor)
             cursor.executemany(self._sql(
-                "INSERT INTO {table} (name, topic, part, last_offset) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset"),
-                [(self.name, topic, part, offset) for (topic, part), offset in offsets.items()])
+                "INSERT INTO {table} (name, topic, part, last_offset, fingerprint) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
+                "fingerprint = excluded.fingerprint"),
+                [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
 
     def clear(self) -> None:
         if self.kind is None:
@@ -96,5 +100,5 @@ class PublishedOffsets(ChainCheckpoint):
         if not self._created:
             cursor.execute(self._sql(
                 "CREATE TABLE IF NOT EXISTS {table} (name TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL, "
-                "last_offset BIGINT NOT NULL, PRIMARY KEY (name, topic, part))"))
+                "last_offset BIGINT NOT NULL, fingerprint TEXT, PRIMARY KEY (name, topic, part))"))
             self._created = True

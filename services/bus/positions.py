@@ -50,7 +50,7 @@ class Positioner:
             # Every partition's anchor and last message in two fetch rounds, not one by one.
             wanted = [{tp: (m.anchor_offset, m.anchor_fingerprint) for tp, m in marks.items() if tp in keys},
                       {tp: (m.next_offset - 1, m.last_fingerprint) for tp, m in marks.items() if tp in keys}]
-            found = [await _fingerprints(probe, keys, {tp: o for tp, (o, f) in w.items()
+            found = [await fingerprints_at(probe, keys, {tp: o for tp, (o, f) in w.items()
                                                        if o is not None and f is not None
                                                        and o >= starts[keys[tp]]}) for w in wanted]
             chosen = {}
@@ -67,10 +67,48 @@ class Positioner:
             await probe.stop()
 
 
+    async def read(self, tp: TP, start: int, stop: int, timeout: float = 20.0) -> list[Inbound]:
+        """The messages at offsets start..stop-1 of a partition, read past the
+        consumer: what it skipped (fetched before a seek, dropped as read) is
+        filled in from the broker itself. Fewer if the log no longer has them."""
+        from .messages import Inbound
+
+        key = TopicPartition(*tp)
+        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                 auto_offset_reset="none", fetch_max_wait_ms=100, request_timeout_ms=10_000,
+                                 max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=8 * 1024 * 1024,
+                                 **kafka_security())
+        found: list[Inbound] = []
+        try:
+            await probe.start()
+            probe.assign([key])
+            probe.seek(key, start)
+            deadline = asyncio.get_running_loop().time() + timeout
+            from_start = False
+            while (not found or found[-1].offset < stop - 1) and asyncio.get_running_loop().time() < deadline:
+                try:
+                    batch = await probe.getmany(key, timeout_ms=500)
+                except OffsetOutOfRangeError:
+                    if from_start:
+                        break
+                    # The embedded broker refuses offsets inside its last batch past
+                    # the batch's first: read from the log's start and keep the range.
+                    from_start = True
+                    await probe.seek_to_beginning(key)
+                    continue
+                for r in batch.get(key, []):
+                    if start <= r.offset < stop:
+                        found.append(Inbound(r.topic, r.partition, r.offset, r.key, r.value or b"",
+                                             {k: bytes(v) for k, v in (r.headers or ())}))
+        finally:
+            await probe.stop()
+        return found
+
+
 MISSING = "missing"
 
 
-async def _fingerprints(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | None]:
+async def fingerprints_at(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | None]:
     """The fingerprint of the message at each offset; MISSING where the log
     has no such offset; None where the broker said nothing in time."""
     found: dict[TP, str | None] = {}
@@ -93,7 +131,7 @@ async def _fingerprints(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | N
             if not (exc.args and isinstance(exc.args[0], dict)):
                 # Which partition is not said: look at each alone.
                 for tp in list(pending):
-                    found[tp] = (await _fingerprints(probe, keys, {tp: pending.pop(tp)})).get(tp)
+                    found[tp] = (await fingerprints_at(probe, keys, {tp: pending.pop(tp)})).get(tp)
                 return found
             if pending:
                 probe.assign([keys[tp] for tp in pending])

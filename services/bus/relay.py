@@ -18,10 +18,13 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from . import topics as registry
 from .audit import GENESIS, audit_record
 from .broker import create_topics
+from .bounded import TookTooLong, within
 from .checkpoints import ChainCheckpoint, PublishedOffsets
 from .codec import Codec
 from .deadletters import DeadLetter, unb64
+from .consumed import fingerprint
 from .leadership import Leadership, StoreNotifications
+from .positions import MISSING, fingerprints_at
 from .messages import Outgoing
 from .settings import kafka_security
 from .store import ServiceApplication, derive_id
@@ -35,6 +38,8 @@ PAGE = 500
 WATCH_SECONDS = 1.0
 # How often a worker that does not lead tries to.
 LEAD_POLL_SECONDS = 1.0
+# A page the broker has not acknowledged by then is sent again with a new producer.
+SEND_SECONDS = 15.0
 # An idle relay looks at its store this often even unwoken.
 IDLE_POLL_SECONDS = 0.5
 
@@ -113,6 +118,9 @@ class Relay:
         # and the lowest of the last page that wrote there (see BrokerWatch).
         self.acked: dict[tuple[str, int], int] = {}
         self.floors: dict[tuple[str, int], int] = {}
+        # The fingerprint of the message at each floor: on a topic other relays
+        # write too, their restored records can lift its end above our floor.
+        self.prints: dict[tuple[str, int], str] = {}
         self.states = AggregateStates(app)
         self.checkpoint = ChainCheckpoint(app)
         self.offsets = PublishedOffsets(app)
@@ -120,6 +128,8 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._listener: StoreNotifications | None = None
+        # Why the broker is known to have lost this relay's data, until restored.
+        self._lost: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Its own thread for store reads: cancelling the relay does not stop a
         # read already running, so stop() waits for it before the store may close.
@@ -159,15 +169,14 @@ class Relay:
         self.position = self.recorded = await self.in_store(self._published_position)
         if self.audited:
             self.last_hash = await self.in_store(self._hash_at, self.position)
-        self.floors = await self.in_store(self.offsets.load)
+        self.floors, self.prints = await self.in_store(self.offsets.load)
         self.acked = {}
         self.leading = True
         if self.leadership.shared:
             log.warning("relay %s: this worker leads: it publishes from position %s and runs the timers",
                         self.service, self.position)
-        lost = await self.watch.lost(self.floors)
-        if lost:
-            await self._restore(lost)
+        # Restored, if the broker lost what this relay wrote, on the first step.
+        self._lost = await self.watch.lost(self.floors, self.prints)
 
     async def in_store(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
@@ -182,8 +191,8 @@ class Relay:
         if self.producer:
             try:
                 # Unsent messages are sent again after a restart; never wait on a dead broker.
-                await asyncio.wait_for(self.producer.stop(), 3)
-            except (asyncio.TimeoutError, Exception):
+                await within(3, self.producer.stop())
+            except Exception:
                 pass
         await self.watch.close()
         if self._listener is not None:
@@ -259,20 +268,40 @@ class Relay:
             messages, prev_hash = self.messages_for(notification, prev_hash)
             batch.extend(messages)
         await self._ensure_topics({m[0] for m in batch})
-        futures = [await self.producer.send(topic, value, key=key, headers=headers)
-                   for topic, key, value, headers in batch]
-        acks = await asyncio.gather(*futures)
-        self._check_acks(acks)
+        try:
+            acks = await within(SEND_SECONDS, self._send(batch))
+        except TookTooLong:
+            # Seen with a broker replaced under a page in flight: the client waits
+            # on metadata for ever. A new producer sends the page again (consumers
+            # deduplicate by event id).
+            await self._new_producer()
+            raise
+        self._check_acks(acks, [value for _, _, value, _ in batch])
         last = page[-1].id
         if record_position:
-            await self.in_store(self._record, last, prev_hash, dict(self.floors))
+            await self.in_store(self._record, last, prev_hash, dict(self.floors), dict(self.prints))
         return len(page), last, prev_hash
 
-    def _check_acks(self, acks) -> None:
+    async def _send(self, batch) -> list:
+        futures = [await self.producer.send(topic, value, key=key, headers=headers)
+                   for topic, key, value, headers in batch]
+        return await asyncio.gather(*futures)
+
+    async def _new_producer(self) -> None:
+        old, self.producer = self.producer, None
+        try:
+            await within(3, old.stop())
+        except Exception:
+            pass
+        await self.start_producer()
+
+    def _check_acks(self, acks, values: list[bytes]) -> None:
         lowest: dict[tuple[str, int], int] = {}
-        for ack in acks:
+        for ack, value in zip(acks, values):
             tp = (ack.topic, ack.partition)
-            lowest[tp] = min(ack.offset, lowest.get(tp, ack.offset))
+            if ack.offset < lowest.get(tp, ack.offset + 1):
+                lowest[tp] = ack.offset
+                self.prints[tp] = fingerprint(value)
         # A log only grows: an offset at or below one acknowledged before is another log.
         shrunk = [f"{t}/{p} acknowledged offset {o} after {self.acked[(t, p)]}"
                   for (t, p), o in lowest.items() if (t, p) in self.acked and o <= self.acked[(t, p)]]
@@ -283,13 +312,13 @@ class Relay:
         if shrunk:
             raise BrokerLost(shrunk[0])
 
-    def _record(self, position: int, chain_hash: str, acked: dict) -> None:
+    def _record(self, position: int, chain_hash: str, acked: dict, prints: dict) -> None:
         if position > self.recorded:
             try:
                 self.app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
             except IntegrityError:
                 raise NotLeading(f"the published position is already past {position}") from None
-        self.offsets.save(acked)
+        self.offsets.save(acked, prints)
         if position <= self.recorded:
             return  # restoring what was published before the broker lost it
         self.recorded = position
@@ -311,77 +340,89 @@ class Relay:
         """The broker lost what this relay published: create every topic again
         with the registry's settings and publish the whole history, in order,
         with the same bytes (consumers deduplicate by event id)."""
+        # Topics first: if the broker falters here, the next step tries again.
+        await create_topics(self.bootstrap_servers, repair=True)
         self.restorations += 1
         self.restoring_to = max(self.position, self.recorded)
-        log.warning("relay %s: the broker lost data (%s); creating the topics and publishing the history "
+        log.warning("relay %s: the broker lost data (%s); created the topics, publishing the history "
                     "again (%s events)", self.service, reason, self.restoring_to)
-        await create_topics(self.bootstrap_servers, repair=True)
         self.known_topics = {t.name for t in registry.REGISTRY}
-        self.acked, self.floors = {}, {}
+        self.acked, self.floors, self.prints = {}, {}, {}
         await self.in_store(self.offsets.clear)
         self.position, self.last_hash = 0, GENESIS
 
     async def _run(self) -> None:
-        backoff = 0.1
-        failing = False
-        watched = led = asyncio.get_running_loop().time()
+        """Publish for as long as the relay runs: no failure ends it. A broker
+        that lost data is restored (again, until that succeeds)."""
+        loop = asyncio.get_running_loop()
+        self._failing, self._backoff = False, 0.1
+        self._watched = self._led = loop.time()
         while True:
-            if not self.leading:
-                if not await self.in_store(self.leadership.acquire):
-                    await asyncio.sleep(LEAD_POLL_SECONDS)
-                    continue
-                await self._lead()
-            now = asyncio.get_running_loop().time()
-            if now - led >= WATCH_SECONDS:
-                # Busy or not: a leader whose lock connection closed stops at once.
-                led = now
-                if not await self.in_store(self.leadership.holds):
-                    log.warning("relay %s: lost the lead (its store connection closed)", self.service)
-                    self.leading = False
-                    continue
             try:
-                count, self.position, self.last_hash = await self.publish(
-                    self.position, record_position=True, prev_hash=self.last_hash)
-                if failing:
-                    log.warning("relay %s: publishing again from position %s", self.service, self.position)
-                failing, backoff = False, 0.1
-                if self.restoring_to is not None and self.position >= self.restoring_to:
-                    log.warning("relay %s: history restored up to position %s", self.service, self.position)
-                    self.restoring_to = None
+                await self._step()
             except asyncio.CancelledError:
-                raise
-            except BrokerLost as lost:
-                await self._restore(str(lost))
-                continue
+                if asyncio.current_task().cancelling():
+                    raise  # the relay is being stopped
+                # A Kafka client future cancelled under us (a client closed meanwhile): not our stop.
+                log.warning("relay %s: a broker call was cancelled; going on", self.service)
+                await asyncio.sleep(self._backoff)
             except NotLeading as why:
                 log.warning("relay %s: another worker leads (%s)", self.service, why)
                 self.leading = False
-                continue
             except Exception as exc:
                 # One line when publishing stops, one when it resumes; not one per retry.
-                if not failing:
+                if not self._failing:
                     log.warning("relay %s: cannot publish at position %s (%s); retrying until the broker answers",
                                 self.service, self.position, repr(exc)[:300])
-                    failing = True
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                if (lost := await self.watch.lost(self.floors)):
-                    await self._restore(lost)
-                continue
-            if count == 0:
-                now = asyncio.get_running_loop().time()
-                if now - watched >= WATCH_SECONDS:
-                    watched = now
-                    if (lost := await self.watch.lost(self.floors)):
-                        await self._restore(lost)
-                        continue
-                self._wake.clear()
-                try:
-                    # Woken by local writers, and on PostgreSQL by every worker's
-                    # inserts; the timeout is only a safety net.
-                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
+                    self._failing = True
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 5.0)
+                if self.leading and self._lost is None:
+                    self._lost = await self.watch.lost(self.floors, self.prints)
+
+    async def _step(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.leading:
+            if not await self.in_store(self.leadership.acquire):
+                await asyncio.sleep(LEAD_POLL_SECONDS)
+                return
+            await self._lead()
+        if self._lost is not None:
+            await self._restore(self._lost)
+            self._lost = None
+        if loop.time() - self._led >= WATCH_SECONDS:
+            # Busy or not: a leader whose lock connection closed stops at once.
+            self._led = loop.time()
+            if not await self.in_store(self.leadership.holds):
+                log.warning("relay %s: lost the lead (its store connection closed)", self.service)
+                self.leading = False
+                return
+        try:
+            count, self.position, self.last_hash = await self.publish(
+                self.position, record_position=True, prev_hash=self.last_hash)
+        except BrokerLost as lost:
+            self._lost = str(lost)
+            return
+        if self._failing:
+            log.warning("relay %s: publishing again from position %s", self.service, self.position)
+        self._failing, self._backoff = False, 0.1
+        if self.restoring_to is not None and self.position >= self.restoring_to:
+            log.warning("relay %s: history restored up to position %s", self.service, self.position)
+            self.restoring_to = None
+        if count:
+            return
+        if loop.time() - self._watched >= WATCH_SECONDS:
+            self._watched = loop.time()
+            self._lost = await self.watch.lost(self.floors, self.prints)
+            if self._lost is not None:
+                return
+        self._wake.clear()
+        try:
+            # Woken by local writers, and on PostgreSQL by every worker's
+            # inserts; the timeout is only a safety net.
+            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+        except asyncio.TimeoutError:
+            pass
 
 
 class BrokerWatch:
@@ -398,9 +439,9 @@ class BrokerWatch:
         self._probe: AIOKafkaConsumer | None = None
         self.reachable = True
 
-    async def lost(self, floors: dict[tuple[str, int], int]) -> str | None:
+    async def lost(self, floors: dict[tuple[str, int], int], prints: dict[tuple[str, int], str]) -> str | None:
         try:
-            return await asyncio.wait_for(self._lost(floors), 10)
+            return await within(10, self._lost(floors, prints))
         except Exception as exc:
             if self.reachable:
                 log.warning("relay %s: the broker does not answer (%s)", self.service, exc.__class__.__name__)
@@ -408,12 +449,14 @@ class BrokerWatch:
             await self.close()
             return None
 
-    async def _lost(self, floors) -> str | None:
+    async def _lost(self, floors, prints) -> str | None:
         if self._admin is None:
             self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
                                               request_timeout_ms=5_000, **kafka_security())
             await self._admin.start()
             self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                           auto_offset_reset="none", fetch_max_wait_ms=100,
+                                           max_partition_fetch_bytes=4 * 1024 * 1024,
                                            request_timeout_ms=5_000, **kafka_security())
             await self._probe.start()
         present = set(await self._admin.list_topics())
@@ -434,13 +477,18 @@ class BrokerWatch:
             end = ends.get(TopicPartition(topic, partition))
             if end is not None and end <= offset:
                 return f"{topic}/{partition} ends at offset {end}, at or below offset {offset} where its last page began"
+        shared = {tp: floors[tp] for tp in floors if tp in prints and len(registry.topic(tp[0]).writers) > 1}
+        keys = {tp: TopicPartition(*tp) for tp in shared}
+        for tp, found in (await fingerprints_at(self._probe, keys, shared)).items():
+            if found == MISSING or (found is not None and found != prints[tp]):
+                return f"{tp[0]}/{tp[1]} holds another message at offset {shared[tp]} than the one it wrote there"
         return None
 
     async def close(self) -> None:
         for client in (self._probe, self._admin):
             if client is not None:
                 try:
-                    await asyncio.wait_for(client.stop() if client is self._probe else client.close(), 3)
+                    await within(3, client.stop() if client is self._probe else client.close())
                 except Exception:
                     pass
         self._admin = self._probe = None
@@ -472,6 +520,7 @@ async def republish(service: str, app: ServiceApplication, outbound: Outbound, c
                             service, after, exc)
                 relay.acked.clear()
                 relay.floors.clear()
+                relay.prints.clear()
                 await asyncio.sleep(min(0.2 * failures, 2.0))
                 continue
             failures = 0

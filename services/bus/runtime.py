@@ -14,6 +14,7 @@ import faust
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
+from .bounded import within
 from .clock import Clock
 from .codec import Codec, default_codec
 from .consumer import BatchProcessor, BatchResult, Handler
@@ -70,7 +71,6 @@ class ServiceRunner:
                            audited=spec.audited, leadership=Leadership(spec.name, env))
         self.processor = BatchProcessor(self.app, spec.handler(self.app), self.codec)
         self.positioner = Positioner(spec.name, bus.bootstrap_servers, self.app.process_recorder.consumed)
-        self._sought: dict[tuple[str, int], float] = {}
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{spec.name}-store")
         # HTTP commands and timers: several at once, and all done before the store closes.
         self.commands = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix=f"{spec.name}-commands")
@@ -103,8 +103,8 @@ class ServiceRunner:
             try:
                 # Leaving the group and committing need the broker; without one
                 # there is nothing to wait for (the store holds the offsets).
-                await asyncio.wait_for(self.faust_app.stop(), FAUST_STOP_SECONDS)
-            except (asyncio.TimeoutError, Exception):
+                await within(FAUST_STOP_SECONDS, self.faust_app.stop())
+            except Exception:
                 log.warning("%s: the consumer did not leave its group in time (broker unreachable?)", self.name)
         await self.relay.stop()
         # A cancelled timer or request may still be running in its thread.
@@ -149,23 +149,44 @@ class ServiceRunner:
     async def process(self, messages: list[Inbound]) -> BatchResult:
         result = await self._store(messages)
         for refused in result.refused:
-            # The store stands below this run: the broker's log changed, or a
-            # fetch went ahead of it. Read the partition again from where the
-            # store says, once its log is checked.
-            await self._seek_back(refused)
+            run = [m for m in messages if (m.topic, m.partition) == refused.tp]
+            await self._catch_up(refused, run)
         return result
 
+    async def _catch_up(self, refused, run: list[Inbound], rounds: int = 3) -> None:
+        """A run the store refused. Above the stored offset: the messages between
+        were skipped by the consumer (fetched before a seek, or from before a
+        broker was replaced), so they are read from the broker directly and
+        stored before the run, in order. Below it, holding other messages:
+        another log, checked and read again from its start."""
+        for _ in range(rounds):
+            if refused.got < refused.expected:
+                await self._seek_back(refused)
+                return
+            log.warning("%s: %s; reading offsets %s..%s from the broker", self.name, refused,
+                        refused.expected, refused.got - 1)
+            try:
+                gap = await self.positioner.read(refused.tp, refused.expected, refused.got)
+            except Exception as exc:
+                log.warning("%s: could not read %s/%s yet (%r)", self.name, *refused.tp, exc)
+                gap = []
+            if len(gap) != refused.got - refused.expected:
+                # The log does not have them (any more): check it, and seek.
+                await self._seek_back(refused)
+                return
+            again = await self._store(gap + run)
+            if not again.refused:
+                return
+            refused = again.refused[0]
+
     async def _seek_back(self, refused) -> None:
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._sought.get(refused.tp, -10.0) < 2.0:
-            return  # messages fetched before the last seek are still draining
-        self._sought[refused.tp] = loop.time()
-        if TP(*refused.tp) not in self.faust_app.consumer.assignment():
+        tp = TP(*refused.tp)
+        if self.faust_app is None or tp not in self.faust_app.consumer.assignment():
             return  # another worker took the partition over; it reads from the store's offset
-        log.warning("%s: %s; seeking back", self.name, refused)
+        log.warning("%s: %s; checking its log and seeking back", self.name, refused)
         try:
-            offsets = await self.positioner.positions({refused.tp})
-            await self.faust_app.consumer.seek(TP(*refused.tp), offsets[refused.tp])
+            target = (await self.positioner.positions({refused.tp}))[refused.tp]
+            await self.faust_app.consumer.seek(tp, target)
         except Exception as exc:
             # The next refused batch asks again; the store is never written out of place meanwhile.
             log.warning("%s: could not seek %s/%s back yet (%r)", self.name, *refused.tp, exc)
