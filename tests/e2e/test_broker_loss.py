@@ -82,6 +82,10 @@ def test_a_replaced_broker_is_restored_by_the_services_with_nothing_lost_or_doub
 
     verify = system.cli("audit", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    # Restored messages carry the CloudEvents binding as the first ones did.
+    message = read_all_sync(bus.bootstrap_servers, "complaints.decisions")[0]
+    assert message.headers["ce_specversion"] == b"1.0" and message.headers["ce_source"] == b"/tousu/routing"
+    assert message.headers["ce_id"] == message.headers["event_id"]
 
     # The operators sign their chains' heads; a regulator proves them with the public key.
     key = tmp_path / "operator.key"

@@ -196,3 +196,13 @@ def test_a_refusal_after_a_repeated_event_still_has_one_effect(app):
                                 message("after", 3, offset=3)])
     assert (result.handled, result.skipped, result.dead) == (2, 1, 1)
     assert counts(app, "t") == 1 and counts(app, "after") == 1
+
+
+def test_every_message_also_carries_the_cloudevents_kafka_binding_headers():
+    from datetime import datetime, timezone
+
+    from services.bus.relay import cloudevents
+    headers = dict(cloudevents("e-1", "ComplaintAccepted", "routing", datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)))
+    assert headers == {"ce_specversion": b"1.0", "ce_id": b"e-1", "ce_type": b"ComplaintAccepted",
+                       "ce_source": b"/tousu/routing", "ce_time": b"2026-12-02T08:00:00.000Z",
+                       "content-type": b"application/avro"}
