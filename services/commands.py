@@ -52,53 +52,52 @@ def _can_listen(host: str, port: int) -> bool:
     return True
 
 
-async def _run_system(system, host, port, banner: bool) -> None:
+def stopping_on_signals() -> asyncio.Task:
+    """A task that ends on Ctrl-C or SIGTERM (which then stop things in order);
+    `kill -USR1 PID` writes what every task of the process waits on to its log."""
     import signal
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
+    return asyncio.create_task(stop.wait())
+
+
+async def unless_stopped(work, stopping: asyncio.Task) -> bool:
+    """Run `work` (a start that may wait on a broker) unless Ctrl-C comes
+    first; True when it finished."""
+    task = asyncio.create_task(work)
+    await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()
+    return True
+
+
+async def _run_system(system, host, port) -> None:
+    """One service (`tousu worker`): its store, relay and consumers, and its routes on HTTP."""
     from services.http import build_app
 
     if port and not _can_listen(host, port):
         raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
                          "or TOUSU_HTTP_PORT")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    # `kill -USR1 PID`: what every task of a running worker waits on, in its log.
-    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
+    stopping = stopping_on_signals()
     server = serving = recorded = None
     try:
-        # Starting needs the broker: Ctrl-C must still stop a start that waits for one.
-        starting = asyncio.create_task(system.open())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+        if not await unless_stopped(system.open(), stopping):
             return
-        starting.result()
         recorded = _record_broker(system)
         if port:
             # HTTP serves while the consumers join their groups (seconds on a fresh start).
             server = _serve(build_app(system.runners), host, port)
             serving = asyncio.create_task(server.serve())
-        starting = asyncio.create_task(system.start())
-        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+        if not await unless_stopped(system.start(), stopping):
             return
-        starting.result()
-        if banner:
-            print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
-            print(f"  broker: {system.bootstrap_servers}"
-                  f"{' (embedded, in memory)' if system.broker else ''}", flush=True)
-            from services.bus.settings import store_settings
-            print(f"  services: {', '.join(system.runners)}; event stores under {store_settings().data_dir}", flush=True)
-            print("  health: /healthz, /readyz; Prometheus metrics: /metrics", flush=True)
-            print("  Ctrl-C stops everything.", flush=True)
-        waits = [stopping] + ([serving] if serving else [])
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([stopping] + ([serving] if serving else []), return_when=asyncio.FIRST_COMPLETED)
         if serving and serving.done():
             serving.result()  # the server could not start (port taken): say why
     finally:
@@ -166,7 +165,7 @@ def cmd_worker(args) -> int:
         print(f"tousu worker: {broker_unreachable(os.environ['KAFKA_BOOTSTRAP_SERVERS'])}", file=sys.stderr)
         return 2
     print(f"{args.service} starting", flush=True)
-    asyncio.run(_run_system(System([args.service]), args.host, args.port, banner=False))
+    asyncio.run(_run_system(System([args.service]), args.host, args.port))
     _exit_now(0)
     return 0
 

@@ -309,26 +309,17 @@ def merged_metrics(texts: dict[str, str]) -> bytes:
 
 
 async def run(host: str, port: int, log_level: str) -> None:
-    from services.commands import _can_listen, _serve
+    from services.commands import _can_listen, _serve, stopping_on_signals, unless_stopped
 
     if port and not _can_listen(host, port):
         raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
                          "or TOUSU_HTTP_PORT")
     up = Up(host, port, log_level=log_level)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stopping = stopping_on_signals()
     serving = supervising = None
     try:
-        starting = asyncio.create_task(up.start())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+        if not await unless_stopped(up.start(), stopping):
             return
-        starting.result()
         server = _serve(up.app(), host, port)
         serving = asyncio.create_task(server.serve())
         supervising = asyncio.create_task(up.supervise())
