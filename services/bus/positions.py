@@ -67,6 +67,18 @@ class Positioner:
             await probe.stop()
 
 
+    async def ends(self, tps: set[TP]) -> dict[TP, int]:
+        """Each partition's end offset as the broker reports it (the embedded
+        broker's can be short of the truth, never beyond it)."""
+        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                 request_timeout_ms=10_000, **kafka_security())
+        try:
+            await probe.start()
+            ends = await probe.end_offsets([TopicPartition(*tp) for tp in tps])
+            return {(key.topic, key.partition): end for key, end in ends.items()}
+        finally:
+            await probe.stop()
+
     async def read(self, tp: TP, start: int, stop: int, timeout: float = 20.0) -> list[Inbound]:
         """The messages at offsets start..stop-1 of a partition, read past the
         consumer: what it skipped (fetched before a seek, dropped as read) is

@@ -95,6 +95,8 @@ class ServiceRunner:
             await self.faust_app.start()
         for timer in self.spec.timers(self.app, self.clock):
             self._timer_tasks.append(asyncio.create_task(self._run_timer(timer), name=timer.name))
+        if self.faust_app is not None:
+            self._timer_tasks.append(asyncio.create_task(self._guard_progress(), name=f"{self.name}-progress"))
 
     async def stop(self) -> None:
         for task in self._timer_tasks:
@@ -153,6 +155,46 @@ class ServiceRunner:
             await self._catch_up(refused, run)
         return result
 
+    async def _store_read(self, tp, expected: int, messages: list[Inbound]) -> BatchResult:
+        """Store messages read from the broker from `expected` on. Offsets the log
+        does not hold (the read started there and found the next one further on)
+        hold nothing to handle: the partition goes on where its messages do."""
+        messages = sorted({m.offset: m for m in messages}.values(), key=lambda m: m.offset)
+        if messages and messages[0].offset > expected:
+            log.warning("%s: %s/%s has no messages at offsets %s..%s; going on at %s", self.name, *tp,
+                        expected, messages[0].offset - 1, messages[0].offset)
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.app.process_recorder.consumed.restart_at, tp, messages[0].offset)
+        return await self._store(messages)
+
+    async def _guard_progress(self, every_s: float = 5.0) -> None:
+        """The consumer must never leave a message unread: a partition whose
+        log holds messages past the store's offset and that made no progress
+        since the last look (the consumer dropped them, e.g. as read before a
+        seek) is read from the broker directly and stored."""
+        seen: dict[tuple[str, int], int] = {}
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                assigned = {(tp.topic, tp.partition) for tp in self.faust_app.consumer.assignment()}
+                if not assigned:
+                    continue
+                marks = await asyncio.get_running_loop().run_in_executor(
+                    None, self.app.process_recorder.consumed.marks)
+                ends = await self.positioner.ends(assigned)
+                for tp in sorted(assigned):
+                    stored = marks[tp].next_offset if tp in marks else None
+                    if stored is None or ends.get(tp, 0) <= stored or seen.get(tp) != stored:
+                        seen[tp] = stored
+                        continue
+                    log.warning("%s: %s/%s stands at offset %s while its log goes on to %s; reading them "
+                                "from the broker", self.name, *tp, stored, ends[tp])
+                    await self._store_read(tp, stored, await self.positioner.read(tp, stored, ends[tp]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s: could not check the consumer's progress (%r)", self.name, exc)
+
     async def _catch_up(self, refused, run: list[Inbound], rounds: int = 3) -> None:
         """A run the store refused. Above the stored offset: the messages between
         were skipped by the consumer (fetched before a seek, or from before a
@@ -170,11 +212,11 @@ class ServiceRunner:
             except Exception as exc:
                 log.warning("%s: could not read %s/%s yet (%r)", self.name, *refused.tp, exc)
                 gap = []
-            if len(gap) != refused.got - refused.expected:
+            if not gap:
                 # The log does not have them (any more): check it, and seek.
                 await self._seek_back(refused)
                 return
-            again = await self._store(gap + run)
+            again = await self._store_read(refused.tp, refused.expected, gap + run)
             if not again.refused:
                 return
             refused = again.refused[0]
