@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.system import System
 
     print("desk starting", flush=True)
-    asyncio.run(_run_system(System(["desk"]), args.host, args.port, banner=False))
+    asyncio.run(_run_system(System(["desk"]), args.host, args.port))
     return 0
 
 
