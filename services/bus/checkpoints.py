@@ -22,6 +22,11 @@ class ChainCheckpoint:
         self.kind = "sqlite" if module.endswith("sqlite") else "postgres" if module.endswith("postgres") else None
         self._created = False
 
+    def create(self) -> None:
+        if self.kind is not None:
+            with self.datastore.transaction(commit=True) as cursor:
+                self._create(cursor)
+
     def load(self) -> tuple[int, str] | None:
         """(position, hash), or None when nothing was kept (or the store keeps nothing)."""
         if self.kind is None:

@@ -180,6 +180,12 @@ class ConsumedStore:
                 found.update(_row(r)[0] for r in cursor.fetchall())
         return found
 
+    def create(self) -> None:
+        if self.kind == "memory":
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            self._create(cursor)
+
     # -------------------------------------------------------------------------
 
     def _create(self, cursor) -> None:

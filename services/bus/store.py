@@ -3,6 +3,7 @@ also records tracking, and a unit of work that stores a batch's new events and
 its tracking position in one transaction."""
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -27,9 +28,21 @@ class ServiceApplication(Application):
     def __init__(self, env=None, clock=None):
         from .clock import Clock
 
-        _ensure_postgres_schema(env or {})
-        super().__init__(env=env)
         self.clock = clock or Clock()
+        # Workers of one service start together on one schema; PostgreSQL's
+        # CREATE ... IF NOT EXISTS is not safe against a concurrent twin.
+        with _schema_lock(env or {}):
+            super().__init__(env=env)
+            self.construct_tables()
+
+    def construct_tables(self) -> None:
+        """Create every table of the service's own (the library makes its own
+        in the constructor), while no twin worker can be creating them."""
+        from .checkpoints import ChainCheckpoint, PublishedOffsets
+
+        self.recorder.consumed.create()
+        ChainCheckpoint(self).create()
+        PublishedOffsets(self).create()
 
     def construct_recorder(self) -> ProcessRecorder:
         recorder = self.factory.process_recorder()
@@ -105,17 +118,26 @@ def _consuming(cls: type) -> type:
     return _CONSUMING[cls]
 
 
-def _ensure_postgres_schema(env: dict) -> None:
-    """One schema per service; the library creates tables but not the schema."""
-    if not str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres") or not env.get("POSTGRES_SCHEMA"):
+@contextlib.contextmanager
+def _schema_lock(env: dict):
+    """Holds an advisory lock named after the service's schema (creating the
+    schema, which the library does not) while tables are created."""
+    if not str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres"):
+        yield
         return
     import psycopg
     from psycopg import sql
 
+    schema = env.get("POSTGRES_SCHEMA") or "public"
     with psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
                          dbname=env.get("POSTGRES_DBNAME", "test"), user=env.get("POSTGRES_USER", "postgres"),
                          password=env.get("POSTGRES_PASSWORD") or None, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"tousu-tables:{schema}",))
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"tousu-tables:{schema}",))
 
 
 class UnitOfWork:

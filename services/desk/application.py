@@ -32,9 +32,9 @@ def agency_line(agency_id: str | None) -> str | None:
 class Desk(ServiceApplication):
     name = "desk"
 
-    def __init__(self, env=None, clock=None):
-        super().__init__(env=env, clock=clock)
-        self.tables = DeskTables(self, Database(dict(env or {})), agency_line)
+    def construct_tables(self) -> None:
+        super().construct_tables()
+        self.tables = DeskTables(self, Database(dict(self.env)), agency_line)
         self.journal = Journal(self.tables.db)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:

@@ -206,3 +206,18 @@ def test_every_message_also_carries_the_cloudevents_kafka_binding_headers():
     assert headers == {"ce_specversion": b"1.0", "ce_id": b"e-1", "ce_type": b"ComplaintAccepted",
                        "ce_source": b"/tousu/routing", "ce_time": b"2026-12-02T08:00:00.000Z",
                        "content-type": b"application/avro"}
+
+
+def test_workers_of_one_service_starting_together_on_a_new_schema_all_start(tmp_path):
+    # Scaled-out workers construct their store at the same moment; PostgreSQL's
+    # CREATE TABLE IF NOT EXISTS alone lets one of them fail on a duplicate type.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.bus.settings import StoreSettings
+    from tests.conftest import persistence_env
+
+    for attempt in range(4):
+        env = StoreSettings(tmp_path, persistence_env("postgres", tmp_path)).for_service("routing")
+        with ThreadPoolExecutor(4) as pool:
+            apps = list(pool.map(lambda _: ServiceApplication(env=env), range(4)))
+        assert all(a.recorder.consumed.marks() == {} for a in apps)
