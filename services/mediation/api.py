@@ -163,14 +163,4 @@ def router(runner: ServiceRunner) -> APIRouter:
                                                 who.agency_id, who.role)
         return {"complaint_id": complaint_id, "withdrawal": outcome}
 
-    @api.post("/violations", status_code=202)
-    async def violations(complaint_id: str, body: Violation, who: Principal = Depends(principal)):
-        check_by(body, who)
-        with refusals(CaseNotFound, IllegalTransition):
-            case = await runner.run_in_store(app.case, complaint_id)
-            authorise(who, case.agency_id)
-            await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
-                                      body.when(runner.clock), who.agency_id, who.role)
-        return {"complaint_id": complaint_id, "violation_type": body.violation_type, "status": "FLAGGED"}
-
     return api

@@ -46,7 +46,9 @@ class Withdrawal(Aggregate):
 
 
 class ViolationReport(Aggregate):
-    """A suspected violation a case worker saw; enforcement takes it from here."""
+    """A suspected violation flagged while the case was in mediation. Routing
+    now flags violations on every complaint (one route, one writer); this
+    aggregate stays so that leads already stored still read and relay."""
 
     @staticmethod
     def create_id(complaint_id: str, violation_type: str, evidence: str):
@@ -157,21 +159,6 @@ class Mediation(ServiceApplication):
             self.change(lambda: self.find(withdrawal_id),
                         lambda w: None if w.recorded_by(by_agency, by_role) else w.record_again(at, by_agency, by_role))
         return "WITHDRAWN_BEFORE_MEDIATION"
-
-    def flag_violation(self, complaint_id: str, violation_type: str, evidence: str, at: datetime,
-                       by_agency: str | None, by_role: str | None) -> ViolationReport:
-        case = self.case(complaint_id)
-        respondent = (case.public or {}).get("respondent") or {"name": "", "uscc": None}
-        report_id = ViolationReport.create_id(complaint_id, violation_type, evidence)
-        existing = self.find(report_id)
-        if existing is not None:
-            return existing
-        period = case.book.violation_check
-        check_due = calendar.period_due(at, period)[0] if period is not None else None
-        report = ViolationReport(complaint_id, violation_type, evidence, respondent, case.agency_id, at,
-                                 by_agency, by_role, check_due=check_due)
-        self.save(report)
-        return report
 
     # Timer -----------------------------------------------------------------
 

@@ -381,13 +381,15 @@ def test_a_withdrawal_before_mediation_opens_stands_only_if_the_handling_bureau_
 
 def test_a_violation_flagged_in_mediation_opens_a_penalty_case_and_mediation_goes_on(system, broker):
     complaint_id, body = in_mediation(system)
-    flagged = Caller(system).post(f"/complaints/{complaint_id}/violations", violation_type="FALSE_ADVERTISING",
-                                  evidence="宣传页称“国家免检”,与实际不符")
+    # Routing serves the route for every complaint, in mediation or not (deploy/nginx.conf).
+    flagged = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/violations",
+                         json={"violation_type": "FALSE_ADVERTISING", "evidence": "宣传页称“国家免检”,与实际不符"},
+                         headers=Caller(system).headers, timeout=30)
     assert flagged.status_code == 202, flagged.text
     assert flagged.json()["status"] == "FLAGGED"
 
     found = wait_until(lambda: on_topic(broker, "violations.found", complaint_id), 30, message="ViolationFound")
-    assert found[0][1]["found_by"] == "mediation" and found[0][1]["violation_type"] == "FALSE_ADVERTISING"
+    assert found[0][1]["found_by"] == "routing" and found[0][1]["violation_type"] == "FALSE_ADVERTISING"
 
     def opened():
         return [r for kind, r in penalty_cases(broker) if kind == "PenaltyCaseOpened"

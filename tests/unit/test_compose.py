@@ -354,8 +354,21 @@ def test_one_address_reaches_every_route_of_every_service_through_the_proxy(comp
         for path in service_routes(name):
             served_by.setdefault(path, set()).add(f"{name}:{WORKER_PORTS[name]}")
     for path, services in served_by.items():
-        # A route two services serve (violations: routing and mediation) goes to one of them.
         assert proxied_to(path) in services, (path, services)
+
+
+def test_no_route_is_served_by_two_services():
+    # tousu up and the proxy each pick one service per route; a route declared
+    # twice would go to whichever answered first.
+    import importlib
+    from unittest.mock import MagicMock
+
+    owners: dict[tuple[str, str], list[str]] = {}
+    for name in WORKERS:
+        for route in importlib.import_module(f"services.{name}.api").router(MagicMock()).routes:
+            for method in getattr(route, "methods", None) or ():
+                owners.setdefault((method, route.path), []).append(name)
+    assert {route: names for route, names in owners.items() if len(names) > 1} == {}
 
 
 def test_prometheus_scrapes_every_worker_and_the_dashboard_plots_metrics_that_exist(compose):

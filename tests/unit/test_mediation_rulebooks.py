@@ -168,26 +168,6 @@ def test_an_acceptance_without_a_rulebook_opens_under_order_62():
     assert (case.rulebook, case.mediation_days, case.mediation_unit) == ("SAIC-62", 60, "DAYS")
 
 
-@pytest.mark.parametrize("name, check_due", [
-    ("SAIC-62", None),
-    # found Thursday 4 June 2026: 15 working days, the Dragon Boat Friday (19 June) not one
-    ("SAMR-20", end_of_day(date(2026, 6, 26))),
-    ("SAMR-121", end_of_day(date(2026, 6, 26))),
-])
-def test_a_violation_lead_found_in_mediation_is_checked_within_fifteen_working_days(name, check_due):
-    from services.mediation.integration import integration_events
-
-    app = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=Clock())
-    uow = UnitOfWork(app)
-    app.open(uow, dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1", rulebook=name, decided_at=ACCEPTED))
-    uow.commit()
-    report = app.flag_violation("TS-1", "COUNTERFEIT", "标签与正品不符", ACCEPTED + 3 * DAY, "AMR-310115",
-                                "CASE_WORKER")
-    assert report.check_due == check_due
-    [found] = integration_events(list(app.events.get(report.id))[0], report)
-    assert found.record_type == "ViolationFound" and found.record["check_due"] == check_due
-
-
 def test_a_session_cannot_be_set_after_the_time_limit():
     case = opened("SAMR-121")
     due = case.mediation_due
