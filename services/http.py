@@ -46,7 +46,7 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
 
 
 def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
-    app = FastAPI(title="tousu", version="0.1.0",
+    app = FastAPI(title="tousu", version="0.1.0", docs_url=None, redoc_url=None,
                   description="The consumer-complaint bus: intake, case work for mediation and enforcement.")
 
     @app.exception_handler(Problem)

@@ -98,3 +98,31 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = document(app)
         return app.openapi_schema
     app.openapi = openapi
+    _docs(app)
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from files this installation carries: FastAPI's default page
+    loads it from a CDN, which a government intranet does not reach."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import RedirectResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="tousu API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+                                   swagger_ui_parameters={"persistAuthorization": True})
+
+    # ReDoc has no bundle to serve from here; its address keeps working.
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc():
+        return RedirectResponse("/docs")

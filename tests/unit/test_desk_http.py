@@ -155,3 +155,14 @@ def test_a_code_generator_makes_a_client_of_every_route(tmp_path):
     modules = {p.stem for p in (tmp_path / "client" / "api").rglob("*.py")}
     assert {"list_complaints_complaints_get", "list_cases_cases_get", "list_referrals_referrals_get"} <= modules
     assert any(m.startswith("referral_reply") for m in modules)
+
+
+def test_the_api_pages_load_every_asset_from_the_system_itself(client):
+    # A government intranet reaches no CDN: Swagger UI's files come from here.
+    page = client.get("/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc", follow_redirects=False).headers["location"] == "/docs"
