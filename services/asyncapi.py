@@ -12,6 +12,7 @@ from pathlib import Path
 
 from services.bus.access import service_inputs
 from services.bus.codec import schema_dir
+from services.bus import correlation
 from services.bus.messages import HEADER_KEYS
 from services.bus.topics import REFERRAL_INBOX, REGISTRY, SERVICES, Topic
 
@@ -110,8 +111,11 @@ def _headers(record_type: str, topic: Topic) -> dict:
         "source": {"type": "string", "description": source},
         "position": {"type": "string", "pattern": "^[0-9]+$", "description": position},
     }
+    optional = {correlation.REQUEST_ID: {
+        "type": "string", "description": "The X-Request-ID of the HTTP request this message follows from, "
+                                         "through any number of services; absent when none did."}}
     return {"type": "object", "description": "Kafka record headers, each value UTF-8 text.",
-            "properties": {k: described[k] for k in HEADER_KEYS},
+            "properties": {**{k: described[k] for k in HEADER_KEYS}, **optional},
             "required": [k for k in HEADER_KEYS if not (from_agencies and k == "position")]}
 
 

@@ -4,15 +4,13 @@ the HTTP request being served), plain text for one-shot commands.
 TOUSU_LOG_FORMAT=text gives running services plain lines too."""
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import os
 import sys
 from datetime import datetime, timezone
 
-# The X-Request-ID of the HTTP request this code runs for, if any.
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+from services.bus.correlation import request_id
 
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -13,7 +13,7 @@ import uuid
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from services.bus.runtime import ServiceRunner
-from services.logs import request_id
+from services.bus.correlation import request_id
 from services.metrics import EndOffsets, RunnerCollector, instrument
 
 log = logging.getLogger("tousu.http")

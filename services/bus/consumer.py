@@ -22,7 +22,7 @@ from typing import Callable
 
 from eventsourcing.persistence import PersistenceError, Tracking
 
-from . import topics as registry
+from . import correlation, topics as registry
 from .codec import Codec, CodecError
 from .consumed import Consumed, OutOfPosition, fingerprint
 from .deadletters import DeadLetter, b64
@@ -142,7 +142,7 @@ class BatchProcessor:
                 taken.skipped += 1
             else:
                 try:
-                    self.handle(uow, item.decoded)
+                    self._handle(uow, item)
                 except PersistenceError:
                     raise
                 except Exception as exc:
@@ -168,7 +168,7 @@ class BatchProcessor:
                 if earlier.decoded is None:
                     self._add_dead_letter(uow, earlier.message, earlier.error)
                 elif any(earlier is h for h in handled):
-                    self.handle(uow, earlier.decoded)
+                    self._handle(uow, earlier)
             self._commit(uow, items[start:end], handled, result)
         uow = UnitOfWork(self.app)
         taken.dead += self._add_dead_letter(uow, item.message, refusal)
@@ -177,6 +177,19 @@ class BatchProcessor:
         self._commit(uow, [item], [item], result)
         result.add(taken)
         return end + 1
+
+    def _handle(self, uow: UnitOfWork, item: _Item) -> None:
+        """What the handler changes keeps the request id the message carries."""
+        rid = correlation.of_headers(item.message.headers)
+        token = correlation.request_id.set(rid)
+        try:
+            self.handle(uow, item.decoded)
+            log.info("handled %s %s", item.decoded.record_type, item.decoded.record.get("complaint_id") or "",
+                     extra={"topic": item.message.topic, "partition": item.message.partition,
+                            "offset": item.message.offset})
+        finally:
+            correlation.request_id.reset(token)
+        uow.came_from(rid)
 
     def _commit(self, uow: UnitOfWork, items: list[_Item], handled: list[_Item], result: BatchResult) -> None:
         """Store a contiguous run with the ids of the events it handled (only
@@ -217,6 +230,7 @@ class BatchProcessor:
         key = message.key.decode("utf-8", "replace") if message.key else None
         uow.add(DeadLetter(message.topic, message.partition, message.offset, error[:2000],
                            b64(message.key), b64(message.value), key))
+        uow.came_from(correlation.of_headers(message.headers))
         return 1
 
 

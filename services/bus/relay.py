@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
-from . import topics as registry
+from . import correlation, topics as registry
 from .audit import GENESIS, audit_record
 from .broker import create_topics
 from .bounded import TookTooLong, within
@@ -254,20 +254,25 @@ class Relay:
         out = []
         aggregate = self.states.after(event)
         outgoing = dead_letter_outgoing(self.service, event) or self.outbound(event, aggregate)
+        rid = correlation.of_event(event)
         for item in outgoing:
             event_id = str(derive_id(self.service, notification.id, item.topic, item.record_type))
             record = {"event_id": event_id, "occurred_at": event.timestamp, **item.record}
-            out.append(self._message(item.topic, item.key, item.record_type, record, event_id, notification.id))
+            out.append(self._message(item.topic, item.key, item.record_type, record, event_id, notification.id,
+                                     rid))
         if not self.audited:
             return out, prev_hash
         audit = self._audit(notification, event, aggregate, prev_hash)
-        out.append(self._message("audit.log", self.service, "AuditRecord", audit, audit["event_id"], notification.id))
+        out.append(self._message("audit.log", self.service, "AuditRecord", audit, audit["event_id"], notification.id,
+                                 rid))
         return out, audit["hash"]
 
-    def _message(self, topic, key, record_type, record, event_id, position):
+    def _message(self, topic, key, record_type, record, event_id, position, rid: str | None = None):
         headers = [("event_id", event_id.encode()), ("event_type", record_type.encode()),
                    ("source", self.service.encode()), ("position", str(position).encode()),
                    *cloudevents(event_id, record_type, self.service, record["occurred_at"])]
+        if rid:
+            headers.append((correlation.REQUEST_ID, rid.encode()))
         return topic, key.encode("utf-8"), self.codec.encode(record_type, record), headers
 
     async def publish(self, after: int, stop: int | None = None, *, record_position: bool,

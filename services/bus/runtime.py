@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Callable
@@ -256,7 +258,9 @@ class ServiceRunner:
 
     async def run_in_store(self, fn, *args):
         """Run a command against the store off the event loop, then wake the relay."""
-        result = await asyncio.get_running_loop().run_in_executor(self.commands, fn, *args)
+        # With the caller's context: the request id goes onto what is stored.
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        result = await asyncio.get_running_loop().run_in_executor(self.commands, call)
         self.relay.wake()
         return result
 

@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
+from . import correlation
 from .consumed import Consumed, ConsumedStore
 
 # Namespace for every id this system derives from a business key (uuid5), so a
@@ -73,6 +74,10 @@ class ServiceApplication(Application):
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def save(self, *objs, **kwargs):
+        correlation.stamp((e for o in objs for e in getattr(o, "_pending_events", ())), correlation.request_id.get())
+        return super().save(*objs, **kwargs)
 
     def find(self, aggregate_id):
         try:
@@ -149,6 +154,7 @@ class UnitOfWork:
     def __init__(self, app: ServiceApplication):
         self.app = app
         self.aggregates: dict[uuid.UUID, Any] = {}
+        self._stamped: dict[uuid.UUID, int] = {}
 
     def get(self, aggregate_id):
         if aggregate_id not in self.aggregates:
@@ -160,6 +166,13 @@ class UnitOfWork:
 
     def add(self, aggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
+
+    def came_from(self, rid: str | None) -> None:
+        """What was changed since the last call came from request `rid`."""
+        for aggregate in self.aggregates.values():
+            pending = aggregate._pending_events
+            correlation.stamp(pending[self._stamped.get(aggregate.id, 0):], rid)
+            self._stamped[aggregate.id] = len(pending)
 
     def pending_events(self) -> list:
         events = []
@@ -175,4 +188,5 @@ class UnitOfWork:
         if events or tracking is not None or trackings or consumed is not None:
             self.app.events.put(events, tracking=tracking, trackings=list(trackings), consumed=consumed)
         self.aggregates.clear()
+        self._stamped.clear()
         return len(events)

@@ -8,6 +8,7 @@ from datetime import datetime, timezone, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
+from services.bus import correlation
 from services.bus.messages import Outgoing
 from services.bus.store import ServiceApplication
 
@@ -42,16 +43,18 @@ class Intake(ServiceApplication):
             raise answer
         return answer
 
-    def submit_many(self, submissions: list[Submission]) -> list[dict | IdempotencyKeyReused]:
+    def submit_many(self, submissions: list[Submission],
+                    request_ids: list[str | None] | None = None) -> list[dict | IdempotencyKeyReused]:
         """Store many requests in one transaction: the answer to each, in order,
         or the IdempotencyKeyReused that refuses it. A failure to store raises,
-        and then none of them was stored."""
+        and then none of them was stored. `request_ids`: the HTTP request each
+        came in (kept on its events), when they came in several."""
         now = self.clock.now()
         answers: list[dict | IdempotencyKeyReused] = []
         aggregates = []
         # Keys first used in this batch: a retry racing its original lands here.
         batch_keys: dict[str, tuple[str, dict]] = {}
-        for kind, record, key in submissions:
+        for index, (kind, record, key) in enumerate(submissions):
             fingerprint = request_fingerprint(kind, record) if key else None
             if key in batch_keys:
                 first_fingerprint, response = batch_keys[key]
@@ -68,6 +71,8 @@ class Intake(ServiceApplication):
             if key:
                 filed.append(IdempotencyKey(key, response, fingerprint))
                 batch_keys[key] = (fingerprint, response)
+            if request_ids:
+                correlation.stamp((e for a in filed for e in a._pending_events), request_ids[index])
             aggregates.extend(filed)
             answers.append(response)
         if not aggregates:
@@ -77,7 +82,8 @@ class Intake(ServiceApplication):
         except IntegrityError:
             # Another writer stored one of these keys first: its answer stands.
             if len(submissions) > 1:
-                return [self._submit_alone(*submission) for submission in submissions]
+                rids = request_ids or [None] * len(submissions)
+                return [self._submit_alone(*submission, rid) for submission, rid in zip(submissions, rids)]
             [(_, _, key)] = submissions
             earlier = self.find(IdempotencyKey.create_id(key)) if key else None
             if earlier is None:
@@ -88,11 +94,10 @@ class Intake(ServiceApplication):
                 return [exc]
         return answers
 
-    def _submit_alone(self, kind: str, record: dict, key: str | None) -> dict | IdempotencyKeyReused:
-        try:
-            return self.submit(kind, record, key)
-        except IdempotencyKeyReused as exc:
-            return exc
+    def _submit_alone(self, kind: str, record: dict, key: str | None,
+                      rid: str | None) -> dict | IdempotencyKeyReused:
+        [answer] = self.submit_many([(kind, record, key)], [rid])
+        return answer
 
     def _filed(self, kind: str, record: dict, now: datetime) -> tuple[list, dict]:
         """The aggregates one request is stored as, and the answer to it."""

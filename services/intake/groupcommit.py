@@ -11,7 +11,10 @@ fails, and none of them was stored.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Awaitable, Callable
+
+from services.bus import correlation
 
 from .application import Submission
 
@@ -26,7 +29,7 @@ class GroupCommit:
         self._run_in_store = run_in_store
         self._submit_many = submit_many
         self._max = max_per_commit
-        self._waiting: list[tuple[Submission, asyncio.Future]] = []
+        self._waiting: list[tuple[Submission, asyncio.Future, str | None]] = []
         self._committing: asyncio.Task | None = None
         # What a test or an operator can read: how many transactions stored how many requests.
         self.commits = 0
@@ -48,9 +51,12 @@ class GroupCommit:
         as few transactions as its size allows."""
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in submissions]
-        self._waiting.extend(zip(submissions, futures))
+        rid = correlation.request_id.get()
+        self._waiting.extend((submission, future, rid) for submission, future in zip(submissions, futures))
         if self._committing is None:
-            self._committing = asyncio.create_task(self._commit_while_waiting())
+            # A context of its own: the commits serve every waiting request, not
+            # the one that happened to start them.
+            self._committing = asyncio.create_task(self._commit_while_waiting(), context=contextvars.Context())
         return futures
 
     async def _commit_while_waiting(self) -> None:
@@ -59,22 +65,23 @@ class GroupCommit:
                 batch, self._waiting = self._waiting[:self._max], self._waiting[self._max:]
                 self.in_flight = len(batch)
                 try:
-                    answers = await self._run_in_store(self._submit_many, [submission for submission, _ in batch])
+                    answers = await self._run_in_store(self._submit_many, [submission for submission, _, _ in batch],
+                                                       [rid for _, _, rid in batch])
                     self.in_flight = 0
                 except asyncio.CancelledError:
-                    for _, future in batch + self._waiting:
+                    for _, future, _ in batch + self._waiting:
                         future.cancel()
                     self._waiting = []
                     raise
                 except Exception as exc:
                     self.in_flight = 0
-                    for _, future in batch:
+                    for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
                 self.commits += 1
                 self.committed += len(batch)
-                for (_, future), answer in zip(batch, answers):
+                for (_, future, _), answer in zip(batch, answers):
                     if future.done():  # the caller went away; what it sent is stored all the same
                         continue
                     if isinstance(answer, Exception):

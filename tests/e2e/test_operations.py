@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.bus.reader import read_all_sync
 from tests import factories
 from tests.harness import Processes, wait_until
 
@@ -72,6 +73,18 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
                message="routing's relay caught up")
     assert value(decided, "tousu_store_seconds_count", service="routing", operation="batch") >= 1
     assert value(decided, "tousu_broker_answering") == 1
+
+    # The request's id follows the complaint: on the messages each service
+    # sent because of it, and in the log lines of the services that acted.
+    complaint_id = answer.json()["complaint_id"]
+    for topic in ("complaints.received", "complaints.decisions", "mediation.events", "audit.log"):
+        carried = wait_until(lambda: [m.headers.get("request_id") for m in read_all_sync(bus.bootstrap_servers, topic)
+                                      if complaint_id in m.value.decode("utf-8", "replace")], 30, message=topic)
+        assert set(carried) == {b"ops-test-0001"}, (topic, carried)
+    for name in ("routing", "mediation"):
+        logged = json_lines(system.workers[name].log_path.read_text())
+        assert any(line.get("request_id") == "ops-test-0001" and complaint_id in line["message"]
+                   for line in logged), (name, logged[-5:])
 
     intake = metrics(system.url)
     assert value(intake, "tousu_http_requests_total", method="POST", route="/complaints", status="202") == 1

@@ -13,11 +13,13 @@ import httpx
 import pytest
 
 from services import auth, casework
+from services.bus import correlation
 from services.bus.runtime import ServiceRunner
 from services.bus.settings import BusSettings, StoreSettings
 from services.http import build_app
 from services.intake import api, bulk
 from services.intake.agents import SPEC
+from services.intake.domainmodel import Request
 from services.intake.groupcommit import GroupCommit
 from tests import factories
 from tests.conftest import persistence_env
@@ -179,9 +181,10 @@ def test_concurrent_submissions_are_committed_together_and_each_answered_with_it
         await asyncio.get_running_loop().run_in_executor(None, lambda: wait_until(predicate, 30, message=message))
 
     async def post_all(client):
-        posts = [asyncio.create_task(client.post("/complaints", json=bodies[0]))]
+        posts = [asyncio.create_task(client.post("/complaints", json=bodies[0], headers=request(0)))]
         await until(lambda: intake.committer.in_flight == 1, "the first request's commit waiting for the lock")
-        posts += [asyncio.create_task(client.post("/complaints", json=body)) for body in bodies[1:]]
+        posts += [asyncio.create_task(client.post("/complaints", json=body, headers=request(i)))
+                  for i, body in enumerate(bodies[1:], 1)]
         await until(lambda: intake.committer.waiting == len(bodies) - 1, "the rest queued behind it")
         assert not any(post.done() for post in posts)  # nothing acknowledged before it is stored
         lock.execute("ROLLBACK")
@@ -195,9 +198,16 @@ def test_concurrent_submissions_are_committed_together_and_each_answered_with_it
     ids = [r.json()["complaint_id"] for r in responses]
     assert len(set(ids)) == len(bodies)
     assert intake.committer.commits == 2 and intake.committer.committed == len(bodies)
-    for body, complaint_id in zip(bodies, ids):
+    for i, (body, complaint_id) in enumerate(zip(bodies, ids)):
         assert intake.runner.app.record(complaint_id).record["facts"] == body["facts"]
+        # Stored together, each request's events keep the id of the request they came in.
+        events = list(intake.runner.app.events.get(Request.create_id(complaint_id)))
+        assert {correlation.of_event(e) for e in events} == {request(i)["X-Request-ID"]}
     assert sorted(intake.received()) == sorted(ids)
+
+
+def request(i: int) -> dict:
+    return {"X-Request-ID": f"group-{i:04d}"}
 
 
 @pytest.mark.parametrize("store_env", ["sqlite"], indirect=True)

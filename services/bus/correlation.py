@@ -1,0 +1,39 @@
+"""The request a change came from, followed across services.
+
+An HTTP request's X-Request-ID is kept on every event stored while serving
+it; the relay puts it on the messages those events become (header
+`request_id`), and a consumer keeps it on the events it stores in reaction to
+such a message, and so on down the line. One id then finds a complaint's
+receipt, decision, mediation and penalty case in every service's logs and on
+every topic.
+
+The id rides in the stored event's state as an extra attribute: the library
+stores whatever an event holds and hands it back, and an aggregate's methods
+take only the attributes they name, so no event class needs to know of it."""
+from __future__ import annotations
+
+import contextvars
+from typing import Iterable
+
+# The event attribute and the message header.
+REQUEST_ID = "request_id"
+
+# The id of the request (or message) the code running now serves, if any.
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def stamp(events: Iterable, rid: str | None) -> None:
+    """Mark events not marked yet with the request they came from."""
+    if not rid:
+        return
+    for event in events:
+        vars(event).setdefault(REQUEST_ID, rid)
+
+
+def of_event(event) -> str | None:
+    return vars(event).get(REQUEST_ID)
+
+
+def of_headers(headers: dict[str, bytes]) -> str | None:
+    raw = headers.get(REQUEST_ID)
+    return raw.decode("utf-8", "replace") if raw else None
