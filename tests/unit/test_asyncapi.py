@@ -86,7 +86,8 @@ def test_messages_name_their_headers_and_key(doc):
     for topic in (*REGISTRY, REFERRAL_INBOX):
         for record_type in topic.record_types:
             message = doc["components"]["messages"][record_type]
-            assert list(message["headers"]["properties"]) == list(HEADER_KEYS)
+            assert list(message["headers"]["properties"]) == [*HEADER_KEYS, "request_id"]
+            assert "request_id" not in message["headers"]["required"]
             assert message["headers"]["properties"]["event_type"]["const"] == record_type
             assert message["bindings"]["kafka"]["key"]["type"] == "string"
     assert "position" not in doc["components"]["messages"]["ReferralDeclined"]["headers"]["required"]
