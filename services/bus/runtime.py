@@ -135,6 +135,7 @@ class ServiceRunner:
             datadir=str(self.store_dir / f"faust-{self.name}"),
             broker_credentials=faust_credentials(),
             loghandlers=[],
+            Stream=_BatchingStream,
         )
         app.positioner = self.positioner
         app.fetch_max_wait_ms = self.bus.fetch_max_wait_ms
@@ -144,7 +145,7 @@ class ServiceRunner:
         async def inbound(stream):
             # faust acks a taken batch once this body moves on, so the body must
             # not move on before the batch is stored.
-            async for events in stream.take_events(self.bus.batch_size, within=self.bus.batch_within_s):
+            async for events in stream.batches(self.bus.batch_size, self.bus.batch_within_s):
                 await self.process([_inbound(e) for e in events])
 
         app.agent(topic, name=f"tousu-{self.name}.inbound")(inbound)
@@ -314,6 +315,60 @@ class _StorePositionedApp(faust.App):
 
     def _new_transport(self):
         return _StorePositionedTransport(self.conf.broker_consumer, self)
+
+
+class _BatchingStream(faust.Stream):
+    """Batches as take_events does, without its idle cost: take_events wakes
+    every `within` seconds even when nothing came (a worker at 5 ms woke 200
+    times a second, a few per cent of a core each, doing nothing). Here the
+    first event is awaited without a timer; only then does the window run."""
+
+    def batches(self, max_: int, within: float):
+        batches = self._batches(max_, within)
+        # Closed by the stream when it stops, as its own buffering generators are.
+        self._active_agens.add(batches)
+        return batches
+
+    async def _batches(self, max_: int, within: float):
+        events: list = []
+        arrived, full, open_ = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        open_.set()
+
+        async def keep(value):
+            # Closed while a batch is being handled, and once it holds max_:
+            # the drainer then waits, and the broker's messages with it.
+            await open_.wait()
+            events.append(self.current_event)
+            arrived.set()
+            if len(events) >= max_:
+                full.set()
+                open_.clear()
+            return value
+
+        acks, self.enable_acks = self.enable_acks, False  # acked below, once handled
+        self.add_processor(keep)
+        self._enable_passive(aiter(self.channel))
+        try:
+            while not self.should_stop:
+                await self.wait_for_stopped(arrived)
+                if within and not full.is_set():
+                    await self.wait_for_stopped(full, timeout=within)
+                if not events:
+                    continue
+                open_.clear()
+                batch = list(events)
+                try:
+                    yield batch
+                finally:
+                    events.clear()
+                    arrived.clear()
+                    full.clear()
+                    for event in batch:
+                        await self.ack(event)
+                    open_.set()
+        finally:
+            self.enable_acks = acks
+            self._processors.remove(keep)
 
 
 def _inbound(event) -> Inbound:
