@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
-from services.http import Problem
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
@@ -49,6 +48,9 @@ class Agreement(CaseCommand):
     form: Literal["WRITTEN", "ORAL"]
     terms: str = Field(min_length=1)
     amount_recovered_fen: int = Field(ge=0, strict=True)
+    oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
+        default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
+        "document (Order 20 art. 22, Order 121 art. 24)")
 
 
 class RecusalRequest(CaseCommand):
@@ -136,15 +138,10 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/mediation/agreement")
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
         return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
-            body.form, body.terms, body.amount_recovered_fen, at, **kw))
+            body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent, **kw))
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
-        if body.reason.value == "TIME_LIMIT_EXCEEDED" and body.at is not None and body.at > runner.clock.now():
-            # The limit has passed only if it has passed now: a termination dated
-            # after today would record a lapse that has not happened.
-            raise Problem(422, "Invalid request", "a termination for TIME_LIMIT_EXCEEDED cannot be dated in the "
-                          "future", field="at")
         return await act(complaint_id, body, who,
                          lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
 

@@ -185,10 +185,13 @@ class MediationCase(Aggregate):
         self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role)
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
-              by_agency: str | None = None, by_role: str | None = None) -> None:
+              by_agency: str | None = None, by_role: str | None = None, oral_consent=()) -> None:
+        """`oral_consent`: the parties who agreed that no mediation document be
+        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24)."""
         rules.one_of(form, rules.FORMS, "form")
         terms = rules.text(terms, "terms")
         rules.fen(amount_recovered_fen, "amount_recovered_fen")
+        oral_consent = rules.oral_consent(form, oral_consent)
         at = self._when(at)
         self._require_live("record an agreement")
         self._require_not_suspended("record an agreement")
@@ -196,7 +199,7 @@ class MediationCase(Aggregate):
         # No check for a running appraisal: parties may settle before its result.
         self._require_time_left("record an agreement", at)
         self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
-                     by_agency=by_agency, by_role=by_role)
+                     by_agency=by_agency, by_role=by_role, oral_consent=oral_consent)
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
                   by_agency: str | None = None, by_role: str | None = None) -> None:
@@ -419,8 +422,10 @@ class MediationCase(Aggregate):
 
     @event("Agreed")
     def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,
-                by_agency: str | None, by_role: str | None) -> None:
+                by_agency: str | None, by_role: str | None, oral_consent: list[str] | None = None) -> None:
         self.agreement = {"form": form, "terms": terms, "amount_recovered_fen": amount_recovered_fen, "at": at}
+        if oral_consent:
+            self.agreement["oral_consent"] = list(oral_consent)
         self.mediators = rules.close_seats(self.mediators, at, AGREED)
 
     @event("Terminated")

@@ -63,7 +63,8 @@ def integration_events(event, aggregate) -> list[Outgoing]:
                            mediation_due_provisional=case.provisional_due)]
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
-                           amount_recovered_fen=event.amount_recovered_fen),
+                           amount_recovered_fen=event.amount_recovered_fen,
+                           oral_consent=list(getattr(event, "oral_consent", None) or [])),
                 public_update(case, "AGREED", event.at, event.form)]
     if isinstance(event, MediationCase.Terminated):
         status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"

@@ -145,3 +145,23 @@ def public_view(public: dict | None) -> dict:
     respondent = public.get("respondent") or {}
     return {"respondent": {"name": respondent.get("name"), "uscc": respondent.get("uscc")},
             "subject_area": public.get("subject_area"), "city_adcode": public.get("city_adcode")}
+
+
+def oral_consent(form: str, parties) -> list[str]:
+    """The parties who agreed to do without a mediation document. Only an ORAL
+    agreement has them, and it needs both: a mediator's record stands in for
+    the document only when neither party wants one (Order 20 art. 22, Order 121
+    art. 24; Order 62 likewise)."""
+    if isinstance(parties, str) or not all(isinstance(p, str) for p in parties):
+        raise ValueError("oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
+    given = sorted(set(parties))
+    if unknown := [p for p in given if p not in PARTIES]:
+        raise ValueError(f"oral_consent: {', '.join(unknown)} is not a party (CONSUMER, RESPONDENT)")
+    if form != "ORAL":
+        if given:
+            raise ValueError("oral_consent is for an ORAL agreement; a WRITTEN one is signed in its document")
+        return []
+    if missing := [p for p in PARTIES if p not in given]:
+        raise ValueError(f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
+                         f"document; missing {', '.join(missing)}")
+    return list(PARTIES)

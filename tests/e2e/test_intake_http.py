@@ -458,24 +458,25 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
         now = datetime.now(timezone.utc)
         for party in ("CONSUMER", "RESPONDENT"):
             assert mediation.post(f"{base}/consent", json={"party": party, "agreed": True}).status_code == 200
+        # Case work is dated when it happened, never later than now: the appraisal runs now.
         started = mediation.post(f"{base}/appraisal", json={"action": "START", "body": "某某质检所", "payer": "CLAIMANT",
-                                                            "at": (now + timedelta(days=1)).isoformat()})
+                                                            "at": now.isoformat()})
         assert started.status_code == 200, started.text
         wait_status(url, complaint_id, lambda d: d["mediation_paused"])
+        completed_at = datetime.now(timezone.utc)
         done = mediation.post(f"{base}/appraisal", json={"action": "COMPLETE", "result": "存在质量问题",
-                                                         "at": (now + timedelta(days=11)).isoformat()})
+                                                         "at": completed_at.isoformat()})
         assert done.status_code == 200, done.text
         resumed = wait_status(url, complaint_id, lambda d: not d["mediation_paused"] and d["mediation_due"] !=
                               mediating["mediation_due"])
-        # The eleven China days the appraisal touched are not counted.
+        # The China day (or two, across midnight) the appraisal touched is not counted.
         expected, _ = clock_end(datetime.fromisoformat(mediating["decided_at"]), 60,
-                                [{"started_at": now + timedelta(days=1), "completed_at": now + timedelta(days=11)}])
+                                [{"started_at": now, "completed_at": completed_at}])
         assert datetime.fromisoformat(resumed["mediation_due"]) == expected
         assert expected > mediation_due
 
         agreed = mediation.post(f"{base}/agreement", json={"form": "WRITTEN", "terms": "退货退款",
-                                                           "amount_recovered_fen": 129900,
-                                                           "at": (now + timedelta(days=12)).isoformat()})
+                                                           "amount_recovered_fen": 129900})
         assert agreed.status_code == 200, agreed.text
     final = wait_status(url, complaint_id, "AGREED")
     assert final["outcome"] == "WRITTEN" and final["amount_recovered_fen"] == 129900

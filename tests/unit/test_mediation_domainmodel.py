@@ -21,6 +21,7 @@ def end(month: int, day: int) -> datetime:
 
 DUE = end(8, 2)  # the 60th day after 3 June, a Friday
 BUREAU = {"by_agency": "AMR-310115", "by_role": "CASE_WORKER"}
+BOTH = ("CONSUMER", "RESPONDENT")
 
 
 def opened(**kwargs) -> MediationCase:
@@ -381,7 +382,7 @@ def test_due_at_projects_the_due_date_while_paused():
 @pytest.mark.parametrize("command", [
     lambda c: c.schedule(DUE + DAY, "调解室", ["赵强"], DUE + MS),
     lambda c: c.start_appraisal("检测机构", "CLAIMANT", DUE + MS),
-    lambda c: c.agree("ORAL", "退款", 100, DUE + MS),
+    lambda c: c.agree("ORAL", "退款", 100, DUE + MS, oral_consent=BOTH),
 ])
 def test_nothing_new_is_organised_once_the_limit_has_passed(command):
     refusal = assert_refused(scheduled(), command, "SCHEDULED")
@@ -407,10 +408,28 @@ def test_a_written_agreement_ends_the_case():
     assert case.panel == [] and {m["ended_by"] for m in case.mediators} == {"AGREED"}
 
 
-def test_an_oral_agreement_is_recorded_by_the_mediator():
+def test_an_oral_agreement_is_recorded_by_the_mediator_with_both_parties_consent():
     case = consented()
-    case.agree("ORAL", "双方同意不制作调解书,商家更换新机。", 0, ACCEPTED + 3 * DAY)
+    case.agree("ORAL", "双方同意不制作调解书,商家更换新机。", 0, ACCEPTED + 3 * DAY,
+               oral_consent=["RESPONDENT", "CONSUMER"])
     assert case.status == "AGREED" and case.agreement["form"] == "ORAL"
+    assert case.agreement["oral_consent"] == ["CONSUMER", "RESPONDENT"]
+
+
+@pytest.mark.parametrize("form, given, refusal", [
+    ("ORAL", [], "missing CONSUMER, RESPONDENT"),
+    ("ORAL", ["CONSUMER"], "missing RESPONDENT"),
+    ("ORAL", ["RESPONDENT", "RESPONDENT"], "missing CONSUMER"),
+    ("ORAL", ["CONSUMER", "MEDIATOR"], "MEDIATOR is not a party"),
+    ("WRITTEN", ["CONSUMER", "RESPONDENT"], "a WRITTEN one is signed"),
+])
+def test_an_agreement_without_a_document_needs_both_parties_consent(form, given, refusal):
+    # Order 20 art. 22, Order 121 art. 24: no mediation document unless both parties agree to do without.
+    case = consented()
+    with pytest.raises(ValueError, match=f"oral_consent.*{refusal}|{refusal}") as refused:
+        case.agree(form, "退款", 100, ACCEPTED + DAY, oral_consent=given)
+    assert "oral_consent" in str(refused.value)
+    assert case.agreement is None and case.status == "OPEN"
 
 
 def test_parties_may_settle_before_an_appraisal_result():
@@ -427,7 +446,7 @@ def test_agreement_needs_both_consents():
 
 
 def test_a_second_agreement_is_refused():
-    assert_refused(agreed(), lambda c: c.agree("ORAL", "再退款", 100, ACCEPTED + 6 * DAY), "AGREED")
+    assert_refused(agreed(), lambda c: c.agree("ORAL", "再退款", 100, ACCEPTED + 6 * DAY, oral_consent=BOTH), "AGREED")
 
 
 @pytest.mark.parametrize("form, terms, amount", [

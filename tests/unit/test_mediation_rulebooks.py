@@ -38,9 +38,9 @@ def test_the_limit_and_both_sides_of_it(name, last_day):
     assert case.expire_if_due(due) is False
     assert case.expire_if_due(due + MS) is True
     in_time, too_late = opened(name), opened(name)
-    in_time.agree("ORAL", "退款", 100, due)
+    in_time.agree("ORAL", "退款", 100, due, oral_consent=("CONSUMER", "RESPONDENT"))
     with pytest.raises(IllegalTransition, match="time limit"):
-        too_late.agree("ORAL", "退款", 100, due + MS)
+        too_late.agree("ORAL", "退款", 100, due + MS, oral_consent=("CONSUMER", "RESPONDENT"))
 
 
 # code -> the rulebooks that have it as a termination ground

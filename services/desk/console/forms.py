@@ -51,7 +51,9 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
             Field("result", "鉴定结论", "textarea", required=False))),
     Action("agreement", "达成调解协议", "/complaints/{id}/mediation/agreement",
            (Field("form", "协议形式", "select", (("WRITTEN", "书面"), ("ORAL", "口头"))),
-            Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"))),
+            Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"),
+            # An oral agreement stands only if both parties waived the document (Order 121 art. 24).
+            Field("oral_consent", "口头协议:同意不制作调解书的当事人(CONSUMER,RESPONDENT)", "list", required=False))),
     Action("termination", "终止调解", "/complaints/{id}/mediation/termination",
            (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False))),
     Action("violation", "移交违法线索", "/complaints/{id}/violations",
