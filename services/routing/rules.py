@@ -172,8 +172,9 @@ def escalate(agency_id: str, directory: Directory) -> str | None:
 
 
 def resolve_dispute(agency_a: str, agency_b: str, directory: Directory) -> str | None:
-    """Who designates the handler when two bureaus dispute jurisdiction (art. 9):
-    their common superior; None when that is a national body."""
+    """Who designates the handler when two bureaus dispute jurisdiction (art. 9;
+    Order 20 art. 30; Order 121 art. 33): their common superior at whatever
+    level, the national administration for bureaus of two provinces."""
     return directory.common_superior(agency_a, agency_b)
 
 
