@@ -50,7 +50,7 @@ EXAMPLES = {
     "ComplaintAccepted": _event(agency_id="AMR-310115", jurisdiction_basis="OPERATOR_LOCATION",
                                 decided_at=AT, decision_due=DUE, respondent=OPERATOR,
                                 subject_area="GOODS_QUALITY", city_adcode="310100", received_at=AT,
-                                rulebook="SAMR-121", decision_due_provisional=True),
+                                rulebook="SAMR-121", decision_due_provisional=True, needs_placement=False),
     "ComplaintRejected": _event(agency_id="AMR-310115", reason="OVER_ONE_YEAR",
                                 explanation="您知道或者应当知道权益受到侵害已超过一年,不予受理。",
                                 decided_at=AT, decision_due=DUE, rulebook="SAIC-62", decision_due_provisional=True,

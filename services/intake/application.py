@@ -173,6 +173,8 @@ def status_document(view: ComplaintStatus) -> dict:
         # A due date in a year whose holiday notice is not loaded yet may still move.
         "decision_due_provisional": getattr(view, "decision_due_provisional", False),
         "mediation_due_provisional": getattr(view, "mediation_due_provisional", False),
+        # No address showed the competent bureau: the receiving one holds it until a person places it.
+        "needs_placement": getattr(view, "needs_placement", False),
     }
 
 

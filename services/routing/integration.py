@@ -80,6 +80,7 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
             "subject_area": complaint.record.get("subject_area"),
             "city_adcode": city_adcode(event.agency_id.split("-", 1)[-1]), "received_at": complaint.received_at,
             "rulebook": rulebook, "decision_due_provisional": bool(complaint.provisional_due),
+            "needs_placement": bool(getattr(event, "needs_placement", False)),
         }), public_update(complaint, "ACCEPTED", event.at, event.basis)]
     if isinstance(event, Complaint.Rejected):
         return [Outgoing("complaints.decisions", cid, "ComplaintRejected", {

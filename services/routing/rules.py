@@ -24,8 +24,10 @@ competent county bureau, recorded as a transfer. Taking a complaint over (art. 8
 is a superior's deliberate act, not routing's default: see `escalate`.
 
 When no division code resolves to a county, agency_id is None with basis
-FIRST_RECEIVED: the receiving bureau keeps the complaint and finds out where the
-operator is. An address that did not parse is not a missing respondent.
+FIRST_RECEIVED: the receiving bureau holds the complaint, marked as needing
+placement (`needs_placement` on ComplaintAccepted and in the status) until a
+person finds out where the operator is and moves it (takeover, dispute,
+designation). An address that did not parse is not a missing respondent.
 
 Acceptance (Order No. 62 arts. 2, 11, 16; the other rulebooks' own articles,
 see rulebook.py), checked in the rulebook's order; a complaint failing two

@@ -224,7 +224,8 @@ def test_withdrawal_closes_the_complaint(system, broker):
 # -- the clock -------------------------------------------------------------------------
 
 
-def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, broker):
+def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
+    broker, system = clocked
     complaint_id = consented(system)
     worker = Caller(system)
     case = f"/complaints/{complaint_id}/mediation"
@@ -232,9 +233,8 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, b
     due_before = opened["mediation_due"]
     assert due_before == datetime.fromisoformat(status(system, complaint_id)["mediation_due"])
 
-    # Case work cannot be dated in the future, so the appraisal runs now; the
-    # unit tests count appraisals of many days.
     started_at = datetime.now(timezone.utc)
+    took = timedelta(days=3, hours=4, minutes=5, seconds=6)
     started = worker.post(f"{case}/appraisal", action="START", body="北京市产品质量监督检验研究院",
                           payer="CLAIMANT", at=started_at)
     assert started.status_code == 200, started.text
@@ -242,7 +242,16 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, b
     assert started.json()["mediation_due"] is None  # unknown until the result is in
     wait_until(lambda: status(system, complaint_id)["mediation_paused"], 30, message="the status shows the pause")
 
-    completed_at = datetime.now(timezone.utc)
+    # Case work is dated when it happened, never later: the result comes in
+    # once mediation's clock has moved past it.
+    completed_at = started_at + took
+    early = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=completed_at)
+    assert early.status_code == 422 and early.json()["field"] == "at"
+    mediation = system.workers["mediation"]
+    mediation.stop()
+    mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(took.total_seconds() + 600)}
+    system.restart("mediation")
+    wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
     completed = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=completed_at)
     assert completed.status_code == 200, completed.text
     assert completed.json()["status"] == "OPEN" and completed.json()["paused"] is False
