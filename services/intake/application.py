@@ -132,9 +132,10 @@ def request_fingerprint(kind: str, record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-# What only a complaint carries: the remedy asked for, and the findings Order
-# No. 121 makes grounds for not accepting a complaint.
-COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials")
+# What only a complaint carries: the remedy asked for, the findings Order
+# No. 121 makes grounds for not accepting a complaint, and a joint complaint's
+# consumers (a report has no representatives to elect).
+COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials", "co_consumers", "representatives")
 
 
 def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:

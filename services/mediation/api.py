@@ -44,6 +44,14 @@ class Appraisal(CaseCommand):
     result: str | None = None
 
 
+JOINT_CONSENT = ("A joint complaint's represented consumers, by name, who consent to what their representatives "
+                 "did: all of them, or it is refused (Order 20 art. 11, Order 121 art. 12)")
+
+
+class Withdrawal(CaseCommand):
+    represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
+
+
 class Agreement(CaseCommand):
     form: Literal["WRITTEN", "ORAL"]
     terms: str = Field(min_length=1)
@@ -51,6 +59,7 @@ class Agreement(CaseCommand):
     oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
         default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
         "document (Order 20 art. 22, Order 121 art. 24)")
+    represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
 
 
 class RecusalRequest(CaseCommand):
@@ -71,6 +80,7 @@ TerminationReason = Enum("TerminationReason", {code: code for code in TERMINATIO
 class Termination(CaseCommand):
     reason: TerminationReason = Field(description="A ground of the case's rulebook; another rulebook's ground is refused")
     text: str | None = None
+    represented_consent: list[str] = Field(default_factory=list, description="With WITHDRAWN: " + JOINT_CONSENT)
 
 
 class Violation(CaseCommand):
@@ -138,15 +148,17 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/mediation/agreement")
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
         return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
-            body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent, **kw))
+            body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent,
+            represented_consent=body.represented_consent, **kw))
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
         return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
+                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text,
+                                                       represented_consent=body.represented_consent, **kw))
 
     @api.post("/withdrawal")
-    async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def withdrawal(complaint_id: str, body: Withdrawal, who: Principal = Depends(principal)):
         check_by(body, who)
         with refusals(CaseNotFound, IllegalTransition):
             case = await runner.run_in_store(app.find, MediationCase.create_id(complaint_id))
@@ -157,7 +169,7 @@ def router(runner: ServiceRunner) -> APIRouter:
                 # honours the withdrawal only if its bureau (or one above) made it.
                 authorise_role(who)
             outcome = await runner.run_in_store(app.withdraw, complaint_id, body.when(runner.clock),
-                                                who.agency_id, who.role)
+                                                who.agency_id, who.role, body.represented_consent)
         return {"complaint_id": complaint_id, "withdrawal": outcome}
 
     return api

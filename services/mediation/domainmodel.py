@@ -38,11 +38,14 @@ class MediationCase(Aggregate):
     def __init__(self, complaint_id: str, agency_id: str, accepted_at: datetime,
                  mediation_days: int = rules.MEDIATION_DAYS, public: dict | None = None,
                  by_agency: str | None = None, by_role: str | None = None,
-                 mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None):
+                 mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None,
+                 represented: list[str] | None = None):
         """`public`: what the public status feed may show about the complaint;
         only the respondent's name and credit code, subject area and city are kept.
         `rulebook`: the complaint's, from its acceptance (None: opened before
-        it was recorded, under the default)."""
+        it was recorded, under the default). `represented`: of a joint
+        complaint, the consumers who do not act themselves, whose consent a
+        withdrawal or an agreement needs."""
         self.complaint_id = rules.text(complaint_id, "complaint_id")
         self.agency_id = rules.text(agency_id, "agency_id")
         self.accepted_at = rules.utc(accepted_at, "accepted_at")
@@ -52,6 +55,7 @@ class MediationCase(Aggregate):
         self.recusal_request: dict | None = None
         self.notice: dict | None = None
         self.public = rules.public_view(public)
+        self.represented = list(represented or [])
         self.consents: dict[str, dict] = {}
         self.sessions: list[dict] = []
         self.mediators: list[dict] = []
@@ -185,13 +189,17 @@ class MediationCase(Aggregate):
         self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role)
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
-              by_agency: str | None = None, by_role: str | None = None, oral_consent=()) -> None:
+              by_agency: str | None = None, by_role: str | None = None, oral_consent=(),
+              represented_consent=()) -> None:
         """`oral_consent`: the parties who agreed that no mediation document be
-        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24)."""
+        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24).
+        `represented_consent`: of a joint complaint, the represented consumers
+        who consent to the agreement; it needs all of them (art. 11 / art. 12)."""
         rules.one_of(form, rules.FORMS, "form")
         terms = rules.text(terms, "terms")
         rules.fen(amount_recovered_fen, "amount_recovered_fen")
         oral_consent = rules.oral_consent(form, oral_consent)
+        represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         at = self._when(at)
         self._require_live("record an agreement")
         self._require_not_suspended("record an agreement")
@@ -199,12 +207,19 @@ class MediationCase(Aggregate):
         # No check for a running appraisal: parties may settle before its result.
         self._require_time_left("record an agreement", at)
         self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
-                     by_agency=by_agency, by_role=by_role, oral_consent=oral_consent)
+                     by_agency=by_agency, by_role=by_role, oral_consent=oral_consent,
+                     represented_consent=represented_consent)
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
-                  by_agency: str | None = None, by_role: str | None = None) -> None:
+                  by_agency: str | None = None, by_role: str | None = None, represented_consent=()) -> None:
+        """`represented_consent`: of a joint complaint withdrawn by its
+        representatives, the represented consumers who consent; a withdrawal
+        gives up their complaint too, so it needs all of them (Order 20 art. 11,
+        Order 121 art. 12). Not asked for other grounds."""
         rules.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
         text = rules.optional_text(text, "text")
+        represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, "a withdrawal")
+                               if reason == "WITHDRAWN" else [])
         if reason == "OTHER" and text is None:
             raise ValueError("termination for OTHER reasons needs a text saying which")
         at = self._when(at)
@@ -215,7 +230,8 @@ class MediationCase(Aggregate):
             if at <= self.mediation_due:
                 raise IllegalTransition(self.status, f"the time limit runs until {self.mediation_due.isoformat()}")
         self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role,
-                         notice_due=rules.notice_due(at, self.book.termination_notice))
+                         notice_due=rules.notice_due(at, self.book.termination_notice),
+                         **({"represented_consent": represented_consent} if represented_consent else {}))
 
     def notify_termination(self, at: datetime, *, by_agency: str | None = None, by_role: str | None = None) -> None:
         """The parties were told that mediation ended (SAMR-20 art. 21, SAMR-121 art. 23)."""
@@ -275,6 +291,11 @@ class MediationCase(Aggregate):
         if not self.both_consented:
             return AWAITING_CONSENT
         return SCHEDULED if self.panel else OPEN
+
+    @property
+    def joint_represented(self) -> list[str]:
+        """Cases opened before joint complaints were recorded had none."""
+        return getattr(self, "represented", None) or []
 
     @property
     def book(self) -> rulebooks.Rulebook:
@@ -422,14 +443,20 @@ class MediationCase(Aggregate):
 
     @event("Agreed")
     def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,
-                by_agency: str | None, by_role: str | None, oral_consent: list[str] | None = None) -> None:
+                by_agency: str | None, by_role: str | None, oral_consent: list[str] | None = None,
+                represented_consent: list[str] | None = None) -> None:
         self.agreement = {"form": form, "terms": terms, "amount_recovered_fen": amount_recovered_fen, "at": at}
         if oral_consent:
             self.agreement["oral_consent"] = list(oral_consent)
+        if represented_consent:
+            self.agreement["represented_consent"] = list(represented_consent)
         self.mediators = rules.close_seats(self.mediators, at, AGREED)
 
     @event("Terminated")
     def _terminated(self, reason: str, at: datetime, text: str | None,
-                    by_agency: str | None, by_role: str | None, notice_due: datetime | None = None) -> None:
+                    by_agency: str | None, by_role: str | None, notice_due: datetime | None = None,
+                    represented_consent: list[str] | None = None) -> None:
         self.termination = {"reason": reason, "at": at, "text": text, "notice_due": notice_due}
+        if represented_consent:
+            self.termination["represented_consent"] = list(represented_consent)
         self.mediators = rules.close_seats(self.mediators, at, TERMINATED)

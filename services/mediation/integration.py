@@ -64,11 +64,13 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
                            amount_recovered_fen=event.amount_recovered_fen,
-                           oral_consent=list(getattr(event, "oral_consent", None) or [])),
+                           oral_consent=list(getattr(event, "oral_consent", None) or []),
+                           represented_consent=list(getattr(event, "represented_consent", None) or [])),
                 public_update(case, "AGREED", event.at, event.form)]
     if isinstance(event, MediationCase.Terminated):
         status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"
         return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text,
-                           notice_due=getattr(event, "notice_due", None)),
+                           notice_due=getattr(event, "notice_due", None),
+                           represented_consent=list(getattr(event, "represented_consent", None) or [])),
                 public_update(case, status, event.at, event.reason)]
     return []

@@ -165,3 +165,21 @@ def oral_consent(form: str, parties) -> list[str]:
         raise ValueError(f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
                          f"document; missing {', '.join(missing)}")
     return list(PARTIES)
+
+
+def represented_consent(needed: list[str], given, action: str) -> list[str]:
+    """The represented consumers of a joint complaint who consented to what
+    their representatives did; all of them, or it is refused: a representative's
+    acts bind the others, but giving up the complaint or agreeing in mediation
+    only with their consent (Order 20 art. 11, Order 121 art. 12, Order 62 art. 14).
+    A complaint of one consumer needs none."""
+    if isinstance(given, str) or not all(isinstance(name, str) for name in given):
+        raise ValueError("represented_consent must be a list of the represented consumers' names")
+    given = list(dict.fromkeys(name.strip() for name in given))
+    if unknown := [name for name in given if name not in needed]:
+        raise ValueError(f"represented_consent: {', '.join(unknown)} is not a represented consumer of this "
+                         f"complaint ({', '.join(needed) or 'it has none'})")
+    if missing := [name for name in needed if name not in given]:
+        raise ValueError(f"represented_consent: {action} by the representatives of a joint complaint binds the "
+                         f"consumers they represent only with their consent; missing {', '.join(missing)}")
+    return [name for name in needed if name in given]
