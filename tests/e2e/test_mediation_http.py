@@ -169,6 +169,49 @@ def test_consent_schedule_and_a_written_agreement_reach_the_topic_the_status_and
         assert value.encode("utf-8") not in raw, value
 
 
+def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_its_representatives_act_for(
+        system, broker):
+    # Order 121 art. 12: three consumers, one respondent, one dispute; two representatives elected.
+    number = next(_numbers)
+    body = factories.complaint(number)
+    first = body["consumer"]["name"]
+    body["co_consumers"] = [{"name": "李娜娜", "phone": "13900002222"}, {"name": "王芳芳", "phone": "13900003333"}]
+    body["representatives"] = [first, "李娜娜"]
+    three = factories.complaint(number, co_consumers=body["co_consumers"],
+                                representatives=[first, "李娜娜", "王芳芳"])
+    refused = httpx.post(f"{system.url}/complaints", json=three, timeout=30)
+    assert refused.status_code == 422 and refused.json()["field"] == "representatives"
+
+    complaint_id = submit(system, body)
+    wait_until(lambda: status(system, complaint_id).get("status") == "IN_MEDIATION", 60,
+               message=f"{complaint_id} in mediation")
+    accepted = [r for kind, r in on_topic(broker, "complaints.decisions", complaint_id)
+                if kind == "ComplaintAccepted"][0]
+    assert accepted["consumer_count"] == 3 and accepted["represented"] == ["王芳芳"]
+
+    worker = Caller(system)
+    case = f"/complaints/{complaint_id}/mediation"
+    for party in ("CONSUMER", "RESPONDENT"):
+        assert worker.post(f"{case}/consent", party=party, agreed=True).status_code == 200
+    terms = {"form": "WRITTEN", "terms": "商家向三位消费者各退款100元", "amount_recovered_fen": 30_000}
+    alone = worker.post(f"{case}/agreement", **terms)
+    assert alone.status_code == 422 and "王芳芳" in alone.json()["detail"]
+    assert "represented_consent" in alone.json()["detail"]
+    agreed = worker.post(f"{case}/agreement", **terms, represented_consent=["王芳芳"])
+    assert agreed.status_code == 200, agreed.text
+    assert agreed.json()["status"] == "AGREED"
+
+    events = settle(broker, complaint_id, "MediationAgreed", 4)
+    assert events[-1][1]["represented_consent"] == ["王芳芳"]
+    assert events[-1][1]["amount_recovered_fen"] == 30_000
+    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "AGREED" and s, 30,
+                       message="status AGREED")
+    assert "王芳芳" not in json.dumps(final, ensure_ascii=False)
+    raw = b"".join(m.value for m in read_all_sync(broker.bootstrap_servers, "public.complaints"))
+    for value in ("李娜娜", "王芳芳", "13900002222"):
+        assert value.encode("utf-8") not in raw, value
+
+
 # -- how a case ends without agreement ---------------------------------------------------
 
 
