@@ -63,6 +63,7 @@ SAMPLES = {
     ("POST", "/cases/{case_id}/filing-declined"): {"reason": "证据不足"},
     ("POST", "/cases/{case_id}/decision"): {"fine_fen": 100, "basis": "某条"},
     ("POST", "/cases/{case_id}/closure"): {"outcome": "结案"},
+    ("POST", "/cases/{case_id}/check-extension"): {"approved_by": "张局长", "reason": "需调取平台交易记录"},
 }
 
 

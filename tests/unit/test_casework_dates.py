@@ -6,7 +6,7 @@ import pytest
 
 from services.bus.clock import Clock
 from services.casework import CLOCK_SKEW, CaseCommand
-from services.enforcement.api import Closure, Decision
+from services.enforcement.api import CheckExtension, Closure, Decision
 from services.http import Problem
 from services.mediation.api import Agreement, Consent, Schedule, Termination
 from services.routing.api import Dispute, Violation
@@ -21,6 +21,7 @@ COMMANDS = [
     (Violation, {"violation_type": "PRICE_FRAUD", "evidence": "标价与结算价不符"}),
     (Decision, {"fine_fen": 500000, "basis": "价格法第四十二条"}),
     (Closure, {"outcome": "罚款已缴纳"}),
+    (CheckExtension, {"approved_by": "张局长", "reason": "需调取平台交易记录"}),
     (CaseCommand, {}),
 ]
 
