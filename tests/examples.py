@@ -87,6 +87,7 @@ EXAMPLES = {
     "TerminationNoticeOverdue": _event(notice_due=DUE),
     "AppraisalStarted": _event(body="上海市质量监督检验技术研究院", payer="SHARED", body_chosen_by="PARTIES_AGREED"),
     "AppraisalCompleted": _event(mediation_due=DUE, mediation_due_provisional=True),
+    "MediationDueRecomputed": _event(mediation_due=DUE, mediation_due_provisional=False),
     "MediationAgreed": _event(form="WRITTEN", terms="商家退还货款2599元。", amount_recovered_fen=259900,
                                oral_consent=[], represented_consent=[]),
     "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销", notice_due=DUE, represented_consent=[]),

@@ -75,7 +75,7 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         view.set_mediation_due(r["mediation_due"], paused=False)
     elif kind == "AppraisalStarted":
         view.set_mediation_due(view.mediation_due, paused=True)
-    elif kind == "AppraisalCompleted":
+    elif kind in ("AppraisalCompleted", "MediationDueRecomputed"):
         view.set_mediation_due(r["mediation_due"], paused=False)
     elif kind == "MediationAgreed":
         view.change("AGREED", at, reason=r["form"])

@@ -15,6 +15,7 @@ from services.bus.store import ServiceApplication, UnitOfWork, derive_id
 
 from services.routing import calendar, rulebook as rulebooks
 
+from . import rules
 from .domainmodel import IllegalTransition, MediationCase
 
 
@@ -109,8 +110,10 @@ class Mediation(ServiceApplication):
             return
         # The complaint's rulebook, as routing recorded it: never today's setting.
         book = rulebooks.named(accepted.get("rulebook"))
+        due, provisional = rules.clock_end(accepted["decided_at"], book.mediation_days, [], book.mediation_unit)
         case = MediationCase(complaint_id, accepted["agency_id"], accepted["decided_at"],
                              mediation_days=book.mediation_days, mediation_unit=book.mediation_unit,
+                             announced_due=due, announced_provisional=provisional,
                              rulebook=book.name, represented=list(accepted.get("represented") or []),
                              public={"respondent": accepted.get("respondent"),
                                      "subject_area": accepted.get("subject_area"),
@@ -215,6 +218,22 @@ class Mediation(ServiceApplication):
                 except IntegrityError:
                     pass  # the notice was recorded at the same moment; next round looks again
         return flagged
+
+    def recompute_dues(self) -> int:
+        """Announce again the limit of every live case that a holiday notice
+        loaded since (TOUSU_HOLIDAY_NOTICES, read at start) has moved or made
+        certain: the status shows the limit as the official calendar counts it."""
+        recomputed = 0
+        for case_id in self.live_cases.refresh():
+            case = self.find(case_id)
+            if case is None or case.is_final or not case.recompute_due(self.clock.now()):
+                continue
+            try:
+                self.save(case)
+                recomputed += 1
+            except IntegrityError:
+                pass  # a case worker acted at the same moment; the next round looks again
+        return recomputed
 
     def honour_withdrawals(self) -> int:
         """Withdrawals recorded while their case was being opened (by another

@@ -39,13 +39,17 @@ class MediationCase(Aggregate):
                  mediation_days: int = rules.MEDIATION_DAYS, public: dict | None = None,
                  by_agency: str | None = None, by_role: str | None = None,
                  mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None,
-                 represented: list[str] | None = None):
+                 represented: list[str] | None = None, announced_due: datetime | None = None,
+                 announced_provisional: bool | None = None):
         """`public`: what the public status feed may show about the complaint;
         only the respondent's name and credit code, subject area and city are kept.
         `rulebook`: the complaint's, from its acceptance (None: opened before
         it was recorded, under the default). `represented`: of a joint
         complaint, the consumers who do not act themselves, whose consent a
-        withdrawal or an agreement needs."""
+        withdrawal or an agreement needs. `announced_due`, `announced_provisional`:
+        the limit as the parties and the status were told it when the case
+        opened; kept in the event, since the calendar it was counted on may
+        gain a year's holiday notice later (None: opened before it was kept)."""
         self.complaint_id = rules.text(complaint_id, "complaint_id")
         self.agency_id = rules.text(agency_id, "agency_id")
         self.accepted_at = rules.utc(accepted_at, "accepted_at")
@@ -56,6 +60,8 @@ class MediationCase(Aggregate):
         self.notice: dict | None = None
         self.public = rules.public_view(public)
         self.represented = list(represented or [])
+        self.announced = None if announced_due is None else {"due": announced_due,
+                                                             "provisional": bool(announced_provisional)}
         self.consents: dict[str, dict] = {}
         self.sessions: list[dict] = []
         self.mediators: list[dict] = []
@@ -186,7 +192,11 @@ class MediationCase(Aggregate):
             raise IllegalTransition(self.status, "no appraisal is in progress")
         if at < self.open_appraisal["started_at"]:
             raise ValueError("an appraisal cannot finish before it started")
-        self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role)
+        finished = [{**a, "completed_at": at} if a["completed_at"] is None else a for a in self.appraisals]
+        due, provisional = rules.clock_end(self.accepted_at, self.mediation_days, finished,
+                                           getattr(self, "mediation_unit", rulebooks.DAYS))
+        self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role,
+                                  announced_due=due, announced_provisional=provisional)
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
               by_agency: str | None = None, by_role: str | None = None, oral_consent=(),
@@ -262,6 +272,20 @@ class MediationCase(Aggregate):
         if self.is_final or self.is_paused or now <= self.mediation_due:
             return False
         self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
+        return True
+
+    def recompute_due(self, now: datetime) -> bool:
+        """For the timer: once a holiday notice for a year the limit depends on
+        is loaded, the limit counted again differs from the one announced (or is
+        no longer provisional); announce the new one, and say whether it did."""
+        now = rules.utc(now, "now")
+        announced = getattr(self, "announced", None)
+        if self.is_final or self.is_paused or announced is None:
+            return False
+        due, provisional = self._limit()
+        if (due, provisional) == (announced["due"], announced["provisional"]):
+            return False
+        self._due_recomputed(mediation_due=due, provisional=provisional, at=now)
         return True
 
     def reassign(self, agency_id: str, at: datetime) -> bool:
@@ -437,9 +461,16 @@ class MediationCase(Aggregate):
 
     @event("AppraisalCompleted")
     def _appraisal_completed(self, at: datetime, result: str | None,
-                             by_agency: str | None, by_role: str | None) -> None:
+                             by_agency: str | None, by_role: str | None, announced_due: datetime | None = None,
+                             announced_provisional: bool | None = None) -> None:
         self.appraisals = [{**a, "completed_at": at, "result": result} if a["completed_at"] is None else a
                            for a in self.appraisals]
+        self.announced = None if announced_due is None else {"due": announced_due,
+                                                             "provisional": bool(announced_provisional)}
+
+    @event("DueRecomputed")
+    def _due_recomputed(self, mediation_due: datetime, provisional: bool, at: datetime) -> None:
+        self.announced = {"due": mediation_due, "provisional": provisional}
 
     @event("Agreed")
     def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,

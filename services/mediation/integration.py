@@ -61,6 +61,9 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     if isinstance(event, MediationCase.AppraisalCompleted):
         return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due,
                            mediation_due_provisional=case.provisional_due)]
+    if isinstance(event, MediationCase.DueRecomputed):
+        return [_mediation(case, "MediationDueRecomputed", mediation_due=event.mediation_due,
+                           mediation_due_provisional=event.provisional)]
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
                            amount_recovered_fen=event.amount_recovered_fen,
