@@ -59,6 +59,8 @@ class Agreement(CaseCommand):
     oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
         default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
         "document (Order 20 art. 22, Order 121 art. 24)")
+    performed_at_once: bool = Field(default=False, description="ORAL, under SAMR-20 and SAMR-121: the agreement was "
+                                    "carried out on the spot, so no document and no waiver of one is needed")
     represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
 
 
@@ -149,7 +151,7 @@ def router(runner: ServiceRunner) -> APIRouter:
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
         return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
             body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent,
-            represented_consent=body.represented_consent, **kw))
+            represented_consent=body.represented_consent, performed_at_once=body.performed_at_once, **kw))
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):

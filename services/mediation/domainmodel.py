@@ -200,15 +200,24 @@ class MediationCase(Aggregate):
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
               by_agency: str | None = None, by_role: str | None = None, oral_consent=(),
-              represented_consent=()) -> None:
+              represented_consent=(), performed_at_once: bool = False) -> None:
         """`oral_consent`: the parties who agreed that no mediation document be
         made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24).
         `represented_consent`: of a joint complaint, the represented consumers
-        who consent to the agreement; it needs all of them (art. 11 / art. 12)."""
+        who consent to the agreement; it needs all of them (art. 11 / art. 12).
+        `performed_at_once`: an ORAL agreement carried out on the spot, which
+        under Orders 20 and 121 needs no document and so no waiver of one."""
         rules.one_of(form, rules.FORMS, "form")
         terms = rules.text(terms, "terms")
         rules.fen(amount_recovered_fen, "amount_recovered_fen")
-        oral_consent = rules.oral_consent(form, oral_consent)
+        if not isinstance(performed_at_once, bool):
+            raise ValueError("performed_at_once must be true or false")
+        if performed_at_once and form != "ORAL":
+            raise ValueError("performed_at_once is for an ORAL agreement; a WRITTEN one has its document")
+        if performed_at_once and not self.book.no_document_when_performed:
+            raise ValueError(f"performed_at_once: under {self.rulebook} an agreement without a document needs both "
+                             "parties' consent (oral_consent); only SAMR-20 and SAMR-121 spare one performed at once")
+        oral_consent = rules.oral_consent(form, oral_consent, performed_at_once)
         represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         at = self._when(at)
         self._require_live("record an agreement")
@@ -218,7 +227,8 @@ class MediationCase(Aggregate):
         self._require_time_left("record an agreement", at)
         self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
                      by_agency=by_agency, by_role=by_role, oral_consent=oral_consent,
-                     represented_consent=represented_consent)
+                     represented_consent=represented_consent,
+                     **({"performed_at_once": True} if performed_at_once else {}))
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
                   by_agency: str | None = None, by_role: str | None = None, represented_consent=()) -> None:
@@ -475,8 +485,10 @@ class MediationCase(Aggregate):
     @event("Agreed")
     def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,
                 by_agency: str | None, by_role: str | None, oral_consent: list[str] | None = None,
-                represented_consent: list[str] | None = None) -> None:
+                represented_consent: list[str] | None = None, performed_at_once: bool = False) -> None:
         self.agreement = {"form": form, "terms": terms, "amount_recovered_fen": amount_recovered_fen, "at": at}
+        if performed_at_once:
+            self.agreement["performed_at_once"] = True
         if oral_consent:
             self.agreement["oral_consent"] = list(oral_consent)
         if represented_consent:

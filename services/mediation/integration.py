@@ -68,7 +68,8 @@ def integration_events(event, aggregate) -> list[Outgoing]:
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
                            amount_recovered_fen=event.amount_recovered_fen,
                            oral_consent=list(getattr(event, "oral_consent", None) or []),
-                           represented_consent=list(getattr(event, "represented_consent", None) or [])),
+                           represented_consent=list(getattr(event, "represented_consent", None) or []),
+                           performed_at_once=bool(getattr(event, "performed_at_once", False))),
                 public_update(case, "AGREED", event.at, event.form)]
     if isinstance(event, MediationCase.Terminated):
         status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"

@@ -147,11 +147,12 @@ def public_view(public: dict | None) -> dict:
             "subject_area": public.get("subject_area"), "city_adcode": public.get("city_adcode")}
 
 
-def oral_consent(form: str, parties) -> list[str]:
+def oral_consent(form: str, parties, performed_at_once: bool = False) -> list[str]:
     """The parties who agreed to do without a mediation document. Only an ORAL
     agreement has them, and it needs both: a mediator's record stands in for
     the document only when neither party wants one (Order 20 art. 22, Order 121
-    art. 24; Order 62 likewise)."""
+    art. 24; Order 62 likewise), or, under Orders 20 and 121, when the agreement
+    was performed on the spot (`performed_at_once`, checked by the caller)."""
     if isinstance(parties, str) or not all(isinstance(p, str) for p in parties):
         raise ValueError("oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
     given = sorted(set(parties))
@@ -161,6 +162,8 @@ def oral_consent(form: str, parties) -> list[str]:
         if given:
             raise ValueError("oral_consent is for an ORAL agreement; a WRITTEN one is signed in its document")
         return []
+    if performed_at_once:
+        return [p for p in PARTIES if p in given]
     if missing := [p for p in PARTIES if p not in given]:
         raise ValueError(f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
                          f"document; missing {', '.join(missing)}")
