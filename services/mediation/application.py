@@ -94,6 +94,9 @@ class Mediation(ServiceApplication):
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
                                       until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue))
         calendar.load_notices()
+        # Which live cases had their limit compared with the calendar, and under
+        # which notices: each is compared once per set of notices, not every round.
+        self._dues_checked: tuple[tuple, set] = ((), set())
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
@@ -224,15 +227,22 @@ class Mediation(ServiceApplication):
         loaded since (TOUSU_HOLIDAY_NOTICES, read at start) has moved or made
         certain: the status shows the limit as the official calendar counts it."""
         recomputed = 0
+        notices, checked = self._dues_checked
+        if notices != calendar.loaded_notices():
+            notices, checked = calendar.loaded_notices(), set()
+            self._dues_checked = (notices, checked)
         for case_id in self.live_cases.refresh():
-            case = self.find(case_id)
-            if case is None or case.is_final or not case.recompute_due(self.clock.now()):
+            if case_id in checked:
                 continue
-            try:
-                self.save(case)
-                recomputed += 1
-            except IntegrityError:
-                pass  # a case worker acted at the same moment; the next round looks again
+            case = self.find(case_id)
+            if case is not None and not case.is_final and case.recompute_due(self.clock.now()):
+                try:
+                    self.save(case)
+                    recomputed += 1
+                except IntegrityError:
+                    continue  # a case worker acted at the same moment; the next round looks again
+            if case is None or not case.is_paused:
+                checked.add(case_id)  # a paused case is announced again when its appraisal ends
         return recomputed
 
     def honour_withdrawals(self) -> int:
