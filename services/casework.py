@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from fastapi import Header
@@ -11,6 +11,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services import auth
 from services.http import Problem
+
+
+# How far a caller's clock may run ahead of the service's before an `at` counts
+# as the future: a desk machine's clock a few minutes fast is not a forged date.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class CaseCommand(BaseModel):
@@ -21,8 +26,16 @@ class CaseCommand(BaseModel):
     by: str | None = None
 
     def when(self, clock=None) -> datetime:
-        """`at`, or now by the service's clock (the one its timers use)."""
-        return self.at or (clock.now() if clock is not None else datetime.now(timezone.utc))
+        """`at`, or now by the service's clock (the one its timers use). Case
+        work records what happened: a consent, a session, a decision dated after
+        now has not happened, and would move the limits it is checked against."""
+        now = clock.now() if clock is not None else datetime.now(timezone.utc)
+        if self.at is None:
+            return now
+        if self.at > now + CLOCK_SKEW:
+            raise Problem(422, "Invalid request", f"at ({self.at.isoformat()}) is in the future: case work is "
+                          f"recorded once it has happened (now is {now.isoformat()})", field="at")
+        return self.at
 
 
 @lru_cache(maxsize=1)
@@ -88,9 +101,9 @@ async def act_on_case(runner, key: str, command: CaseCommand, who: auth.Principa
     caller may act on the case's agency, and the change is made as the caller.
     The service's application has `case(key)` and `act(key, command)`."""
     check_by(command, who)
+    at = command.when(runner.clock)
     with refusals(not_found, illegal):
         case = await runner.run_in_store(runner.app.case, key)
         authorise(who, case.agency_id)
         as_caller = {"by_agency": who.agency_id, "by_role": who.role}
-        return await runner.run_in_store(runner.app.act, key,
-                                         lambda c: change(c, command.when(runner.clock), as_caller))
+        return await runner.run_in_store(runner.app.act, key, lambda c: change(c, at, as_caller))

@@ -14,7 +14,9 @@ from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
 # An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.
-PERSONAL_FIELDS = {"consumer", "agent", "facts", "id_number", "phone", "address", "original", "question", "answer"}
+PERSONAL_FIELDS = {"consumer", "agent", "facts", "id_number", "phone", "address", "original", "question", "answer",
+                   # a joint complaint's other consumers, named in several records
+                   "co_consumers", "representatives", "represented", "represented_consent"}
 
 
 def _url(args) -> str:
@@ -327,7 +329,7 @@ def _print_problem(response) -> None:
 
 
 def _jsonable(value, personal: bool, key: str | None = None):
-    if not personal and key in PERSONAL_FIELDS and value is not None:
+    if not personal and key in PERSONAL_FIELDS and value not in (None, [], ""):
         return "***"
     if isinstance(value, dict):
         return {k: _jsonable(v, personal, k) for k, v in value.items()}

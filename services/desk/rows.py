@@ -74,7 +74,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
                        mediation_due=f.get("mediation_due"))
         elif t == "AppraisalStarted":
             row["mediation_paused"] = 1
-        elif t == "AppraisalCompleted":
+        elif t in ("AppraisalCompleted", "MediationDueRecomputed"):
             row.update(mediation_paused=0, mediation_due=f.get("mediation_due"))
         elif t == "MediationScheduled":
             mediators = list(f.get("mediators") or [])

@@ -7,6 +7,7 @@ from pydantic import Field
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, act_on_case, authorise, principal, refusals
+from services.http import Problem
 
 from .application import CaseNotFound, Enforcement
 from .domainmodel import IllegalTransition, PenaltyCase
@@ -26,12 +27,20 @@ class Declining(CaseCommand):
     reason: str = Field(min_length=1)
 
 
+class CheckExtension(CaseCommand):
+    """The head's approval of 15 more working days to check a lead found in
+    mediation (SAMR-20 art. 23, SAMR-121 art. 27)."""
+    approved_by: str = Field(min_length=1, description="The head of the bureau who approved it")
+    reason: str = Field(min_length=1)
+
+
 def document(case: PenaltyCase) -> dict:
     return {"case_id": str(case.id), "case_number": case.case_number, "origin": case.origin,
             "status": case.status, "complaint_ids": list(case.complaint_ids), "respondent": case.respondent,
             "violation_type": case.violation_type, "agency_id": case.agency_id, "received_at": case.received_at,
             "filing_due": case.filing_due, "conclusion_due": case.conclusion_due, "decision": case.decision,
-            "closure": case.closure, "declined": case.declined, "overdue": list(case.flagged_overdue)}
+            "closure": case.closure, "declined": case.declined, "overdue": list(case.flagged_overdue),
+            "check_due": getattr(case, "check_due", None), "check_extension": getattr(case, "check_extension", None)}
 
 
 def router(runner: ServiceRunner) -> APIRouter:
@@ -56,6 +65,14 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/filing-declined")
     async def decline(case_id: str, body: Declining, who: Principal = Depends(principal)):
         return await act(case_id, body, who, lambda c, at, kw: c.decline_filing(body.reason, at, **kw))
+
+    @api.post("/check-extension")
+    async def check_extension(case_id: str, body: CheckExtension, who: Principal = Depends(principal)):
+        # The head approves (art. 27): a case worker's token cannot.
+        if who.role != "SUPERVISOR":
+            raise Problem(403, "Forbidden", "extending a lead's check period needs the approval of the bureau's "
+                          "head: a SUPERVISOR token")
+        return await act(case_id, body, who, lambda c, at, kw: c.extend_check(body.approved_by, body.reason, at, **kw))
 
     @api.post("/decision")
     async def decision(case_id: str, body: Decision, who: Principal = Depends(principal)):

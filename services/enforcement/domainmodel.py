@@ -108,6 +108,27 @@ class PenaltyCase(Aggregate):
         self._require(DECIDED, "close the case", "a case closes after its decision")
         self._closed(outcome=outcome, at=at, by_agency=by_agency, by_role=by_role)
 
+    def extend_check(self, approved_by: str, reason: str, at: datetime, *,
+                     by_agency: str | None = None, by_role: str | None = None) -> None:
+        """The bureau's head approved checking the lead 15 working days longer
+        (SAMR-20 art. 23, SAMR-121 art. 27): once, before the period ends."""
+        approved_by = rules.text(approved_by, "approved_by")
+        reason = rules.text(reason, "reason")
+        at = self._when(at)
+        self._require(LEAD, "extend the check", "only a lead not yet filed or declined is being checked")
+        check_due = getattr(self, "check_due", None)
+        if check_due is None:
+            raise IllegalTransition(self.status, "this lead has no check period to extend: only a lead found in "
+                                                 "mediation under SAMR-20 or SAMR-121 has one")
+        if getattr(self, "check_extension", None) is not None:
+            raise IllegalTransition(self.status, "the check period was already extended; the rules allow it once")
+        if at > check_due:
+            raise IllegalTransition(self.status, f"the check period ended at {check_due.isoformat()}: an extension "
+                                                 "is approved before it ends")
+        new_due, provisional = rules.extended_check_due(check_due)
+        self._check_extended(approved_by=approved_by, reason=reason, at=at, check_due=new_due,
+                             provisional=provisional, by_agency=by_agency, by_role=by_role)
+
     def link_complaint(self, complaint_id: str, at: datetime, *,
                        by_agency: str | None = None, by_role: str | None = None) -> bool:
         """A further complaint joins the case; say whether it was new. A complaint
@@ -205,6 +226,13 @@ class PenaltyCase(Aggregate):
     @event("OverdueFlagged")
     def _overdue_flagged(self, limit: str, at: datetime) -> None:
         self.flagged_overdue = [*self.flagged_overdue, limit]
+
+    @event("CheckExtended")
+    def _check_extended(self, approved_by: str, reason: str, at: datetime, check_due: datetime, provisional: bool,
+                        by_agency: str | None, by_role: str | None) -> None:
+        self.check_extension = {"approved_by": approved_by, "reason": reason, "at": at,
+                                "from": self.check_due, "provisional": provisional}
+        self.check_due = check_due
 
     @event("ComplaintLinked")
     def _complaint_linked(self, complaint_id: str, at: datetime,

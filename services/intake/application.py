@@ -137,9 +137,10 @@ def request_fingerprint(kind: str, record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-# What only a complaint carries: the remedy asked for, and the findings Order
-# No. 121 makes grounds for not accepting a complaint.
-COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials")
+# What only a complaint carries: the remedy asked for, the findings Order
+# No. 121 makes grounds for not accepting a complaint, and a joint complaint's
+# consumers (a report has no representatives to elect).
+COMPLAINT_ONLY = ("demands", "identity_verification", "false_materials", "co_consumers", "representatives")
 
 
 def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
@@ -178,6 +179,8 @@ def status_document(view: ComplaintStatus) -> dict:
         # A due date in a year whose holiday notice is not loaded yet may still move.
         "decision_due_provisional": getattr(view, "decision_due_provisional", False),
         "mediation_due_provisional": getattr(view, "mediation_due_provisional", False),
+        # No address showed the competent bureau: the receiving one holds it until a person places it.
+        "needs_placement": getattr(view, "needs_placement", False),
     }
 
 

@@ -19,7 +19,8 @@ STATUS_RANK = {
 
 
 NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late",
-         "transfer_explanation", "next_session", "decision_due_provisional", "mediation_due_provisional")
+         "transfer_explanation", "next_session", "decision_due_provisional", "mediation_due_provisional",
+         "needs_placement")
 
 
 class Request(Aggregate):

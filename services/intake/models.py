@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
-                      StrictStr, StringConstraints, TypeAdapter, WithJsonSchema)
+                      StrictStr, StringConstraints, TypeAdapter, ValidationInfo, WithJsonSchema, field_validator)
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as NumberError
 
@@ -209,15 +209,51 @@ class _Filing(_Body):
     agent: Agent | None = None
 
 
+# Order 20 art. 11, Order 121 art. 12 (Order 62 art. 14): a joint complaint may
+# elect, in writing, two representatives; no more.
+MAX_REPRESENTATIVES = 2
+
+
 class ComplaintBody(_Filing):
     kind: Literal["COMPLAINT"]
     demands: Annotated[list[Demand], _none_is(list)] = Field(default_factory=list)
+    # A joint complaint (Order 20 art. 11, Order 121 art. 12): the other consumers
+    # of the same dispute with the same respondent, who agreed to complain together.
+    co_consumers: Annotated[list[Consumer], _none_is(list)] = Field(default_factory=list)
+    # The names of the one or two consumers elected to act for all; none: each
+    # consumer acts for themselves and the first named (`consumer`) files.
+    representatives: Annotated[list[Text], _none_is(list)] = Field(default_factory=list)
     # Staff findings Order No. 121 makes grounds for not accepting (art. 16(5),
     # 16(6)); optional, and not read under the older rulebooks.
     identity_verification: optional(IdentityVerification) = None
     false_materials: StrictBool | None = None
     # Set when the complaint also reports a violation: intake files two linked requests.
     alleged_violation: ViolationType | None = None
+
+    @field_validator("representatives")
+    @classmethod
+    def _elected_among_the_consumers(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        """A representative's choices bind the consumers they act for, so who
+        they are must be beyond doubt: one of the complaint's consumers, named once."""
+        if not names:
+            return names
+        if len(names) > MAX_REPRESENTATIVES:
+            raise ValueError(f"a joint complaint elects at most {MAX_REPRESENTATIVES} representatives "
+                             f"(Order 20 art. 11, Order 121 art. 12), not {len(names)}")
+        co_consumers = info.data.get("co_consumers")
+        consumer = info.data.get("consumer")
+        if co_consumers is None or consumer is None:
+            return names  # the consumers themselves are malformed: that error is said instead
+        if not co_consumers:
+            raise ValueError("representatives act for a joint complaint: name the other consumers in co_consumers")
+        everyone = [consumer.name, *(c.name for c in co_consumers)]
+        for name in names:
+            if everyone.count(name) != 1:
+                raise ValueError(f"{name!r} is not the name of exactly one of the complaint's consumers "
+                                 "(consumer and co_consumers)")
+        if len(set(names)) != len(names):
+            raise ValueError("a representative is named twice")
+        return names
 
 
 class ReportBody(_Filing):

@@ -46,6 +46,8 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
     if kind == "ComplaintAccepted":
         view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=rulebook)
         view.decided(r["decided_at"], r["decision_due"])
+        if r.get("needs_placement"):
+            view.note({"needs_placement": True})
     elif kind == "ComplaintRejected":
         view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"],
                     rulebook=rulebook, grounds=list(r.get("grounds") or []))
@@ -59,6 +61,8 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
     elif kind == "ComplaintTransferred":
         view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook,
                     explanation=r.get("explanation"))
+        if getattr(view, "needs_placement", False):
+            view.note({"needs_placement": False})  # a person placed it
         if r.get("explanation"):
             # A transfer after acceptance does not move the status back: it is told apart.
             view.note({"transfer_explanation": r["explanation"]})
@@ -71,7 +75,7 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         view.set_mediation_due(r["mediation_due"], paused=False)
     elif kind == "AppraisalStarted":
         view.set_mediation_due(view.mediation_due, paused=True)
-    elif kind == "AppraisalCompleted":
+    elif kind in ("AppraisalCompleted", "MediationDueRecomputed"):
         view.set_mediation_due(r["mediation_due"], paused=False)
     elif kind == "MediationAgreed":
         view.change("AGREED", at, reason=r["form"])

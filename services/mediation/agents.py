@@ -14,7 +14,8 @@ def timers(app: Mediation, clock) -> list[Timer]:
     every_s = float(os.environ.get("TOUSU_TIMER_SECONDS", "30"))
     return [Timer(every_s, app.expire_due, "mediation-time-limit"),
             Timer(every_s, app.honour_withdrawals, "mediation-early-withdrawals"),
-            Timer(every_s, app.flag_late_notices, "mediation-termination-notices")]
+            Timer(every_s, app.flag_late_notices, "mediation-termination-notices"),
+            Timer(every_s, app.recompute_dues, "mediation-due-recomputed")]
 
 
 SPEC = ServiceSpec(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
-from services.http import Problem
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
@@ -45,10 +44,24 @@ class Appraisal(CaseCommand):
     result: str | None = None
 
 
+JOINT_CONSENT = ("A joint complaint's represented consumers, by name, who consent to what their representatives "
+                 "did: all of them, or it is refused (Order 20 art. 11, Order 121 art. 12)")
+
+
+class Withdrawal(CaseCommand):
+    represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
+
+
 class Agreement(CaseCommand):
     form: Literal["WRITTEN", "ORAL"]
     terms: str = Field(min_length=1)
     amount_recovered_fen: int = Field(ge=0, strict=True)
+    oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
+        default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
+        "document (Order 20 art. 22, Order 121 art. 24)")
+    performed_at_once: bool = Field(default=False, description="ORAL, under SAMR-20 and SAMR-121: the agreement was "
+                                    "carried out on the spot, so no document and no waiver of one is needed")
+    represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
 
 
 class RecusalRequest(CaseCommand):
@@ -69,6 +82,7 @@ TerminationReason = Enum("TerminationReason", {code: code for code in TERMINATIO
 class Termination(CaseCommand):
     reason: TerminationReason = Field(description="A ground of the case's rulebook; another rulebook's ground is refused")
     text: str | None = None
+    represented_consent: list[str] = Field(default_factory=list, description="With WITHDRAWN: " + JOINT_CONSENT)
 
 
 class Violation(CaseCommand):
@@ -136,20 +150,17 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/mediation/agreement")
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
         return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
-            body.form, body.terms, body.amount_recovered_fen, at, **kw))
+            body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent,
+            represented_consent=body.represented_consent, performed_at_once=body.performed_at_once, **kw))
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
-        if body.reason.value == "TIME_LIMIT_EXCEEDED" and body.at is not None and body.at > runner.clock.now():
-            # The limit has passed only if it has passed now: a termination dated
-            # after today would record a lapse that has not happened.
-            raise Problem(422, "Invalid request", "a termination for TIME_LIMIT_EXCEEDED cannot be dated in the "
-                          "future", field="at")
         return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
+                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text,
+                                                       represented_consent=body.represented_consent, **kw))
 
     @api.post("/withdrawal")
-    async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def withdrawal(complaint_id: str, body: Withdrawal, who: Principal = Depends(principal)):
         check_by(body, who)
         with refusals(CaseNotFound, IllegalTransition):
             case = await runner.run_in_store(app.find, MediationCase.create_id(complaint_id))
@@ -160,7 +171,7 @@ def router(runner: ServiceRunner) -> APIRouter:
                 # honours the withdrawal only if its bureau (or one above) made it.
                 authorise_role(who)
             outcome = await runner.run_in_store(app.withdraw, complaint_id, body.when(runner.clock),
-                                                who.agency_id, who.role)
+                                                who.agency_id, who.role, body.represented_consent)
         return {"complaint_id": complaint_id, "withdrawal": outcome}
 
     return api

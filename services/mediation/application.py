@@ -15,6 +15,7 @@ from services.bus.store import ServiceApplication, UnitOfWork, derive_id
 
 from services.routing import calendar, rulebook as rulebooks
 
+from . import rules
 from .domainmodel import IllegalTransition, MediationCase
 
 
@@ -31,18 +32,27 @@ class Withdrawal(Aggregate):
         return derive_id("mediation", "withdrawal", complaint_id)
 
     @event("Recorded")
-    def __init__(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None):
+    def __init__(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None,
+                 represented_consent: list[str] | None = None):
+        """`represented_consent`: the consumers a joint complaint's representatives
+        act for who consented; whether that is all of them is known when the case opens."""
         self.complaint_id = complaint_id
-        self.recorders = [{"at": at, "by_agency": by_agency, "by_role": by_role}]
+        self.recorders = [{"at": at, "by_agency": by_agency, "by_role": by_role,
+                           "represented_consent": list(represented_consent or [])}]
 
     @event("RecordedAgain")
-    def record_again(self, at: datetime, by_agency: str | None, by_role: str | None) -> None:
+    def record_again(self, at: datetime, by_agency: str | None, by_role: str | None,
+                     represented_consent: list[str] | None = None) -> None:
         """Another agency recorded it too: which one owns the case is known
         only when the case opens, so the first to record it must not shut out the rest."""
-        self.recorders = [*self.recorders, {"at": at, "by_agency": by_agency, "by_role": by_role}]
+        self.recorders = [*self.recorders, {"at": at, "by_agency": by_agency, "by_role": by_role,
+                                            "represented_consent": list(represented_consent or [])}]
 
-    def recorded_by(self, by_agency: str | None, by_role: str | None) -> bool:
-        return any(r["by_agency"] == by_agency and r["by_role"] == by_role for r in self.recorders)
+    def recorded_by(self, by_agency: str | None, by_role: str | None, represented_consent=()) -> bool:
+        """Recorded by this agency in this role, with at least this consent: a
+        withdrawal recorded again once the represented consumers consent counts."""
+        return any(r["by_agency"] == by_agency and r["by_role"] == by_role
+                   and set(represented_consent) <= set(r.get("represented_consent") or ()) for r in self.recorders)
 
 
 class ViolationReport(Aggregate):
@@ -69,7 +79,8 @@ def withdrawn(case: MediationCase, recorder: dict) -> None:
     """End a case for a withdrawal made before it opened: as the recorder made
     it, at the earliest when the case opened."""
     case.terminate("WITHDRAWN", max(recorder["at"], case.accepted_at),
-                   by_agency=recorder["by_agency"], by_role=recorder["by_role"])
+                   by_agency=recorder["by_agency"], by_role=recorder["by_role"],
+                   represented_consent=recorder.get("represented_consent") or [])
 
 
 class Mediation(ServiceApplication):
@@ -83,6 +94,9 @@ class Mediation(ServiceApplication):
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
                                       until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue))
         calendar.load_notices()
+        # Which live cases had their limit compared with the calendar, and under
+        # which notices: each is compared once per set of notices, not every round.
+        self._dues_checked: tuple[tuple, set] = ((), set())
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
     def handle(self, uow: UnitOfWork, item: Decoded) -> None:
@@ -99,22 +113,28 @@ class Mediation(ServiceApplication):
             return
         # The complaint's rulebook, as routing recorded it: never today's setting.
         book = rulebooks.named(accepted.get("rulebook"))
+        due, provisional = rules.clock_end(accepted["decided_at"], book.mediation_days, [], book.mediation_unit)
         case = MediationCase(complaint_id, accepted["agency_id"], accepted["decided_at"],
                              mediation_days=book.mediation_days, mediation_unit=book.mediation_unit,
-                             rulebook=book.name,
+                             announced_due=due, announced_provisional=provisional,
+                             rulebook=book.name, represented=list(accepted.get("represented") or []),
                              public={"respondent": accepted.get("respondent"),
                                      "subject_area": accepted.get("subject_area"),
                                      "city_adcode": accepted.get("city_adcode")})
         uow.add(case)
         withdrawal = uow.get(Withdrawal.create_id(complaint_id))
-        recorder = None if withdrawal is None else self.entitled(withdrawal, case.agency_id)
+        recorder = None if withdrawal is None else self.entitled(withdrawal, case.agency_id, case.joint_represented)
         if recorder is not None:
             withdrawn(case, recorder)
 
-    def entitled(self, withdrawal: Withdrawal, agency_id: str) -> dict | None:
+    def entitled(self, withdrawal: Withdrawal, agency_id: str, represented: list[str] = ()) -> dict | None:
         """The first recording of a withdrawal made before the case had a bureau
-        by that bureau or one above it; any other agency's stays without effect."""
+        by that bureau or one above it; any other agency's stays without effect,
+        as does one without the consent of every consumer a joint complaint's
+        representatives act for (Order 20 art. 11, Order 121 art. 12)."""
         for recorder in withdrawal.recorders:
+            if not set(represented) <= set(recorder.get("represented_consent") or ()):
+                continue
             if recorder["by_agency"] is None:
                 return recorder  # recorded before withdrawals named who recorded them
             try:
@@ -143,21 +163,25 @@ class Mediation(ServiceApplication):
     def act(self, complaint_id: str, command: Callable[[MediationCase], None]) -> MediationCase:
         return self.change(lambda: self.case(complaint_id), command)
 
-    def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None) -> str:
+    def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None,
+                 represented_consent: list[str] = ()) -> str:
+        consent = list(represented_consent)
         if self.find(MediationCase.create_id(complaint_id)) is not None:
-            self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role))
+            self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role,
+                                                         represented_consent=consent))
             return "TERMINATED"
         withdrawal_id = Withdrawal.create_id(complaint_id)
         existing = self.find(withdrawal_id)
         if existing is None:
             try:
-                self.save(Withdrawal(complaint_id, at, by_agency, by_role))
+                self.save(Withdrawal(complaint_id, at, by_agency, by_role, represented_consent=consent))
                 return "WITHDRAWN_BEFORE_MEDIATION"
             except IntegrityError:
                 existing = self.find(withdrawal_id)  # withdrawn twice at once
-        if not existing.recorded_by(by_agency, by_role):
+        if not existing.recorded_by(by_agency, by_role, consent):
             self.change(lambda: self.find(withdrawal_id),
-                        lambda w: None if w.recorded_by(by_agency, by_role) else w.record_again(at, by_agency, by_role))
+                        lambda w: None if w.recorded_by(by_agency, by_role, consent)
+                        else w.record_again(at, by_agency, by_role, represented_consent=consent))
         return "WITHDRAWN_BEFORE_MEDIATION"
 
     # Timer -----------------------------------------------------------------
@@ -198,6 +222,29 @@ class Mediation(ServiceApplication):
                     pass  # the notice was recorded at the same moment; next round looks again
         return flagged
 
+    def recompute_dues(self) -> int:
+        """Announce again the limit of every live case that a holiday notice
+        loaded since (TOUSU_HOLIDAY_NOTICES, read at start) has moved or made
+        certain: the status shows the limit as the official calendar counts it."""
+        recomputed = 0
+        notices, checked = self._dues_checked
+        if notices != calendar.loaded_notices():
+            notices, checked = calendar.loaded_notices(), set()
+            self._dues_checked = (notices, checked)
+        for case_id in self.live_cases.refresh():
+            if case_id in checked:
+                continue
+            case = self.find(case_id)
+            if case is not None and not case.is_final and case.recompute_due(self.clock.now()):
+                try:
+                    self.save(case)
+                    recomputed += 1
+                except IntegrityError:
+                    continue  # a case worker acted at the same moment; the next round looks again
+            if case is None or not case.is_paused:
+                checked.add(case_id)  # a paused case is announced again when its appraisal ends
+        return recomputed
+
     def honour_withdrawals(self) -> int:
         """Withdrawals recorded while their case was being opened (by another
         worker, or in the same instant) reach the case here, a timer round late
@@ -211,7 +258,7 @@ class Mediation(ServiceApplication):
             if case is None:
                 continue  # not open yet: opening will see it
             self.early_withdrawals.drop(withdrawal_id)
-            recorder = None if case.is_final else self.entitled(withdrawal, case.agency_id)
+            recorder = None if case.is_final else self.entitled(withdrawal, case.agency_id, case.joint_represented)
             if recorder is None:
                 continue
             self.act(complaint_id, lambda c: None if c.is_final else withdrawn(c, recorder))

@@ -38,11 +38,18 @@ class MediationCase(Aggregate):
     def __init__(self, complaint_id: str, agency_id: str, accepted_at: datetime,
                  mediation_days: int = rules.MEDIATION_DAYS, public: dict | None = None,
                  by_agency: str | None = None, by_role: str | None = None,
-                 mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None):
+                 mediation_unit: str = rulebooks.DAYS, rulebook: str | None = None,
+                 represented: list[str] | None = None, announced_due: datetime | None = None,
+                 announced_provisional: bool | None = None):
         """`public`: what the public status feed may show about the complaint;
         only the respondent's name and credit code, subject area and city are kept.
         `rulebook`: the complaint's, from its acceptance (None: opened before
-        it was recorded, under the default)."""
+        it was recorded, under the default). `represented`: of a joint
+        complaint, the consumers who do not act themselves, whose consent a
+        withdrawal or an agreement needs. `announced_due`, `announced_provisional`:
+        the limit as the parties and the status were told it when the case
+        opened; kept in the event, since the calendar it was counted on may
+        gain a year's holiday notice later (None: opened before it was kept)."""
         self.complaint_id = rules.text(complaint_id, "complaint_id")
         self.agency_id = rules.text(agency_id, "agency_id")
         self.accepted_at = rules.utc(accepted_at, "accepted_at")
@@ -52,6 +59,9 @@ class MediationCase(Aggregate):
         self.recusal_request: dict | None = None
         self.notice: dict | None = None
         self.public = rules.public_view(public)
+        self.represented = list(represented or [])
+        self.announced = None if announced_due is None else {"due": announced_due,
+                                                             "provisional": bool(announced_provisional)}
         self.consents: dict[str, dict] = {}
         self.sessions: list[dict] = []
         self.mediators: list[dict] = []
@@ -182,13 +192,33 @@ class MediationCase(Aggregate):
             raise IllegalTransition(self.status, "no appraisal is in progress")
         if at < self.open_appraisal["started_at"]:
             raise ValueError("an appraisal cannot finish before it started")
-        self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role)
+        finished = [{**a, "completed_at": at} if a["completed_at"] is None else a for a in self.appraisals]
+        due, provisional = rules.clock_end(self.accepted_at, self.mediation_days, finished,
+                                           getattr(self, "mediation_unit", rulebooks.DAYS))
+        self._appraisal_completed(at=at, result=result, by_agency=by_agency, by_role=by_role,
+                                  announced_due=due, announced_provisional=provisional)
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
-              by_agency: str | None = None, by_role: str | None = None) -> None:
+              by_agency: str | None = None, by_role: str | None = None, oral_consent=(),
+              represented_consent=(), performed_at_once: bool = False) -> None:
+        """`oral_consent`: the parties who agreed that no mediation document be
+        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24).
+        `represented_consent`: of a joint complaint, the represented consumers
+        who consent to the agreement; it needs all of them (art. 11 / art. 12).
+        `performed_at_once`: an ORAL agreement carried out on the spot, which
+        under Orders 20 and 121 needs no document and so no waiver of one."""
         rules.one_of(form, rules.FORMS, "form")
         terms = rules.text(terms, "terms")
         rules.fen(amount_recovered_fen, "amount_recovered_fen")
+        if not isinstance(performed_at_once, bool):
+            raise ValueError("performed_at_once must be true or false")
+        if performed_at_once and form != "ORAL":
+            raise ValueError("performed_at_once is for an ORAL agreement; a WRITTEN one has its document")
+        if performed_at_once and not self.book.no_document_when_performed:
+            raise ValueError(f"performed_at_once: under {self.rulebook} an agreement without a document needs both "
+                             "parties' consent (oral_consent); only SAMR-20 and SAMR-121 spare one performed at once")
+        oral_consent = rules.oral_consent(form, oral_consent, performed_at_once)
+        represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         at = self._when(at)
         self._require_live("record an agreement")
         self._require_not_suspended("record an agreement")
@@ -196,12 +226,20 @@ class MediationCase(Aggregate):
         # No check for a running appraisal: parties may settle before its result.
         self._require_time_left("record an agreement", at)
         self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
-                     by_agency=by_agency, by_role=by_role)
+                     by_agency=by_agency, by_role=by_role, oral_consent=oral_consent,
+                     represented_consent=represented_consent,
+                     **({"performed_at_once": True} if performed_at_once else {}))
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
-                  by_agency: str | None = None, by_role: str | None = None) -> None:
+                  by_agency: str | None = None, by_role: str | None = None, represented_consent=()) -> None:
+        """`represented_consent`: of a joint complaint withdrawn by its
+        representatives, the represented consumers who consent; a withdrawal
+        gives up their complaint too, so it needs all of them (Order 20 art. 11,
+        Order 121 art. 12). Not asked for other grounds."""
         rules.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
         text = rules.optional_text(text, "text")
+        represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, "a withdrawal")
+                               if reason == "WITHDRAWN" else [])
         if reason == "OTHER" and text is None:
             raise ValueError("termination for OTHER reasons needs a text saying which")
         at = self._when(at)
@@ -212,7 +250,8 @@ class MediationCase(Aggregate):
             if at <= self.mediation_due:
                 raise IllegalTransition(self.status, f"the time limit runs until {self.mediation_due.isoformat()}")
         self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role,
-                         notice_due=rules.notice_due(at, self.book.termination_notice))
+                         notice_due=rules.notice_due(at, self.book.termination_notice),
+                         **({"represented_consent": represented_consent} if represented_consent else {}))
 
     def notify_termination(self, at: datetime, *, by_agency: str | None = None, by_role: str | None = None) -> None:
         """The parties were told that mediation ended (SAMR-20 art. 21, SAMR-121 art. 23)."""
@@ -245,6 +284,20 @@ class MediationCase(Aggregate):
         self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
         return True
 
+    def recompute_due(self, now: datetime) -> bool:
+        """For the timer: once a holiday notice for a year the limit depends on
+        is loaded, the limit counted again differs from the one announced (or is
+        no longer provisional); announce the new one, and say whether it did."""
+        now = rules.utc(now, "now")
+        announced = getattr(self, "announced", None)
+        if self.is_final or self.is_paused or announced is None:
+            return False
+        due, provisional = self._limit()
+        if (due, provisional) == (announced["due"], announced["provisional"]):
+            return False
+        self._due_recomputed(mediation_due=due, provisional=provisional, at=now)
+        return True
+
     def reassign(self, agency_id: str, at: datetime) -> bool:
         """The complaint moved to another bureau (escalation, a decided dispute):
         the case moves with it while it is still open."""
@@ -272,6 +325,11 @@ class MediationCase(Aggregate):
         if not self.both_consented:
             return AWAITING_CONSENT
         return SCHEDULED if self.panel else OPEN
+
+    @property
+    def joint_represented(self) -> list[str]:
+        """Cases opened before joint complaints were recorded had none."""
+        return getattr(self, "represented", None) or []
 
     @property
     def book(self) -> rulebooks.Rulebook:
@@ -413,18 +471,35 @@ class MediationCase(Aggregate):
 
     @event("AppraisalCompleted")
     def _appraisal_completed(self, at: datetime, result: str | None,
-                             by_agency: str | None, by_role: str | None) -> None:
+                             by_agency: str | None, by_role: str | None, announced_due: datetime | None = None,
+                             announced_provisional: bool | None = None) -> None:
         self.appraisals = [{**a, "completed_at": at, "result": result} if a["completed_at"] is None else a
                            for a in self.appraisals]
+        self.announced = None if announced_due is None else {"due": announced_due,
+                                                             "provisional": bool(announced_provisional)}
+
+    @event("DueRecomputed")
+    def _due_recomputed(self, mediation_due: datetime, provisional: bool, at: datetime) -> None:
+        self.announced = {"due": mediation_due, "provisional": provisional}
 
     @event("Agreed")
     def _agreed(self, form: str, terms: str, amount_recovered_fen: int, at: datetime,
-                by_agency: str | None, by_role: str | None) -> None:
+                by_agency: str | None, by_role: str | None, oral_consent: list[str] | None = None,
+                represented_consent: list[str] | None = None, performed_at_once: bool = False) -> None:
         self.agreement = {"form": form, "terms": terms, "amount_recovered_fen": amount_recovered_fen, "at": at}
+        if performed_at_once:
+            self.agreement["performed_at_once"] = True
+        if oral_consent:
+            self.agreement["oral_consent"] = list(oral_consent)
+        if represented_consent:
+            self.agreement["represented_consent"] = list(represented_consent)
         self.mediators = rules.close_seats(self.mediators, at, AGREED)
 
     @event("Terminated")
     def _terminated(self, reason: str, at: datetime, text: str | None,
-                    by_agency: str | None, by_role: str | None, notice_due: datetime | None = None) -> None:
+                    by_agency: str | None, by_role: str | None, notice_due: datetime | None = None,
+                    represented_consent: list[str] | None = None) -> None:
         self.termination = {"reason": reason, "at": at, "text": text, "notice_due": notice_due}
+        if represented_consent:
+            self.termination["represented_consent"] = list(represented_consent)
         self.mediators = rules.close_seats(self.mediators, at, TERMINATED)

@@ -61,13 +61,20 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     if isinstance(event, MediationCase.AppraisalCompleted):
         return [_mediation(case, "AppraisalCompleted", mediation_due=case.mediation_due,
                            mediation_due_provisional=case.provisional_due)]
+    if isinstance(event, MediationCase.DueRecomputed):
+        return [_mediation(case, "MediationDueRecomputed", mediation_due=event.mediation_due,
+                           mediation_due_provisional=event.provisional)]
     if isinstance(event, MediationCase.Agreed):
         return [_mediation(case, "MediationAgreed", form=event.form, terms=event.terms,
-                           amount_recovered_fen=event.amount_recovered_fen),
+                           amount_recovered_fen=event.amount_recovered_fen,
+                           oral_consent=list(getattr(event, "oral_consent", None) or []),
+                           represented_consent=list(getattr(event, "represented_consent", None) or []),
+                           performed_at_once=bool(getattr(event, "performed_at_once", False))),
                 public_update(case, "AGREED", event.at, event.form)]
     if isinstance(event, MediationCase.Terminated):
         status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"
         return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text,
-                           notice_due=getattr(event, "notice_due", None)),
+                           notice_due=getattr(event, "notice_due", None),
+                           represented_consent=list(getattr(event, "represented_consent", None) or [])),
                 public_update(case, status, event.at, event.reason)]
     return []

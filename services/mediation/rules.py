@@ -145,3 +145,44 @@ def public_view(public: dict | None) -> dict:
     respondent = public.get("respondent") or {}
     return {"respondent": {"name": respondent.get("name"), "uscc": respondent.get("uscc")},
             "subject_area": public.get("subject_area"), "city_adcode": public.get("city_adcode")}
+
+
+def oral_consent(form: str, parties, performed_at_once: bool = False) -> list[str]:
+    """The parties who agreed to do without a mediation document. Only an ORAL
+    agreement has them, and it needs both: a mediator's record stands in for
+    the document only when neither party wants one (Order 20 art. 22, Order 121
+    art. 24; Order 62 likewise), or, under Orders 20 and 121, when the agreement
+    was performed on the spot (`performed_at_once`, checked by the caller)."""
+    if isinstance(parties, str) or not all(isinstance(p, str) for p in parties):
+        raise ValueError("oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
+    given = sorted(set(parties))
+    if unknown := [p for p in given if p not in PARTIES]:
+        raise ValueError(f"oral_consent: {', '.join(unknown)} is not a party (CONSUMER, RESPONDENT)")
+    if form != "ORAL":
+        if given:
+            raise ValueError("oral_consent is for an ORAL agreement; a WRITTEN one is signed in its document")
+        return []
+    if performed_at_once:
+        return [p for p in PARTIES if p in given]
+    if missing := [p for p in PARTIES if p not in given]:
+        raise ValueError(f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
+                         f"document; missing {', '.join(missing)}")
+    return list(PARTIES)
+
+
+def represented_consent(needed: list[str], given, action: str) -> list[str]:
+    """The represented consumers of a joint complaint who consented to what
+    their representatives did; all of them, or it is refused: a representative's
+    acts bind the others, but giving up the complaint or agreeing in mediation
+    only with their consent (Order 20 art. 11, Order 121 art. 12, Order 62 art. 14).
+    A complaint of one consumer needs none."""
+    if isinstance(given, str) or not all(isinstance(name, str) for name in given):
+        raise ValueError("represented_consent must be a list of the represented consumers' names")
+    given = list(dict.fromkeys(name.strip() for name in given))
+    if unknown := [name for name in given if name not in needed]:
+        raise ValueError(f"represented_consent: {', '.join(unknown)} is not a represented consumer of this "
+                         f"complaint ({', '.join(needed) or 'it has none'})")
+    if missing := [name for name in needed if name not in given]:
+        raise ValueError(f"represented_consent: {action} by the representatives of a joint complaint binds the "
+                         f"consumers they represent only with their consent; missing {', '.join(missing)}")
+    return [name for name in needed if name in given]

@@ -56,7 +56,8 @@ class ReferralReply(CaseCommand):
 
 def document(complaint: Complaint) -> dict:
     return {"complaint_id": complaint.complaint_id, "agency_id": complaint.agency_id, "state": complaint.state,
-            "dispute": complaint.dispute, "escalation": getattr(complaint, "escalation", None)}
+            "dispute": complaint.dispute, "escalation": getattr(complaint, "escalation", None),
+            "needs_placement": getattr(complaint, "needs_placement", False)}
 
 
 def router(runner: ServiceRunner) -> APIRouter:

@@ -106,7 +106,11 @@ class Routing(ServiceApplication):
         agency = decision.agency_id or receiving
         if decision.transfer_from:
             complaint.transfer(decision.transfer_from, agency, decision.basis, now)
-        complaint.accept(agency, decision.basis, now)
+        # No address showed the competent bureau: the receiving one holds the
+        # complaint, marked for a person to place, since competence is the
+        # operator's or the act's place (Order 62 art. 6, Order 20 art. 12,
+        # Order 121 art. 13), never the receiver's by default.
+        complaint.accept(agency, decision.basis, now, needs_placement=decision.agency_id is None)
 
     def referral_target(self, record: dict) -> str | None:
         subject = record["subject_area"]

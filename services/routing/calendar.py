@@ -63,6 +63,11 @@ def use_notices(notices: Iterable[holidays.Notice]) -> None:
     _day.cache_clear()
 
 
+def loaded_notices() -> tuple[holidays.Notice, ...]:
+    """The notices in use, by year: what a deadline counted earlier may not have known."""
+    return tuple(_notices[year] for year in sorted(_notices))
+
+
 def known_year(year: int) -> bool:
     return FIRST_COVERED.year <= year <= LAST_COVERED.year or year in _notices
 

@@ -23,6 +23,10 @@ How the table's shape becomes a hierarchy:
   code (EEB-441900).
 - Taiwan, Hong Kong and Macao are in the table but outside the mainland's
   administrative system: no agencies.
+- The State Administration for Market Regulation (AMR-100000, level NATIONAL,
+  100000 being the code GB/T 2260 gives the country) is above every provincial
+  AMR: a jurisdiction dispute between bureaus of two provinces goes to it, as
+  their common superior (Order 62 art. 9; Order 20 art. 30; Order 121 art. 33).
 - Only AMR bureaus form a chain of command here. The other agencies' superiors
   (city or provincial departments, national bodies) are not in the directory, so
   their parent is None.
@@ -55,8 +59,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterator
 
-COUNTY, CITY, PROVINCE = "COUNTY", "CITY", "PROVINCE"
-LEVELS = (COUNTY, CITY, PROVINCE)
+COUNTY, CITY, PROVINCE, NATIONAL = "COUNTY", "CITY", "PROVINCE", "NATIONAL"
+LEVELS = (COUNTY, CITY, PROVINCE, NATIONAL)
+NATIONAL_AMR = "AMR-100000"
 
 REMITS: dict[str, tuple[str, ...]] = {
     "AMR": ("GOODS_QUALITY", "SERVICE_CONTRACT", "FOOD", "PRICE", "ADVERTISING", "OTHER_MARKET"),
@@ -154,8 +159,8 @@ class Directory:
         amr = self._amr(adcode)
         if amr is None:
             return None
-        chain = [amr.id, *self.superiors(amr.id)]
-        return self._agencies[chain[-1]].adcode
+        chain = [self._agencies[a] for a in (amr.id, *self.superiors(amr.id))]
+        return next((a.adcode for a in chain if a.level == PROVINCE), None)
 
     def competent_agency(self, subject_area: str | None, adcode: str | None) -> str | None:
         """Who handles matters of this area at this place, if the directory has it."""
@@ -183,7 +188,8 @@ class Directory:
         return self.exists(lower) and upper in self.superiors(lower)
 
     def common_superior(self, a: str, b: str) -> str | None:
-        """The nearest agency above both (共同的上一级); None when only a national body is."""
+        """The nearest agency above both (共同的上一级), up to the national
+        administration; None when the directory has none (agencies other than AMRs)."""
         above_b = set(self.superiors(b))
         return next((s for s in self.superiors(a) if s in above_b), None)
 
@@ -204,11 +210,12 @@ def _base_agencies() -> tuple[tuple[str, Agency], ...]:
     names = _division_names()
     counties = [c for c in names if not c.endswith("00")]
     has_counties = {c[:4] for c in counties}
-    agencies: list[Agency] = []
+    agencies: list[Agency] = [Agency(NATIONAL_AMR, "AMR", "100000", "国家市场监督管理总局", NATIONAL, None,
+                                     REMITS["AMR"])]
     for adcode, name in names.items():
         province = adcode[:2] + "0000"
         if adcode == province:
-            agencies += [_agency(kind, adcode, name, PROVINCE, None)
+            agencies += [_agency(kind, adcode, name, PROVINCE, NATIONAL_AMR if kind == "AMR" else None)
                          for kind in ("AMR", *PROVINCE_KINDS)]
             continue
         city = adcode[:4] + "00"

@@ -52,13 +52,16 @@ class Complaint(Aggregate):
         if self.is_decided:
             raise AlreadyDecided(self.complaint_id, self.state)
 
-    def accept(self, agency_id: str, basis: str, at: datetime) -> None:
+    def accept(self, agency_id: str, basis: str, at: datetime, needs_placement: bool = False) -> None:
         self._require_undecided()
-        self._accepted(agency_id, basis, at)
+        self._accepted(agency_id, basis, at, needs_placement=needs_placement)
 
     @event("Accepted")
-    def _accepted(self, agency_id: str, basis: str, at: datetime) -> None:
+    def _accepted(self, agency_id: str, basis: str, at: datetime, needs_placement: bool = False) -> None:
+        """`needs_placement`: no division code showed which bureau is competent;
+        the receiving bureau holds the complaint until a person places it."""
         self.state, self.agency_id, self.basis, self.decided_at = "ACCEPTED", agency_id, basis, at
+        self.needs_placement = needs_placement
 
     def reject(self, agency_id: str, reason: str, explanation: str, at: datetime,
                grounds: list[dict] | None = None) -> None:
@@ -90,6 +93,7 @@ class Complaint(Aggregate):
     def transfer(self, from_agency_id: str, to_agency_id: str, reason: str, at: datetime,
                  by_agency: str | None = None, by_role: str | None = None) -> None:
         self.agency_id = to_agency_id
+        self.needs_placement = False
         if reason.startswith("DESIGNATED"):
             self.dispute = None
         if reason == "ESCALATED" or reason.startswith("DESIGNATED") or reason == "TAKEN_OVER":

@@ -5,6 +5,7 @@ from services.bus.messages import Outgoing
 from services.bus.topics import referral_inbox
 
 from .calendar import china_date
+from . import joint
 from .domainmodel import Complaint
 from .rulebook import DEFAULT
 
@@ -80,6 +81,9 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
             "subject_area": complaint.record.get("subject_area"),
             "city_adcode": city_adcode(event.agency_id.split("-", 1)[-1]), "received_at": complaint.received_at,
             "rulebook": rulebook, "decision_due_provisional": bool(complaint.provisional_due),
+            "needs_placement": bool(getattr(event, "needs_placement", False)),
+            "consumer_count": max(len(joint.consumers(complaint.record)), 1),
+            "represented": joint.represented(complaint.record),
         }), public_update(complaint, "ACCEPTED", event.at, event.basis)]
     if isinstance(event, Complaint.Rejected):
         return [Outgoing("complaints.decisions", cid, "ComplaintRejected", {

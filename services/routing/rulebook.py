@@ -89,6 +89,9 @@ class Rulebook:
     violation_check: Period | None = None
     violation_check_extension: Period | None = None
     dispute_settlement: Period | None = None
+    # Orders 20 art. 22 and 121 art. 24: no mediation document is needed for an
+    # agreement performed on the spot (即时履行), besides one both parties waive it for.
+    no_document_when_performed: bool = False
     # Order No. 62: a bureau without competence passes the complaint on. Orders 20
     # and 121: it does not accept (art. 15(1) / 16(1)) and tells the consumer the
     # competent bureau; a unified receiving unit distributes instead (art. 37 / 41).
@@ -226,6 +229,7 @@ SAMR_ORDER_20 = Rulebook(
     termination_notice=Period(7, WORKING_DAYS, "第二十一条第二款"),
     violation_check=Period(15, WORKING_DAYS, "第二十三条第一款"),
     violation_check_extension=Period(15, WORKING_DAYS, "第二十三条第一款"),
+    no_document_when_performed=True,
     dispute_settlement=Period(7, WORKING_DAYS, "第三十条"),
     transfers_without_competence=False,
     prior_handling_bodies=("AMR_MEDIATION", "CONSUMER_ASSOCIATION", "PEOPLES_MEDIATION", "COURT", "ARBITRATION",
@@ -291,6 +295,7 @@ SAMR_ORDER_121 = Rulebook(
     termination_notice=Period(7, WORKING_DAYS, "第二十三条第二款"),
     violation_check=Period(15, WORKING_DAYS, "第二十七条"),
     violation_check_extension=Period(15, WORKING_DAYS, "第二十七条（经市场监督管理部门负责人批准）"),
+    no_document_when_performed=True,
     dispute_settlement=Period(7, WORKING_DAYS, "第三十三条"),
     transfers_without_competence=False,
     # Other lawful mediation bodies (people's mediation) are no longer listed.

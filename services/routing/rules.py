@@ -24,8 +24,10 @@ competent county bureau, recorded as a transfer. Taking a complaint over (art. 8
 is a superior's deliberate act, not routing's default: see `escalate`.
 
 When no division code resolves to a county, agency_id is None with basis
-FIRST_RECEIVED: the receiving bureau keeps the complaint and finds out where the
-operator is. An address that did not parse is not a missing respondent.
+FIRST_RECEIVED: the receiving bureau holds the complaint, marked as needing
+placement (`needs_placement` on ComplaintAccepted and in the status) until a
+person finds out where the operator is and moves it (takeover, dispute,
+designation). An address that did not parse is not a missing respondent.
 
 Acceptance (Order No. 62 arts. 2, 11, 16; the other rulebooks' own articles,
 see rulebook.py), checked in the rulebook's order; a complaint failing two
@@ -172,8 +174,9 @@ def escalate(agency_id: str, directory: Directory) -> str | None:
 
 
 def resolve_dispute(agency_a: str, agency_b: str, directory: Directory) -> str | None:
-    """Who designates the handler when two bureaus dispute jurisdiction (art. 9):
-    their common superior; None when that is a national body."""
+    """Who designates the handler when two bureaus dispute jurisdiction (art. 9;
+    Order 20 art. 30; Order 121 art. 33): their common superior at whatever
+    level, the national administration for bureaus of two provinces."""
     return directory.common_superior(agency_a, agency_b)
 
 

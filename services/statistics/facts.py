@@ -18,7 +18,8 @@ KEPT = {
     "ComplaintReceived": ("channel", "receiving_agency_id", "subject_area", "respondent"),
     "ReportReceived": ("channel", "receiving_agency_id", "subject_area", "respondent"),
     "ConsultationReceived": ("channel", "receiving_agency_id"),
-    "ComplaintAccepted": ("agency_id", "decided_at", "decision_due", "subject_area", "respondent", "received_at"),
+    "ComplaintAccepted": ("agency_id", "decided_at", "decision_due", "subject_area", "respondent", "received_at",
+                          "consumer_count"),
     "ComplaintRejected": ("agency_id", "reason", "decided_at", "decision_due"),
     "ComplaintReferred": ("to_agency_id", "from_agency_id", "subject_area", "decided_at"),
     "ComplaintTransferred": ("to_agency_id", "from_agency_id", "decided_at"),
@@ -46,6 +47,10 @@ def _fact(record_type: str, record: dict, fields: tuple[str, ...]) -> dict:
         fact[name] = operator(value) if name == "respondent" else value
     if record_type in RECEIVED:
         fact["kind"] = RECEIVED[record_type]
+    if record_type == "ComplaintReceived":
+        # A joint complaint is one complaint of several consumers (Order 121
+        # art. 12): counted once, its consumers counted apart; never their names.
+        fact["consumers"] = 1 + len(record.get("co_consumers") or ())
     return fact
 
 

@@ -42,6 +42,7 @@ DIMENSIONS: dict[str, Callable[[RequestSummary], str | None]] = {
 
 MEASURES: dict[str, Callable[[RequestSummary], int]] = {
     "requests": lambda s: 1,
+    "consumers": lambda s: s.consumers,
     "accepted": lambda s: s.decision == "ACCEPTED",
     "rejected": lambda s: s.decision == "REJECTED",
     "referred": lambda s: s.decision == "REFERRED",

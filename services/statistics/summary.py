@@ -41,6 +41,7 @@ class RequestSummary:
     time_limit_exceeded: bool
     amount_recovered_fen: int
     penalty_case_ids: tuple[str, ...]
+    consumers: int = 1            # more than one for a joint complaint
 
 
 def _order(fact: dict):
@@ -84,6 +85,8 @@ def summarise(complaint_id: str, facts: Iterable[dict]) -> RequestSummary | None
         amount_recovered_fen=sum(f["amount_recovered_fen"] or 0 for f in by_type["MediationAgreed"]),
         penalty_case_ids=tuple(sorted({f["case_id"] for t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked")
                                        for f in by_type[t]})),
+        consumers=(receipt.get("consumers")
+                   or next((f["consumer_count"] for f in accepted if f.get("consumer_count")), None) or 1),
     )
 
 

@@ -44,7 +44,8 @@ SAMPLES = {
     ("POST", "/complaints/{complaint_id}/mediation/appraisal"): {"action": "START", "body": "某检测中心",
                                                                    "payer": "CLAIMANT"},
     ("POST", "/complaints/{complaint_id}/mediation/agreement"): {"form": "ORAL", "terms": "退款",
-                                                                    "amount_recovered_fen": 100},
+                                                                    "amount_recovered_fen": 100,
+                                                                    "oral_consent": ["CONSUMER", "RESPONDENT"]},
     ("POST", "/complaints/{complaint_id}/mediation/termination"): {"reason": "SELF_SETTLED"},
     ("POST", "/complaints/{complaint_id}/mediation/recusal/request"): {"mediator": "张调解", "party": "CONSUMER",
                                                                          "reason": "与被投诉人有亲属关系"},
@@ -62,6 +63,7 @@ SAMPLES = {
     ("POST", "/cases/{case_id}/filing-declined"): {"reason": "证据不足"},
     ("POST", "/cases/{case_id}/decision"): {"fine_fen": 100, "basis": "某条"},
     ("POST", "/cases/{case_id}/closure"): {"outcome": "结案"},
+    ("POST", "/cases/{case_id}/check-extension"): {"approved_by": "张局长", "reason": "需调取平台交易记录"},
 }
 
 

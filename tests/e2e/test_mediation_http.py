@@ -169,6 +169,49 @@ def test_consent_schedule_and_a_written_agreement_reach_the_topic_the_status_and
         assert value.encode("utf-8") not in raw, value
 
 
+def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_its_representatives_act_for(
+        system, broker):
+    # Order 121 art. 12: three consumers, one respondent, one dispute; two representatives elected.
+    number = next(_numbers)
+    body = factories.complaint(number)
+    first = body["consumer"]["name"]
+    body["co_consumers"] = [{"name": "李娜娜", "phone": "13900002222"}, {"name": "王芳芳", "phone": "13900003333"}]
+    body["representatives"] = [first, "李娜娜"]
+    three = factories.complaint(number, co_consumers=body["co_consumers"],
+                                representatives=[first, "李娜娜", "王芳芳"])
+    refused = httpx.post(f"{system.url}/complaints", json=three, timeout=30)
+    assert refused.status_code == 422 and refused.json()["field"] == "representatives"
+
+    complaint_id = submit(system, body)
+    wait_until(lambda: status(system, complaint_id).get("status") == "IN_MEDIATION", 60,
+               message=f"{complaint_id} in mediation")
+    accepted = [r for kind, r in on_topic(broker, "complaints.decisions", complaint_id)
+                if kind == "ComplaintAccepted"][0]
+    assert accepted["consumer_count"] == 3 and accepted["represented"] == ["王芳芳"]
+
+    worker = Caller(system)
+    case = f"/complaints/{complaint_id}/mediation"
+    for party in ("CONSUMER", "RESPONDENT"):
+        assert worker.post(f"{case}/consent", party=party, agreed=True).status_code == 200
+    terms = {"form": "WRITTEN", "terms": "商家向三位消费者各退款100元", "amount_recovered_fen": 30_000}
+    alone = worker.post(f"{case}/agreement", **terms)
+    assert alone.status_code == 422 and "王芳芳" in alone.json()["detail"]
+    assert "represented_consent" in alone.json()["detail"]
+    agreed = worker.post(f"{case}/agreement", **terms, represented_consent=["王芳芳"])
+    assert agreed.status_code == 200, agreed.text
+    assert agreed.json()["status"] == "AGREED"
+
+    events = settle(broker, complaint_id, "MediationAgreed", 4)
+    assert events[-1][1]["represented_consent"] == ["王芳芳"]
+    assert events[-1][1]["amount_recovered_fen"] == 30_000
+    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "AGREED" and s, 30,
+                       message="status AGREED")
+    assert "王芳芳" not in json.dumps(final, ensure_ascii=False)
+    raw = b"".join(m.value for m in read_all_sync(broker.bootstrap_servers, "public.complaints"))
+    for value in ("李娜娜", "王芳芳", "13900002222"):
+        assert value.encode("utf-8") not in raw, value
+
+
 # -- how a case ends without agreement ---------------------------------------------------
 
 
@@ -224,7 +267,8 @@ def test_withdrawal_closes_the_complaint(system, broker):
 # -- the clock -------------------------------------------------------------------------
 
 
-def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, broker):
+def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
+    broker, system = clocked
     complaint_id = consented(system)
     worker = Caller(system)
     case = f"/complaints/{complaint_id}/mediation"
@@ -232,7 +276,7 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, b
     due_before = opened["mediation_due"]
     assert due_before == datetime.fromisoformat(status(system, complaint_id)["mediation_due"])
 
-    started_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    started_at = datetime.now(timezone.utc)
     took = timedelta(days=3, hours=4, minutes=5, seconds=6)
     started = worker.post(f"{case}/appraisal", action="START", body="北京市产品质量监督检验研究院",
                           payer="CLAIMANT", at=started_at)
@@ -241,14 +285,24 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(system, b
     assert started.json()["mediation_due"] is None  # unknown until the result is in
     wait_until(lambda: status(system, complaint_id)["mediation_paused"], 30, message="the status shows the pause")
 
-    completed = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=started_at + took)
+    # Case work is dated when it happened, never later: the result comes in
+    # once mediation's clock has moved past it.
+    completed_at = started_at + took
+    early = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=completed_at)
+    assert early.status_code == 422 and early.json()["field"] == "at"
+    mediation = system.workers["mediation"]
+    mediation.stop()
+    mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(took.total_seconds() + 600)}
+    system.restart("mediation")
+    wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
+    completed = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=completed_at)
     assert completed.status_code == 200, completed.text
     assert completed.json()["status"] == "OPEN" and completed.json()["paused"] is False
 
     events = settle(broker, complaint_id, "AppraisalCompleted", 5)
     assert [kind for kind, _ in events[3:]] == ["AppraisalStarted", "AppraisalCompleted"]
     # The limit as a legal period: each China day the appraisal touched is not counted.
-    expected, _ = clock_end(opened["accepted_at"], 60, [{"started_at": started_at, "completed_at": started_at + took}])
+    expected, _ = clock_end(opened["accepted_at"], 60, [{"started_at": started_at, "completed_at": completed_at}])
     assert expected > due_before
     assert events[4][1]["mediation_due"] == expected
     shown = wait_until(lambda: (s := status(system, complaint_id))["mediation_paused"] is False and s, 30,
@@ -271,7 +325,7 @@ def test_illegal_transitions_are_refused_naming_the_state_and_store_nothing(syst
     early, _ = in_mediation(system)
     before = stored_version(system, early)
     assert_conflict(worker.post(f"/complaints/{early}/mediation/agreement", form="ORAL", terms="退款",
-                                amount_recovered_fen=100), "AWAITING_CONSENT")
+                                amount_recovered_fen=100, oral_consent=["CONSUMER", "RESPONDENT"]), "AWAITING_CONSENT")
     assert stored_version(system, early) == before
 
     ended = consented(system)

@@ -223,7 +223,7 @@ def expected(truths, by: tuple[str, ...], admit) -> dict:
     groups: dict[tuple, Counter] = defaultdict(Counter)
     for t in filter(admit, truths):
         c = groups[tuple(dimension(t, d) for d in by)]
-        c.update(requests=1, accepted=t.decision == "ACCEPTED", rejected=t.decision == "REJECTED",
+        c.update(requests=1, consumers=1, accepted=t.decision == "ACCEPTED", rejected=t.decision == "REJECTED",
                  referred=t.decision == "REFERRED", decided_late=t.late, mediations=t.mediated, agreed=t.agreed,
                  terminated=t.terminated, time_limit_exceeded=t.time_limit, amount_recovered_fen=t.amount,
                  penalty_cases=t.penalty)

@@ -302,3 +302,79 @@ def test_a_lead_from_mediation_is_due_when_its_check_is():
     case = lead(check_due=check_due)
     assert case.filing_due == check_due
     assert case.overdue(check_due) == [] and case.overdue(check_due + MS) == ["FILING"]
+
+
+# -- the check period of a lead found in mediation, and its extension (SAMR-121 art. 27) --
+
+HEAD = {"by_agency": "AMR-310115", "by_role": "SUPERVISOR"}
+
+
+def checked_lead(last_day: date) -> PenaltyCase:
+    return lead(received_at=end_of_day(last_day) - 20 * DAY, check_due=end_of_day(last_day))
+
+
+@pytest.mark.parametrize("last_day, extended_to, provisional", [
+    (date(2026, 3, 6), date(2026, 3, 27), False),     # a Friday: three plain weeks
+    (date(2026, 2, 6), date(2026, 3, 5), False),      # across the Spring Festival (15-23 Feb), its Saturdays worked
+    (date(2026, 2, 13), date(2026, 3, 12), False),    # the Saturday before it, 14 Feb, is a working day
+    (date(2026, 9, 25), date(2026, 10, 22), False),   # across National Day (1-7 Oct); Saturday 10 Oct worked
+    (date(2026, 12, 18), date(2027, 1, 11), True),    # into 2027, whose notice is not loaded: New Year kept off
+])
+def test_the_heads_approval_extends_the_check_by_fifteen_working_days(last_day, extended_to, provisional):
+    case = checked_lead(last_day)
+    case.collect_events()
+    case.extend_check("张局长", "需调取平台交易记录", end_of_day(last_day) - DAY, **HEAD)
+    assert new_events(case) == ["PenaltyCase.CheckExtended"]
+    assert case.check_due == case.filing_due == end_of_day(extended_to)
+    assert case.check_extension["approved_by"] == "张局长" and case.check_extension["from"] == end_of_day(last_day)
+    assert case.check_extension["provisional"] is provisional
+    # Late only once the extended period has passed.
+    assert case.overdue(end_of_day(last_day) + DAY) == []
+    assert case.overdue(end_of_day(extended_to) + MS) == ["FILING"]
+
+
+def test_without_an_extension_the_lead_is_late_the_day_after_its_check_period():
+    case = checked_lead(date(2026, 3, 6))
+    assert case.overdue(end_of_day(date(2026, 3, 6))) == []
+    assert case.flag_overdue(end_of_day(date(2026, 3, 6)) + MS) == ["FILING"]
+
+
+@pytest.mark.parametrize("case, at, refusal", [
+    (lambda: checked_lead(date(2026, 3, 6)), end_of_day(date(2026, 3, 6)) + MS, "ended at"),
+    (lambda: lead(), RECEIVED + DAY, "no check period"),   # a lead of the default rulebook has none
+    (lambda: _extended(), end_of_day(date(2026, 3, 20)), "already extended"),
+    (lambda: _filed_checked(), end_of_day(date(2026, 3, 4)), "not yet filed"),
+])
+def test_an_extension_is_refused_after_the_period_twice_or_without_a_period(case, at, refusal):
+    subject = case()
+    before = subject.check_due
+    with pytest.raises(IllegalTransition, match=refusal):
+        subject.extend_check("张局长", "需调取平台交易记录", at, **HEAD)
+    assert subject.check_due == before
+
+
+def _extended() -> PenaltyCase:
+    case = checked_lead(date(2026, 3, 6))
+    case.extend_check("张局长", "需调取平台交易记录", end_of_day(date(2026, 3, 5)), **HEAD)
+    return case
+
+
+def _filed_checked() -> PenaltyCase:
+    case = checked_lead(date(2026, 3, 6))
+    case.file(end_of_day(date(2026, 3, 2)))
+    return case
+
+
+@pytest.mark.parametrize("approved_by, reason", [("", "理由"), ("张局长", " "), (None, "理由")])
+def test_an_extension_names_who_approved_it_and_why(approved_by, reason):
+    with pytest.raises(ValueError):
+        checked_lead(date(2026, 3, 6)).extend_check(approved_by, reason, end_of_day(date(2026, 3, 2)), **HEAD)
+
+
+def test_the_extension_is_the_rulebooks():
+    from services.enforcement.rules import CHECK_EXTENSION
+    from services.routing.rulebook import SAMR_ORDER_20, SAMR_ORDER_121
+
+    for book in (SAMR_ORDER_20, SAMR_ORDER_121):
+        assert (book.violation_check_extension.length, book.violation_check_extension.unit) == \
+            (CHECK_EXTENSION.length, CHECK_EXTENSION.unit)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.bus.clock import Clock
+from services.bus.messages import Decoded, Inbound
 from services.bus.store import UnitOfWork
 from services.routing import calendar, holidays
 from services.routing.application import Routing
@@ -133,3 +134,81 @@ def test_routing_recomputes_a_provisional_decision_due_when_the_notice_is_loaded
     assert complaint.decision_due == calendar.end_of_day(date(2027, 1, 11))
     names = [type(e).__name__ for e in app.events.get(complaint.id)]
     assert names[-1] == "DecisionDueRecomputed"
+
+
+@pytest.mark.parametrize("accepted_on, rulebook, provisional_end, official_end", [
+    # 60 days end on 8 Feb 2027, the third day of the Spring Festival as judged without a notice;
+    # the notice gives 5-12 February off: the last day moves to Monday 15 February.
+    (date(2026, 12, 10), "SAIC-62", date(2027, 2, 9), date(2027, 2, 15)),
+    (date(2026, 12, 10), "SAMR-121", date(2027, 2, 9), date(2027, 2, 15)),
+    # 45 working days: the notice's week off and its working Saturday, 20 February.
+    (date(2026, 12, 10), "SAMR-20", date(2027, 2, 16), date(2027, 2, 20)),
+    # No holiday near the end: the same day, now certain.
+    (date(2026, 11, 20), "SAIC-62", date(2027, 1, 19), date(2027, 1, 19)),
+])
+def test_the_mediation_limit_shown_is_recomputed_once_the_notice_for_its_year_is_loaded(
+        accepted_on, rulebook, provisional_end, official_end):
+    from services.intake.application import Intake
+    from services.intake.projection import project
+    from services.mediation.application import Mediation
+    from services.mediation.integration import integration_events
+
+    accepted_at = datetime.combine(accepted_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+    mediation = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FixedClock(accepted_at))
+    intake = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    accepted = dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1", decided_at=accepted_at, rulebook=rulebook)
+    uow = UnitOfWork(mediation)
+    mediation.open(uow, accepted)
+    uow.commit()
+
+    def show_in_status() -> dict:
+        case = mediation.case("TS-1")
+        for event in mediation.events.get(case.id):
+            for out in integration_events(event, case):
+                if out.topic == "mediation.events":
+                    record = {"event_id": f"{event.originator_version}", "occurred_at": accepted_at, **out.record}
+                    view_uow = UnitOfWork(intake)
+                    project(view_uow, Decoded(Inbound("mediation.events", 0, 0, None, b""), out.record_type, record))
+                    view_uow.commit()
+        return intake.status("TS-1")
+
+    shown = show_in_status()
+    assert shown["mediation_due"] == calendar.end_of_day(provisional_end) and shown["mediation_due_provisional"]
+    assert mediation.recompute_dues() == 0  # nothing new is known
+
+    calendar.use_notices([holidays.parse(NOTICE_2027)])
+    assert mediation.recompute_dues() == 1
+    assert mediation.recompute_dues() == 0  # announced once
+    shown = show_in_status()
+    assert shown["mediation_due"] == calendar.end_of_day(official_end)
+    assert shown["mediation_due_provisional"] is False
+
+
+def test_a_limit_the_official_calendar_already_covers_is_never_recomputed():
+    from services.mediation.application import Mediation
+
+    accepted_at = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    mediation = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FixedClock(accepted_at))
+    uow = UnitOfWork(mediation)
+    mediation.open(uow, dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1", decided_at=accepted_at))
+    uow.commit()
+    calendar.use_notices([holidays.parse(NOTICE_2027)])
+    assert mediation.recompute_dues() == 0
+    assert mediation.case("TS-1").mediation_due == calendar.end_of_day(date(2026, 7, 31))
+
+
+def test_a_limit_moved_by_an_appraisal_is_recomputed_from_what_the_appraisal_announced():
+    from services.mediation.domainmodel import MediationCase
+
+    accepted_at = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+    case = MediationCase("TS-1", "AMR-310115", accepted_at, announced_due=calendar.end_of_day(date(2027, 2, 9)),
+                         announced_provisional=True)
+    case.record_consent("CONSUMER", True, accepted_at)
+    case.record_consent("RESPONDENT", True, accepted_at)
+    case.start_appraisal("某检测中心", "CLAIMANT", accepted_at + timedelta(days=5))
+    case.complete_appraisal(accepted_at + timedelta(days=7))  # 15-17 Dec not counted: 8 Feb + 3
+    assert case.mediation_due == calendar.end_of_day(date(2027, 2, 11)) and case.provisional_due
+    assert case.recompute_due(accepted_at + timedelta(days=8)) is False
+    calendar.use_notices([holidays.parse(NOTICE_2027)])
+    assert case.recompute_due(accepted_at + timedelta(days=8)) is True
+    assert case.announced == {"due": calendar.end_of_day(date(2027, 2, 15)), "provisional": False}

@@ -115,6 +115,42 @@ def test_an_agent_may_complain_for_the_consumer():
     assert record["agent"]["phone"] == "010-62345678"
 
 
+CO_CONSUMERS = [{"name": "李娜", "phone": "13900002222"}, {"name": "王芳", "phone": "021-62345679"}]
+
+
+@pytest.mark.parametrize("representatives", [[], ["张伟"], ["李娜"], ["张伟", "王芳"]])
+def test_a_joint_complaint_elects_none_one_or_two_representatives_among_its_consumers(representatives):
+    _, record = to_record(parse_submission(complaint(co_consumers=CO_CONSUMERS, representatives=representatives)))
+    assert [c["name"] for c in record["co_consumers"]] == ["李娜", "王芳"]
+    assert record["co_consumers"][1]["phone"] == "021-62345679"
+    assert record["representatives"] == representatives
+
+
+def test_a_complaint_of_one_consumer_has_no_co_consumers():
+    _, record = to_record(parse_submission(complaint()))
+    assert record["co_consumers"] == [] and record["representatives"] == []
+
+
+@pytest.mark.parametrize("co_consumers, representatives, says", [
+    # Order 20 art. 11, Order 121 art. 12: two representatives, no more.
+    (CO_CONSUMERS, ["张伟", "李娜", "王芳"], "at most 2 representatives"),
+    (CO_CONSUMERS, ["赵强"], "not the name of exactly one"),
+    (CO_CONSUMERS, ["李娜", "李娜"], "named twice"),
+    ([{"name": "张伟", "phone": "13900002222"}], ["张伟"], "not the name of exactly one"),  # two of that name
+    ([], ["张伟"], "name the other consumers in co_consumers"),
+])
+def test_representatives_that_cannot_act_for_the_joint_complaint_are_refused_naming_the_field(
+        co_consumers, representatives, says):
+    with pytest.raises(ValidationError) as caught:
+        parse_submission(complaint(co_consumers=co_consumers, representatives=representatives))
+    status, problem = problems.invalid(caught.value)
+    assert status == 422 and problem["field"] == "representatives" and says in problem["detail"]
+
+
+def test_a_co_consumers_phone_is_checked_like_the_consumers():
+    assert failing_fields(complaint(co_consumers=[{"name": "李娜", "phone": "12345"}])) == ["co_consumers.0.phone"]
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"transaction.amount_fen": "129900"}, "transaction.amount_fen"),
     ({"transaction.amount_fen": 1299.5}, "transaction.amount_fen"),

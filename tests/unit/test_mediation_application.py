@@ -67,3 +67,44 @@ def test_the_time_limit_timer_watches_only_live_cases(app):
     assert app.live_cases.refresh() == {MediationCase.create_id("TS-1"), MediationCase.create_id("TS-2")}
     app.withdraw("TS-1", ACCEPTED["decided_at"] + timedelta(days=1), "AMR-310115", "CASE_WORKER")
     assert app.live_cases.refresh() == {MediationCase.create_id("TS-2")}
+
+
+JOINT = dict(ACCEPTED, consumer_count=3, represented=["李娜", "王芳"])
+
+
+def test_a_joint_complaints_early_withdrawal_without_every_consent_stays_without_effect(app):
+    # Order 121 art. 12: giving up the complaint binds the represented only with their consent.
+    app.withdraw("TS-1", ACCEPTED["decided_at"] - timedelta(hours=1), "AMR-310115", "CASE_WORKER",
+                 represented_consent=["李娜"])
+    uow = UnitOfWork(app)
+    app.open(uow, JOINT)
+    uow.commit()
+    assert app.honour_withdrawals() == 0
+    assert app.case("TS-1").status == "AWAITING_CONSENT"
+    # Made again once everyone consented, it ends the case.
+    assert app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER",
+                        represented_consent=["李娜", "王芳"]) == "TERMINATED"
+    case = app.case("TS-1")
+    assert case.termination["reason"] == "WITHDRAWN" and case.termination["represented_consent"] == ["李娜", "王芳"]
+
+
+def test_a_joint_complaints_early_withdrawal_with_every_consent_ends_the_case_as_it_opens(app):
+    app.withdraw("TS-1", ACCEPTED["decided_at"] - timedelta(hours=1), "AMR-310115", "CASE_WORKER",
+                 represented_consent=["李娜"])
+    app.withdraw("TS-1", ACCEPTED["decided_at"] - timedelta(minutes=30), "AMR-310115", "CASE_WORKER",
+                 represented_consent=["王芳", "李娜"])
+    uow = UnitOfWork(app)
+    app.open(uow, JOINT)
+    uow.commit()
+    assert app.case("TS-1").termination["reason"] == "WITHDRAWN"
+
+
+def test_a_joint_complaints_withdrawal_in_mediation_needs_every_consent(app):
+    uow = UnitOfWork(app)
+    app.open(uow, JOINT)
+    uow.commit()
+    with pytest.raises(ValueError, match="missing 王芳"):
+        app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER", represented_consent=["李娜"])
+    assert app.case("TS-1").status == "AWAITING_CONSENT"
+    assert app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER",
+                        represented_consent=["李娜", "王芳"]) == "TERMINATED"

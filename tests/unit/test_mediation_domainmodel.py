@@ -21,6 +21,7 @@ def end(month: int, day: int) -> datetime:
 
 DUE = end(8, 2)  # the 60th day after 3 June, a Friday
 BUREAU = {"by_agency": "AMR-310115", "by_role": "CASE_WORKER"}
+BOTH = ("CONSUMER", "RESPONDENT")
 
 
 def opened(**kwargs) -> MediationCase:
@@ -381,7 +382,7 @@ def test_due_at_projects_the_due_date_while_paused():
 @pytest.mark.parametrize("command", [
     lambda c: c.schedule(DUE + DAY, "调解室", ["赵强"], DUE + MS),
     lambda c: c.start_appraisal("检测机构", "CLAIMANT", DUE + MS),
-    lambda c: c.agree("ORAL", "退款", 100, DUE + MS),
+    lambda c: c.agree("ORAL", "退款", 100, DUE + MS, oral_consent=BOTH),
 ])
 def test_nothing_new_is_organised_once_the_limit_has_passed(command):
     refusal = assert_refused(scheduled(), command, "SCHEDULED")
@@ -407,10 +408,28 @@ def test_a_written_agreement_ends_the_case():
     assert case.panel == [] and {m["ended_by"] for m in case.mediators} == {"AGREED"}
 
 
-def test_an_oral_agreement_is_recorded_by_the_mediator():
+def test_an_oral_agreement_is_recorded_by_the_mediator_with_both_parties_consent():
     case = consented()
-    case.agree("ORAL", "双方同意不制作调解书,商家更换新机。", 0, ACCEPTED + 3 * DAY)
+    case.agree("ORAL", "双方同意不制作调解书,商家更换新机。", 0, ACCEPTED + 3 * DAY,
+               oral_consent=["RESPONDENT", "CONSUMER"])
     assert case.status == "AGREED" and case.agreement["form"] == "ORAL"
+    assert case.agreement["oral_consent"] == ["CONSUMER", "RESPONDENT"]
+
+
+@pytest.mark.parametrize("form, given, refusal", [
+    ("ORAL", [], "missing CONSUMER, RESPONDENT"),
+    ("ORAL", ["CONSUMER"], "missing RESPONDENT"),
+    ("ORAL", ["RESPONDENT", "RESPONDENT"], "missing CONSUMER"),
+    ("ORAL", ["CONSUMER", "MEDIATOR"], "MEDIATOR is not a party"),
+    ("WRITTEN", ["CONSUMER", "RESPONDENT"], "a WRITTEN one is signed"),
+])
+def test_an_agreement_without_a_document_needs_both_parties_consent(form, given, refusal):
+    # Order 20 art. 22, Order 121 art. 24: no mediation document unless both parties agree to do without.
+    case = consented()
+    with pytest.raises(ValueError, match=f"oral_consent.*{refusal}|{refusal}") as refused:
+        case.agree(form, "退款", 100, ACCEPTED + DAY, oral_consent=given)
+    assert "oral_consent" in str(refused.value)
+    assert case.agreement is None and case.status == "OPEN"
 
 
 def test_parties_may_settle_before_an_appraisal_result():
@@ -427,7 +446,7 @@ def test_agreement_needs_both_consents():
 
 
 def test_a_second_agreement_is_refused():
-    assert_refused(agreed(), lambda c: c.agree("ORAL", "再退款", 100, ACCEPTED + 6 * DAY), "AGREED")
+    assert_refused(agreed(), lambda c: c.agree("ORAL", "再退款", 100, ACCEPTED + 6 * DAY, oral_consent=BOTH), "AGREED")
 
 
 @pytest.mark.parametrize("form, terms, amount", [
@@ -522,3 +541,73 @@ def test_a_case_reads_back_as_it_was_stored():
         "MediationCase.Scheduled", "MediationCase.MediatorRecused", "MediationCase.AppraisalStarted",
         "MediationCase.AppraisalCompleted", "MediationCase.Agreed"]
     assert all((e.by_agency, e.by_role) == ("AMR-310115", "CASE_WORKER") for e in stored)
+
+
+# -- joint complaints (Order 20 art. 11, Order 121 art. 12) ---------------------------
+
+REPRESENTED = ["李娜", "王芳"]
+
+
+def joint() -> MediationCase:
+    case = opened(represented=REPRESENTED)
+    case.record_consent("CONSUMER", True, ACCEPTED + DAY)
+    case.record_consent("RESPONDENT", True, ACCEPTED + DAY)
+    return case
+
+
+@pytest.mark.parametrize("command", [
+    lambda c, consent: c.agree("WRITTEN", "商家向每位消费者退款999元。", 299700, ACCEPTED + 4 * DAY,
+                               represented_consent=consent),
+    lambda c, consent: c.terminate("WITHDRAWN", ACCEPTED + 4 * DAY, represented_consent=consent),
+])
+@pytest.mark.parametrize("consent, missing", [
+    ([], "李娜, 王芳"),
+    (["李娜"], "王芳"),
+    (["王芳", "王芳"], "李娜"),
+])
+def test_a_representatives_withdrawal_or_agreement_without_everyones_consent_is_refused(command, consent, missing):
+    case = joint()
+    with pytest.raises(ValueError, match=f"represented_consent: .* missing {missing}$"):
+        command(case, consent)
+    assert case.status == "OPEN" and not case.is_final
+
+
+def test_a_consent_in_the_name_of_someone_not_represented_is_refused():
+    with pytest.raises(ValueError, match="赵强 is not a represented consumer"):
+        joint().agree("WRITTEN", "退款", 100, ACCEPTED + 4 * DAY, represented_consent=["李娜", "王芳", "赵强"])
+
+
+@pytest.mark.parametrize("ending", ["agreement", "withdrawal"])
+def test_with_every_represented_consumers_consent_it_binds_them_and_says_who_consented(ending):
+    case = joint()
+    if ending == "agreement":
+        case.agree("WRITTEN", "商家向每位消费者退款999元。", 299700, ACCEPTED + 4 * DAY,
+                   represented_consent=["王芳", "李娜"])
+        assert case.status == "AGREED" and case.agreement["represented_consent"] == REPRESENTED
+    else:
+        case.terminate("WITHDRAWN", ACCEPTED + 4 * DAY, represented_consent=["王芳", "李娜"])
+        assert case.status == "TERMINATED" and case.termination["represented_consent"] == REPRESENTED
+
+
+def test_other_grounds_of_termination_need_no_consent_of_the_represented():
+    case = joint()
+    case.terminate("PARTY_ABSENT", ACCEPTED + 4 * DAY)
+    assert case.termination["reason"] == "PARTY_ABSENT"
+
+
+def test_a_complaint_of_one_consumer_needs_no_represented_consent():
+    case = consented()
+    with pytest.raises(ValueError, match="李娜 is not a represented consumer"):
+        case.agree("WRITTEN", "退款", 100, ACCEPTED + 4 * DAY, represented_consent=["李娜"])
+    case.agree("WRITTEN", "退款", 100, ACCEPTED + 4 * DAY)
+    assert "represented_consent" not in case.agreement
+
+
+def test_a_joint_case_replays_with_its_consents():
+    case = joint()
+    case.agree("ORAL", "退款", 100, ACCEPTED + 4 * DAY, oral_consent=BOTH, represented_consent=REPRESENTED)
+    app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.save(case)
+    replayed = app.repository.get(case.id)
+    assert replayed.represented == REPRESENTED
+    assert replayed.agreement["represented_consent"] == REPRESENTED and replayed.agreement["oral_consent"] == list(BOTH)

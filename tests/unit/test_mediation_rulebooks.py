@@ -38,9 +38,9 @@ def test_the_limit_and_both_sides_of_it(name, last_day):
     assert case.expire_if_due(due) is False
     assert case.expire_if_due(due + MS) is True
     in_time, too_late = opened(name), opened(name)
-    in_time.agree("ORAL", "退款", 100, due)
+    in_time.agree("ORAL", "退款", 100, due, oral_consent=("CONSUMER", "RESPONDENT"))
     with pytest.raises(IllegalTransition, match="time limit"):
-        too_late.agree("ORAL", "退款", 100, due + MS)
+        too_late.agree("ORAL", "退款", 100, due + MS, oral_consent=("CONSUMER", "RESPONDENT"))
 
 
 # code -> the rulebooks that have it as a termination ground
@@ -188,3 +188,30 @@ def test_who_chose_the_appraisal_body_and_who_pays(name, chosen_by, allowed):
         return
     case.start_appraisal("检测机构", "RESPONDENT", ACCEPTED + 3 * DAY, body_chosen_by=chosen_by)
     assert case.appraisals[0]["payer"] == "RESPONDENT" and case.appraisals[0]["body_chosen_by"] == chosen_by
+
+
+@pytest.mark.parametrize("name, consent, accepted", [
+    ("SAMR-20", [], True),                        # art. 22: performed on the spot, no document needed
+    ("SAMR-121", ["CONSUMER"], True),             # art. 24: the same
+    ("SAIC-62", ["CONSUMER", "RESPONDENT"], False),  # only both parties' waiver spares the document
+])
+def test_an_oral_agreement_performed_at_once_needs_no_waiver_under_orders_20_and_121(name, consent, accepted):
+    case = opened(name)
+    agree = lambda: case.agree("ORAL", "当场退款500元", 50000, ACCEPTED + 5 * DAY,  # noqa: E731
+                               oral_consent=consent, performed_at_once=True)
+    if accepted:
+        agree()
+        assert case.agreement["performed_at_once"] is True and case.status == "AGREED"
+    else:
+        with pytest.raises(ValueError, match="performed_at_once: under SAIC-62"):
+            agree()
+        assert case.agreement is None
+
+
+def test_performed_at_once_is_for_an_oral_agreement():
+    case = opened("SAMR-121")
+    with pytest.raises(ValueError, match="a WRITTEN one has its document"):
+        case.agree("WRITTEN", "退款", 100, ACCEPTED + 5 * DAY, performed_at_once=True)
+    with pytest.raises(ValueError, match="missing RESPONDENT"):
+        case.agree("ORAL", "退款", 100, ACCEPTED + 5 * DAY, oral_consent=["CONSUMER"])
+    assert case.agreement is None

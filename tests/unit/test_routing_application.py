@@ -164,3 +164,61 @@ def test_the_timers_watch_only_the_undecided_and_the_referrals_awaiting_an_answe
     [_, second] = app.complaint("TS-2").referrals
     reply(app, "ReferralAcknowledged", complaint_id="TS-2", referral_id=second, agency_id="EEB-310115")
     assert watched() == set()
+
+
+# Bought in a shop whose place no address shows.
+NOWHERE = {**EXAMPLES["ComplaintReceived"]["transaction"], "online": False, "platform": None, "place_adcode": None}
+
+
+@pytest.mark.parametrize("changes, agency_id, needs_placement", [
+    ({}, "AMR-310115", False),                                              # the operator's place is known
+    ({"respondent": {"name": "某某百货商店", "address": "中山路100号", "adcode": None},
+      "transaction": NOWHERE},
+     "AMR-310115", True),                                                   # a street in a hundred cities
+    ({"respondent": {"name": "某某百货商店", "adcode": "440100"},          # a city, not a county
+      "transaction": NOWHERE},
+     "AMR-310115", True),
+])
+def test_a_complaint_no_address_places_is_held_by_the_receiving_bureau_marked_for_placement(
+        app, changes, agency_id, needs_placement):
+    receive(app, received(**changes))
+    complaint = app.complaint("TS-1")
+    assert complaint.state == "ACCEPTED" and complaint.agency_id == agency_id
+    assert complaint.needs_placement is needs_placement
+
+
+def test_placing_the_complaint_clears_the_mark():
+    from services.routing.integration import integration_events
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    receive(app, received(respondent={"name": "某某百货商店", "address": "中山路100号"},
+                          transaction=NOWHERE))
+    accepted = list(app.events.get(Complaint.create_id("TS-1")))[-1]
+    [decision, _] = integration_events(accepted, app.complaint("TS-1"))
+    assert decision.record_type == "ComplaintAccepted" and decision.record["needs_placement"] is True
+    # Found out: the operator is in Pudong, whose superior takes it and can pass it down.
+    placed = app.take_over("TS-1", RECEIVED + timedelta(days=1), "AMR-310000", "SUPERVISOR")
+    assert placed.needs_placement is False
+
+
+CO = [{"name": "李娜", "phone": "13900002222"}, {"name": "王芳", "phone": "13900003333"}]
+
+
+@pytest.mark.parametrize("co_consumers, representatives, count, represented", [
+    ([], [], 1, []),                                      # one consumer acts for herself
+    (CO, [], 3, ["李娜", "王芳"]),                        # no one elected: the filer acts, the others consent
+    (CO, ["李娜"], 3, ["张三", "王芳"]),
+    (CO, ["张三", "王芳"], 3, ["李娜"]),                  # two representatives (Order 121 art. 12)
+])
+def test_a_joint_complaint_is_one_complaint_of_several_consumers(co_consumers, representatives, count, represented):
+    from services.routing.integration import integration_events
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    consumer = {**EXAMPLES["ComplaintReceived"]["consumer"], "name": "张三"}
+    receive(app, received(consumer=consumer, co_consumers=co_consumers, representatives=representatives))
+    complaint = app.complaint("TS-1")
+    assert complaint.state == "ACCEPTED" and complaint.agency_id == "AMR-310115"
+    accepted = list(app.events.get(Complaint.create_id("TS-1")))[-1]
+    [decision, public] = integration_events(accepted, complaint)
+    assert decision.record["consumer_count"] == count and decision.record["represented"] == represented
+    assert "李娜" not in repr(public.record) and "张三" not in repr(public.record)

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from services.routing import directory as directory_module
-from services.routing.directory import CITY, COUNTY, PROVINCE, Directory, DirectoryError, UnknownAgency
+from services.routing.directory import CITY, COUNTY, NATIONAL, PROVINCE, Directory, DirectoryError, UnknownAgency
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,9 @@ def d() -> Directory:
     ("AMR-469025", "海南省白沙黎族自治县市场监督管理局", COUNTY, "AMR-460000"),
     ("AMR-440100", "广州市市场监督管理局", CITY, "AMR-440000"),
     ("AMR-441900", "东莞市市场监督管理局", CITY, "AMR-440000"),
-    ("AMR-440000", "广东省市场监督管理局", PROVINCE, None),
-    ("AMR-310000", "上海市市场监督管理局", PROVINCE, None),
+    ("AMR-440000", "广东省市场监督管理局", PROVINCE, "AMR-100000"),
+    ("AMR-310000", "上海市市场监督管理局", PROVINCE, "AMR-100000"),
+    ("AMR-100000", "国家市场监督管理总局", NATIONAL, None),
     ("EEB-440106", "广州市天河区生态环境局", COUNTY, None),
     ("TOUR-510107", "成都市武侯区文化和旅游局", COUNTY, None),
     ("CA-650000", "新疆维吾尔自治区通信管理局", PROVINCE, None),
@@ -127,11 +128,12 @@ def test_competent_agency(d, subject_area, adcode, agency_id):
 
 
 @pytest.mark.parametrize("agency_id, superiors", [
-    ("AMR-440106", ["AMR-440100", "AMR-440000"]),
-    ("AMR-310115", ["AMR-310000"]),
-    ("AMR-429004", ["AMR-420000"]),
-    ("AMR-440100", ["AMR-440000"]),
-    ("AMR-440000", []),
+    ("AMR-440106", ["AMR-440100", "AMR-440000", "AMR-100000"]),
+    ("AMR-310115", ["AMR-310000", "AMR-100000"]),
+    ("AMR-429004", ["AMR-420000", "AMR-100000"]),
+    ("AMR-440100", ["AMR-440000", "AMR-100000"]),
+    ("AMR-440000", ["AMR-100000"]),
+    ("AMR-100000", []),
     ("EEB-440106", []),
 ])
 def test_superiors_nearest_first(d, agency_id, superiors):
@@ -145,7 +147,9 @@ def test_superiors_nearest_first(d, agency_id, superiors):
     ("AMR-310115", "AMR-310104", "AMR-310000"),   # two Shanghai districts
     ("AMR-429004", "AMR-420106", "AMR-420000"),   # Xiantao and a Wuhan district
     ("AMR-440106", "AMR-440100", "AMR-440000"),   # a district and its own city: the level above both
-    ("AMR-440106", "AMR-310115", None),           # different provinces: only the national administration
+    ("AMR-440106", "AMR-310115", "AMR-100000"),   # different provinces: the national administration
+    ("AMR-440000", "AMR-310000", "AMR-100000"),   # two provinces themselves
+    ("AMR-440106", "AMR-100000", None),           # nobody is above the national administration
     ("EEB-440106", "EEB-440103", None),
 ])
 def test_common_superior(d, a, b, common):
@@ -161,6 +165,10 @@ def test_common_superior(d, a, b, common):
     ("AMR-440106", "AMR-440106", False),
     ("AMR-330100", "AMR-440106", False),
     ("AMR-440000", "AMR-999999", False),
+    ("AMR-100000", "AMR-440106", True),
+    ("AMR-100000", "AMR-310000", True),
+    ("AMR-440000", "AMR-100000", False),
+    ("AMR-100000", "EEB-440106", False),
 ])
 def test_is_superior(d, upper, lower, expected):
     assert d.is_superior(upper, lower) is expected
@@ -192,7 +200,7 @@ def test_override_adds_renames_and_removes(tmp_path):
     d = Directory.load(path)
     assert d.agency("AMR-310115").name == "上海市浦东新区市场监管局"
     assert d.county_amr("500155") == "AMR-500155" and d.city_of("500155") == "500000"
-    assert d.superiors("AMR-500155") == ["AMR-500000"]
+    assert d.superiors("AMR-500155") == ["AMR-500000", "AMR-100000"]
     assert d.competent_agency("ENVIRONMENT", "500155") == "EEB-500155"
     assert d.agency("EEB-500155").remit == ("ENVIRONMENT",)
     assert d.county_amr("500228") is None

@@ -49,9 +49,24 @@ def test_a_dispute_goes_to_the_common_superior_who_designates_the_handler(app):
     assert app.complaint("TS-1").dispute is None
 
 
-def test_a_dispute_across_provinces_is_refused_for_want_of_a_common_superior(app):
+def test_a_dispute_across_provinces_goes_to_the_national_administration(app):
+    # Order 121 art. 33: the common superior at whatever level; for Beijing and Shanghai, SAMR itself.
+    complaint = app.dispute("TS-1", "AMR-110108", AT, "AMR-310115", "CASE_WORKER")
+    assert complaint.dispute["superior_id"] == "AMR-100000"
+    assert app.designate("TS-1", "AMR-110108", AT, "AMR-100000", "SUPERVISOR").agency_id == "AMR-110108"
+
+
+def test_a_provincial_bureau_asks_the_national_administration(app):
+    app.take_over("TS-1", AT, "AMR-310000", "SUPERVISOR")
+    assert app.escalate("TS-1", AT, "AMR-310000", "SUPERVISOR").escalation["superior_id"] == "AMR-100000"
+    assert app.decide_escalation("TS-1", "TAKE_OVER", None, AT, "AMR-100000", "SUPERVISOR").agency_id == "AMR-100000"
+    with pytest.raises(JurisdictionRefused, match="no superior"):
+        app.escalate("TS-1", AT, "AMR-100000", "SUPERVISOR")
+
+
+def test_a_dispute_with_an_agency_outside_the_chain_of_command_is_refused(app):
     with pytest.raises(JurisdictionRefused, match="no common superior"):
-        app.dispute("TS-1", "AMR-110108", AT, "AMR-310115", "CASE_WORKER")
+        app.dispute("TS-1", "EEB-310115", AT, "AMR-310115", "CASE_WORKER")
 
 
 def test_only_a_party_or_the_superior_can_be_designated(app):

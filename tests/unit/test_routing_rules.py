@@ -119,7 +119,8 @@ def test_transfer_target(d, record, target):
     ("AMR-440100", "AMR-440000"),
     ("AMR-110108", "AMR-110000"),
     ("AMR-469002", "AMR-460000"),
-    ("AMR-440000", None),
+    ("AMR-440000", "AMR-100000"),
+    ("AMR-100000", None),
     ("HC-440106", None),
 ])
 def test_escalate_goes_to_the_superior(d, agency_id, superior):
@@ -136,7 +137,7 @@ def test_escalate_an_unknown_agency(d):
     ("AMR-330106", "AMR-330212", "AMR-330000"),   # Hangzhou and Ningbo: Zhejiang
     ("AMR-110108", "AMR-110105", "AMR-110000"),   # two Beijing districts: Beijing
     ("AMR-510107", "AMR-510100", "AMR-510000"),
-    ("AMR-510107", "AMR-440106", None),           # across provinces: the national administration
+    ("AMR-510107", "AMR-440106", "AMR-100000"),   # across provinces: the national administration
 ])
 def test_dispute_goes_to_the_common_superior(d, a, b, designator):
     assert rules.resolve_dispute(a, b, d) == designator

@@ -280,3 +280,24 @@ def test_of_two_ends_of_a_mediation_the_later_counts_and_a_withdrawal_closes():
     assert figures("status")(facts(*base, agreed, ended)).groups[0]["status"] == "AGREED"
     assert figures("status")(facts(*base, ended, agreed)).groups[0]["status"] == "AGREED"
     assert figures("status")(facts(*base, withdrawn, agreed)).groups[0]["status"] == "CLOSED"
+
+
+@pytest.mark.parametrize("co_consumers, requests, consumers", [
+    (0, 2, 2),
+    (1, 2, 3),
+    (2, 2, 4),   # two representatives and the consumers they act for
+    (9, 2, 11),
+])
+def test_a_joint_complaint_is_one_request_of_several_consumers(co_consumers, requests, consumers):
+    joint_id, joint = received("J")
+    joint = {**joint, "co_consumers": [{"name": f"消费者{i}", "phone": "13900002222"} for i in range(co_consumers)]}
+    fs = facts((joint_id, joint), accepted("J"), received("S"), accepted("S"))
+    report = figures("kind")(fs)
+    assert report.total["requests"] == requests and report.total["consumers"] == consumers
+    assert not any("消费者" in repr(f) for request in fs.values() for f in request)
+
+
+def test_a_joint_complaint_known_from_its_acceptance_alone_counts_its_consumers():
+    kind, record_ = accepted("J")
+    fs = facts((kind, {**record_, "consumer_count": 3, "received_at": T0}))
+    assert figures()(fs).total["consumers"] == 3

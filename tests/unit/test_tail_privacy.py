@@ -13,3 +13,15 @@ def test_an_agents_personal_data_is_hidden_like_the_consumers():
 
 def test_with_personal_data_asked_for_the_agent_is_shown():
     assert _jsonable(EXAMPLES["ComplaintReceived"], personal=True)["agent"]["name"] == "王律师"
+
+
+def test_a_joint_complaints_other_consumers_are_hidden_too():
+    joint = {**EXAMPLES["ComplaintReceived"], "co_consumers": [{"name": "李娜", "phone": "13900002222"}],
+             "representatives": ["李娜"]}
+    shown = _jsonable(joint, personal=False)
+    assert shown["co_consumers"] == "***" and shown["representatives"] == "***"
+    assert "李娜" not in repr(shown) and "13900002222" not in repr(shown)
+    accepted = _jsonable({**EXAMPLES["ComplaintAccepted"], "represented": ["王芳"]}, personal=False)
+    assert accepted["represented"] == "***" and accepted["consumer_count"] == 1
+    agreed = _jsonable({**EXAMPLES["MediationAgreed"], "represented_consent": ["王芳"]}, personal=False)
+    assert "王芳" not in repr(agreed)

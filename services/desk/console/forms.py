@@ -35,6 +35,10 @@ VIOLATIONS = (("FALSE_ADVERTISING", "虚假宣传"), ("SUBSTANDARD_GOODS", "不�
               ("REFUSED_STATUTORY_RETURN", "拒不履行法定退货"), ("FOOD_SAFETY", "食品安全"),
               ("UNLICENSED_OPERATION", "无照经营"), ("OTHER", "其他"))
 
+# A joint complaint's representatives withdraw or agree only with the consent of
+# those they represent (Order 121 art. 12).
+JOINT_CONSENT = Field("represented_consent", "共同投诉:同意的被代表投诉人(姓名,多人用逗号分隔)", "list", required=False)
+
 COMPLAINT_ACTIONS = {a.name: a for a in (
     Action("consent", "记录调解意愿", "/complaints/{id}/mediation/consent",
            (Field("party", "当事人", "select", PARTIES), Field("agreed", "是否同意调解", "select", YES_NO))),
@@ -51,15 +55,19 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
             Field("result", "鉴定结论", "textarea", required=False))),
     Action("agreement", "达成调解协议", "/complaints/{id}/mediation/agreement",
            (Field("form", "协议形式", "select", (("WRITTEN", "书面"), ("ORAL", "口头"))),
-            Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"))),
+            Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"),
+            # An oral agreement stands only if both parties waived the document (Order 121 art. 24).
+            Field("oral_consent", "口头协议:同意不制作调解书的当事人(CONSUMER,RESPONDENT)", "list", required=False),
+            JOINT_CONSENT)),
     Action("termination", "终止调解", "/complaints/{id}/mediation/termination",
-           (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False))),
+           (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False),
+            JOINT_CONSENT)),
     Action("violation", "移交违法线索", "/complaints/{id}/violations",
            (Field("violation_type", "违法行为类型", "select", VIOLATIONS), Field("evidence", "证据与线索", "textarea"))),
     Action("escalation", "报请上级管辖", "/complaints/{id}/jurisdiction/escalation"),
     Action("dispute", "移交/管辖争议", "/complaints/{id}/jurisdiction/dispute",
            (Field("with_agency_id", "另一方市场监管部门(如 AMR-310104)"),)),
-    Action("withdrawal", "投诉人撤回投诉", "/complaints/{id}/withdrawal"),
+    Action("withdrawal", "投诉人撤回投诉", "/complaints/{id}/withdrawal", (JOINT_CONSENT,)),
 )}
 
 CASE_ACTIONS = {a.name: a for a in (
