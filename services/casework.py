@@ -10,6 +10,7 @@ from fastapi import Header
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services import auth
+from services.agencies.directory import Directory
 from services.http import Problem
 
 
@@ -42,15 +43,8 @@ def check_by(command: CaseCommand, who: auth.Principal) -> None:
         raise Problem(403, "Forbidden", f"'by' says {command.by} but the token is {who.agency_id}'s", field="by")
 
 
-@lru_cache(maxsize=1)
-def _directory():
-    from services.routing.directory import Directory
-
-    return Directory.load()
-
-
 def is_superior(upper: str, lower: str) -> bool:
-    return _directory().is_superior(upper, lower)
+    return Directory.load().is_superior(upper, lower)
 
 
 def permitted(check, *args) -> None:

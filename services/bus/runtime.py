@@ -14,6 +14,8 @@ import faust
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
+from services.agencies.directory import Directory
+
 from .bounded import within
 from .clock import Clock
 from .codec import Codec, default_codec
@@ -50,6 +52,12 @@ class ServiceSpec:
     # A read model derived from other services' events, rebuilt at will, keeps
     # no chain of its own on audit.log.
     audited: bool = True
+    # The application is given the agency directory (reference data no service owns).
+    directory: bool = False
+
+    def build(self, env=None, clock: Clock | None = None) -> ServiceApplication:
+        references = {"directory": Directory.load()} if self.directory else {}
+        return self.application(env=env, clock=clock, **references)
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -64,7 +72,7 @@ class ServiceRunner:
         self.clock = clock or Clock.from_env()
         self.codec = codec or default_codec()
         env = store.for_service(spec.name)
-        self.app: ServiceApplication = spec.application(env=env, clock=self.clock)
+        self.app: ServiceApplication = spec.build(env=env, clock=self.clock)
         self.store_dir = store.data_dir
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers,

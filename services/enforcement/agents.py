@@ -13,6 +13,7 @@ SPEC = ServiceSpec(
     inputs=("violations.found", "complaints.received"),
     application=Enforcement,
     handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: integration_events,
     timers=timers,
 )

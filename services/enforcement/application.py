@@ -5,6 +5,7 @@ from typing import Callable
 
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.directory import Directory
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
@@ -24,16 +25,8 @@ class Enforcement(ServiceApplication):
     def __init__(self, env=None, clock=None, rulebook: Rulebook | None = None, directory=None):
         super().__init__(env=env, clock=clock)
         self.rulebook = rulebook or Rulebook()
-        self._directory = directory
+        self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined))
-
-    @property
-    def directory(self):
-        if self._directory is None:
-            from services.routing.directory import Directory
-
-            self._directory = Directory.load()
-        return self._directory
 
     def competent_bureau(self, *adcodes: str | None, fallback: str) -> str:
         """The county bureau of the act's location, else of the operator's, else who found it."""

@@ -22,6 +22,7 @@ SPEC = ServiceSpec(
     inputs=("complaints.decisions",),
     application=Mediation,
     handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: integration_events,
     timers=timers,
 )

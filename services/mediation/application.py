@@ -8,6 +8,7 @@ from typing import Callable
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.directory import Directory
 from services.auth import Forbidden, Principal, may_act
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
@@ -77,7 +78,7 @@ class Mediation(ServiceApplication):
 
     def __init__(self, env=None, clock=None, directory=None):
         super().__init__(env=env, clock=clock)
-        self._directory = directory
+        self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated))
         # Terminated cases whose parties must still be told (SAMR-20, SAMR-121).
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
@@ -123,14 +124,6 @@ class Mediation(ServiceApplication):
                 continue
             return recorder
         return None
-
-    @property
-    def directory(self):
-        if self._directory is None:
-            from services.routing.directory import Directory
-
-            self._directory = Directory.load()
-        return self._directory
 
     # Case work -------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Mediation's stored events as the integration events subscribers see."""
 from __future__ import annotations
 
+from services.agencies.ids import adcode_of
 from services.bus.messages import Outgoing
 from services.routing.calendar import china_date
 
@@ -30,7 +31,7 @@ def integration_events(event, aggregate) -> list[Outgoing]:
             "complaint_id": event.complaint_id,
             "respondent": {"name": event.respondent.get("name") or "", "uscc": event.respondent.get("uscc")},
             "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "mediation",
-            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1],
+            "agency_id": event.agency_id, "place_adcode": adcode_of(event.agency_id),
             "check_due": getattr(event, "check_due", None)})]
     if not isinstance(aggregate, MediationCase):
         return []

@@ -16,6 +16,7 @@ SPEC = ServiceSpec(
     inputs=("complaints.received", "referrals.replies"),
     application=Routing,
     handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: partial(integration_events, directory=app.directory),
     timers=timers,
 )

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.directory import Directory
+from services.agencies.ids import adcode_of
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
 from . import calendar, rules
-from .directory import Directory
 from . import rulebook as rulebooks
 from .domainmodel import Complaint
 
@@ -111,7 +112,7 @@ class Routing(ServiceApplication):
     def referral_target(self, record: dict) -> str | None:
         subject = record["subject_area"]
         receiving = record.get("receiving_agency_id") or ""
-        for adcode in (_location(record), receiving.split("-", 1)[-1] if "-" in receiving else None):
+        for adcode in (_location(record), adcode_of(receiving)):
             target = rules.referral_target(subject, adcode, self.directory) if adcode else None
             if target:
                 return target
