@@ -12,15 +12,6 @@ from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from .consumed import Consumed, ConsumedStore
 
-# Namespace for every id this system derives from a business key (uuid5), so a
-# replayed message reaches the same aggregate.
-NAMESPACE = uuid.UUID("6f1d3a52-8c2e-5b7d-9a41-2c0e7f3b1d90")
-
-
-def derive_id(*parts: Any) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
-
-
 class ServiceApplication(Application):
     """A service's application. Tracking needs a process recorder: a plain
     Application would silently ignore `tracking=`."""

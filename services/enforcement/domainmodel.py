@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 
 from . import rules
 from .rules import CLOSED, CONCLUSION, DECIDED, DECLINED, FILED, FILING, FINAL_STATES, INVESTIGATING, LEAD

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 from services.routing.calendar import china_date
 
 from . import rules

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 
 KINDS = ("COMPLAINT", "REPORT", "CONSULTATION")
 

@@ -12,7 +12,8 @@ from services.agencies.directory import Directory
 from services.auth import Forbidden, Principal, may_act
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
-from services.bus.store import ServiceApplication, UnitOfWork, derive_id
+from services.bus.store import ServiceApplication, UnitOfWork
+from services.ids import derive_id
 
 from services.routing import calendar, rulebook as rulebooks
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 from services.routing import rulebook as rulebooks
 
 from . import rules
