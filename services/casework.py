@@ -10,6 +10,7 @@ from fastapi import Header
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services import auth
+from services.agencies.authority import Forbidden, may_act, may_do_case_work
 from services.agencies.directory import Directory
 from services.http import Problem
 
@@ -48,19 +49,19 @@ def is_superior(upper: str, lower: str) -> bool:
 
 
 def permitted(check, *args) -> None:
-    """Run one of `auth`'s checks; its refusal becomes a 403 naming what was missing."""
+    """Run one of `authority`'s checks; its refusal becomes a 403 naming what was missing."""
     try:
         check(*args)
-    except auth.Forbidden as exc:
+    except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from None
 
 
 def authorise(who: auth.Principal, agency_id: str) -> None:
-    permitted(auth.may_act, who, agency_id, is_superior)
+    permitted(may_act, who, agency_id, is_superior)
 
 
 def authorise_role(who: auth.Principal) -> None:
-    permitted(auth.may_do_case_work, who)
+    permitted(may_do_case_work, who)
 
 
 @contextmanager

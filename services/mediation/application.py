@@ -8,8 +8,8 @@ from typing import Callable
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.authority import Forbidden, Recorded, may_act
 from services.agencies.directory import Directory
-from services.auth import Forbidden, Principal, may_act
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
@@ -120,7 +120,7 @@ class Mediation(ServiceApplication):
             if recorder["by_agency"] is None:
                 return recorder  # recorded before withdrawals named who recorded them
             try:
-                may_act(Principal(recorder["by_agency"], recorder["by_role"]), agency_id, self.directory.is_superior)
+                may_act(Recorded(recorder["by_agency"], recorder["by_role"]), agency_id, self.directory.is_superior)
             except Forbidden:
                 continue
             return recorder

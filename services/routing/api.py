@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import Field, ValidationInfo, field_validator
 
-from services import auth
+from services.agencies.authority import may_answer_referral
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, authorise, check_by, permitted, principal, refusals
@@ -143,7 +143,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
             addressees = {r["to_agency_id"] for r in app.complaint(complaint_id).referrals.values()}
-            permitted(auth.may_answer_referral, who, addressees)
+            permitted(may_answer_referral, who, addressees)
             complaint = await runner.run_in_store(
                 app.answer_referral, complaint_id, who.agency_id, body.answer == "ACKNOWLEDGED", body.reason,
                 body.suggested_agency_id, body.when(runner.clock), who.role)
