@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.agencies.divisions import city_of
 from services.agencies.ids import adcode_of
+from services.public_status import ended
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -81,7 +82,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
         elif t == "MediationAgreed":
             row.update(status="AGREED", outcome=f.get("form"), amount_recovered_fen=f.get("amount_recovered_fen"))
         elif t == "MediationTerminated":
-            row.update(status="CLOSED" if f.get("reason") == "WITHDRAWN" else "TERMINATED", outcome=f.get("reason"))
+            row.update(status=ended(f.get("reason")), outcome=f.get("reason"))
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
         elif t in ("CaseFilingDeclined", "PenaltyCaseClosed") and row["kind"] == "REPORT":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from services.agencies.divisions import city_of
 from services.agencies.ids import adcode_of
+from services import public_status
 from services.bus.messages import Outgoing
 from services.bus.topics import referral_inbox
 
@@ -13,18 +14,11 @@ from .rulebook import DEFAULT
 
 def public_update(complaint: Complaint, status: str, at, outcome: str | None = None) -> Outgoing:
     record = complaint.record
-    respondent = record.get("respondent") or {}
-    agency = complaint.agency_id or record.get("receiving_agency_id") or ""
-    return Outgoing("public.complaints", complaint.complaint_id, "PublicComplaintUpdate", {
-        "complaint_id": complaint.complaint_id,
-        "respondent_name": respondent.get("name"), "respondent_uscc": respondent.get("uscc"),
-        "subject_area": record.get("subject_area"),
-        "city_adcode": city_of(adcode_of(agency)),
-        "status": status, "outcome": outcome,
-        # Dates a person reads are China dates: a receipt at 07:00 CST is that day's.
-        "received_on": china_date(complaint.received_at),
-        "decided_on": china_date(at) if status != "RECEIVED" else None,
-    })
+    agency = complaint.agency_id or record.get("receiving_agency_id")
+    # Dates a person reads are China dates: a receipt at 07:00 CST is that day's.
+    return public_status.public_update(
+        complaint.complaint_id, record.get("respondent"), record.get("subject_area"), city_of(adcode_of(agency)),
+        status, outcome, china_date(complaint.received_at), china_date(at) if status != "RECEIVED" else None)
 
 
 _BASIS = {"OPERATOR_LOCATION": "被投诉人所在地", "ACTIVITY_LOCATION": "经营行为发生地",
