@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from services.bus.topics import READ_MODELS, SERVICES
+from services.bus.topics import EVERYTHING, SERVICES
 
 DEFAULT_PORT = 8315
 # Commands that run until stopped keep the libraries' own logs: they are how an
@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
-    # services.system.DESK, spelled out: importing the system here would load every service for every command.
-    worker.add_argument("service", choices=SERVICES + READ_MODELS + ("desk",))
+    worker.add_argument("service", choices=EVERYTHING)
     worker.add_argument("--port", type=_number(1, 65535), default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
 
