@@ -13,7 +13,7 @@ from pathlib import Path
 from services.bus.access import service_inputs
 from services.bus.codec import schema_dir
 from services.bus.messages import HEADER_KEYS
-from services.bus.topics import REFERRAL_INBOX, REGISTRY, SERVICES, Topic
+from services.bus.topics import REFERRAL_INBOX, REGISTRY, Topic
 
 ASYNCAPI_VERSION = "3.0.0"
 AVRO_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"

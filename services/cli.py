@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -12,6 +13,8 @@ DEFAULT_PORT = 8315
 # Commands that run until stopped keep the libraries' own logs: they are how an
 # operator sees a broker come and go. A one-shot command explains its failure itself.
 LONG_RUNNING = {"up", "worker", "broker"}
+# Commands whose handler lives with what it serves rather than in services.commands.
+ELSEWHERE = {"asyncapi": "services.asyncapi_cli", "stats": "services.statistics.cli"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         if found:
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = found[0]
             os.environ["TOUSU_BROKER_RECORDED_IN"] = str(found[1])
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(importlib.import_module(ELSEWHERE.get(args.command, "services.commands")), f"cmd_{args.command}")
     try:
         return handler(args) or 0
     except KeyboardInterrupt:

@@ -9,8 +9,6 @@ import os
 import sys
 from datetime import date, datetime
 
-from services.asyncapi_cli import cmd_asyncapi  # noqa: F401 - `tousu asyncapi`
-from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
 # An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.

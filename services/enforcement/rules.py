@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.checks import optional_text, text
 from services.routing import calendar
 from services.routing.rulebook import DAYS, Period
 

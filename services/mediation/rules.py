@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.checks import text
 from services.routing import calendar
 from services.routing.rulebook import DAYS, Period
 

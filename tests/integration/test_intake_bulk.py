@@ -20,7 +20,6 @@ from services.intake import api, bulk
 from services.intake.agents import SPEC
 from services.intake.groupcommit import GroupCommit
 from tests import factories
-from tests.conftest import persistence_env
 from tests.harness import wait_until
 
 PROBLEM = "application/problem+json"

@@ -394,7 +394,7 @@ def _check_http(app: Statistics, workload: Workload, monkeypatch) -> None:
 
 
 def _worker(env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "services.statistics.worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "statistics"], env=env,
                             stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
 
 
