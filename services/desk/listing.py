@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.auth import Principal
-from services.public_status import STATUSES
+from services.contract.status import STATUSES
 
 from .rows import OPEN
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.agencies.divisions import city_of
 from services.agencies.ids import adcode_of
-from services.public_status import ended
+from services.contract.status import ended
 
 CST = ZoneInfo("Asia/Shanghai")
 

@@ -12,7 +12,7 @@ from services.bus.store import ServiceApplication, UnitOfWork
 
 from .domainmodel import IllegalTransition, PenaltyCase
 from .patterns import JOIN_CASE, OPEN_CASE, PatternWatch
-from .rules import Rulebook, operator_key
+from .rules import Limits, operator_key
 
 
 class CaseNotFound(LookupError):
@@ -22,9 +22,9 @@ class CaseNotFound(LookupError):
 class Enforcement(ServiceApplication):
     name = "enforcement"
 
-    def __init__(self, env=None, clock=None, rulebook: Rulebook | None = None, directory=None):
+    def __init__(self, env=None, clock=None, limits: Limits | None = None, directory=None):
         super().__init__(env=env, clock=clock)
-        self.rulebook = rulebook or Rulebook()
+        self.limits = limits or Limits()
         self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined))
 
@@ -46,7 +46,7 @@ class Enforcement(ServiceApplication):
             if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
                 agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
                 uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
-                                    agency, r["evidence"], r["occurred_at"], **self.rulebook.case_limits(),
+                                    agency, r["evidence"], r["occurred_at"], **self.limits.case_limits(),
                                     check_due=r.get("check_due")))
                 self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
                            r["occurred_at"])
@@ -58,7 +58,7 @@ class Enforcement(ServiceApplication):
                 agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
                                                respondent.get("adcode"), fallback=r["receiving_agency_id"])
                 uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
-                                    r["occurred_at"], **self.rulebook.case_limits()))
+                                    r["occurred_at"], **self.limits.case_limits()))
                 self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
 
     def watch(self, uow: UnitOfWork, complaint_id: str, respondent: dict, violation_type: str, agency: str,
@@ -73,11 +73,11 @@ class Enforcement(ServiceApplication):
         if watch is None:
             watch = PatternWatch(key, violation_type, respondent)
             uow.add(watch)
-        decision = watch.observe(complaint_id, at, agency, **self.rulebook.pattern_limits())
+        decision = watch.observe(complaint_id, at, agency, **self.limits.pattern_limits())
         if decision.action == OPEN_CASE:
             case = PenaltyCase("PATTERN", decision.source_key, list(decision.complaint_ids), respondent,
                                violation_type, decision.agency_id or agency, evidence, at,
-                               **self.rulebook.case_limits())
+                               **self.limits.case_limits())
             uow.add(case)
             watch.case_opened(case.id)
         elif decision.action == JOIN_CASE:

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services import checks
+from services.contract.vocabulary import VIOLATION_TYPES
 from services.ids import derive_id
 
 from . import rules
@@ -51,7 +52,7 @@ class PenaltyCase(Aggregate):
         self.source_key = checks.text(source_key, "source_key")
         self.complaint_ids = rules.complaint_ids(complaint_ids)
         self.respondent = rules.respondent(respondent)
-        self.violation_type = checks.one_of(violation_type, rules.VIOLATION_TYPES, "violation_type")
+        self.violation_type = checks.one_of(violation_type, VIOLATION_TYPES, "violation_type")
         self.agency_id = checks.text(agency_id, "agency_id")
         self.evidence = checks.optional_text(evidence, "evidence")
         self.received_at = checks.utc(received_at, "received_at")

@@ -7,7 +7,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from services.ids import derive_id
-from services.public_status import STATUS_RANK
+from services.contract.status import STATUS_RANK
 
 KINDS = ("COMPLAINT", "REPORT", "CONSULTATION")
 

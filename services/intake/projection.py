@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.bus.messages import Decoded
 from services.bus.store import UnitOfWork
-from services.public_status import ended
+from services.contract.status import ended
 
 from .domainmodel import ComplaintStatus
 

@@ -12,15 +12,16 @@ from services.http import Problem
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
-
+from services.contract.vocabulary import VIOLATION_TYPES
 from services.routing.rulebook import TERMINATION_CODES
 
+from . import rules
 from .application import CaseNotFound, Mediation
 from .domainmodel import IllegalTransition, MediationCase
 
 
 class Consent(CaseCommand):
-    party: Literal["CONSUMER", "RESPONDENT"]
+    party: Literal[rules.PARTIES]
     agreed: bool
 
 
@@ -33,20 +34,20 @@ class Schedule(CaseCommand):
 class Recusal(CaseCommand):
     mediator: str = Field(min_length=1)
     reason: str = Field(min_length=1)
-    requested_by: Literal["CONSUMER", "RESPONDENT"] | None = None
+    requested_by: Literal[rules.PARTIES] | None = None
 
 
 class Appraisal(CaseCommand):
     action: Literal["START", "COMPLETE"]
     body: str | None = None
-    payer: Literal["CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT"] | None = None
-    body_chosen_by: Literal["PARTIES_AGREED", "BUREAU_DESIGNATED"] = Field(
+    payer: Literal[rules.PAYERS] | None = None
+    body_chosen_by: Literal[rules.BODY_CHOICES] = Field(
         default="PARTIES_AGREED", description="BUREAU_DESIGNATED only under SAMR-121 (art. 22)")
     result: str | None = None
 
 
 class Agreement(CaseCommand):
-    form: Literal["WRITTEN", "ORAL"]
+    form: Literal[rules.FORMS]
     terms: str = Field(min_length=1)
     amount_recovered_fen: int = Field(ge=0, strict=True)
 
@@ -55,7 +56,7 @@ class RecusalRequest(CaseCommand):
     """A party's request that a mediator step aside: suspends mediation until
     the bureau decides, under SAMR-20 and SAMR-121."""
     mediator: str = Field(min_length=1)
-    party: Literal["CONSUMER", "RESPONDENT"]
+    party: Literal[rules.PARTIES]
     reason: str = Field(min_length=1)
 
 
@@ -72,9 +73,7 @@ class Termination(CaseCommand):
 
 
 class Violation(CaseCommand):
-    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
-                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
-                            "UNLICENSED_OPERATION", "OTHER"]
+    violation_type: Literal[VIOLATION_TYPES]
     evidence: str = Field(min_length=1)
 
 

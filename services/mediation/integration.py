@@ -1,7 +1,7 @@
 """Mediation's stored events as the integration events subscribers see."""
 from __future__ import annotations
 
-from services import public_status
+from services.contract import status as public_status
 from services.agencies.ids import adcode_of
 from services.bus.messages import Outgoing
 from services.routing.calendar import china_date

@@ -56,14 +56,6 @@ TERMINATED = "TERMINATED"
 FINAL_STATES = (AGREED, TERMINATED)
 
 
-
-
-
-
-
-
-
-
 def names(values: object, name: str) -> list[str]:
     """A mediation panel: at least one person, each named once."""
     if not isinstance(values, (list, tuple)) or not values:
@@ -72,8 +64,6 @@ def names(values: object, name: str) -> list[str]:
     if len(set(cleaned)) != len(cleaned):
         raise ValueError(f"{name} names someone twice")
     return cleaned
-
-
 
 
 def days(value: object) -> int:

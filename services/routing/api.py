@@ -12,6 +12,7 @@ from services.agencies.authority import may_answer_referral
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, authorise, check_by, permitted, principal, refusals
+from services.contract.vocabulary import VIOLATION_TYPES
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
 from .domainmodel import Complaint
@@ -31,9 +32,7 @@ class Designation(CaseCommand):
 
 
 class Violation(CaseCommand):
-    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
-                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
-                            "UNLICENSED_OPERATION", "OTHER"]
+    violation_type: Literal[VIOLATION_TYPES]
     evidence: str = Field(min_length=1)
 
 

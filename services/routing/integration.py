@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from services.agencies.divisions import city_of
 from services.agencies.ids import adcode_of
-from services import public_status
+from services.contract import status as public_status
 from services.bus.messages import Outgoing
 from services.bus.topics import referral_inbox
 

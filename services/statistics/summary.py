@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from services.public_status import STATUS_RANK, ended
+from services.contract.status import STATUS_RANK, ended
 
 from .facts import RECEIVED
 
