@@ -37,29 +37,31 @@ class Enforcement(ServiceApplication):
                     return agency
         return fallback
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        """Each lead is its own case (the law wants every report and every
-        violation found handled), and also counts towards a pattern lead."""
+    # Each lead is its own case (the law wants every report and every violation
+    # found handled), and also counts towards a pattern lead.
+
+    def violation_found(self, uow: UnitOfWork, item: Decoded) -> None:
         r = item.record
-        if item.record_type == "ViolationFound":
-            key = r["event_id"]
-            if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
-                agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
-                uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
-                                    agency, r["evidence"], r["occurred_at"], **self.limits.case_limits(),
-                                    check_due=r.get("check_due")))
-                self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
-                           r["occurred_at"])
-        elif item.record_type == "ReportReceived":
-            key = r["complaint_id"]
-            if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
-                respondent = r.get("respondent") or {}
-                operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
-                agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
-                                               respondent.get("adcode"), fallback=r["receiving_agency_id"])
-                uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
-                                    r["occurred_at"], **self.limits.case_limits()))
-                self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
+        key = r["event_id"]
+        if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
+            agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
+            uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
+                                agency, r["evidence"], r["occurred_at"], **self.limits.case_limits(),
+                                check_due=r.get("check_due")))
+            self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
+                       r["occurred_at"])
+
+    def report_received(self, uow: UnitOfWork, item: Decoded) -> None:
+        r = item.record
+        key = r["complaint_id"]
+        if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
+            respondent = r.get("respondent") or {}
+            operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
+            agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
+                                           respondent.get("adcode"), fallback=r["receiving_agency_id"])
+            uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
+                                r["occurred_at"], **self.limits.case_limits()))
+            self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
 
     def watch(self, uow: UnitOfWork, complaint_id: str, respondent: dict, violation_type: str, agency: str,
               evidence: str | None, at) -> None:

@@ -21,7 +21,7 @@ def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
     return view
 
 
-def project(uow: UnitOfWork, item: Decoded) -> None:
+def project(app, uow: UnitOfWork, item: Decoded) -> None:
     r, kind = item.record, item.record_type
     at = r["occurred_at"]
     if kind == "PenaltyCaseOpened":

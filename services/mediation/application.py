@@ -87,13 +87,13 @@ class Mediation(ServiceApplication):
         calendar.load_notices()
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        if item.record_type == "ComplaintAccepted":
-            self.open(uow, item.record)
-        elif item.record_type == "ComplaintTransferred":
-            case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
-            if case is not None:
-                case.reassign(item.record["to_agency_id"], item.record["occurred_at"])
+    def complaint_accepted(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.open(uow, item.record)
+
+    def complaint_transferred(self, uow: UnitOfWork, item: Decoded) -> None:
+        case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
+        if case is not None:
+            case.reassign(item.record["to_agency_id"], item.record["occurred_at"])
 
     def open(self, uow: UnitOfWork, accepted: dict) -> None:
         complaint_id = accepted["complaint_id"]

@@ -51,11 +51,14 @@ class Routing(ServiceApplication):
 
     # Upstream events -------------------------------------------------------
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        if item.record_type == "ComplaintReceived":
-            self.receive(uow, item.record)
-        elif item.record_type in ("ReferralAcknowledged", "ReferralDeclined"):
-            self.referral_answered(uow, item.record_type == "ReferralAcknowledged", item.record)
+    def complaint_received(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.receive(uow, item.record)
+
+    def referral_acknowledged(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.referral_answered(uow, True, item.record)
+
+    def referral_declined(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.referral_answered(uow, False, item.record)
 
     def receive(self, uow: UnitOfWork, record: dict) -> None:
         complaint_id = record["complaint_id"]
