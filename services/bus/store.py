@@ -4,6 +4,7 @@ its tracking position in one transaction."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from typing import Any
 
@@ -11,6 +12,31 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from .consumed import Consumed, ConsumedStore
+
+# How often a command meets a concurrent change to its aggregate before it gives up.
+ATTEMPTS = 5
+
+
+def retried(run, attempts: int = ATTEMPTS):
+    """Run a load-change-save again, afresh, while a concurrent change to the
+    same aggregate (an optimistic-concurrency conflict) wins the save."""
+    for attempt in range(attempts):
+        try:
+            return run()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def conflict_retried(command):
+    """For a command method that loads, changes and saves by itself: the same
+    retry as `ServiceApplication.change`."""
+    @functools.wraps(command)
+    def run(self, *args, **kwargs):
+        return retried(lambda: command(self, *args, **kwargs))
+    return run
+
 
 class ServiceApplication(Application):
     """A service's application. Tracking needs a process recorder: a plain
@@ -51,19 +77,15 @@ class ServiceApplication(Application):
     def process_recorder(self) -> ProcessRecorder:
         return self.recorder  # type: ignore[return-value]
 
-    def change(self, load, command, attempts: int = 5):
+    def change(self, load, command, attempts: int = ATTEMPTS):
         """Load an aggregate, apply a command, save it; a concurrent change to the
         same aggregate (an optimistic-concurrency conflict) is retried afresh."""
-        for attempt in range(attempts):
+        def once():
             aggregate = load()
             command(aggregate)
-            try:
-                self.save(aggregate)
-                return aggregate
-            except IntegrityError:
-                if attempt == attempts - 1:
-                    raise
-        raise AssertionError("unreachable")
+            self.save(aggregate)
+            return aggregate
+        return retried(once, attempts)
 
     def find(self, aggregate_id):
         try:

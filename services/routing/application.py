@@ -11,7 +11,7 @@ from services.agencies.directory import Directory
 from services.agencies.ids import adcode_of
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
-from services.bus.store import ServiceApplication, UnitOfWork
+from services.bus.store import ServiceApplication, UnitOfWork, conflict_retried
 
 from . import calendar, rules
 from . import rulebook as rulebooks
@@ -198,6 +198,7 @@ class Routing(ServiceApplication):
 
     # Case work on jurisdiction --------------------------------------------
 
+    @conflict_retried
     def escalate(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
         """A bureau asks its superior to decide who handles the complaint (arts. 8-9):
         a request; the complaint stays where it is until the superior decides."""
@@ -212,6 +213,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def decide_escalation(self, complaint_id: str, decision: str, agency_id: str | None, at: datetime,
                           by_agency: str, by_role: str) -> Complaint:
         """The superior takes the complaint over, designates a bureau below it, or refuses."""
@@ -233,6 +235,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def take_over(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
         """A bureau above the handling one, at any level, takes the complaint to
         handle itself (Order 62 art. 8; Order 20 art. 12; Order 121 art. 13)."""
@@ -243,6 +246,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def dispute(self, complaint_id: str, with_agency_id: str, at: datetime, by_agency: str,
                 by_role: str) -> Complaint:
         complaint = self.complaint(complaint_id)
@@ -257,6 +261,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def designate(self, complaint_id: str, agency_id: str, at: datetime, by_agency: str,
                   by_role: str) -> Complaint:
         """The common superior names the bureau that handles a disputed complaint."""
