@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from fastapi import Header
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -77,15 +77,15 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
         raise Problem(422, "Invalid request", str(exc)) from None
 
 
-async def act_on_case(runner, key: str, command: CaseCommand, who: auth.Principal, change,
-                      not_found: type[Exception], illegal: type[Exception]):
+async def act_on_case(runner, key: str, body: CaseCommand, who: auth.Principal, command, *args,
+                      not_found: type[Exception], illegal: type[Exception], **kwargs):
     """The one way a case-work command runs: `by` agrees with the token, the
-    caller may act on the case's agency, and the change is made as the caller.
-    The service's application has `case(key)` and `act(key, command)`."""
-    check_by(command, who)
+    caller may act on the case's agency, and the application's named command
+    runs as the caller: `command(key, *args, at, by_agency=, by_role=, **kwargs)`.
+    The service's application has `case(key)` to say whose case it is."""
+    check_by(body, who)
     with refusals(not_found, illegal):
         case = await runner.run_in_store(runner.app.case, key)
         authorise(who, case.agency_id)
-        as_caller = {"by_agency": who.agency_id, "by_role": who.role}
-        return await runner.run_in_store(runner.app.act, key,
-                                         lambda c: change(c, command.when(runner.clock), as_caller))
+        return await runner.run_in_store(partial(command, key, *args, body.when(runner.clock),
+                                                 by_agency=who.agency_id, by_role=who.role, **kwargs))

@@ -1,6 +1,7 @@
 """Enforcement: leads become penalty cases, each with its own id and life."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
 from eventsourcing.persistence import IntegrityError
@@ -117,6 +118,26 @@ class Enforcement(ServiceApplication):
 
     def act(self, case_id: str, command: Callable[[PenaltyCase], None]) -> PenaltyCase:
         return self.change(lambda: self.case(case_id), command)
+
+    # One command per act of the handling bureau; HTTP and tests call these alike.
+
+    def start_investigation(self, case_id: str, at: datetime, *,
+                            by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.start_investigation(at, by_agency=by_agency, by_role=by_role))
+
+    def decline_filing(self, case_id: str, reason: str, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.decline_filing(reason, at, by_agency=by_agency, by_role=by_role))
+
+    def decide(self, case_id: str, fine_fen: int, basis: str, at: datetime, *, no_penalty: bool = False,
+               by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.decide(fine_fen, basis, at, no_penalty=no_penalty, by_agency=by_agency,
+                                                    by_role=by_role))
+
+    # Not `close`: that name is the Application's own, which closes the store.
+    def close_case(self, case_id: str, outcome: str, at: datetime, *,
+                   by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.close(outcome, at, by_agency=by_agency, by_role=by_role))
 
 
 __all__ = ["Enforcement", "CaseNotFound", "IllegalTransition"]

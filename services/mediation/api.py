@@ -92,50 +92,46 @@ def router(runner: ServiceRunner) -> APIRouter:
     api = APIRouter(prefix="/complaints/{complaint_id}", tags=["mediation"])
     app: Mediation = runner.app
 
-    async def act(complaint_id: str, command: CaseCommand, who: Principal, change) -> dict:
-        return summary(await act_on_case(runner, complaint_id, command, who, change, CaseNotFound, IllegalTransition))
+    async def act(complaint_id: str, body: CaseCommand, who: Principal, command, *args, **kwargs) -> dict:
+        return summary(await act_on_case(runner, complaint_id, body, who, command, *args, **kwargs,
+                                         not_found=CaseNotFound, illegal=IllegalTransition))
 
     @api.post("/mediation/consent")
     async def consent(complaint_id: str, body: Consent, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.record_consent(body.party, body.agreed, at, **kw))
+        return await act(complaint_id, body, who, app.record_consent, body.party, body.agreed)
 
     @api.post("/mediation/schedule")
     async def schedule(complaint_id: str, body: Schedule, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.schedule(body.session_at, body.place, body.mediators, at, **kw))
+        return await act(complaint_id, body, who, app.schedule, body.session_at, body.place, body.mediators)
 
     @api.post("/mediation/recusal")
     async def recusal(complaint_id: str, body: Recusal, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.recuse(
-            body.mediator, body.reason, at, requested_by=body.requested_by, **kw))
+        return await act(complaint_id, body, who, app.recuse, body.mediator, body.reason,
+                         requested_by=body.requested_by)
 
     @api.post("/mediation/recusal/request")
     async def recusal_request(complaint_id: str, body: RecusalRequest, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.request_recusal(
-            body.mediator, body.party, body.reason, at, **kw))
+        return await act(complaint_id, body, who, app.request_recusal, body.mediator, body.party, body.reason)
 
     @api.post("/mediation/recusal/decision")
     async def recusal_decision(complaint_id: str, body: RecusalDecision, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.decide_recusal(body.granted, at, **kw))
+        return await act(complaint_id, body, who, app.decide_recusal, body.granted)
 
     @api.post("/mediation/termination/notice")
     async def termination_notice(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
         """The parties were told that mediation ended."""
-        return await act(complaint_id, body, who, lambda c, at, kw: c.notify_termination(at, **kw))
+        return await act(complaint_id, body, who, app.notify_termination)
 
     @api.post("/mediation/appraisal")
     async def appraisal(complaint_id: str, body: Appraisal, who: Principal = Depends(principal)):
-        def change(c, at, kw):
-            if body.action == "START":
-                c.start_appraisal(body.body, body.payer, at, body_chosen_by=body.body_chosen_by, **kw)
-            else:
-                c.complete_appraisal(at, result=body.result, **kw)
-        return await act(complaint_id, body, who, change)
+        if body.action == "START":
+            return await act(complaint_id, body, who, app.start_appraisal, body.body, body.payer,
+                             body_chosen_by=body.body_chosen_by)
+        return await act(complaint_id, body, who, app.complete_appraisal, result=body.result)
 
     @api.post("/mediation/agreement")
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
-            body.form, body.terms, body.amount_recovered_fen, at, **kw))
+        return await act(complaint_id, body, who, app.agree, body.form, body.terms, body.amount_recovered_fen)
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
@@ -144,8 +140,7 @@ def router(runner: ServiceRunner) -> APIRouter:
             # after today would record a lapse that has not happened.
             raise Problem(422, "Invalid request", "a termination for TIME_LIMIT_EXCEEDED cannot be dated in the "
                           "future", field="at")
-        return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text, **kw))
+        return await act(complaint_id, body, who, app.terminate, body.reason.value, text=body.text)
 
     @api.post("/withdrawal")
     async def withdrawal(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):

@@ -137,6 +137,56 @@ class Mediation(ServiceApplication):
     def act(self, complaint_id: str, command: Callable[[MediationCase], None]) -> MediationCase:
         return self.change(lambda: self.case(complaint_id), command)
 
+    # One command per act of the handling bureau; HTTP and tests call these alike.
+
+    def record_consent(self, complaint_id: str, party: str, agreed: bool, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.record_consent(party, agreed, at, by_agency=by_agency,
+                                                                 by_role=by_role))
+
+    def schedule(self, complaint_id: str, session_at: datetime, place: str, mediators: list[str], at: datetime, *,
+                 by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.schedule(session_at, place, mediators, at, by_agency=by_agency,
+                                                           by_role=by_role))
+
+    def recuse(self, complaint_id: str, mediator: str, reason: str, at: datetime, *, requested_by: str | None = None,
+               by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.recuse(mediator, reason, at, requested_by=requested_by,
+                                                         by_agency=by_agency, by_role=by_role))
+
+    def request_recusal(self, complaint_id: str, mediator: str, party: str, reason: str, at: datetime, *,
+                        by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.request_recusal(mediator, party, reason, at, by_agency=by_agency,
+                                                                  by_role=by_role))
+
+    def decide_recusal(self, complaint_id: str, granted: bool, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.decide_recusal(granted, at, by_agency=by_agency, by_role=by_role))
+
+    def notify_termination(self, complaint_id: str, at: datetime, *,
+                           by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.notify_termination(at, by_agency=by_agency, by_role=by_role))
+
+    def start_appraisal(self, complaint_id: str, body: str, payer: str, at: datetime, *,
+                        body_chosen_by: str | None = None,
+                        by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.start_appraisal(body, payer, at, body_chosen_by=body_chosen_by,
+                                                                  by_agency=by_agency, by_role=by_role))
+
+    def complete_appraisal(self, complaint_id: str, at: datetime, *, result: str | None = None,
+                           by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.complete_appraisal(at, result=result, by_agency=by_agency,
+                                                                     by_role=by_role))
+
+    def agree(self, complaint_id: str, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
+              by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.agree(form, terms, amount_recovered_fen, at, by_agency=by_agency,
+                                                        by_role=by_role))
+
+    def terminate(self, complaint_id: str, reason: str, at: datetime, text: str | None = None, *,
+                  by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.terminate(reason, at, text, by_agency=by_agency, by_role=by_role))
+
     def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None) -> str:
         if self.find(MediationCase.create_id(complaint_id)) is not None:
             self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role))
