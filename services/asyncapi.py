@@ -1,7 +1,7 @@
 """The bus as an AsyncAPI 3.0 document.
 
 Built on demand from the topic registry, the inputs each service declares in its
-agents module and the .avsc files, so it says what the running system does: a
+spec module and the .avsc files, so it says what the running system does: a
 new topic, record type or subscription shows up here without anyone editing it.
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def spec(service: str) -> ServiceSpec:
     if service not in EVERYTHING:
         raise SystemExit(f"unknown service {service!r}; one of {', '.join(EVERYTHING)}")
-    return importlib.import_module(f"services.{service}.agents").SPEC
+    return importlib.import_module(f"services.{service}.spec").SPEC
 
 
 class System:

@@ -41,8 +41,8 @@ def group_id(service: str) -> str:
 
 
 def service_inputs() -> dict[str, tuple[str, ...]]:
-    # Imported when asked: the agents modules pull in faust and the applications.
-    return {name: tuple(importlib.import_module(f"services.{name}.agents").SPEC.inputs)
+    # Imported when asked: the spec modules pull in faust and the applications.
+    return {name: tuple(importlib.import_module(f"services.{name}.spec").SPEC.inputs)
             for name in SERVICES + READ_MODELS}
 
 

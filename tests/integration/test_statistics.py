@@ -29,7 +29,7 @@ from services.bus.codec import default_codec
 from services.bus.relay import RELAY_TRACKING
 from services.bus.runtime import ServiceRunner
 from services.bus.settings import bus_settings, store_settings
-from services.statistics.agents import SPEC
+from services.statistics.spec import SPEC
 from services.statistics.application import Statistics
 from services.statistics.domainmodel import RequestFacts
 from services.statistics.report import MEASURES, Query

@@ -6,7 +6,7 @@ import pytest
 from services.bus.codec import default_codec
 from services.bus.consumer import BatchProcessor
 from services.bus.messages import Inbound
-from services.enforcement.agents import SPEC
+from services.enforcement.spec import SPEC
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
 from tests.examples import EXAMPLES
