@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.bus.codec import default_codec
 from services.bus.settings import kafka_security
-from services.bus.store import derive_id
 from services.bus.topics import referral_inbox
+from services.ids import derive_id
 
 
 def answer(referral: dict, agency_id: str, decline: str | None, suggest: str | None) -> tuple[str, dict]:

@@ -1,7 +1,7 @@
 """The bus as an AsyncAPI 3.0 document.
 
 Built on demand from the topic registry, the inputs each service declares in its
-agents module and the .avsc files, so it says what the running system does: a
+spec module and the .avsc files, so it says what the running system does: a
 new topic, record type or subscription shows up here without anyone editing it.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from services.bus.access import service_inputs
 from services.bus.codec import schema_dir
 from services.bus import correlation
 from services.bus.messages import HEADER_KEYS
-from services.bus.topics import REFERRAL_INBOX, REGISTRY, SERVICES, Topic
+from services.bus.topics import REFERRAL_INBOX, REGISTRY, Topic
 
 ASYNCAPI_VERSION = "3.0.0"
 AVRO_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"

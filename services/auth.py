@@ -25,10 +25,6 @@ class Unauthenticated(Exception):
     """No usable token: missing, malformed, expired, forged or signed with another key."""
 
 
-class Forbidden(Exception):
-    """A valid token that does not allow this."""
-
-
 @dataclass(frozen=True)
 class Principal:
     agency_id: str
@@ -99,30 +95,3 @@ def bearer(header: str | None, key: bytes) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer TOKEN'")
     return verify(token.strip(), key)
-
-
-def may_do_case_work(principal: Principal) -> None:
-    """The role alone, for when no case exists yet to name its agency."""
-    if principal.role not in ("CASE_WORKER", "SUPERVISOR"):
-        raise Forbidden(f"role {principal.role} cannot do case work; a CASE_WORKER or SUPERVISOR token is needed")
-
-
-def may_act(principal: Principal, agency_id: str, is_superior) -> None:
-    """A case worker acts on its own agency's cases; a supervisor also on the
-    agencies below its own. Raises Forbidden naming what was missing."""
-    if principal.role == "CASE_WORKER" and principal.agency_id == agency_id:
-        return
-    if principal.role == "SUPERVISOR" and (principal.agency_id == agency_id or is_superior(principal.agency_id, agency_id)):
-        return
-    may_do_case_work(principal)
-    raise Forbidden(f"{principal.agency_id} is not the handling agency {agency_id} nor above it")
-
-
-def may_answer_referral(principal: Principal, addressees: set[str]) -> None:
-    """An agency answers referrals addressed to it: its system or its case
-    workers, never another agency and never a regulator."""
-    if principal.role not in ("AGENCY_SYSTEM", "CASE_WORKER", "SUPERVISOR"):
-        raise Forbidden(f"role {principal.role} cannot answer referrals; a token of the addressed agency "
-                        "(AGENCY_SYSTEM, CASE_WORKER or SUPERVISOR) is needed")
-    if principal.agency_id not in addressees:
-        raise Forbidden(f"no referral of this complaint is addressed to {principal.agency_id}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from fastapi import Header
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services import auth
+from services.agencies.authority import Forbidden, may_act, may_do_case_work
+from services.agencies.directory import Directory
 from services.http import Problem
 
 
@@ -55,31 +57,24 @@ def check_by(command: CaseCommand, who: auth.Principal) -> None:
         raise Problem(403, "Forbidden", f"'by' says {command.by} but the token is {who.agency_id}'s", field="by")
 
 
-@lru_cache(maxsize=1)
-def _directory():
-    from services.routing.directory import Directory
-
-    return Directory.load()
-
-
 def is_superior(upper: str, lower: str) -> bool:
-    return _directory().is_superior(upper, lower)
+    return Directory.load().is_superior(upper, lower)
 
 
 def permitted(check, *args) -> None:
-    """Run one of `auth`'s checks; its refusal becomes a 403 naming what was missing."""
+    """Run one of `authority`'s checks; its refusal becomes a 403 naming what was missing."""
     try:
         check(*args)
-    except auth.Forbidden as exc:
+    except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from None
 
 
 def authorise(who: auth.Principal, agency_id: str) -> None:
-    permitted(auth.may_act, who, agency_id, is_superior)
+    permitted(may_act, who, agency_id, is_superior)
 
 
 def authorise_role(who: auth.Principal) -> None:
-    permitted(auth.may_do_case_work, who)
+    permitted(may_do_case_work, who)
 
 
 @contextmanager
@@ -95,15 +90,16 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
         raise Problem(422, "Invalid request", str(exc)) from None
 
 
-async def act_on_case(runner, key: str, command: CaseCommand, who: auth.Principal, change,
-                      not_found: type[Exception], illegal: type[Exception]):
+async def act_on_case(runner, key: str, body: CaseCommand, who: auth.Principal, command, *args,
+                      not_found: type[Exception], illegal: type[Exception], **kwargs):
     """The one way a case-work command runs: `by` agrees with the token, the
-    caller may act on the case's agency, and the change is made as the caller.
-    The service's application has `case(key)` and `act(key, command)`."""
-    check_by(command, who)
-    at = command.when(runner.clock)
+    caller may act on the case's agency, and the application's named command
+    runs as the caller: `command(key, *args, at, by_agency=, by_role=, **kwargs)`.
+    The service's application has `case(key)` to say whose case it is."""
+    check_by(body, who)
+    at = body.when(runner.clock)
     with refusals(not_found, illegal):
         case = await runner.run_in_store(runner.app.case, key)
         authorise(who, case.agency_id)
-        as_caller = {"by_agency": who.agency_id, "by_role": who.role}
-        return await runner.run_in_store(runner.app.act, key, lambda c: change(c, at, as_caller))
+        return await runner.run_in_store(partial(command, key, *args, at, by_agency=who.agency_id,
+                                                 by_role=who.role, **kwargs))

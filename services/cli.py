@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 
-from services.bus.topics import READ_MODELS, SERVICES
+from services.bus.topics import EVERYTHING, SERVICES
 
 DEFAULT_PORT = 8315
 # Commands that run until stopped keep the libraries' own logs: they are how an
 # operator sees a broker come and go. A one-shot command explains its failure itself.
 LONG_RUNNING = {"up", "worker", "broker"}
+# Commands whose handler lives with what it serves rather than in services.commands.
+ELSEWHERE = {"asyncapi": "services.asyncapi_cli", "stats": "services.statistics.cli"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
-    # services.system.DESK, spelled out: importing the system here would load every service for every command.
-    worker.add_argument("service", choices=SERVICES + READ_MODELS + ("desk",))
+    worker.add_argument("service", choices=EVERYTHING)
     worker.add_argument("--port", type=_number(1, 65535), default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
 
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         if found:
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = found[0]
             os.environ["TOUSU_BROKER_RECORDED_IN"] = str(found[1])
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(importlib.import_module(ELSEWHERE.get(args.command, "services.commands")), f"cmd_{args.command}")
     try:
         return handler(args) or 0
     except KeyboardInterrupt:

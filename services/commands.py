@@ -9,8 +9,6 @@ import os
 import sys
 from datetime import date, datetime
 
-from services.asyncapi_cli import cmd_asyncapi  # noqa: F401 - `tousu asyncapi`
-from services.statistics.cli import cmd_stats  # noqa: F401 - `tousu stats`
 from services.bus.settings import bus_settings
 
 # An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.
@@ -513,7 +511,7 @@ def _service_stores():
         env = settings.for_service(name)
         if env.get("SQLITE_DBNAME") and not os.path.exists(env["SQLITE_DBNAME"]):
             continue  # this service keeps its store elsewhere
-        yield name, spec(name).application(env=env)
+        yield name, spec(name).build(env=env)
 
 
 def _published_positions() -> dict[str, int]:
@@ -557,7 +555,7 @@ def cmd_republish(args) -> int:
     from services.system import spec
 
     service = spec(args.service)
-    app = service.application(env=store_settings().for_service(args.service))
+    app = service.build(env=store_settings().for_service(args.service))
 
     def progress(count, position):
         print(f"\r{args.service}: {count} events republished (position {position})", end="", file=sys.stderr, flush=True)
@@ -572,7 +570,7 @@ def cmd_token(args) -> int:
     from datetime import timedelta
 
     from services import auth
-    from services.routing.directory import Directory
+    from services.agencies.directory import Directory
 
     if not Directory.load().exists(args.agency_id):
         print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
@@ -586,7 +584,7 @@ def cmd_token(args) -> int:
 
 def cmd_agency(args) -> int:
     from services.agency import serve
-    from services.routing.directory import Directory
+    from services.agencies.directory import Directory
 
     if not Directory.load().exists(args.agency_id):
         print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
@@ -601,7 +599,7 @@ def cmd_access(args) -> int:
     import re
 
     from services.bus import access
-    from services.routing.directory import Directory
+    from services.agencies.directory import Directory
 
     agencies = tuple(args.agency or access.EXAMPLE_AGENCIES)
     regulators = tuple(args.regulator or access.EXAMPLE_REGULATORS)

@@ -2,12 +2,15 @@
 one address for `tousu up`, a service's own routes for `tousu worker`."""
 from __future__ import annotations
 
+import importlib
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.bus.runtime import ServiceRunner
+from services.bus.topics import EVERYTHING
 
 PROBLEM = "application/problem+json"
 
@@ -16,28 +19,22 @@ class Problem(Exception):
     """An RFC 9457 problem: raised by a route, rendered as problem+json."""
 
     def __init__(self, status: int, title: str, detail: str, field: str | None = None,
-                 headers: dict | None = None, **extra):
+                 headers: dict | None = None, slug: str | None = None, **extra):
         super().__init__(detail)
         self.status, self.title, self.detail, self.field, self.extra = status, title, detail, field, extra
         self.headers = headers
+        self.slug = slug or title.lower().replace(" ", "-")
 
     def body(self, instance: str | None = None) -> dict:
-        body = {"type": f"https://tousu.example/problems/{self.title.lower().replace(' ', '-')}",
+        body = {"type": f"https://tousu.example/problems/{self.slug}",
                 "title": self.title, "status": self.status, "detail": self.detail}
-        if self.field:
+        # An empty field is the body as a whole, and is said.
+        if self.field is not None:
             body["field"] = self.field
         if instance:
             body["instance"] = instance
         body.update(self.extra)
         return body
-
-
-class ProblemBody(Exception):
-    """A problem already rendered as (status, body)."""
-
-    def __init__(self, pair: tuple[int, dict]):
-        super().__init__(pair[1].get("detail"))
-        self.status, self.body = pair
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
@@ -53,16 +50,12 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc, request)
 
-    @app.exception_handler(ProblemBody)
-    async def _problem_body(request: Request, exc: ProblemBody):
-        return JSONResponse({**exc.body, "instance": request.url.path}, status_code=exc.status, media_type=PROBLEM)
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")),
                    "message": e["msg"]} for e in exc.errors()]
         problem = Problem(422, "Invalid request", errors[0]["message"] if errors else "invalid request",
-                          field=errors[0]["field"] if errors else None, errors=errors)
+                          field=(errors[0]["field"] or None) if errors else None, errors=errors)
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
@@ -77,13 +70,9 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
 
     app.include_router(asyncapi_router())
     for name, runner in runners.items():
-        module = {"intake": "services.intake.api", "routing": "services.routing.api",
-                  "mediation": "services.mediation.api", "enforcement": "services.enforcement.api",
-                  "statistics": "services.statistics.api", "desk": "services.desk.api"}.get(name)
-        if module:
-            import importlib
-
-            app.include_router(importlib.import_module(module).router(runner))
+        # Every service has an HTTP face; an unknown name (a test's own runner) has none.
+        if name in EVERYTHING:
+            app.include_router(importlib.import_module(f"services.{name}.api").router(runner))
     if "desk" in runners:
         from services.desk.console import mount
 

@@ -12,22 +12,18 @@ from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.clock import Clock
 from services.bus.runtime import ServiceRunner, ServiceSpec
 from services.bus.settings import bus_settings, store_settings
-from services.bus.topics import READ_MODELS, SERVICES
+from services.bus.topics import EVERYTHING
 
 log = logging.getLogger(__name__)
 
-# Read models beyond the bus's own list: the desk's listings and pages.
-DESK = ("desk",)
-
-
 def spec(service: str) -> ServiceSpec:
-    if service not in SERVICES + READ_MODELS + DESK:
-        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES + READ_MODELS + DESK)}")
-    return importlib.import_module(f"services.{service}.agents").SPEC
+    if service not in EVERYTHING:
+        raise SystemExit(f"unknown service {service!r}; one of {', '.join(EVERYTHING)}")
+    return importlib.import_module(f"services.{service}.spec").SPEC
 
 
 class System:
-    def __init__(self, services=SERVICES + READ_MODELS + DESK, env=os.environ, clock: Clock | None = None):
+    def __init__(self, services=EVERYTHING, env=os.environ, clock: Clock | None = None):
         self.names = tuple(services)
         self.env = env
         self.clock = clock or Clock.from_env(env)

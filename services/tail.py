@@ -23,7 +23,7 @@ def known(topic: str) -> None:
         names = ", ".join(t.name for t in registry.REGISTRY)
         raise NoSuchTopic(f"no topic {topic!r}: one of {names}, or referrals.AGENCY_ID") from None
     if topic.startswith(registry.REFERRAL_PREFIX) and topic not in registry.BY_NAME:
-        from services.routing.directory import Directory
+        from services.agencies.directory import Directory
 
         agency_id = topic[len(registry.REFERRAL_PREFIX):]
         if not Directory.load().exists(agency_id):

@@ -110,12 +110,11 @@ class Routes:
 
 class Up:
     def __init__(self, host: str, port: int, env=os.environ, log_level: str = "WARNING"):
-        from services.system import DESK
-        from services.bus.topics import READ_MODELS, SERVICES
+        from services.bus.topics import EVERYTHING
 
         self.host, self.port, self.log_level = host, port, log_level
         self.env = dict(env)
-        self.services = SERVICES + READ_MODELS + DESK
+        self.services = EVERYTHING
         self.broker: EmbeddedBroker | None = None
         self.workers: list[Worker] = []
         self.routes = Routes()

@@ -66,6 +66,6 @@ class Feed:
 
 def feed(app, messages: list[Inbound]):
     """Through the desk's batch processor, as the running service would."""
-    from services.desk.agents import SPEC
+    from services.desk.spec import SPEC
 
     return BatchProcessor(app, SPEC.handler(app), default_codec()).process(messages)

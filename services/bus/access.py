@@ -7,7 +7,6 @@ writes from this module; a test checks that the two agree, so a new topic or a
 new input reaches the broker's ACLs or fails the build."""
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -41,9 +40,10 @@ def group_id(service: str) -> str:
 
 
 def service_inputs() -> dict[str, tuple[str, ...]]:
-    # Imported when asked: the agents modules pull in faust and the applications.
-    return {name: tuple(importlib.import_module(f"services.{name}.agents").SPEC.inputs)
-            for name in SERVICES + READ_MODELS}
+    # Imported when asked: the spec modules pull in faust and the applications.
+    from services.system import spec
+
+    return {name: spec(name).inputs for name in SERVICES + READ_MODELS}
 
 
 def service_grants(service: str, inputs: tuple[str, ...]) -> list[Grant]:

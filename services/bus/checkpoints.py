@@ -7,6 +7,7 @@ written after the position it names is stored, used only at or below the
 position being resumed, and recomputable at any time from the log itself."""
 from __future__ import annotations
 
+from .sqltext import as_tuple, statement, store_kind
 from .store import ServiceApplication
 
 TABLE = "tousu_relay_chain"
@@ -18,8 +19,7 @@ class ChainCheckpoint:
     def __init__(self, app: ServiceApplication, name: str = "relay"):
         self.name = name
         self.datastore = getattr(app.recorder, "datastore", None)
-        module = type(self.datastore).__module__ if self.datastore is not None else ""
-        self.kind = "sqlite" if module.endswith("sqlite") else "postgres" if module.endswith("postgres") else None
+        self.kind = store_kind(self.datastore)
         self._created = False
 
     def create(self) -> None:
@@ -37,7 +37,7 @@ class ChainCheckpoint:
             row = cursor.fetchone()
         if row is None:
             return None
-        return (row["position"], row["hash"]) if isinstance(row, dict) else (row[0], row[1])
+        return as_tuple(row)
 
     def save(self, position: int, chain_hash: str) -> None:
         if self.kind is None:
@@ -57,12 +57,7 @@ class ChainCheckpoint:
             self._created = True
 
     def _sql(self, text: str):
-        if self.kind == "sqlite":
-            return text.format(table=self.TABLE)
-        from psycopg import sql
-
-        return sql.SQL(text.replace("?", "%s")).format(
-            table=sql.Identifier(self.datastore.schema, self.TABLE))
+        return statement(self.kind, self.datastore, text, table=self.TABLE)
 
 
 class PublishedOffsets(ChainCheckpoint):
@@ -80,7 +75,7 @@ class PublishedOffsets(ChainCheckpoint):
             self._create(cursor)
             cursor.execute(self._sql("SELECT topic, part, last_offset, fingerprint FROM {table} WHERE name = ?"),
                            (self.name,))
-            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cursor.fetchall()]
+            rows = [as_tuple(r) for r in cursor.fetchall()]
         return ({(t, p): o for t, p, o, _ in rows}, {(t, p): f for t, p, _, f in rows if f})
 
     def save(self, offsets: dict[tuple[str, int], int], prints: dict[tuple[str, int], str]) -> None:

@@ -19,6 +19,8 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 
+from .sqltext import as_tuple, statement, store_kind
+
 TP = tuple[str, int]
 
 OFFSETS = "tousu_consumed_offsets"
@@ -71,8 +73,7 @@ class ConsumedStore:
     def __init__(self, recorder):
         self.recorder = recorder
         self.datastore = getattr(recorder, "datastore", None)
-        module = type(self.datastore).__module__ if self.datastore is not None else ""
-        self.kind = "sqlite" if module.endswith("sqlite") else "postgres" if module.endswith("postgres") else "memory"
+        self.kind = store_kind(self.datastore) or "memory"
         self._created = False
         self._lock = threading.Lock()
         self._marks: dict[TP, Mark] = {}
@@ -89,7 +90,7 @@ class ConsumedStore:
         lock = " FOR UPDATE" if self.kind == "postgres" else ""
         cursor.execute(self._sql("SELECT next_offset, anchor_offset FROM {offsets} WHERE topic = ? AND part = ?"
                                  + lock), consumed.tp)
-        row = _row(cursor.fetchone())
+        row = as_tuple(cursor.fetchone())
         if row is None:
             cursor.execute(self._sql(
                 "INSERT INTO {offsets} (topic, part, next_offset, last_fingerprint, anchor_offset, "
@@ -137,7 +138,7 @@ class ConsumedStore:
             self._create(cursor)
             cursor.execute(self._sql("SELECT next_offset, last_fingerprint, anchor_offset, anchor_fingerprint "
                                      "FROM {offsets} WHERE topic = ? AND part = ?"), tp)
-            row = _row(cursor.fetchone())
+            row = as_tuple(cursor.fetchone())
         return Mark(*row) if row else None
 
     def marks(self) -> dict[TP, Mark]:
@@ -147,7 +148,7 @@ class ConsumedStore:
             self._create(cursor)
             cursor.execute(self._sql("SELECT topic, part, next_offset, last_fingerprint, anchor_offset, "
                                      "anchor_fingerprint FROM {offsets}"))
-            rows = [_row(r) for r in cursor.fetchall()]
+            rows = [as_tuple(r) for r in cursor.fetchall()]
         return {(r[0], r[1]): Mark(*r[2:]) for r in rows}
 
     def restart_at(self, tp: TP, offset: int) -> None:
@@ -177,7 +178,7 @@ class ConsumedStore:
                 chunk = event_ids[start:start + 500]
                 marks = ", ".join("?" * len(chunk))
                 cursor.execute(self._sql(f"SELECT event_id FROM {{events}} WHERE event_id IN ({marks})"), chunk)
-                found.update(_row(r)[0] for r in cursor.fetchall())
+                found.update(as_tuple(r)[0] for r in cursor.fetchall())
         return found
 
     def create(self) -> None:
@@ -199,16 +200,4 @@ class ConsumedStore:
         self._created = True
 
     def _sql(self, text: str):
-        if self.kind == "sqlite":
-            return text.format(offsets=OFFSETS, events=EVENTS)
-        from psycopg import sql
-
-        schema = self.datastore.schema or "public"
-        return sql.SQL(text.replace("?", "%s")).format(
-            offsets=sql.Identifier(schema, OFFSETS), events=sql.Identifier(schema, EVENTS))
-
-
-def _row(row):
-    if row is None:
-        return None
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        return statement(self.kind, self.datastore, text, offsets=OFFSETS, events=EVENTS)

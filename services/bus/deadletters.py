@@ -7,7 +7,7 @@ import hashlib
 
 from eventsourcing.domain import Aggregate, event
 
-from .store import derive_id
+from services.ids import derive_id
 
 
 class DeadLetter(Aggregate):

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 
 from .consumed import TP, ConsumedStore, fingerprint
+from .messages import Inbound
 from .settings import kafka_security
 
 log = logging.getLogger(__name__)

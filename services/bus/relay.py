@@ -16,6 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
+from services.ids import derive_id
+
 from . import correlation, topics as registry
 from .audit import GENESIS, audit_record
 from .broker import create_topics
@@ -28,7 +30,7 @@ from .leadership import Leadership, StoreNotifications
 from .positions import MISSING, fingerprints_at
 from .messages import Outgoing
 from .settings import kafka_security
-from .store import ServiceApplication, derive_id
+from .store import ServiceApplication
 
 log = logging.getLogger(__name__)
 

@@ -10,22 +10,25 @@ import dataclasses
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
+from services.agencies.directory import Directory
+
 from .bounded import within
 from .clock import Clock
 from .codec import Codec, default_codec
 from .consumer import BatchProcessor, BatchResult, Handler
-from .messages import Inbound
+from . import topics as registry
+from .messages import Decoded, Inbound
 from .leadership import Leadership
 from .positions import Positioner
 from .relay import Outbound, Relay
 from .settings import BusSettings, StoreSettings, faust_credentials
-from .store import ServiceApplication
+from .store import ServiceApplication, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +42,51 @@ class Timer:
     name: str
 
 
+# What an application does with one record it reads: (application, unit of work, record).
+Reaction = Callable[[ServiceApplication, UnitOfWork, Decoded], None]
+
+
+def every_record_of(topics: tuple[str, ...], reaction: Reaction) -> dict[str, Reaction]:
+    """For a reader of whole topics (a read model): each of their record types, to one reaction."""
+    return {record_type: reaction for name in topics for record_type in registry.topic(name).record_types}
+
+
 @dataclass
 class ServiceSpec:
     """What a service declares about itself."""
 
     name: str
-    inputs: tuple[str, ...]
+    # The record types it reacts to and its reaction to each: its input topics,
+    # its access grants and its AsyncAPI operations all follow from this table.
+    reactions: Mapping[str, Reaction]
     application: Callable[..., ServiceApplication]
-    handler: Callable[[ServiceApplication], Handler]
     outbound: Callable[[ServiceApplication], Outbound]
     timers: Callable[[ServiceApplication, Clock], list[Timer]] = field(default=lambda app, clock: [])
     # A read model derived from other services' events, rebuilt at will, keeps
     # no chain of its own on audit.log.
     audited: bool = True
+    # The application is given the agency directory (reference data no service owns).
+    directory: bool = False
+
+    def build(self, env=None, clock: Clock | None = None) -> ServiceApplication:
+        references = {"directory": Directory.load()} if self.directory else {}
+        return self.application(env=env, clock=clock, **references)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The topics that carry what it reacts to, in the table's order."""
+        return tuple(dict.fromkeys(topic.name for record_type in self.reactions
+                                   for topic in registry.topics_carrying(record_type)))
+
+    def handler(self, app: ServiceApplication) -> Handler:
+        """Records it has no reaction to pass by: a topic carries more types than one reader needs."""
+        reactions = self.reactions
+
+        def handle(uow: UnitOfWork, item: Decoded) -> None:
+            reaction = reactions.get(item.record_type)
+            if reaction is not None:
+                reaction(app, uow, item)
+        return handle
 
 
 def faust_broker_url(bootstrap_servers: str) -> str:
@@ -66,7 +101,7 @@ class ServiceRunner:
         self.clock = clock or Clock.from_env()
         self.codec = codec or default_codec()
         env = store.for_service(spec.name)
-        self.app: ServiceApplication = spec.application(env=env, clock=self.clock)
+        self.app: ServiceApplication = spec.build(env=env, clock=self.clock)
         self.store_dir = store.data_dir
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.relay = Relay(spec.name, self.app, spec.outbound(self.app), self.codec, bus.bootstrap_servers,

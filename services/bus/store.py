@@ -4,6 +4,7 @@ its tracking position in one transaction."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from typing import Any
 
@@ -13,13 +14,29 @@ from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 from . import correlation
 from .consumed import Consumed, ConsumedStore
 
-# Namespace for every id this system derives from a business key (uuid5), so a
-# replayed message reaches the same aggregate.
-NAMESPACE = uuid.UUID("6f1d3a52-8c2e-5b7d-9a41-2c0e7f3b1d90")
+# How often a command meets a concurrent change to its aggregate before it gives up.
+ATTEMPTS = 5
 
 
-def derive_id(*parts: Any) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
+def retried(run, attempts: int = ATTEMPTS):
+    """Run a load-change-save again, afresh, while a concurrent change to the
+    same aggregate (an optimistic-concurrency conflict) wins the save."""
+    for attempt in range(attempts):
+        try:
+            return run()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def conflict_retried(command):
+    """For a command method that loads, changes and saves by itself: the same
+    retry as `ServiceApplication.change`."""
+    @functools.wraps(command)
+    def run(self, *args, **kwargs):
+        return retried(lambda: command(self, *args, **kwargs))
+    return run
 
 
 class ServiceApplication(Application):
@@ -61,19 +78,15 @@ class ServiceApplication(Application):
     def process_recorder(self) -> ProcessRecorder:
         return self.recorder  # type: ignore[return-value]
 
-    def change(self, load, command, attempts: int = 5):
+    def change(self, load, command, attempts: int = ATTEMPTS):
         """Load an aggregate, apply a command, save it; a concurrent change to the
         same aggregate (an optimistic-concurrency conflict) is retried afresh."""
-        for attempt in range(attempts):
+        def once():
             aggregate = load()
             command(aggregate)
-            try:
-                self.save(aggregate)
-                return aggregate
-            except IntegrityError:
-                if attempt == attempts - 1:
-                    raise
-        raise AssertionError("unreachable")
+            self.save(aggregate)
+            return aggregate
+        return retried(once, attempts)
 
     def save(self, *objs, **kwargs):
         correlation.stamp((e for o in objs for e in getattr(o, "_pending_events", ())), correlation.request_id.get())

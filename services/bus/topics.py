@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The one list of what the system runs, in start order. Services write the
+# contract's topics; read models consume them and publish nothing but dead
+# letters; the desk consumes them for case workers' listings and publishes nothing.
 SERVICES = ("intake", "routing", "mediation", "enforcement")
-# Read models: they consume the topics and publish nothing but dead letters.
 READ_MODELS = ("statistics",)
+DESK = ("desk",)
+EVERYTHING = SERVICES + READ_MODELS + DESK
 
 # A referral inbox exists per external agency; its name is this prefix plus the
 # agency id, created from the directory on first use.

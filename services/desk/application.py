@@ -1,8 +1,7 @@
 """The desk service: records in from the topics, rows out on request."""
 from __future__ import annotations
 
-from functools import lru_cache
-
+from services.agencies.directory import Directory
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
@@ -12,19 +11,12 @@ from .journal import Journal
 from .tables import Database, DeskTables
 
 
-@lru_cache(maxsize=1)
-def _directory():
-    from services.routing.directory import Directory
-
-    return Directory.load()
-
-
 def agency_line(agency_id: str | None) -> str | None:
     """`/TOP/.../AGENCY/`: the agency and every agency above it, so "this
     agency and those below it" is one LIKE on the column."""
     if not agency_id:
         return None
-    directory = _directory()
+    directory = Directory.load()
     chain = [agency_id, *directory.superiors(agency_id)] if directory.exists(agency_id) else [agency_id]
     return "/" + "/".join(reversed(chain)) + "/"
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.auth import Principal
+from services.contract.status import STATUSES
 
 from .rows import OPEN
 
@@ -187,7 +188,7 @@ def page(db, listing: Listing, where: Where, sort: str | None, cursor: str | Non
 
 
 def complaint_filters(where: Where, q: dict, today: date) -> None:
-    from .vocabulary import CHANNELS, KINDS, STATUSES, SUBJECT_AREAS
+    from .vocabulary import CHANNELS, KINDS, SUBJECT_AREAS
 
     where.one_of("status", q.get("status"), STATUSES, "status")
     where.one_of("kind", q.get("kind"), KINDS, "kind")

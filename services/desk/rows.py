@@ -6,6 +6,10 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.agencies.divisions import city_of
+from services.agencies.ids import adcode_of
+from services.contract.status import ended
+
 CST = ZoneInfo("Asia/Shanghai")
 
 KINDS = {"ComplaintReceived": "COMPLAINT", "ReportReceived": "REPORT", "ConsultationReceived": "CONSULTATION"}
@@ -28,11 +32,6 @@ REFERRAL_COLUMNS = (
     "reply_due", "answered_at", "answer_reason", "respondent_name", "respondent_uscc", "consumer_name", "consumer_phone", "facts", "from_line")
 
 NO_DEADLINE = "9999-12-31"
-
-
-def city_of(agency_id: str | None) -> str | None:
-    code = agency_id.split("-", 1)[-1] if agency_id and "-" in agency_id else None
-    return code[:4] + "00" if code and len(code) == 6 and code.isdigit() else None
 
 
 def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
@@ -83,7 +82,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
         elif t == "MediationAgreed":
             row.update(status="AGREED", outcome=f.get("form"), amount_recovered_fen=f.get("amount_recovered_fen"))
         elif t == "MediationTerminated":
-            row.update(status="CLOSED" if f.get("reason") == "WITHDRAWN" else "TERMINATED", outcome=f.get("reason"))
+            row.update(status=ended(f.get("reason")), outcome=f.get("reason"))
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
         elif t in ("CaseFilingDeclined", "PenaltyCaseClosed") and row["kind"] == "REPORT":
@@ -93,7 +92,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
     # JSON arrays, so a listing can hand them out as they are stored.
     row["workers"] = json.dumps(mediators, ensure_ascii=False)
     row["case_ids"] = json.dumps(list(dict.fromkeys(cases)))
-    row["city_adcode"] = city_of(row["agency_id"])
+    row["city_adcode"] = city_of(adcode_of(row["agency_id"]))
     row["agency_line"] = line(row["agency_id"])
     row["deadline"] = _deadline(row)
     row["deadline_key"] = row["deadline"] or NO_DEADLINE

@@ -47,8 +47,9 @@ def router(runner: ServiceRunner) -> APIRouter:
     api = APIRouter(prefix="/cases/{case_id}", tags=["enforcement"])
     app: Enforcement = runner.app
 
-    async def act(case_id: str, command: CaseCommand, who: Principal, change) -> dict:
-        return document(await act_on_case(runner, case_id, command, who, change, CaseNotFound, IllegalTransition))
+    async def act(case_id: str, body: CaseCommand, who: Principal, command, *args, **kwargs) -> dict:
+        return document(await act_on_case(runner, case_id, body, who, command, *args, **kwargs,
+                                          not_found=CaseNotFound, illegal=IllegalTransition))
 
     @api.get("")
     async def get_case(case_id: str, who: Principal = Depends(principal)):
@@ -60,11 +61,11 @@ def router(runner: ServiceRunner) -> APIRouter:
 
     @api.post("/investigation")
     async def investigation(case_id: str, body: CaseCommand, who: Principal = Depends(principal)):
-        return await act(case_id, body, who, lambda c, at, kw: c.start_investigation(at, **kw))
+        return await act(case_id, body, who, app.start_investigation)
 
     @api.post("/filing-declined")
     async def decline(case_id: str, body: Declining, who: Principal = Depends(principal)):
-        return await act(case_id, body, who, lambda c, at, kw: c.decline_filing(body.reason, at, **kw))
+        return await act(case_id, body, who, app.decline_filing, body.reason)
 
     @api.post("/check-extension")
     async def check_extension(case_id: str, body: CheckExtension, who: Principal = Depends(principal)):
@@ -76,11 +77,10 @@ def router(runner: ServiceRunner) -> APIRouter:
 
     @api.post("/decision")
     async def decision(case_id: str, body: Decision, who: Principal = Depends(principal)):
-        return await act(case_id, body, who, lambda c, at, kw: c.decide(
-            body.fine_fen, body.basis, at, no_penalty=body.no_penalty, **kw))
+        return await act(case_id, body, who, app.decide, body.fine_fen, body.basis, no_penalty=body.no_penalty)
 
     @api.post("/closure")
     async def closure(case_id: str, body: Closure, who: Principal = Depends(principal)):
-        return await act(case_id, body, who, lambda c, at, kw: c.close(body.outcome, at, **kw))
+        return await act(case_id, body, who, app.close_case, body.outcome)
 
     return api

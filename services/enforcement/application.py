@@ -1,17 +1,19 @@
 """Enforcement: leads become penalty cases, each with its own id and life."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.directory import Directory
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 
 from .domainmodel import IllegalTransition, PenaltyCase
 from .patterns import JOIN_CASE, OPEN_CASE, PatternWatch
-from .rules import Rulebook, operator_key
+from .rules import Limits, operator_key
 
 
 class CaseNotFound(LookupError):
@@ -21,19 +23,11 @@ class CaseNotFound(LookupError):
 class Enforcement(ServiceApplication):
     name = "enforcement"
 
-    def __init__(self, env=None, clock=None, rulebook: Rulebook | None = None, directory=None):
+    def __init__(self, env=None, clock=None, limits: Limits | None = None, directory=None):
         super().__init__(env=env, clock=clock)
-        self.rulebook = rulebook or Rulebook()
-        self._directory = directory
+        self.limits = limits or Limits()
+        self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined))
-
-    @property
-    def directory(self):
-        if self._directory is None:
-            from services.routing.directory import Directory
-
-            self._directory = Directory.load()
-        return self._directory
 
     def competent_bureau(self, *adcodes: str | None, fallback: str) -> str:
         """The county bureau of the act's location, else of the operator's, else who found it."""
@@ -44,29 +38,31 @@ class Enforcement(ServiceApplication):
                     return agency
         return fallback
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        """Each lead is its own case (the law wants every report and every
-        violation found handled), and also counts towards a pattern lead."""
+    # Each lead is its own case (the law wants every report and every violation
+    # found handled), and also counts towards a pattern lead.
+
+    def violation_found(self, uow: UnitOfWork, item: Decoded) -> None:
         r = item.record
-        if item.record_type == "ViolationFound":
-            key = r["event_id"]
-            if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
-                agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
-                uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
-                                    agency, r["evidence"], r["occurred_at"], **self.rulebook.case_limits(),
-                                    check_due=r.get("check_due")))
-                self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
-                           r["occurred_at"])
-        elif item.record_type == "ReportReceived":
-            key = r["complaint_id"]
-            if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
-                respondent = r.get("respondent") or {}
-                operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
-                agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
-                                               respondent.get("adcode"), fallback=r["receiving_agency_id"])
-                uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
-                                    r["occurred_at"], **self.rulebook.case_limits()))
-                self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
+        key = r["event_id"]
+        if uow.get(PenaltyCase.create_id("COMPLAINT", key)) is None:
+            agency = self.competent_bureau(r.get("place_adcode"), fallback=r.get("agency_id") or "")
+            uow.add(PenaltyCase("COMPLAINT", key, [r["complaint_id"]], r["respondent"], r["violation_type"],
+                                agency, r["evidence"], r["occurred_at"], **self.limits.case_limits(),
+                                check_due=r.get("check_due")))
+            self.watch(uow, r["complaint_id"], r["respondent"], r["violation_type"], agency, r["evidence"],
+                       r["occurred_at"])
+
+    def report_received(self, uow: UnitOfWork, item: Decoded) -> None:
+        r = item.record
+        key = r["complaint_id"]
+        if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
+            respondent = r.get("respondent") or {}
+            operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
+            agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
+                                           respondent.get("adcode"), fallback=r["receiving_agency_id"])
+            uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
+                                r["occurred_at"], **self.limits.case_limits()))
+            self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
 
     def watch(self, uow: UnitOfWork, complaint_id: str, respondent: dict, violation_type: str, agency: str,
               evidence: str | None, at) -> None:
@@ -80,11 +76,11 @@ class Enforcement(ServiceApplication):
         if watch is None:
             watch = PatternWatch(key, violation_type, respondent)
             uow.add(watch)
-        decision = watch.observe(complaint_id, at, agency, **self.rulebook.pattern_limits())
+        decision = watch.observe(complaint_id, at, agency, **self.limits.pattern_limits())
         if decision.action == OPEN_CASE:
             case = PenaltyCase("PATTERN", decision.source_key, list(decision.complaint_ids), respondent,
                                violation_type, decision.agency_id or agency, evidence, at,
-                               **self.rulebook.case_limits())
+                               **self.limits.case_limits())
             uow.add(case)
             watch.case_opened(case.id)
         elif decision.action == JOIN_CASE:
@@ -122,6 +118,26 @@ class Enforcement(ServiceApplication):
 
     def act(self, case_id: str, command: Callable[[PenaltyCase], None]) -> PenaltyCase:
         return self.change(lambda: self.case(case_id), command)
+
+    # One command per act of the handling bureau; HTTP and tests call these alike.
+
+    def start_investigation(self, case_id: str, at: datetime, *,
+                            by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.start_investigation(at, by_agency=by_agency, by_role=by_role))
+
+    def decline_filing(self, case_id: str, reason: str, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.decline_filing(reason, at, by_agency=by_agency, by_role=by_role))
+
+    def decide(self, case_id: str, fine_fen: int, basis: str, at: datetime, *, no_penalty: bool = False,
+               by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.decide(fine_fen, basis, at, no_penalty=no_penalty, by_agency=by_agency,
+                                                    by_role=by_role))
+
+    # Not `close`: that name is the Application's own, which closes the store.
+    def close_case(self, case_id: str, outcome: str, at: datetime, *,
+                   by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.close(outcome, at, by_agency=by_agency, by_role=by_role))
 
 
 __all__ = ["Enforcement", "CaseNotFound", "IllegalTransition"]

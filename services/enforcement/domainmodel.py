@@ -14,7 +14,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services import checks
+from services.contract.vocabulary import VIOLATION_TYPES
+from services.ids import derive_id
 
 from . import rules
 from .rules import CLOSED, CONCLUSION, DECIDED, DECLINED, FILED, FILING, FINAL_STATES, INVESTIGATING, LEAD
@@ -46,14 +48,14 @@ class PenaltyCase(Aggregate):
                  by_agency: str | None = None, by_role: str | None = None, check_due: datetime | None = None):
         """`check_due`: a lead found in mediation under SAMR-20 or SAMR-121 must be
         checked (filed or declined) by then, whatever `filing_days` says."""
-        self.origin = rules.one_of(origin, rules.ORIGINS, "origin")
-        self.source_key = rules.text(source_key, "source_key")
+        self.origin = checks.one_of(origin, rules.ORIGINS, "origin")
+        self.source_key = checks.text(source_key, "source_key")
         self.complaint_ids = rules.complaint_ids(complaint_ids)
         self.respondent = rules.respondent(respondent)
-        self.violation_type = rules.one_of(violation_type, rules.VIOLATION_TYPES, "violation_type")
-        self.agency_id = rules.text(agency_id, "agency_id")
-        self.evidence = rules.optional_text(evidence, "evidence")
-        self.received_at = rules.utc(received_at, "received_at")
+        self.violation_type = checks.one_of(violation_type, VIOLATION_TYPES, "violation_type")
+        self.agency_id = checks.text(agency_id, "agency_id")
+        self.evidence = checks.optional_text(evidence, "evidence")
+        self.received_at = checks.utc(received_at, "received_at")
         self.filing_days = rules.positive(filing_days, "filing_days")
         self.conclusion_days = rules.positive(conclusion_days, "conclusion_days")
         self.status = LEAD
@@ -63,7 +65,7 @@ class PenaltyCase(Aggregate):
         self.decision: dict | None = None
         self.closure: dict | None = None
         self.flagged_overdue: list[str] = []
-        self.check_due = None if check_due is None else rules.utc(check_due, "check_due")
+        self.check_due = None if check_due is None else checks.utc(check_due, "check_due")
 
     # -- what a case worker or the pattern watch asks for -----------------------------
 
@@ -74,7 +76,7 @@ class PenaltyCase(Aggregate):
 
     def decline_filing(self, reason: str, at: datetime, *,
                        by_agency: str | None = None, by_role: str | None = None) -> None:
-        reason = rules.text(reason, "reason")
+        reason = checks.text(reason, "reason")
         at = self._when(at)
         self._require(LEAD, "decline filing", "only a lead not yet filed can be declined")
         self._filing_declined(reason=reason, at=at, by_agency=by_agency, by_role=by_role)
@@ -91,8 +93,8 @@ class PenaltyCase(Aggregate):
                by_agency: str | None = None, by_role: str | None = None) -> None:
         """A penalty (`fine_fen` may be 0 for a penalty without a fine, such as a
         warning), or with `no_penalty` the decision not to punish (不予处罚)."""
-        rules.fen(fine_fen, "fine_fen")
-        basis = rules.text(basis, "basis")
+        checks.fen(fine_fen, "fine_fen")
+        basis = checks.text(basis, "basis")
         rules.flag(no_penalty, "no_penalty")
         if no_penalty and fine_fen:
             raise ValueError("a decision of no penalty cannot carry a fine")
@@ -103,7 +105,7 @@ class PenaltyCase(Aggregate):
 
     def close(self, outcome: str, at: datetime, *,
               by_agency: str | None = None, by_role: str | None = None) -> None:
-        outcome = rules.text(outcome, "outcome")
+        outcome = checks.text(outcome, "outcome")
         at = self._when(at)
         self._require(DECIDED, "close the case", "a case closes after its decision")
         self._closed(outcome=outcome, at=at, by_agency=by_agency, by_role=by_role)
@@ -112,8 +114,8 @@ class PenaltyCase(Aggregate):
                      by_agency: str | None = None, by_role: str | None = None) -> None:
         """The bureau's head approved checking the lead 15 working days longer
         (SAMR-20 art. 23, SAMR-121 art. 27): once, before the period ends."""
-        approved_by = rules.text(approved_by, "approved_by")
-        reason = rules.text(reason, "reason")
+        approved_by = checks.text(approved_by, "approved_by")
+        reason = checks.text(reason, "reason")
         at = self._when(at)
         self._require(LEAD, "extend the check", "only a lead not yet filed or declined is being checked")
         check_due = getattr(self, "check_due", None)
@@ -133,8 +135,8 @@ class PenaltyCase(Aggregate):
                        by_agency: str | None = None, by_role: str | None = None) -> bool:
         """A further complaint joins the case; say whether it was new. A complaint
         already linked changes nothing, so a redelivered link is harmless."""
-        complaint_id = rules.text(complaint_id, "complaint_id")
-        at = rules.utc(at, "at")
+        complaint_id = checks.text(complaint_id, "complaint_id")
+        at = checks.utc(at, "at")
         if complaint_id in self.complaint_ids:
             return False
         if self.is_final:
@@ -167,7 +169,7 @@ class PenaltyCase(Aggregate):
     def overdue(self, now: datetime) -> list[str]:
         """The limits passed at `now` and not yet met: FILING while a lead waits
         for filing or declining; CONCLUSION while a filed case waits for its decision."""
-        now = rules.utc(now, "now")
+        now = checks.utc(now, "now")
         if self.status == LEAD and now > self.filing_due:
             return [FILING]
         if self.status in (FILED, INVESTIGATING) and now > self.conclusion_due:
@@ -183,7 +185,7 @@ class PenaltyCase(Aggregate):
     # -- guards ---------------------------------------------------------------------
 
     def _when(self, at: datetime) -> datetime:
-        at = rules.utc(at, "at")
+        at = checks.utc(at, "at")
         if at < self.last_step_at:
             raise ValueError(f"at is before the case's previous step ({self.last_step_at.isoformat()})")
         return at

@@ -26,12 +26,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services import checks
+from services.contract.vocabulary import VIOLATION_TYPES
+from services.ids import derive_id
 from services.routing.calendar import china_date
 
 from . import rules
 from .domainmodel import PenaltyCase
-from .rules import operator_key  # noqa: F401  (the watch's key, for callers)
 
 NOTHING = "NOTHING"
 OPEN_CASE = "OPEN_CASE"
@@ -75,8 +76,8 @@ class PatternWatch(Aggregate):
 
     @event("Started")
     def __init__(self, operator_key: str, violation_type: str, respondent: dict):
-        self.operator_key = rules.text(operator_key, "operator_key")
-        self.violation_type = rules.one_of(violation_type, rules.VIOLATION_TYPES, "violation_type")
+        self.operator_key = checks.text(operator_key, "operator_key")
+        self.violation_type = checks.one_of(violation_type, VIOLATION_TYPES, "violation_type")
         self.respondent = rules.respondent(respondent)
         self.complaints: dict[str, dict] = {}
         self.cases: list[dict] = []
@@ -85,10 +86,10 @@ class PatternWatch(Aggregate):
                 threshold: int = rules.PATTERN_THRESHOLD,
                 window_days: int = rules.PATTERN_WINDOW_DAYS) -> PatternDecision:
         """Record a complaint and say what to do about it. The limits come from
-        the rulebook (`Rulebook.pattern_limits()`); what they decided is stored."""
-        complaint_id = rules.text(complaint_id, "complaint_id")
-        occurred_at = rules.utc(occurred_at, "occurred_at")
-        agency_id = rules.optional_text(agency_id, "agency_id")
+        `Limits.pattern_limits()`; what they decided is stored."""
+        complaint_id = checks.text(complaint_id, "complaint_id")
+        occurred_at = checks.utc(occurred_at, "occurred_at")
+        agency_id = checks.optional_text(agency_id, "agency_id")
         window = timedelta(days=rules.positive(window_days, "window_days"))
         rules.positive(threshold, "threshold")
         if complaint_id in self.complaints:

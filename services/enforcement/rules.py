@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.checks import optional_text, text
 from services.routing import calendar
 from services.routing.rulebook import DAYS, WORKING_DAYS, Period
 
 ORIGINS = ("COMPLAINT", "REPORT", "PATTERN")
-VIOLATION_TYPES = (
-    "FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT", "PRICE_FRAUD",
-    "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY", "UNLICENSED_OPERATION", "OTHER",
-)
 
 # The administrative-penalty procedure, in order. DECLINED and CLOSED are final.
 LEAD = "LEAD"                    # lead received, filing not yet decided
@@ -40,9 +36,9 @@ PATTERN_WINDOW_DAYS = 30  # ... within this many days make a lead
 
 
 @dataclass(frozen=True)
-class Rulebook:
+class Limits:
     """The configurable numbers. Each case and each pattern decision keeps the
-    numbers it was made with, so changing the rulebook never moves an open
+    numbers it was made with, so changing them never moves an open
     case's deadline nor re-judges a past decision."""
 
     filing_days: int = FILING_DAYS
@@ -82,19 +78,10 @@ def extended_check_due(check_due: datetime) -> tuple[datetime, bool]:
 # -- checks on what a command is given ----------------------------------------------
 
 
-
-
-
-
-
-
-
 def positive(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive whole number")
     return value
-
-
 
 
 def flag(value: object, name: str) -> bool:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from services.bus.runtime import ServiceRunner
 from services.casework import authorise, principal
-from services.http import Problem, ProblemBody
+from services.http import Problem
 
 from . import bulk, problems, submission
 from .application import ComplaintNotFound, IdempotencyKeyReused
@@ -53,11 +53,11 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ProblemBody(problems.not_json(str(exc))) from None
+            raise problems.not_json(str(exc)) from None
         except RecursionError:
             # Arrays or objects nested past the parser's stack: JSON no request is
             # shaped like, and an unhandled RecursionError would be a 500.
-            raise ProblemBody(problems.not_json("nested too deeply")) from None
+            raise problems.not_json("nested too deeply") from None
         try:
             # Validation and address lookup are CPU work: keep them off the event loop.
             kind, record = await asyncio.get_running_loop().run_in_executor(None, submission.parse, data)

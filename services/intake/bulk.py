@@ -71,15 +71,15 @@ def read(body: bytes, header_key: str | None) -> list[Line]:
 def _line(number: int, raw: bytes, header_key: str | None) -> Line:
     line = Line(number)
     if len(raw) > MAX_LINE:
-        line.refuse(problems.too_large(MAX_LINE, len(raw))[1])
+        line.refuse(problems.too_large(MAX_LINE, len(raw)).body())
         return line
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        line.refuse(problems.not_json(str(exc))[1])
+        line.refuse(problems.not_json(str(exc)).body())
         return line
     except RecursionError:
-        line.refuse(problems.not_json("nested too deeply")[1])
+        line.refuse(problems.not_json("nested too deeply").body())
         return line
     key = f"{header_key}:{number}" if header_key else None
     if isinstance(data, dict) and KEY_FIELD in data:
@@ -94,7 +94,7 @@ def _line(number: int, raw: bytes, header_key: str | None) -> Line:
     try:
         kind, record = submission.parse(data)
     except ValidationError as exc:
-        line.refuse(problems.invalid(exc)[1])
+        line.refuse(problems.invalid(exc).body())
         return line
     line.submission = (kind, record, key)
     return line

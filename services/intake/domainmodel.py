@@ -6,17 +6,10 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
+from services.contract.status import STATUS_RANK
 
 KINDS = ("COMPLAINT", "REPORT", "CONSULTATION")
-
-# Status only moves forward: topics are consumed in parallel, so a mediation
-# event can arrive before the acceptance that caused it.
-STATUS_RANK = {
-    "RECEIVED": 0, "TRANSFERRED": 1, "ACCEPTED": 2, "REJECTED": 2, "REFERRED": 2,
-    "IN_MEDIATION": 3, "AGREED": 4, "TERMINATED": 4, "CLOSED": 5,
-}
-
 
 NOTED = ("mediation_suspended", "termination_notice_due", "termination_notified_at", "termination_notice_late",
          "transfer_explanation", "next_session", "decision_due_provisional", "mediation_due_provisional",

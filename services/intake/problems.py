@@ -1,4 +1,5 @@
-"""RFC 9457 problem details for the intake routes, as (status, body) pairs.
+"""RFC 9457 problem details for the intake routes, raised as they are or, for a
+line of a bulk submission, given as its body.
 
 A 422 names every failing field by its JSON path in the body the caller sent
 (`prior_handling.0.body`), so a web form can mark the box and a hotline
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-BASE = "https://tousu.example/problems/"
+from services.http import Problem
+
 KINDS = frozenset({"COMPLAINT", "REPORT", "CONSULTATION"})
 # Errors raised before any field was read: the whole body, or its `kind`.
 _ROOT_FIELDS = {"union_tag_invalid": "kind", "union_tag_not_found": "kind"}
@@ -21,10 +23,8 @@ _ROOT_MESSAGES = {
 _MESSAGES = {"extra_forbidden": "unknown field: check its spelling against the schema"}
 
 
-def problem(status: int, slug: str, title: str, detail: str, **extra) -> tuple[int, dict]:
-    body = {"type": BASE + slug, "title": title, "status": status, "detail": detail}
-    body.update({key: value for key, value in extra.items() if value is not None})
-    return status, body
+def problem(status: int, slug: str, title: str, detail: str, **extra) -> Problem:
+    return Problem(status, title, detail, slug=slug, **{key: value for key, value in extra.items() if value is not None})
 
 
 def field_path(loc: tuple) -> str:
@@ -73,7 +73,7 @@ def field_errors(exc: ValidationError) -> list[dict]:
 MAX_LISTED_ERRORS = 50
 
 
-def invalid(exc: ValidationError) -> tuple[int, dict]:
+def invalid(exc: ValidationError) -> Problem:
     """422: the body is JSON but not a well-formed request. At most 50 errors
     are listed, so a hostile body cannot make the answer larger than itself."""
     errors = field_errors(exc)
@@ -85,32 +85,11 @@ def invalid(exc: ValidationError) -> tuple[int, dict]:
                    field=first["field"])
 
 
-def not_json(reason: str | None = None) -> tuple[int, dict]:
+def not_json(reason: str | None = None) -> Problem:
     detail = "the body is not JSON" + (f": {reason}" if reason else "")
     return problem(400, "not-json", "Not JSON", detail)
 
 
-def too_large(limit: int, size: int | None = None) -> tuple[int, dict]:
+def too_large(limit: int, size: int | None = None) -> Problem:
     what = f"the body is {size} bytes" if size is not None else "the body is too large"
     return problem(413, "too-large", "Request too large", f"{what}; at most {limit} bytes are accepted", limit=limit)
-
-
-def not_found(what: str, identifier: str, field: str | None = None) -> tuple[int, dict]:
-    return problem(404, "not-found", "Not found", f"no {what} {identifier}", field=field)
-
-
-def conflict(detail: str, field: str | None = None) -> tuple[int, dict]:
-    return problem(409, "conflict", "Conflict", detail, field=field)
-
-
-def unauthorized(detail: str = "a valid bearer token is required") -> tuple[int, dict]:
-    return problem(401, "unauthorized", "Unauthorized", detail)
-
-
-def forbidden(detail: str) -> tuple[int, dict]:
-    return problem(403, "forbidden", "Forbidden", detail)
-
-
-def unavailable(detail: str, retry_after: int | None = None) -> tuple[int, dict]:
-    """503: nothing was stored; the caller may retry (with the same Idempotency-Key)."""
-    return problem(503, "unavailable", "Service unavailable", detail, retry_after=retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.bus.messages import Decoded
 from services.bus.store import UnitOfWork
+from services.contract.status import ended
 
 from .domainmodel import ComplaintStatus
 
@@ -20,7 +21,7 @@ def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
     return view
 
 
-def project(uow: UnitOfWork, item: Decoded) -> None:
+def project(app, uow: UnitOfWork, item: Decoded) -> None:
     r, kind = item.record, item.record_type
     at = r["occurred_at"]
     if kind == "PenaltyCaseOpened":
@@ -81,8 +82,7 @@ def project(uow: UnitOfWork, item: Decoded) -> None:
         view.change("AGREED", at, reason=r["form"])
         view.conclude(r["form"], r["amount_recovered_fen"])
     elif kind == "MediationTerminated":
-        closed = r["reason"] == "WITHDRAWN"
-        view.change("CLOSED" if closed else "TERMINATED", at, reason=r["reason"])
+        view.change(ended(r["reason"]), at, reason=r["reason"])
         view.conclude(r["reason"], None)
         if r.get("notice_due") is not None:
             view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from services.http import ProblemBody
+from services.http import Problem
 
 from . import models, problems
 from .addresses import fill_missing_adcodes
@@ -52,8 +52,8 @@ def _refuse_unpaired_surrogates(data: object) -> None:
             "Submission", [{"type": _NOT_TEXT, "loc": path, "input": None} for path in found])
 
 
-def problem(exc: ValidationError) -> ProblemBody:
-    return ProblemBody(problems.invalid(exc))
+def problem(exc: ValidationError) -> Problem:
+    return problems.invalid(exc)
 
 
 @lru_cache(maxsize=1)

@@ -11,15 +11,16 @@ from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
-
+from services.contract.vocabulary import VIOLATION_TYPES
 from services.routing.rulebook import TERMINATION_CODES
 
+from . import rules
 from .application import CaseNotFound, Mediation
 from .domainmodel import IllegalTransition, MediationCase
 
 
 class Consent(CaseCommand):
-    party: Literal["CONSUMER", "RESPONDENT"]
+    party: Literal[rules.PARTIES]
     agreed: bool
 
 
@@ -32,14 +33,14 @@ class Schedule(CaseCommand):
 class Recusal(CaseCommand):
     mediator: str = Field(min_length=1)
     reason: str = Field(min_length=1)
-    requested_by: Literal["CONSUMER", "RESPONDENT"] | None = None
+    requested_by: Literal[rules.PARTIES] | None = None
 
 
 class Appraisal(CaseCommand):
     action: Literal["START", "COMPLETE"]
     body: str | None = None
-    payer: Literal["CLAIMANT", "SHARED", "CONSUMER", "RESPONDENT"] | None = None
-    body_chosen_by: Literal["PARTIES_AGREED", "BUREAU_DESIGNATED"] = Field(
+    payer: Literal[rules.PAYERS] | None = None
+    body_chosen_by: Literal[rules.BODY_CHOICES] = Field(
         default="PARTIES_AGREED", description="BUREAU_DESIGNATED only under SAMR-121 (art. 22)")
     result: str | None = None
 
@@ -53,7 +54,7 @@ class Withdrawal(CaseCommand):
 
 
 class Agreement(CaseCommand):
-    form: Literal["WRITTEN", "ORAL"]
+    form: Literal[rules.FORMS]
     terms: str = Field(min_length=1)
     amount_recovered_fen: int = Field(ge=0, strict=True)
     oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
@@ -68,7 +69,7 @@ class RecusalRequest(CaseCommand):
     """A party's request that a mediator step aside: suspends mediation until
     the bureau decides, under SAMR-20 and SAMR-121."""
     mediator: str = Field(min_length=1)
-    party: Literal["CONSUMER", "RESPONDENT"]
+    party: Literal[rules.PARTIES]
     reason: str = Field(min_length=1)
 
 
@@ -86,9 +87,7 @@ class Termination(CaseCommand):
 
 
 class Violation(CaseCommand):
-    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
-                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
-                            "UNLICENSED_OPERATION", "OTHER"]
+    violation_type: Literal[VIOLATION_TYPES]
     evidence: str = Field(min_length=1)
 
 
@@ -107,57 +106,53 @@ def router(runner: ServiceRunner) -> APIRouter:
     api = APIRouter(prefix="/complaints/{complaint_id}", tags=["mediation"])
     app: Mediation = runner.app
 
-    async def act(complaint_id: str, command: CaseCommand, who: Principal, change) -> dict:
-        return summary(await act_on_case(runner, complaint_id, command, who, change, CaseNotFound, IllegalTransition))
+    async def act(complaint_id: str, body: CaseCommand, who: Principal, command, *args, **kwargs) -> dict:
+        return summary(await act_on_case(runner, complaint_id, body, who, command, *args, **kwargs,
+                                         not_found=CaseNotFound, illegal=IllegalTransition))
 
     @api.post("/mediation/consent")
     async def consent(complaint_id: str, body: Consent, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.record_consent(body.party, body.agreed, at, **kw))
+        return await act(complaint_id, body, who, app.record_consent, body.party, body.agreed)
 
     @api.post("/mediation/schedule")
     async def schedule(complaint_id: str, body: Schedule, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.schedule(body.session_at, body.place, body.mediators, at, **kw))
+        return await act(complaint_id, body, who, app.schedule, body.session_at, body.place, body.mediators)
 
     @api.post("/mediation/recusal")
     async def recusal(complaint_id: str, body: Recusal, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.recuse(
-            body.mediator, body.reason, at, requested_by=body.requested_by, **kw))
+        return await act(complaint_id, body, who, app.recuse, body.mediator, body.reason,
+                         requested_by=body.requested_by)
 
     @api.post("/mediation/recusal/request")
     async def recusal_request(complaint_id: str, body: RecusalRequest, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.request_recusal(
-            body.mediator, body.party, body.reason, at, **kw))
+        return await act(complaint_id, body, who, app.request_recusal, body.mediator, body.party, body.reason)
 
     @api.post("/mediation/recusal/decision")
     async def recusal_decision(complaint_id: str, body: RecusalDecision, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.decide_recusal(body.granted, at, **kw))
+        return await act(complaint_id, body, who, app.decide_recusal, body.granted)
 
     @api.post("/mediation/termination/notice")
     async def termination_notice(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
         """The parties were told that mediation ended."""
-        return await act(complaint_id, body, who, lambda c, at, kw: c.notify_termination(at, **kw))
+        return await act(complaint_id, body, who, app.notify_termination)
 
     @api.post("/mediation/appraisal")
     async def appraisal(complaint_id: str, body: Appraisal, who: Principal = Depends(principal)):
-        def change(c, at, kw):
-            if body.action == "START":
-                c.start_appraisal(body.body, body.payer, at, body_chosen_by=body.body_chosen_by, **kw)
-            else:
-                c.complete_appraisal(at, result=body.result, **kw)
-        return await act(complaint_id, body, who, change)
+        if body.action == "START":
+            return await act(complaint_id, body, who, app.start_appraisal, body.body, body.payer,
+                             body_chosen_by=body.body_chosen_by)
+        return await act(complaint_id, body, who, app.complete_appraisal, result=body.result)
 
     @api.post("/mediation/agreement")
     async def agreement(complaint_id: str, body: Agreement, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who, lambda c, at, kw: c.agree(
-            body.form, body.terms, body.amount_recovered_fen, at, oral_consent=body.oral_consent,
-            represented_consent=body.represented_consent, performed_at_once=body.performed_at_once, **kw))
+        return await act(complaint_id, body, who, app.agree, body.form, body.terms, body.amount_recovered_fen,
+                         oral_consent=body.oral_consent, represented_consent=body.represented_consent,
+                         performed_at_once=body.performed_at_once)
 
     @api.post("/mediation/termination")
     async def termination(complaint_id: str, body: Termination, who: Principal = Depends(principal)):
-        return await act(complaint_id, body, who,
-                         lambda c, at, kw: c.terminate(body.reason.value, at, body.text,
-                                                       represented_consent=body.represented_consent, **kw))
+        return await act(complaint_id, body, who, app.terminate, body.reason.value, text=body.text,
+                         represented_consent=body.represented_consent)
 
     @api.post("/withdrawal")
     async def withdrawal(complaint_id: str, body: Withdrawal, who: Principal = Depends(principal)):

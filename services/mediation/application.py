@@ -8,10 +8,12 @@ from typing import Callable
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from services.auth import Forbidden, Principal, may_act
+from services.agencies.authority import Forbidden, Recorded, may_act
+from services.agencies.directory import Directory
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
-from services.bus.store import ServiceApplication, UnitOfWork, derive_id
+from services.bus.store import ServiceApplication, UnitOfWork
+from services.ids import derive_id
 
 from services.routing import calendar, rulebook as rulebooks
 
@@ -88,7 +90,7 @@ class Mediation(ServiceApplication):
 
     def __init__(self, env=None, clock=None, directory=None):
         super().__init__(env=env, clock=clock)
-        self._directory = directory
+        self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated))
         # Terminated cases whose parties must still be told (SAMR-20, SAMR-121).
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
@@ -99,13 +101,13 @@ class Mediation(ServiceApplication):
         self._dues_checked: tuple[tuple, set] = ((), set())
         self.early_withdrawals = Watchlist(self, Withdrawal.Recorded, Withdrawal.RecordedAgain)
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        if item.record_type == "ComplaintAccepted":
-            self.open(uow, item.record)
-        elif item.record_type == "ComplaintTransferred":
-            case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
-            if case is not None:
-                case.reassign(item.record["to_agency_id"], item.record["occurred_at"])
+    def complaint_accepted(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.open(uow, item.record)
+
+    def complaint_transferred(self, uow: UnitOfWork, item: Decoded) -> None:
+        case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
+        if case is not None:
+            case.reassign(item.record["to_agency_id"], item.record["occurred_at"])
 
     def open(self, uow: UnitOfWork, accepted: dict) -> None:
         complaint_id = accepted["complaint_id"]
@@ -138,19 +140,11 @@ class Mediation(ServiceApplication):
             if recorder["by_agency"] is None:
                 return recorder  # recorded before withdrawals named who recorded them
             try:
-                may_act(Principal(recorder["by_agency"], recorder["by_role"]), agency_id, self.directory.is_superior)
+                may_act(Recorded(recorder["by_agency"], recorder["by_role"]), agency_id, self.directory.is_superior)
             except Forbidden:
                 continue
             return recorder
         return None
-
-    @property
-    def directory(self):
-        if self._directory is None:
-            from services.routing.directory import Directory
-
-            self._directory = Directory.load()
-        return self._directory
 
     # Case work -------------------------------------------------------------
 
@@ -162,6 +156,59 @@ class Mediation(ServiceApplication):
 
     def act(self, complaint_id: str, command: Callable[[MediationCase], None]) -> MediationCase:
         return self.change(lambda: self.case(complaint_id), command)
+
+    # One command per act of the handling bureau; HTTP and tests call these alike.
+
+    def record_consent(self, complaint_id: str, party: str, agreed: bool, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.record_consent(party, agreed, at, by_agency=by_agency,
+                                                                 by_role=by_role))
+
+    def schedule(self, complaint_id: str, session_at: datetime, place: str, mediators: list[str], at: datetime, *,
+                 by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.schedule(session_at, place, mediators, at, by_agency=by_agency,
+                                                           by_role=by_role))
+
+    def recuse(self, complaint_id: str, mediator: str, reason: str, at: datetime, *, requested_by: str | None = None,
+               by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.recuse(mediator, reason, at, requested_by=requested_by,
+                                                         by_agency=by_agency, by_role=by_role))
+
+    def request_recusal(self, complaint_id: str, mediator: str, party: str, reason: str, at: datetime, *,
+                        by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.request_recusal(mediator, party, reason, at, by_agency=by_agency,
+                                                                  by_role=by_role))
+
+    def decide_recusal(self, complaint_id: str, granted: bool, at: datetime, *,
+                       by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.decide_recusal(granted, at, by_agency=by_agency, by_role=by_role))
+
+    def notify_termination(self, complaint_id: str, at: datetime, *,
+                           by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.notify_termination(at, by_agency=by_agency, by_role=by_role))
+
+    def start_appraisal(self, complaint_id: str, body: str, payer: str, at: datetime, *,
+                        body_chosen_by: str | None = None,
+                        by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.start_appraisal(body, payer, at, body_chosen_by=body_chosen_by,
+                                                                  by_agency=by_agency, by_role=by_role))
+
+    def complete_appraisal(self, complaint_id: str, at: datetime, *, result: str | None = None,
+                           by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.complete_appraisal(at, result=result, by_agency=by_agency,
+                                                                     by_role=by_role))
+
+    def agree(self, complaint_id: str, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
+              oral_consent=(), represented_consent=(), performed_at_once: bool = False,
+              by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.agree(
+            form, terms, amount_recovered_fen, at, oral_consent=oral_consent, represented_consent=represented_consent,
+            performed_at_once=performed_at_once, by_agency=by_agency, by_role=by_role))
+
+    def terminate(self, complaint_id: str, reason: str, at: datetime, text: str | None = None, *,
+                  represented_consent=(), by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
+        return self.act(complaint_id, lambda c: c.terminate(reason, at, text, represented_consent=represented_consent,
+                                                            by_agency=by_agency, by_role=by_role))
 
     def withdraw(self, complaint_id: str, at: datetime, by_agency: str | None, by_role: str | None,
                  represented_consent: list[str] = ()) -> str:

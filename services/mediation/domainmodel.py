@@ -14,7 +14,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services import checks
+from services.ids import derive_id
 from services.routing import rulebook as rulebooks
 
 from . import rules
@@ -50,11 +51,11 @@ class MediationCase(Aggregate):
         the limit as the parties and the status were told it when the case
         opened; kept in the event, since the calendar it was counted on may
         gain a year's holiday notice later (None: opened before it was kept)."""
-        self.complaint_id = rules.text(complaint_id, "complaint_id")
-        self.agency_id = rules.text(agency_id, "agency_id")
-        self.accepted_at = rules.utc(accepted_at, "accepted_at")
+        self.complaint_id = checks.text(complaint_id, "complaint_id")
+        self.agency_id = checks.text(agency_id, "agency_id")
+        self.accepted_at = checks.utc(accepted_at, "accepted_at")
         self.mediation_days = rules.days(mediation_days)
-        self.mediation_unit = rules.one_of(mediation_unit, (rulebooks.DAYS, rulebooks.WORKING_DAYS), "mediation_unit")
+        self.mediation_unit = checks.one_of(mediation_unit, (rulebooks.DAYS, rulebooks.WORKING_DAYS), "mediation_unit")
         self.rulebook = rulebooks.named(rulebook).name
         self.recusal_request: dict | None = None
         self.notice: dict | None = None
@@ -73,7 +74,7 @@ class MediationCase(Aggregate):
 
     def record_consent(self, party: str, agreed: bool, at: datetime, *,
                        by_agency: str | None = None, by_role: str | None = None) -> None:
-        rules.one_of(party, rules.PARTIES, "party")
+        checks.one_of(party, rules.PARTIES, "party")
         if not isinstance(agreed, bool):
             raise ValueError("agreed must be true or false")
         at = self._when(at)
@@ -92,8 +93,8 @@ class MediationCase(Aggregate):
 
     def schedule(self, session_at: datetime, place: str, mediators: list[str], at: datetime, *,
                  by_agency: str | None = None, by_role: str | None = None) -> None:
-        session_at = rules.utc(session_at, "session_at")
-        place = rules.text(place, "place")
+        session_at = checks.utc(session_at, "session_at")
+        place = checks.text(place, "place")
         mediators = rules.names(mediators, "mediators")
         at = self._when(at)
         self._require_live("schedule a session")
@@ -114,10 +115,10 @@ class MediationCase(Aggregate):
                by_agency: str | None = None, by_role: str | None = None) -> None:
         """`requested_by` names the party whose request the bureau accepted; None
         means the mediator stepped aside on their own motion."""
-        mediator = rules.text(mediator, "mediator")
-        reason = rules.text(reason, "reason")
+        mediator = checks.text(mediator, "mediator")
+        reason = checks.text(reason, "reason")
         if requested_by is not None:
-            rules.one_of(requested_by, rules.PARTIES, "requested_by")
+            checks.one_of(requested_by, rules.PARTIES, "requested_by")
         at = self._when(at)
         self._require_live("recuse a mediator")
         if mediator not in self.panel:
@@ -131,9 +132,9 @@ class MediationCase(Aggregate):
                         by_agency: str | None = None, by_role: str | None = None) -> None:
         """A party asks that a mediator step aside. Under SAMR-20 and SAMR-121
         mediation is suspended until the bureau decides (`decide_recusal`)."""
-        mediator = rules.text(mediator, "mediator")
-        rules.one_of(party, rules.PARTIES, "party")
-        reason = rules.text(reason, "reason")
+        mediator = checks.text(mediator, "mediator")
+        checks.one_of(party, rules.PARTIES, "party")
+        reason = checks.text(reason, "reason")
         at = self._when(at)
         self._require_live("request a recusal")
         if self.recusal_request is not None:
@@ -163,9 +164,9 @@ class MediationCase(Aggregate):
     def start_appraisal(self, body: str, payer: str, at: datetime, *,
                         by_agency: str | None = None, by_role: str | None = None,
                         body_chosen_by: str = "PARTIES_AGREED") -> None:
-        body = rules.text(body, "body")
-        rules.one_of(payer, rules.PAYERS, "payer")
-        rules.one_of(body_chosen_by, rules.BODY_CHOICES, "body_chosen_by")
+        body = checks.text(body, "body")
+        checks.one_of(payer, rules.PAYERS, "payer")
+        checks.one_of(body_chosen_by, rules.BODY_CHOICES, "body_chosen_by")
         if body_chosen_by == "BUREAU_DESIGNATED" and self.rulebook != "SAMR-121":
             raise ValueError(f"under {self.rulebook} the parties agree on the appraisal body; "
                              "only SAMR-121 (art. 22) lets the bureau designate one")
@@ -185,7 +186,7 @@ class MediationCase(Aggregate):
 
     def complete_appraisal(self, at: datetime, *, result: str | None = None,
                            by_agency: str | None = None, by_role: str | None = None) -> None:
-        result = rules.optional_text(result, "result")
+        result = checks.optional_text(result, "result")
         at = self._when(at)
         self._require_live("complete an appraisal")
         if not self.is_paused:
@@ -207,9 +208,9 @@ class MediationCase(Aggregate):
         who consent to the agreement; it needs all of them (art. 11 / art. 12).
         `performed_at_once`: an ORAL agreement carried out on the spot, which
         under Orders 20 and 121 needs no document and so no waiver of one."""
-        rules.one_of(form, rules.FORMS, "form")
-        terms = rules.text(terms, "terms")
-        rules.fen(amount_recovered_fen, "amount_recovered_fen")
+        checks.one_of(form, rules.FORMS, "form")
+        terms = checks.text(terms, "terms")
+        checks.fen(amount_recovered_fen, "amount_recovered_fen")
         if not isinstance(performed_at_once, bool):
             raise ValueError("performed_at_once must be true or false")
         if performed_at_once and form != "ORAL":
@@ -236,8 +237,8 @@ class MediationCase(Aggregate):
         representatives, the represented consumers who consent; a withdrawal
         gives up their complaint too, so it needs all of them (Order 20 art. 11,
         Order 121 art. 12). Not asked for other grounds."""
-        rules.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
-        text = rules.optional_text(text, "text")
+        checks.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
+        text = checks.optional_text(text, "text")
         represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, "a withdrawal")
                                if reason == "WITHDRAWN" else [])
         if reason == "OTHER" and text is None:
@@ -267,7 +268,7 @@ class MediationCase(Aggregate):
 
     def flag_late_notice(self, now: datetime) -> bool:
         """For the timer: flag a termination notice not given by its due time."""
-        now = rules.utc(now, "now")
+        now = checks.utc(now, "now")
         due = (self.termination or {}).get("notice_due")
         if due is None or self.notice is not None or self.termination.get("notice_overdue") or now <= due:
             return False
@@ -278,7 +279,7 @@ class MediationCase(Aggregate):
                       by_role: str | None = None) -> bool:
         """For the timer: terminate with TIME_LIMIT_EXCEEDED when the limit has
         passed at `now`; say whether it did."""
-        now = rules.utc(now, "now")
+        now = checks.utc(now, "now")
         if self.is_final or self.is_paused or now <= self.mediation_due:
             return False
         self.terminate("TIME_LIMIT_EXCEEDED", now, by_agency=by_agency, by_role=by_role)
@@ -288,7 +289,7 @@ class MediationCase(Aggregate):
         """For the timer: once a holiday notice for a year the limit depends on
         is loaded, the limit counted again differs from the one announced (or is
         no longer provisional); announce the new one, and say whether it did."""
-        now = rules.utc(now, "now")
+        now = checks.utc(now, "now")
         announced = getattr(self, "announced", None)
         if self.is_final or self.is_paused or announced is None:
             return False
@@ -301,10 +302,10 @@ class MediationCase(Aggregate):
     def reassign(self, agency_id: str, at: datetime) -> bool:
         """The complaint moved to another bureau (escalation, a decided dispute):
         the case moves with it while it is still open."""
-        agency_id = rules.text(agency_id, "agency_id")
+        agency_id = checks.text(agency_id, "agency_id")
         if self.is_final or agency_id == self.agency_id:
             return False
-        self._reassigned(agency_id=agency_id, at=rules.utc(at, "at"))
+        self._reassigned(agency_id=agency_id, at=checks.utc(at, "at"))
         return True
 
     # -- what the case looks like ---------------------------------------------
@@ -384,7 +385,7 @@ class MediationCase(Aggregate):
         runs; while paused, the due date the case would have if the appraisal's
         result came in at `now`, so it moves forward as the appraisal goes on
         and is never later than the real one."""
-        return self._limit(rules.utc(now, "now"))[0]
+        return self._limit(checks.utc(now, "now"))[0]
 
     def _limit(self, now: datetime | None = None) -> tuple[datetime, bool]:
         return rules.clock_end(self.accepted_at, self.mediation_days, self.appraisals,
@@ -393,7 +394,7 @@ class MediationCase(Aggregate):
     # -- guards -----------------------------------------------------------------
 
     def _when(self, at: datetime) -> datetime:
-        at = rules.utc(at, "at")
+        at = checks.utc(at, "at")
         if at < self.accepted_at:
             raise ValueError("at is before the complaint was accepted")
         return at

@@ -1,6 +1,8 @@
 """Mediation's stored events as the integration events subscribers see."""
 from __future__ import annotations
 
+from services.contract import status as public_status
+from services.agencies.ids import adcode_of
 from services.bus.messages import Outgoing
 from services.routing.calendar import china_date
 
@@ -8,15 +10,11 @@ from .application import ViolationReport
 from .domainmodel import MediationCase
 
 
-def public_update(case: MediationCase, status: str, at, outcome: str | None) -> Outgoing:
+def public_update(case: MediationCase, status: str, outcome: str | None) -> Outgoing:
     public = case.public or {}
-    respondent = public.get("respondent") or {}
-    return Outgoing("public.complaints", case.complaint_id, "PublicComplaintUpdate", {
-        "complaint_id": case.complaint_id, "respondent_name": respondent.get("name"),
-        "respondent_uscc": respondent.get("uscc"), "subject_area": public.get("subject_area"),
-        "city_adcode": public.get("city_adcode"), "status": status, "outcome": outcome,
-        "received_on": None, "decided_on": china_date(case.accepted_at),
-    })
+    return public_status.public_update(
+        case.complaint_id, public.get("respondent"), public.get("subject_area"), public.get("city_adcode"),
+        status, outcome, None, china_date(case.accepted_at))
 
 
 def _mediation(case: MediationCase, record_type: str, **fields) -> Outgoing:
@@ -30,7 +28,7 @@ def integration_events(event, aggregate) -> list[Outgoing]:
             "complaint_id": event.complaint_id,
             "respondent": {"name": event.respondent.get("name") or "", "uscc": event.respondent.get("uscc")},
             "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "mediation",
-            "agency_id": event.agency_id, "place_adcode": event.agency_id.split("-", 1)[-1],
+            "agency_id": event.agency_id, "place_adcode": adcode_of(event.agency_id),
             "check_due": getattr(event, "check_due", None)})]
     if not isinstance(aggregate, MediationCase):
         return []
@@ -38,7 +36,7 @@ def integration_events(event, aggregate) -> list[Outgoing]:
     if isinstance(event, MediationCase.Opened):
         return [_mediation(case, "MediationOpened", agency_id=case.agency_id, accepted_at=case.accepted_at,
                            mediation_due=case.mediation_due, mediation_due_provisional=case.provisional_due),
-                public_update(case, "IN_MEDIATION", case.accepted_at, None)]
+                public_update(case, "IN_MEDIATION", None)]
     if isinstance(event, MediationCase.ConsentRecorded):
         return [_mediation(case, "ConsentRecorded", party=event.party, agreed=event.agreed)]
     if isinstance(event, MediationCase.Scheduled):
@@ -70,11 +68,10 @@ def integration_events(event, aggregate) -> list[Outgoing]:
                            oral_consent=list(getattr(event, "oral_consent", None) or []),
                            represented_consent=list(getattr(event, "represented_consent", None) or []),
                            performed_at_once=bool(getattr(event, "performed_at_once", False))),
-                public_update(case, "AGREED", event.at, event.form)]
+                public_update(case, "AGREED", event.form)]
     if isinstance(event, MediationCase.Terminated):
-        status = "CLOSED" if event.reason == "WITHDRAWN" else "TERMINATED"
         return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text,
                            notice_due=getattr(event, "notice_due", None),
                            represented_consent=list(getattr(event, "represented_consent", None) or [])),
-                public_update(case, status, event.at, event.reason)]
+                public_update(case, public_status.ended(event.reason), event.reason)]
     return []

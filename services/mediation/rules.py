@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from services.checks import fen, one_of, optional_text, text, utc  # noqa: F401
+from services.checks import text
 from services.routing import calendar
 from services.routing.rulebook import DAYS, Period
 
@@ -56,14 +56,6 @@ TERMINATED = "TERMINATED"
 FINAL_STATES = (AGREED, TERMINATED)
 
 
-
-
-
-
-
-
-
-
 def names(values: object, name: str) -> list[str]:
     """A mediation panel: at least one person, each named once."""
     if not isinstance(values, (list, tuple)) or not values:
@@ -72,8 +64,6 @@ def names(values: object, name: str) -> list[str]:
     if len(set(cleaned)) != len(cleaned):
         raise ValueError(f"{name} names someone twice")
     return cleaned
-
-
 
 
 def days(value: object) -> int:

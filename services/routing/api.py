@@ -8,10 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import Field, ValidationInfo, field_validator
 
-from services import auth
+from services.agencies.authority import may_answer_referral
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, authorise, check_by, permitted, principal, refusals
+from services.contract.vocabulary import VIOLATION_TYPES
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
 from .domainmodel import Complaint
@@ -31,9 +32,7 @@ class Designation(CaseCommand):
 
 
 class Violation(CaseCommand):
-    violation_type: Literal["FALSE_ADVERTISING", "SUBSTANDARD_GOODS", "EXPIRED_GOODS", "COUNTERFEIT",
-                            "PRICE_FRAUD", "UNFAIR_TERMS", "REFUSED_STATUTORY_RETURN", "FOOD_SAFETY",
-                            "UNLICENSED_OPERATION", "OTHER"]
+    violation_type: Literal[VIOLATION_TYPES]
     evidence: str = Field(min_length=1)
 
 
@@ -64,11 +63,14 @@ def router(runner: ServiceRunner) -> APIRouter:
     api = APIRouter(prefix="/complaints/{complaint_id}", tags=["routing"])
     app: Routing = runner.app
 
+    async def stored(complaint_id: str) -> Complaint:
+        return await runner.run_in_store(app.complaint, complaint_id)
+
     @api.post("/jurisdiction/escalation")
     async def escalation(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            authorise(who, app.complaint(complaint_id).agency_id)
+            authorise(who, (await stored(complaint_id)).agency_id)
             complaint = await runner.run_in_store(app.escalate, complaint_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
@@ -78,7 +80,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         """The superior asked decides: take over, designate a bureau below it, or refuse."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            complaint = app.complaint(complaint_id)
+            complaint = await stored(complaint_id)
             request = getattr(complaint, "escalation", None)
             if request is None:
                 authorise(who, complaint.agency_id)  # say nothing of its state to strangers
@@ -94,7 +96,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         """The caller's bureau, above the handling one at any level, handles the complaint itself."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            authorise(who, app.complaint(complaint_id).agency_id)
+            authorise(who, (await stored(complaint_id)).agency_id)
             complaint = await runner.run_in_store(app.take_over, complaint_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
         return document(complaint)
@@ -104,7 +106,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         """Raised by the handling bureau or by the other bureau."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            current = app.complaint(complaint_id).agency_id
+            current = (await stored(complaint_id)).agency_id
             authorise(who, current if who.agency_id != body.with_agency_id else body.with_agency_id)
             complaint = await runner.run_in_store(app.dispute, complaint_id, body.with_agency_id, body.when(runner.clock),
                                                   who.agency_id, who.role)
@@ -115,7 +117,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         """Only the common superior (or a bureau above it) decides a dispute."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            complaint = app.complaint(complaint_id)
+            complaint = await stored(complaint_id)
             if complaint.dispute is None:
                 authorise(who, complaint.agency_id)  # say nothing of its state to strangers
                 raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide",
@@ -132,7 +134,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         It becomes a penalty case of its own."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            complaint = app.complaint(complaint_id)
+            complaint = await stored(complaint_id)
             authorise(who, complaint.agency_id or complaint.record.get("receiving_agency_id") or "")
             await runner.run_in_store(app.flag_violation, complaint_id, body.violation_type, body.evidence,
                                       body.when(runner.clock), who.agency_id, who.role)
@@ -143,8 +145,9 @@ def router(runner: ServiceRunner) -> APIRouter:
         """The addressed agency acknowledges or declines the referral waiting for it."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
-            addressees = {r["to_agency_id"] for r in app.complaint(complaint_id).referrals.values()}
-            permitted(auth.may_answer_referral, who, addressees)
+            referrals = (await stored(complaint_id)).referrals.values()
+            addressees = {r["to_agency_id"] for r in referrals}
+            permitted(may_answer_referral, who, addressees)
             complaint = await runner.run_in_store(
                 app.answer_referral, complaint_id, who.agency_id, body.answer == "ACKNOWLEDGED", body.reason,
                 body.suggested_agency_id, body.when(runner.clock), who.role)

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
+from services.agencies.directory import Directory
+from services.agencies.ids import adcode_of
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
-from services.bus.store import ServiceApplication, UnitOfWork
+from services.bus.store import ServiceApplication, UnitOfWork, conflict_retried
 
 from . import calendar, rules
-from .directory import Directory
 from . import rulebook as rulebooks
 from .domainmodel import Complaint
 
@@ -50,11 +51,14 @@ class Routing(ServiceApplication):
 
     # Upstream events -------------------------------------------------------
 
-    def handle(self, uow: UnitOfWork, item: Decoded) -> None:
-        if item.record_type == "ComplaintReceived":
-            self.receive(uow, item.record)
-        elif item.record_type in ("ReferralAcknowledged", "ReferralDeclined"):
-            self.referral_answered(uow, item.record_type == "ReferralAcknowledged", item.record)
+    def complaint_received(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.receive(uow, item.record)
+
+    def referral_acknowledged(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.referral_answered(uow, True, item.record)
+
+    def referral_declined(self, uow: UnitOfWork, item: Decoded) -> None:
+        self.referral_answered(uow, False, item.record)
 
     def receive(self, uow: UnitOfWork, record: dict) -> None:
         complaint_id = record["complaint_id"]
@@ -115,7 +119,7 @@ class Routing(ServiceApplication):
     def referral_target(self, record: dict) -> str | None:
         subject = record["subject_area"]
         receiving = record.get("receiving_agency_id") or ""
-        for adcode in (_location(record), receiving.split("-", 1)[-1] if "-" in receiving else None):
+        for adcode in (_location(record), adcode_of(receiving)):
             target = rules.referral_target(subject, adcode, self.directory) if adcode else None
             if target:
                 return target
@@ -198,6 +202,7 @@ class Routing(ServiceApplication):
 
     # Case work on jurisdiction --------------------------------------------
 
+    @conflict_retried
     def escalate(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
         """A bureau asks its superior to decide who handles the complaint (arts. 8-9):
         a request; the complaint stays where it is until the superior decides."""
@@ -212,6 +217,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def decide_escalation(self, complaint_id: str, decision: str, agency_id: str | None, at: datetime,
                           by_agency: str, by_role: str) -> Complaint:
         """The superior takes the complaint over, designates a bureau below it, or refuses."""
@@ -233,6 +239,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def take_over(self, complaint_id: str, at: datetime, by_agency: str, by_role: str) -> Complaint:
         """A bureau above the handling one, at any level, takes the complaint to
         handle itself (Order 62 art. 8; Order 20 art. 12; Order 121 art. 13)."""
@@ -243,6 +250,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def dispute(self, complaint_id: str, with_agency_id: str, at: datetime, by_agency: str,
                 by_role: str) -> Complaint:
         complaint = self.complaint(complaint_id)
@@ -257,6 +265,7 @@ class Routing(ServiceApplication):
         self.save(complaint)
         return complaint
 
+    @conflict_retried
     def designate(self, complaint_id: str, agency_id: str, at: datetime, by_agency: str,
                   by_role: str) -> Complaint:
         """The common superior names the bureau that handles a disputed complaint."""

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 
 DECIDED = ("ACCEPTED", "REJECTED", "REFERRED")
 # A referral its addressee may still answer: a late answer (after ReferralOverdue) still counts.

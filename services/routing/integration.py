@@ -1,6 +1,9 @@
 """Routing's stored events as the integration events subscribers see."""
 from __future__ import annotations
 
+from services.agencies.divisions import city_of
+from services.agencies.ids import adcode_of
+from services.contract import status as public_status
 from services.bus.messages import Outgoing
 from services.bus.topics import referral_inbox
 
@@ -10,27 +13,13 @@ from .domainmodel import Complaint
 from .rulebook import DEFAULT
 
 
-def city_adcode(adcode: str | None) -> str | None:
-    """City level, never finer: the public stream must not locate a consumer."""
-    if not adcode or len(adcode) != 6 or not adcode.isdigit():
-        return None
-    return adcode[:4] + "00"
-
-
 def public_update(complaint: Complaint, status: str, at, outcome: str | None = None) -> Outgoing:
     record = complaint.record
-    respondent = record.get("respondent") or {}
-    agency = complaint.agency_id or record.get("receiving_agency_id") or ""
-    return Outgoing("public.complaints", complaint.complaint_id, "PublicComplaintUpdate", {
-        "complaint_id": complaint.complaint_id,
-        "respondent_name": respondent.get("name"), "respondent_uscc": respondent.get("uscc"),
-        "subject_area": record.get("subject_area"),
-        "city_adcode": city_adcode(agency.split("-", 1)[1] if "-" in agency else None),
-        "status": status, "outcome": outcome,
-        # Dates a person reads are China dates: a receipt at 07:00 CST is that day's.
-        "received_on": china_date(complaint.received_at),
-        "decided_on": china_date(at) if status != "RECEIVED" else None,
-    })
+    agency = complaint.agency_id or record.get("receiving_agency_id")
+    # Dates a person reads are China dates: a receipt at 07:00 CST is that day's.
+    return public_status.public_update(
+        complaint.complaint_id, record.get("respondent"), record.get("subject_area"), city_of(adcode_of(agency)),
+        status, outcome, china_date(complaint.received_at), china_date(at) if status != "RECEIVED" else None)
 
 
 _BASIS = {"OPERATOR_LOCATION": "被投诉人所在地", "ACTIVITY_LOCATION": "经营行为发生地",
@@ -79,7 +68,7 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
             "complaint_id": cid, "agency_id": event.agency_id, "jurisdiction_basis": event.basis,
             "decided_at": event.at, "decision_due": complaint.decision_due, "respondent": operator,
             "subject_area": complaint.record.get("subject_area"),
-            "city_adcode": city_adcode(event.agency_id.split("-", 1)[-1]), "received_at": complaint.received_at,
+            "city_adcode": city_of(adcode_of(event.agency_id)), "received_at": complaint.received_at,
             "rulebook": rulebook, "decision_due_provisional": bool(complaint.provisional_due),
             "needs_placement": bool(getattr(event, "needs_placement", False)),
             "consumer_count": max(len(joint.consumers(complaint.record)), 1),
@@ -127,7 +116,7 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
         return [Outgoing("violations.found", cid, "ViolationFound", {
             "complaint_id": cid, "respondent": {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")},
             "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "routing",
-            "agency_id": handler, "place_adcode": handler.split("-", 1)[-1], "check_due": event.check_due})]
+            "agency_id": handler, "place_adcode": adcode_of(handler), "check_due": event.check_due})]
     if isinstance(event, Complaint.DecisionOverdue):
         return [Outgoing("complaints.decisions", cid, "DecisionOverdue", {
             "complaint_id": cid, "agency_id": complaint.agency_id or complaint.record.get("receiving_agency_id") or "",

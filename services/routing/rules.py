@@ -82,9 +82,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from services.agencies.directory import KIND_OF_AREA, REMITS, Directory
+from services.agencies.ids import adcode_of
+
 from . import calendar
 from .calendar import china_date
-from .directory import KIND_OF_AREA, REMITS, Directory
 from .rulebook import DAYS, Period, Rulebook
 
 OPERATOR_LOCATION, ACTIVITY_LOCATION, PLATFORM_LOCATION = "OPERATOR_LOCATION", "ACTIVITY_LOCATION", "PLATFORM_LOCATION"
@@ -163,7 +165,7 @@ def lacks_competence(complaint: dict, directory: Directory, rulebook: Rulebook) 
     competent = competent_bureaus(complaint, directory, rulebook)
     if not receiving or not competent or receiving in competent:
         return None
-    if not directory.exists(receiving) or not directory.is_county(receiving.split("-", 1)[-1]):
+    if not directory.exists(receiving) or not directory.is_county(adcode_of(receiving)):
         return None
     return transfer_target(complaint, directory, rulebook)
 

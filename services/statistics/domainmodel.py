@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate, event
 
-from services.bus.store import derive_id
+from services.ids import derive_id
 
 
 class RequestFacts(Aggregate):

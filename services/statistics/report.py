@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable, Mapping
 
-from . import divisions
+from services.agencies import divisions
+from services.agencies.ids import AgencyId, adcode_of
+
 from .summary import RequestSummary, summarise
 
 CST = timezone(timedelta(hours=8))
@@ -21,7 +23,7 @@ def _cst(summary: RequestSummary) -> datetime:
 
 
 def _agency_code(summary: RequestSummary) -> str | None:
-    return divisions.adcode_of(summary.handling_agency_id)
+    return adcode_of(summary.handling_agency_id)
 
 
 DIMENSIONS: dict[str, Callable[[RequestSummary], str | None]] = {
@@ -80,7 +82,7 @@ class Query:
             except ValueError:
                 raise InvalidQuery(name, f"{name} must be a date like 2026-03-01, not {text!r}") from None
 
-        if agency and not divisions.AGENCY_ID.match(agency):
+        if agency and not AgencyId.parse(agency):
             raise InvalidQuery("agency", f"agency must be an agency id like AMR-310115, not {agency!r}")
         if area and not divisions.ADCODE_PREFIX.match(area):
             raise InvalidQuery("area", f"area must be a division code like 440000 or 440100, not {area!r}")

@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from services.contract.status import STATUS_RANK, ended
+
 from .facts import RECEIVED
 
 DECISIONS = {"ComplaintAccepted": "ACCEPTED", "ComplaintRejected": "REJECTED", "ComplaintReferred": "REFERRED"}
-
-# As in intake's status view: a status only moves forward, so the furthest one
-# any fact reached is the request's status.
-STATUS_RANK = {"RECEIVED": 0, "TRANSFERRED": 1, "ACCEPTED": 2, "REJECTED": 2, "REFERRED": 2,
-               "IN_MEDIATION": 3, "AGREED": 4, "TERMINATED": 4, "CLOSED": 5}
-
 
 @dataclass(frozen=True, slots=True)
 class RequestSummary:
@@ -93,20 +89,18 @@ def summarise(complaint_id: str, facts: Iterable[dict]) -> RequestSummary | None
 def _status(kind: str, by_type: dict[str, list[dict]], final: dict | None) -> str:
     if kind == "CONSULTATION":
         return "CLOSED"  # answered, counted and closed at intake
-    reached = [(0, "RECEIVED")]
+    reached = ["RECEIVED"]
     if by_type["ComplaintTransferred"]:
-        reached.append((1, "TRANSFERRED"))
+        reached.append("TRANSFERRED")
     if final:
-        reached.append((2, DECISIONS[final["type"]]))
+        reached.append(DECISIONS[final["type"]])
     if by_type["MediationOpened"]:
-        reached.append((3, "IN_MEDIATION"))
+        reached.append("IN_MEDIATION")
     for end in sorted(by_type["MediationAgreed"] + by_type["MediationTerminated"], key=_order):
-        status = "AGREED" if end["type"] == "MediationAgreed" else (
-            "CLOSED" if end["reason"] == "WITHDRAWN" else "TERMINATED")
-        reached.append((STATUS_RANK[status], status))
+        reached.append("AGREED" if end["type"] == "MediationAgreed" else ended(end["reason"]))
     # Of two ends of equal rank (agreed, terminated) the one that occurred last:
     # max() keeps the first of equals, so it looks from the latest backwards.
-    return max(reversed(reached), key=lambda r: r[0])[1]
+    return max(reversed(reached), key=STATUS_RANK.__getitem__)
 
 
 def _handling_agency(receipt: dict, by_type: dict[str, list[dict]], final: dict | None) -> str | None:

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 
 import httpx
-import pytest
 
 from services.bus.reader import read_all_sync
 from tests import factories

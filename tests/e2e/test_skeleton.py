@@ -6,7 +6,6 @@ deliver it twice, never as a second decision)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 

@@ -7,7 +7,6 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
-from services.bus.store import derive_id
+from services.ids import derive_id
 from services.routing.domainmodel import Complaint
 from services.system import System
 from tests.examples import EXAMPLES

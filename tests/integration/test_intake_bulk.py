@@ -18,11 +18,10 @@ from services.bus.runtime import ServiceRunner
 from services.bus.settings import BusSettings, StoreSettings
 from services.http import build_app
 from services.intake import api, bulk
-from services.intake.agents import SPEC
 from services.intake.domainmodel import Request
+from services.intake.spec import SPEC
 from services.intake.groupcommit import GroupCommit
 from tests import factories
-from tests.conftest import persistence_env
 from tests.harness import wait_until
 
 PROBLEM = "application/problem+json"

@@ -29,7 +29,7 @@ from services.bus.codec import default_codec
 from services.bus.relay import RELAY_TRACKING
 from services.bus.runtime import ServiceRunner
 from services.bus.settings import bus_settings, store_settings
-from services.statistics.agents import SPEC
+from services.statistics.spec import SPEC
 from services.statistics.application import Statistics
 from services.statistics.domainmodel import RequestFacts
 from services.statistics.report import MEASURES, Query
@@ -394,7 +394,7 @@ def _check_http(app: Statistics, workload: Workload, monkeypatch) -> None:
 
 
 def _worker(env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "services.statistics.worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "statistics"], env=env,
                             stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
 
 

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from services import auth
+from services.agencies import authority
 
 KEY = b"k" * 32
 
@@ -71,7 +72,7 @@ def test_who_may_act_on_a_case(who, agency, allowed):
     superiors = {("AMR-310000", "AMR-310115")}
     check = lambda upper, lower: (upper, lower) in superiors  # noqa: E731
     if allowed:
-        auth.may_act(who, agency, check)
+        authority.may_act(who, agency, check)
     else:
-        with pytest.raises(auth.Forbidden):
-            auth.may_act(who, agency, check)
+        with pytest.raises(authority.Forbidden):
+            authority.may_act(who, agency, check)

@@ -1,14 +1,12 @@
 """The Avro contract: every schema parses, belongs to a topic, and round-trips."""
 import io
 import json
-from datetime import date, datetime, timezone
-from pathlib import Path
 
 import fastavro
 import pytest
 
 from services.bus import topics
-from services.bus.codec import MAGIC, Codec, CodecError, default_codec, schema_dir
+from services.bus.codec import MAGIC, CodecError, default_codec, schema_dir
 from tests.examples import EXAMPLES
 
 SCHEMA_FILES = sorted(schema_dir().glob("*.avsc"))

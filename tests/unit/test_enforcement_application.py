@@ -6,6 +6,7 @@ import pytest
 from services.bus.codec import default_codec
 from services.bus.consumer import BatchProcessor
 from services.bus.messages import Inbound
+from services.enforcement.spec import SPEC
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
 from tests.examples import EXAMPLES
@@ -22,7 +23,7 @@ def violation(n: int, days: float = 0.0, operator=OPERATOR) -> Inbound:
 
 
 def feed(app: Enforcement, *messages: Inbound) -> None:
-    result = BatchProcessor(app, app.handle, default_codec()).process(list(messages))
+    result = BatchProcessor(app, SPEC.handler(app), default_codec()).process(list(messages))
     assert result.dead == 0
 
 

@@ -6,7 +6,7 @@ import pytest
 from eventsourcing.application import Application
 
 from services.enforcement.domainmodel import IllegalTransition, PenaltyCase
-from services.enforcement.rules import Rulebook
+from services.enforcement.rules import Limits
 from services.routing.calendar import end_of_day
 
 RECEIVED = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
@@ -112,7 +112,7 @@ def test_a_lead_is_received_and_waits_for_filing():
 
 
 def test_the_time_limits_come_from_the_rulebook():
-    case = lead(**Rulebook(filing_days=30, conclusion_days=60).case_limits())
+    case = lead(**Limits(filing_days=30, conclusion_days=60).case_limits())
     assert case.filing_due == end_of_day(date(2024, 4, 1))  # 31 March, a Sunday
     case.file(RECEIVED + DAY)
     assert case.conclusion_due == end_of_day(date(2024, 5, 6))  # 1 May: Labour Day, off to the 5th

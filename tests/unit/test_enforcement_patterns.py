@@ -7,7 +7,7 @@ from eventsourcing.application import Application
 
 from services.enforcement.domainmodel import PenaltyCase
 from services.enforcement.patterns import JOIN_CASE, NOTHING, OPEN_CASE, PatternWatch, burst
-from services.enforcement.rules import Rulebook, normalise_name, operator_key
+from services.enforcement.rules import Limits, normalise_name, operator_key
 
 T0 = datetime(2024, 5, 1, 1, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -212,7 +212,7 @@ def test_after_a_restart_a_redelivered_burst_opens_no_second_case():
 def test_a_decision_is_not_rejudged_by_a_later_threshold():
     app = Application()
     w = watch()
-    decisions = [w.observe(f"C-{i}", T0 + i * DAY, **Rulebook(pattern_threshold=3).pattern_limits())
+    decisions = [w.observe(f"C-{i}", T0 + i * DAY, **Limits(pattern_threshold=3).pattern_limits())
                  for i in range(3)]
     assert decisions[-1].action == OPEN_CASE
     app.save(w)

@@ -168,7 +168,7 @@ def test_the_mediation_limit_shown_is_recomputed_once_the_notice_for_its_year_is
                 if out.topic == "mediation.events":
                     record = {"event_id": f"{event.originator_version}", "occurred_at": accepted_at, **out.record}
                     view_uow = UnitOfWork(intake)
-                    project(view_uow, Decoded(Inbound("mediation.events", 0, 0, None, b""), out.record_type, record))
+                    project(intake, view_uow, Decoded(Inbound("mediation.events", 0, 0, None, b""), out.record_type, record))
                     view_uow.commit()
         return intake.status("TS-1")
 

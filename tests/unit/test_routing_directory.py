@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from services.routing import directory as directory_module
-from services.routing.directory import CITY, COUNTY, NATIONAL, PROVINCE, Directory, DirectoryError, UnknownAgency
+from services.agencies import directory as directory_module
+from services.agencies.directory import CITY, COUNTY, NATIONAL, PROVINCE, Directory, DirectoryError, UnknownAgency
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from services.routing import rules
-from services.routing.directory import Directory, UnknownAgency
+from services.agencies.directory import Directory, UnknownAgency
 from services.routing.rulebook import SAIC_ORDER_62, UnknownRulebook, rulebook_for
 from services.routing.rules import (
     ACTIVITY_LOCATION, CONSUMER_CHOICE, FIRST_RECEIVED, OPERATOR_LOCATION, PLATFORM_LOCATION, Jurisdiction,

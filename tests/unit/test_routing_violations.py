@@ -59,7 +59,7 @@ def test_the_same_violation_flagged_twice_is_one_lead(app):
 
 
 def test_a_referral_and_a_transfer_are_explained_naming_the_agency(app):
-    from services.routing.directory import Directory
+    from services.agencies.directory import Directory
 
     directory = Directory.load()
     receive(app, "TS-2", subject_area="TELECOM")

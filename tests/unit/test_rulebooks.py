@@ -11,7 +11,7 @@ from services.bus.store import UnitOfWork
 from services.routing import rules
 from services.routing.application import Routing
 from services.routing.calendar import end_of_day, period_end
-from services.routing.directory import Directory
+from services.agencies.directory import Directory
 from services.routing.rulebook import (
     RULEBOOKS, SAIC_ORDER_62, SAMR_ORDER_20, SAMR_ORDER_121, UnknownRulebook, chosen, rulebook_for, setting,
 )

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.statistics import divisions
+from services.agencies import divisions
 from services.statistics.domainmodel import RequestFacts
 from services.statistics.facts import facts_of
 from services.statistics.report import InvalidQuery, Query, from_facts
@@ -117,7 +117,7 @@ def test_agencies_roll_up_to_city_and_province_municipalities_included():
 
 
 def test_the_roll_up_rule_agrees_with_the_directory_for_every_county_bureau():
-    from services.routing.directory import Directory
+    from services.agencies.directory import Directory
 
     directory = Directory.load()
     for agency in directory.agencies("AMR"):

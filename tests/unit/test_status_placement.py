@@ -21,7 +21,7 @@ def intake():
 def feed(intake, record_type: str, **fields) -> dict:
     record = {**EXAMPLES[record_type], "complaint_id": "TS-1", "event_id": f"e-{record_type}", **fields}
     uow = UnitOfWork(intake)
-    project(uow, Decoded(Inbound("complaints.decisions", 0, 0, None, b""), record_type, record))
+    project(intake, uow, Decoded(Inbound("complaints.decisions", 0, 0, None, b""), record_type, record))
     uow.commit()
     return intake.status("TS-1")
 
@@ -45,7 +45,7 @@ def test_a_transfer_places_it(intake):
 def test_a_status_stored_before_placement_was_recorded_needs_none(intake):
     record = {k: v for k, v in EXAMPLES["ComplaintAccepted"].items() if k != "needs_placement"}
     uow = UnitOfWork(intake)
-    project(uow, Decoded(Inbound("complaints.decisions", 0, 0, None, b""), "ComplaintAccepted",
+    project(intake, uow, Decoded(Inbound("complaints.decisions", 0, 0, None, b""), "ComplaintAccepted",
                          {**record, "complaint_id": "TS-1", "occurred_at": AT}))
     uow.commit()
     assert intake.status("TS-1")["needs_placement"] is False

@@ -7,7 +7,8 @@ from services.bus.consumed import fingerprint
 from services.bus.consumer import BatchProcessor
 from services.bus.deadletters import DeadLetter
 from services.bus.messages import Inbound
-from services.bus.store import ServiceApplication, derive_id
+from services.bus.store import ServiceApplication
+from services.ids import derive_id
 from tests.examples import EXAMPLES
 
 

@@ -16,7 +16,7 @@ How the table's shape becomes a hierarchy:
   counties a province administers directly (Hubei 4290xx, Hainan 4690xx, Henan
   419001, Hebei 1390xx, Xinjiang 6590xx) therefore sit directly under the
   province: AMR-310115's superior is AMR-310000, and `city_of("310115")` is
-  "310000". One rule, no invented city level.
+  "310000", as services/agencies/divisions.py says for every service.
 - Dongguan, Zhongshan, Danzhou and Jiayuguan are prefecture-level cities with no
   county level below them; their own bureaus do the county-level work, so
   `is_county` is true for them and their county-kind agencies carry the city's
@@ -59,6 +59,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterator
 
+from . import divisions
+from .ids import AgencyId
+
 COUNTY, CITY, PROVINCE, NATIONAL = "COUNTY", "CITY", "PROVINCE", "NATIONAL"
 LEVELS = (COUNTY, CITY, PROVINCE, NATIONAL)
 NATIONAL_AMR = "AMR-100000"
@@ -79,7 +82,6 @@ _TITLES = {"AMR": "市场监督管理局", "EEB": "生态环境局", "HC": "卫�
 _GROUPINGS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 _OUTSIDE_MAINLAND = frozenset({"71", "81", "82"})
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)$")
-_AGENCY_ID = re.compile(r"^([A-Z]+)-(\d{6})$")
 
 
 class DirectoryError(ValueError):
@@ -143,24 +145,16 @@ class Directory:
         return f"AMR-{adcode}" if self.is_county(adcode) else None
 
     def city_of(self, adcode: str | None) -> str | None:
-        """The city-level division containing adcode; the province itself for a
-        municipality's districts and for counties a province administers directly."""
+        """The city-level division containing adcode (divisions.city_of), for a
+        place the directory knows; a province is no city unless a municipality."""
         amr = self._amr(adcode)
-        if amr is None:
+        if amr is None or (amr.level == PROVINCE and not divisions.is_municipality(adcode)):
             return None
-        if amr.level == COUNTY:
-            return self._agencies[amr.parent_id].adcode if amr.parent_id else None
-        if amr.level == CITY:
-            return amr.adcode
-        levels_below = {child.level for child in self._children.get(amr.id, ())}
-        return amr.adcode if levels_below == {COUNTY} else None
+        return divisions.city_of(adcode)
 
     def province_of(self, adcode: str | None) -> str | None:
         amr = self._amr(adcode)
-        if amr is None:
-            return None
-        chain = [self._agencies[a] for a in (amr.id, *self.superiors(amr.id))]
-        return next((a.adcode for a in chain if a.level == PROVINCE), None)
+        return divisions.province_of(adcode) if amr is not None and amr.level != NATIONAL else None
 
     def competent_agency(self, subject_area: str | None, adcode: str | None) -> str | None:
         """Who handles matters of this area at this place, if the directory has it."""
@@ -276,10 +270,10 @@ def _apply_override(agencies: dict[str, Agency], path: str) -> None:
 
 def _added(entry: dict, path: str) -> Agency:
     agency_id = entry.get("id", "")
-    match = _AGENCY_ID.match(agency_id)
-    if not match or match.group(1) not in REMITS:
+    parsed = AgencyId.parse(agency_id)
+    if not parsed or parsed.kind not in REMITS:
         raise DirectoryError(f"directory override {path}: {agency_id!r} is not KIND-ADCODE with a known kind")
-    kind, adcode = match.groups()
+    kind, adcode = parsed.kind, parsed.adcode
     if entry.get("level") not in LEVELS or not entry.get("name"):
         raise DirectoryError(f"directory override {path}: {agency_id} needs a name and a level in {LEVELS}")
     remit = tuple(entry.get("remit") or REMITS[kind])

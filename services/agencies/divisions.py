@@ -1,35 +1,44 @@
-"""Where an agency sits: its county, city and province codes, by arithmetic on
-the GB/T 2260 division code in its id, so figures roll up without the directory.
+"""Where a division code sits: its city and province, by arithmetic on the
+GB/T 2260 code, so that every service answers alike with or without the
+directory (the public feed, figures that roll up, the desk's listings).
 
-The rule, which agrees with the routing directory's `city_of` for every
-county-level bureau it lists:
+The rule, which agrees with the directory's chain of command for every
+county-level bureau it lists (a test checks them all):
 - province = the first two digits + "0000";
 - city = the first four digits + "00";
 - except where there is no city level between county and province: the
   districts of the municipalities (Beijing 11, Tianjin 12, Shanghai 31,
   Chongqing 50) and the county-level divisions a province administers directly
-  (codes xx90xx, e.g. Hubei's 429004): their city is the province.
+  (codes xx90xx, e.g. Hubei's 429004): their city is the province, whose bureau
+  (AMR-310000) is the city-level one. The code table's 310100 ("市辖区") is a
+  grouping with no government, never a city.
 """
 from __future__ import annotations
 
 import re
 
+from .ids import AgencyId
+
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
-AGENCY_ID = re.compile(r"^([A-Z]+)-(\d{6})$")
+_ADCODE = re.compile(r"^\d{6}$")
 ADCODE_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
 
-def adcode_of(agency_id: str | None) -> str | None:
-    match = AGENCY_ID.match(agency_id or "")
-    return match.group(2) if match else None
+def _code(adcode: str | None) -> str | None:
+    return adcode if isinstance(adcode, str) and _ADCODE.match(adcode) else None
+
+
+def is_municipality(adcode: str | None) -> bool:
+    return _code(adcode) is not None and adcode[:2] in MUNICIPALITIES
 
 
 def province_of(adcode: str | None) -> str | None:
-    return adcode[:2] + "0000" if adcode else None
+    return adcode[:2] + "0000" if _code(adcode) else None
 
 
 def city_of(adcode: str | None) -> str | None:
-    if not adcode:
+    """City level, never finer: what the public feed may say of a place."""
+    if not _code(adcode):
         return None
     if adcode[:2] in MUNICIPALITIES or adcode[2:4] == "90":
         return province_of(adcode)
@@ -56,12 +65,11 @@ def within(agency_id: str | None, scope: str) -> bool:
         return False
     if agency_id == scope:
         return True
-    mine, theirs = AGENCY_ID.match(agency_id), AGENCY_ID.match(scope)
-    if not mine or not theirs or mine.group(1) != theirs.group(1):
+    mine, theirs = AgencyId.parse(agency_id), AgencyId.parse(scope)
+    if not mine or not theirs or mine.kind != theirs.kind:
         return False
-    adcode, scope_code = mine.group(2), theirs.group(2)
-    if scope_code.endswith("0000"):
-        return province_of(adcode) == scope_code
-    if scope_code.endswith("00"):
-        return adcode[:4] == scope_code[:4]
+    if theirs.adcode.endswith("0000"):
+        return province_of(mine.adcode) == theirs.adcode
+    if theirs.adcode.endswith("00"):
+        return mine.adcode[:4] == theirs.adcode[:4]
     return False

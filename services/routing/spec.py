@@ -13,9 +13,13 @@ def timers(app: Routing, clock) -> list[Timer]:
 
 SPEC = ServiceSpec(
     name="routing",
-    inputs=("complaints.received", "referrals.replies"),
+    reactions={
+        "ComplaintReceived": Routing.complaint_received,
+        "ReferralAcknowledged": Routing.referral_acknowledged,
+        "ReferralDeclined": Routing.referral_declined,
+    },
     application=Routing,
-    handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: partial(integration_events, directory=app.directory),
     timers=timers,
 )

@@ -10,9 +10,12 @@ def timers(app: Enforcement, clock) -> list[Timer]:
 
 SPEC = ServiceSpec(
     name="enforcement",
-    inputs=("violations.found", "complaints.received"),
+    reactions={
+        "ViolationFound": Enforcement.violation_found,
+        "ReportReceived": Enforcement.report_received,
+    },
     application=Enforcement,
-    handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: integration_events,
     timers=timers,
 )

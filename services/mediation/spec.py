@@ -20,9 +20,12 @@ def timers(app: Mediation, clock) -> list[Timer]:
 
 SPEC = ServiceSpec(
     name="mediation",
-    inputs=("complaints.decisions",),
+    reactions={
+        "ComplaintAccepted": Mediation.complaint_accepted,
+        "ComplaintTransferred": Mediation.complaint_transferred,
+    },
     application=Mediation,
-    handler=lambda app: app.handle,
+    directory=True,
     outbound=lambda app: integration_events,
     timers=timers,
 )

@@ -1,0 +1,51 @@
+"""Who may act for which agency: a rule of the regulation's chain of command,
+not of how a caller proved who it is. HTTP checks it against the token's
+agency and role; mediation against whoever recorded a withdrawal."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+
+class Forbidden(Exception):
+    """The actor's agency or role does not allow this."""
+
+
+class Actor(Protocol):
+    agency_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An actor as a stored event names it."""
+
+    agency_id: str
+    role: str
+
+
+def may_do_case_work(actor: Actor) -> None:
+    """The role alone, for when no case exists yet to name its agency."""
+    if actor.role not in ("CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {actor.role} cannot do case work; a CASE_WORKER or SUPERVISOR token is needed")
+
+
+def may_act(actor: Actor, agency_id: str, is_superior: Callable[[str, str], bool]) -> None:
+    """A case worker acts on its own agency's cases; a supervisor also on the
+    agencies below its own. Raises Forbidden naming what was missing."""
+    if actor.role == "CASE_WORKER" and actor.agency_id == agency_id:
+        return
+    if actor.role == "SUPERVISOR" and (actor.agency_id == agency_id or is_superior(actor.agency_id, agency_id)):
+        return
+    may_do_case_work(actor)
+    raise Forbidden(f"{actor.agency_id} is not the handling agency {agency_id} nor above it")
+
+
+def may_answer_referral(actor: Actor, addressees: set[str]) -> None:
+    """An agency answers referrals addressed to it: its system or its case
+    workers, never another agency and never a regulator."""
+    if actor.role not in ("AGENCY_SYSTEM", "CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {actor.role} cannot answer referrals; a token of the addressed agency "
+                        "(AGENCY_SYSTEM, CASE_WORKER or SUPERVISOR) is needed")
+    if actor.agency_id not in addressees:
+        raise Forbidden(f"no referral of this complaint is addressed to {actor.agency_id}")

@@ -1,0 +1,15 @@
+"""Ids derived from business keys (uuid5), so a replayed message reaches the
+same aggregate and a republished event keeps its id.
+
+The namespace is part of every stored aggregate's id: changing it would lose
+every aggregate already stored."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+NAMESPACE = uuid.UUID("6f1d3a52-8c2e-5b7d-9a41-2c0e7f3b1d90")
+
+
+def derive_id(*parts: Any) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
