@@ -42,6 +42,7 @@ user routing "${KAFKA_PASSWORD_ROUTING:?KAFKA_PASSWORD_ROUTING is not set}"
 user mediation "${KAFKA_PASSWORD_MEDIATION:?KAFKA_PASSWORD_MEDIATION is not set}"
 user enforcement "${KAFKA_PASSWORD_ENFORCEMENT:?KAFKA_PASSWORD_ENFORCEMENT is not set}"
 user statistics "${KAFKA_PASSWORD_STATISTICS:?KAFKA_PASSWORD_STATISTICS is not set}"
+user desk "${KAFKA_PASSWORD_DESK:?KAFKA_PASSWORD_DESK is not set}"
 user CA-310000 "${KAFKA_PASSWORD_CA_310000:?KAFKA_PASSWORD_CA_310000 is not set}"
 user EEB-310115 "${KAFKA_PASSWORD_EEB_310115:?KAFKA_PASSWORD_EEB_310115 is not set}"
 user AMR-310000 "${KAFKA_PASSWORD_AMR_310000:?KAFKA_PASSWORD_AMR_310000 is not set}"
@@ -65,6 +66,9 @@ allow enforcement Write topic literal audit.log deadletter enforcement.cases
 allow statistics Read group literal tousu-statistics
 allow statistics Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events
 allow statistics Write topic literal deadletter
+allow desk Read group literal tousu-desk
+allow desk Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events referrals.replies violations.found
+allow desk Write topic literal deadletter
 allow CA-310000 Read group prefixed CA-310000
 allow CA-310000 Read topic literal public.complaints referrals.CA-310000
 allow CA-310000 Write topic literal referrals.replies

@@ -89,7 +89,7 @@ class Processes:
 
     def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None,
                  services: tuple[str, ...] = SERVICES, second_workers: tuple[str, ...] = ()):
-        self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement")}
+        self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement", *services)}
         self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
                     "TOUSU_SIGNING_KEY": "test-signing-key-of-thirty-two-bytes!", **(extra_env or {})}

@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The one list of what the system runs, in start order. Services write the
-# contract's topics; read models consume them and publish nothing but dead
-# letters; the desk consumes them for case workers' listings and publishes nothing.
+# contract's topics; read models (the statistics, the desk's listings and
+# pages) consume them and publish nothing but dead letters.
 SERVICES = ("intake", "routing", "mediation", "enforcement")
-READ_MODELS = ("statistics",)
-DESK = ("desk",)
-EVERYTHING = SERVICES + READ_MODELS + DESK
+READ_MODELS = ("statistics", "desk")
+EVERYTHING = SERVICES + READ_MODELS
 
 # A referral inbox exists per external agency; its name is this prefix plus the
 # agency id, created from the directory on first use.

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.bus.broker import free_port
+from services.bus.topics import SERVICES
 from tests import factories
 from tests.harness import Processes, post_all, wait_until
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx 
 
 @pytest.fixture
 def proxied(bus, tmp_path):
-    system = Processes(bus.bootstrap_servers, tmp_path / "data").start()
+    system = Processes(bus.bootstrap_servers, tmp_path / "data", services=SERVICES + ("desk",)).start()
     port = free_port()
     ports = {**system.ports, "statistics": free_port()}  # statistics is not run here
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
@@ -71,7 +72,15 @@ def test_one_address_reaches_each_service_through_the_proxy(proxied):
                timeout=30)
     httpx.get(f"{url}/cases/PC-000000000000", headers=worker, timeout=30)
 
+    # The desk lists what intake took in on the same path, and serves the console.
+    listed = wait_until(lambda: [i for i in httpx.get(f"{url}/complaints", headers=worker, timeout=10).json()["items"]
+                                 if i["complaint_id"] == cid], 60, message="listed on the desk through the proxy")
+    assert listed[0]["status"] == "IN_MEDIATION"
+    login = httpx.get(f"{url}/console/login", timeout=10)
+    assert login.status_code == 200 and "<form" in login.text
+
     expected = {"intake": "/complaints/{complaint_id}", "mediation": "/complaints/{complaint_id}/mediation/consent",
-                "routing": "/complaints/{complaint_id}/referral/reply", "enforcement": "/cases/{case_id}"}
+                "routing": "/complaints/{complaint_id}/referral/reply", "enforcement": "/cases/{case_id}",
+                "desk": "/complaints"}
     for service, route in expected.items():
         assert requests_seen(system.url_of(service), route) >= 1, (service, route)

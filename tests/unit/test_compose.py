@@ -274,7 +274,8 @@ def test_tousu_access_list_shows_each_user_on_a_line(capsys):
 
 LONG_RUNNING = (*WORKERS, "kafka", "postgres", "proxy", "prometheus", "grafana")
 ONE_SHOT = ("topics", "kafka-access")
-WORKER_PORTS = {"intake": 8315, "mediation": 8316, "enforcement": 8317, "routing": 8318, "statistics": 8319}
+WORKER_PORTS = {"intake": 8315, "mediation": 8316, "enforcement": 8317, "routing": 8318, "statistics": 8319,
+                "desk": 8320}
 
 
 def command_port(service: dict) -> int:
@@ -312,33 +313,34 @@ def test_secrets_have_no_working_defaults(compose):
     assert required <= listed, required - listed
 
 
-def nginx_locations() -> list[tuple[str, str, str]]:
-    """(modifier, pattern, upstream host) in the file's order."""
+LOCATION = re.compile(r"location\s+(~|=)?\s*(\S+)\s*\{\s*"
+                      r"(?:if \(\$request_method = (\w+)\) \{\s*proxy_pass\s+http://([\w-]+:\d+);\s*\}\s*)?"
+                      r"proxy_pass\s+http://([\w-]+:\d+);")
+
+
+def nginx_locations() -> list[tuple[str, str, dict]]:
+    """(modifier, pattern, upstream by method, None for any other) in the file's order."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
-    found = re.findall(r"location\s+(~|=)?\s*(\S+)\s*\{\s*proxy_pass\s+http://([\w-]+):(\d+);", text)
-    return [(modifier, pattern, f"{host}:{port}") for modifier, pattern, host, port in found]
+    return [(modifier, pattern, {method: upstream, None: default} if method else {None: default})
+            for modifier, pattern, method, upstream, default in LOCATION.findall(text)]
 
 
-def proxied_to(path: str) -> str:
+def proxied_to(path: str, method: str = "GET") -> str:
     """nginx's choice: an exact match, else the first matching regex, else the longest prefix."""
     locations = nginx_locations()
-    for modifier, pattern, upstream in locations:
-        if modifier == "=" and path == pattern:
-            return upstream
-    for modifier, pattern, upstream in locations:
-        if modifier == "~" and re.search(pattern, path):
-            return upstream
-    prefixes = [(pattern, upstream) for modifier, pattern, upstream in locations if not modifier
-                and path.startswith(pattern)]
-    return max(prefixes, key=lambda p: len(p[0]))[1]
+    chosen = next((u for m, p, u in locations if m == "=" and path == p), None) \
+        or next((u for m, p, u in locations if m == "~" and re.search(p, path)), None) \
+        or max(((p, u) for m, p, u in locations if not m and path.startswith(p)), key=lambda pu: len(pu[0]))[1]
+    return chosen.get(method, chosen[None])
 
 
-def service_routes(name: str) -> list[str]:
+def service_routes(name: str) -> list[tuple[str, str]]:
     import importlib
     from unittest.mock import MagicMock
 
     router = importlib.import_module(f"services.{name}.api").router(MagicMock())
-    return [re.sub(r"\{[^}]+\}", "X-1", route.path) for route in router.routes]
+    return [(method, re.sub(r"\{[^}]+\}", "X-1", route.path)) for route in router.routes
+            for method in route.methods]
 
 
 def test_one_address_reaches_every_route_of_every_service_through_the_proxy(compose):
@@ -347,14 +349,17 @@ def test_one_address_reaches_every_route_of_every_service_through_the_proxy(comp
     proxy = compose["services"]["proxy"]
     assert proxy["ports"] == [f"{DEFAULT_PORT}:8315"], "the README's examples use this one address"
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
-    served_by: dict[str, set[str]] = {}
+    served_by: dict[tuple[str, str], str] = {}
     for name in WORKERS:
         assert proxy["depends_on"][name]["condition"] == "service_healthy"
         assert "ports" not in compose["services"][name], f"{name} is reached through the proxy"
-        for path in service_routes(name):
-            served_by.setdefault(path, set()).add(f"{name}:{WORKER_PORTS[name]}")
-    for path, services in served_by.items():
-        assert proxied_to(path) in services, (path, services)
+        for method, path in service_routes(name):
+            served_by[(method, path)] = f"{name}:{WORKER_PORTS[name]}"
+    # The desk's pages are outside any OpenAPI document; their files come with them.
+    for page in ("/console/login", "/console/static/console.css", "/public/form", "/public/status/X-1"):
+        served_by[("GET", page)] = "desk:8320"
+    for (method, path), service in served_by.items():
+        assert proxied_to(path, method) == service, (method, path, service)
 
 
 def test_no_route_is_served_by_two_services():
