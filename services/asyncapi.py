@@ -39,6 +39,7 @@ PARTIES = {
     "mediation": "Runs mediation cases from acceptance to agreement or termination.",
     "enforcement": "Opens and runs penalty cases from violations, reports and patterns.",
     "statistics": "Counts complaints, outcomes and lateness for regulators (a read model; writes only dead letters).",
+    "desk": "Case workers' listings, console and public pages (a read model; writes only dead letters).",
     "agencies": "Other agencies' systems: each reads its own referral inbox and answers on referrals.replies.",
     "consumer-associations": "Consumer associations following complaint outcomes, with no personal data.",
     "regulators": "Supervising regulators verifying every service's hash-chained audit trail.",

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
 
 from fastapi import Header
+from starlette.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services import auth
+from services.bus import correlation
 from services.agencies.authority import Forbidden, may_act, may_do_case_work
 from services.agencies.directory import Directory
 from services.http import Problem
@@ -45,11 +47,16 @@ def _key() -> bytes:
     return auth.signing_key()
 
 
-def principal(authorization: str | None = Header(default=None)) -> auth.Principal:
+async def principal(authorization: str | None = Header(default=None)) -> auth.Principal:
+    """The caller. Async, so that the person it names stays in the request's
+    context: what the request stores records who acted (a token from the
+    identity provider may need its keys fetched, hence the thread)."""
     try:
-        return auth.bearer(authorization, _key())
+        who = await run_in_threadpool(auth.bearer, authorization, _key())
     except auth.Unauthenticated as exc:
         raise Problem(401, "Unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    correlation.person.set(who.person)
+    return who
 
 
 def check_by(command: CaseCommand, who: auth.Principal) -> None:

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("agency_id")
     issue.add_argument("--role", required=True, choices=["CASE_WORKER", "SUPERVISOR", "REGULATOR", "AGENCY_SYSTEM"])
     issue.add_argument("--ttl", type=float, default=30.0, help="days until it expires (default 30)")
+    issue.add_argument("--person", default=None,
+                       help="the person the token is for: recorded on every change made with it")
 
     acl = sub.add_parser("access", help="Kafka users and ACLs for a broker that has them (docker-compose.yml)")
     acl.add_argument("action", choices=["script", "list"],

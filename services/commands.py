@@ -578,7 +578,11 @@ def cmd_token(args) -> int:
     if args.ttl <= 0:
         print("--ttl must be a positive number of days", file=sys.stderr)
         return 2
-    print(auth.issue(args.agency_id, args.role, auth.signing_key(), timedelta(days=args.ttl)))
+    if args.person is not None and not args.person.strip():
+        print("--person must name someone", file=sys.stderr)
+        return 2
+    print(auth.issue(args.agency_id, args.role, auth.signing_key(), timedelta(days=args.ttl),
+                     person=args.person.strip() if args.person else None))
     return 0
 
 

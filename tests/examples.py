@@ -104,7 +104,7 @@ EXAMPLES = {
     "AuditRecord": {"event_id": "e-1", "occurred_at": AT, "complaint_id": CID, "service": "routing",
                     "seq": 7, "event_type": "Complaint.Accepted", "aggregate_id": "9b1c", "aggregate_version": 2,
                     "payload_sha256": "ab" * 32, "prev_hash": "0" * 64, "hash": "cd" * 32,
-                    "actor_agency_id": "AMR-310115", "actor_role": "CASE_WORKER"},
+                    "actor_agency_id": "AMR-310115", "actor_role": "CASE_WORKER", "actor_person": "王芳"},
     "PublicComplaintUpdate": _event(respondent_name="上海某某电器有限公司", respondent_uscc="91310115MA1H7GQX2T",
                                     subject_area="GOODS_QUALITY", city_adcode="310000", status="ACCEPTED",
                                     outcome=None, received_on=date(2026, 3, 2), decided_on=date(2026, 3, 2)),

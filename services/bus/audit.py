@@ -7,8 +7,9 @@ verifies the chain from the topic with nothing but this rule:
     hash = sha256(prev_hash + canonical_json(record without "hash")).hexdigest()
 
 where canonical_json is JSON with sorted keys, no spaces, UTF-8, and
-`occurred_at` as integer milliseconds since the epoch; the first record of a
-service has prev_hash "0" * 64.
+`occurred_at` as integer milliseconds since the epoch, leaving out the fields
+added since the first records were written (LATER) when they are null; the
+first record of a service has prev_hash "0" * 64.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 GENESIS = "0" * 64
+# Fields the record gained later: left out while null, so the records written
+# before them hash as they did.
+LATER = ("actor_person",)
 
 
 def millis(value) -> int:
@@ -29,7 +33,7 @@ def millis(value) -> int:
 
 
 def canonical_bytes(record: dict) -> bytes:
-    body = {k: v for k, v in record.items() if k != "hash"}
+    body = {k: v for k, v in record.items() if k != "hash" and not (k in LATER and v is None)}
     body["occurred_at"] = millis(body["occurred_at"])
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -41,7 +45,7 @@ def chain_hash(record: dict) -> str:
 def audit_record(*, service: str, seq: int, event_id: str, event_type: str, aggregate_id: str,
                  aggregate_version: int, occurred_at: datetime, payload: bytes,
                  complaint_id: str | None, prev_hash: str, actor_agency_id: str | None = None,
-                 actor_role: str | None = None) -> dict:
+                 actor_role: str | None = None, actor_person: str | None = None) -> dict:
     record = {
         "event_id": event_id,
         "occurred_at": datetime.fromtimestamp(millis(occurred_at) / 1000, timezone.utc),
@@ -55,6 +59,7 @@ def audit_record(*, service: str, seq: int, event_id: str, event_type: str, aggr
         "prev_hash": prev_hash,
         "actor_agency_id": actor_agency_id,
         "actor_role": actor_role,
+        "actor_person": actor_person,
     }
     record["hash"] = chain_hash(record)
     return record

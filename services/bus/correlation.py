@@ -17,17 +17,29 @@ from typing import Iterable
 
 # The event attribute and the message header.
 REQUEST_ID = "request_id"
+# The event attribute naming the person who acted (a token's name claim).
+PERSON = "by_person"
 
 # The id of the request (or message) the code running now serves, if any.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# The person whose token the request being served carries, if it names one.
+person: contextvars.ContextVar[str | None] = contextvars.ContextVar("person", default=None)
 
 
-def stamp(events: Iterable, rid: str | None) -> None:
-    """Mark events not marked yet with the request they came from."""
-    if not rid:
+def stamp(events: Iterable, rid: str | None, who: str | None = None) -> None:
+    """Mark events not marked yet with the request they came from (and the
+    person who made it)."""
+    if not rid and not who:
         return
     for event in events:
-        vars(event).setdefault(REQUEST_ID, rid)
+        if rid:
+            vars(event).setdefault(REQUEST_ID, rid)
+        if who:
+            vars(event).setdefault(PERSON, who)
+
+
+def person_of(event) -> str | None:
+    return vars(event).get(PERSON)
 
 
 def of_event(event) -> str | None:

@@ -249,7 +249,7 @@ class Relay:
             payload=notification.state,
             complaint_id=getattr(event, "complaint_id", None) or getattr(aggregate, "complaint_id", None),
             prev_hash=prev_hash, actor_agency_id=getattr(event, "by_agency", None),
-            actor_role=getattr(event, "by_role", None))
+            actor_role=getattr(event, "by_role", None), actor_person=correlation.person_of(event))
 
     def messages_for(self, notification: Notification, prev_hash: str) -> tuple[list[tuple[str, bytes, bytes, list]], str]:
         event = self.app.mapper.to_domain_event(notification)

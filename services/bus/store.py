@@ -89,7 +89,8 @@ class ServiceApplication(Application):
         return retried(once, attempts)
 
     def save(self, *objs, **kwargs):
-        correlation.stamp((e for o in objs for e in getattr(o, "_pending_events", ())), correlation.request_id.get())
+        correlation.stamp((e for o in objs for e in getattr(o, "_pending_events", ())), correlation.request_id.get(),
+                          correlation.person.get())
         return super().save(*objs, **kwargs)
 
     def find(self, aggregate_id):

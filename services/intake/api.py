@@ -95,7 +95,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                          413: {"description": f"Over {bulk.MAX_LINES} lines or {bulk.MAX_BYTES} bytes"}})
     async def submit_bulk(request: Request, idempotency_key: str | None = Header(default=None),
                           authorization: str | None = Header(default=None)):
-        who = principal(authorization)
+        who = await principal(authorization)
         raw = await _body(request, bulk.MAX_BYTES)
         lines = await asyncio.get_running_loop().run_in_executor(None, bulk.read, raw, idempotency_key)
         good = [line for line in lines if line.submission is not None]
@@ -115,7 +115,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
         try:
             document = await runner.run_in_store(app.status, complaint_id)
             if authorization is not None:
-                who = principal(authorization)
+                who = await principal(authorization)
                 request = await runner.run_in_store(app.record, complaint_id)
                 authorise(who, document["agency_id"] or request.record.get("receiving_agency_id") or "")
                 document = {**document, "record": request.record}

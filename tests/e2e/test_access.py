@@ -204,15 +204,20 @@ def test_the_open_routes_answer_without_a_token(system, samples):
     assert httpx.get(f"{system.url}/asyncapi.json", timeout=10).status_code == 200
 
 
-def test_stored_events_and_their_audit_records_name_the_acting_agency_and_role(system, broker):
+def test_stored_events_and_their_audit_records_name_the_acting_agency_role_and_person(system, broker):
     [complaint_id] = asyncio.run(post_all(system.url, [factories.complaint(17)], concurrency=1))
     wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
     mediation = system.url_of("mediation") + f"/complaints/{complaint_id}/mediation"
     acts = [(BUREAU, "CASE_WORKER", "consent", {"party": "CONSUMER", "agreed": True}),
             (ABOVE, "SUPERVISOR", "consent", {"party": "RESPONDENT", "agreed": True}),
             (BUREAU, "CASE_WORKER", "termination", {"reason": "SELF_SETTLED"})]
+    from services import auth
+
     for agency, role, step, body in acts:
-        response = httpx.post(f"{mediation}/{step}", json=body, headers=bearer(system.token(agency, role)), timeout=30)
+        # The first case worker's token names her (an identity provider's tokens do).
+        token = (auth.issue(agency, role, system.env["TOUSU_SIGNING_KEY"].encode(), person="王芳")
+                 if step == "consent" and role == "CASE_WORKER" else system.token(agency, role))
+        response = httpx.post(f"{mediation}/{step}", json=body, headers=bearer(token), timeout=30)
         assert response.status_code == 200, response.text
 
     store = Mediation(env=StoreSettings(Path(system.env["TOUSU_DATA_DIR"])).for_service("mediation"))
@@ -221,19 +226,20 @@ def test_stored_events_and_their_audit_records_name_the_acting_agency_and_role(s
         events = list(store.repository.event_store.get(case_id))
     finally:
         store.close()
-    stored = [(type(e).__name__, e.by_agency, e.by_role) for e in events]
-    assert stored == [("Opened", None, None),  # opened by routing's decision, not by a person
-                      ("ConsentRecorded", BUREAU, "CASE_WORKER"),
-                      ("ConsentRecorded", ABOVE, "SUPERVISOR"),
-                      ("Terminated", BUREAU, "CASE_WORKER")]
+    stored = [(type(e).__name__, e.by_agency, e.by_role, vars(e).get("by_person")) for e in events]
+    assert stored == [("Opened", None, None, None),  # opened by routing's decision, not by a person
+                      ("ConsentRecorded", BUREAU, "CASE_WORKER", "王芳"),
+                      ("ConsentRecorded", ABOVE, "SUPERVISOR", None),
+                      ("Terminated", BUREAU, "CASE_WORKER", None)]
 
     def audited():
         records = [r for _, r in decoded(broker, "audit.log")
                    if r["service"] == "mediation" and r["aggregate_id"] == str(case_id)]
         return len(records) == 4 and records
     records = wait_until(audited, 30, message="the case's four audit records")
-    assert [(r["aggregate_version"], r["actor_agency_id"], r["actor_role"]) for r in records] == [
-        (1, None, None), (2, BUREAU, "CASE_WORKER"), (3, ABOVE, "SUPERVISOR"), (4, BUREAU, "CASE_WORKER")]
+    assert [(r["aggregate_version"], r["actor_agency_id"], r["actor_role"], r["actor_person"]) for r in records] == [
+        (1, None, None, None), (2, BUREAU, "CASE_WORKER", "王芳"), (3, ABOVE, "SUPERVISOR", None),
+        (4, BUREAU, "CASE_WORKER", None)]
 
 
 def test_penalty_case_steps_name_the_acting_agency_and_role(system, broker, samples):

@@ -106,12 +106,12 @@ def test_senders_are_the_topics_writers(doc):
 
 def test_receivers_are_the_services_inputs_and_the_outside_parties(doc):
     expected = {
-        "complaints.received": {"routing", "enforcement", "statistics"},
-        "complaints.decisions": {"intake", "mediation", "statistics"},
-        "referrals.replies": {"routing"},
-        "mediation.events": {"intake", "statistics"},
-        "violations.found": {"enforcement"},
-        "enforcement.cases": {"intake", "statistics"},
+        "complaints.received": {"routing", "enforcement", "statistics", "desk"},
+        "complaints.decisions": {"intake", "mediation", "statistics", "desk"},
+        "referrals.replies": {"routing", "desk"},
+        "mediation.events": {"intake", "statistics", "desk"},
+        "violations.found": {"enforcement", "desk"},
+        "enforcement.cases": {"intake", "statistics", "desk"},
         "audit.log": {"regulators"},
         "public.complaints": {"agencies", "consumer-associations", "regulators"},
         "deadletter": set(),

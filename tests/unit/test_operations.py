@@ -51,3 +51,15 @@ def test_numbers_are_checked_before_anything_runs(argv, complaint, capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert complaint in err and err.count("\n") == 1, err
+
+
+def test_a_token_for_a_person_names_them(capsys, monkeypatch):
+    from services import auth
+
+    monkeypatch.setenv("TOUSU_SIGNING_KEY", "operations-test-signing-key-32-bytes")
+    assert main(["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--person", " 王芳 "]) == 0
+    token = capsys.readouterr().out.strip()
+    who = auth.bearer(f"Bearer {token}", b"operations-test-signing-key-32-bytes")
+    assert (who.agency_id, who.role, who.person) == ("AMR-330106", "CASE_WORKER", "王芳")
+    assert main(["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--person", " "]) == 2
+    assert "--person must name someone" in capsys.readouterr().err
