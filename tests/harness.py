@@ -20,6 +20,7 @@ from services.bus.topics import SERVICES
 
 
 DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
+PROBLEM = "application/problem+json"
 
 
 def settled(bootstrap: str, ids: list[str]):
@@ -32,6 +33,27 @@ def settled(bootstrap: str, ids: list[str]):
     return done and (decisions, mediation)
 
 
+def decided_and_mediated(bootstrap: str, ids: list[str]):
+    decisions = distinct_events(bootstrap, "complaints.decisions")
+    mediation = distinct_events(bootstrap, "mediation.events")
+    decided = {cid for cid in ids if sum(decisions[cid][t] for t in DECISIONS) >= 1}
+    return decisions, mediation, decided
+
+
+def assert_exactly_once(bootstrap: str, ids: list[str]) -> None:
+    decisions, mediation, decided = decided_and_mediated(bootstrap, ids)
+    for cid in ids:
+        counts = decisions[cid]
+        assert sum(counts[t] for t in DECISIONS) == 1, (cid, counts)
+        accepted = counts["ComplaintAccepted"]
+        assert mediation[cid]["MediationOpened"] == accepted, (cid, counts, mediation[cid])
+
+
+def mediation_settled(bootstrap: str, ids: list[str]) -> bool:
+    decisions, mediation, _ = decided_and_mediated(bootstrap, ids)
+    return all(mediation[cid]["MediationOpened"] == decisions[cid]["ComplaintAccepted"] for cid in ids)
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -41,6 +63,59 @@ def wait_until(predicate, timeout: float, interval: float = 0.25, message: str =
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
+    """An RFC 9457 problem with this status, naming `field` when one is given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == PROBLEM, response.headers
+    problem = response.json()
+    assert problem["status"] == status and problem["type"].startswith("https://") and problem["title"]
+    if field is not None:
+        assert problem["field"] == field, problem
+        assert field in [error["field"] for error in problem["errors"]], problem
+        assert all(error["message"] for error in problem["errors"])
+    return problem
+
+
+class InProcess:
+    """One service's HTTP face over its own store in this process, no broker:
+    for what a request is answered and what is stored, not where events go.
+    The relay is built but never started."""
+
+    def __init__(self, service: str, data_dir: Path, env: dict | None = None):
+        from fastapi.testclient import TestClient
+
+        from services.bus.runtime import ServiceRunner
+        from services.bus.settings import BusSettings, StoreSettings
+        from services.http import build_app
+        from services.system import spec
+
+        self.runner = ServiceRunner(spec(service), BusSettings("127.0.0.1:9"), StoreSettings(data_dir, env or {}))
+        self.app = self.runner.app
+        self.http = TestClient(build_app({service: self.runner}), base_url="http://tousu")
+
+    def __enter__(self) -> "InProcess":
+        self.http.__enter__()  # one event loop for every request, as a server has
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.__exit__(*exc)
+        self.runner.executor.shutdown()
+        self.runner.commands.shutdown()
+        self.app.close()
+
+    def published(self) -> list[tuple[str, dict]]:
+        """(record type, record) of every message the relay would publish for
+        what is stored, encoded as it would be: a stored event the relay could
+        not encode would hold up every later one."""
+        from services.bus.audit import GENESIS
+
+        out, chain = [], GENESIS
+        for notification in self.app.recorder.select_notifications(0, 1_000_000, inclusive_of_start=False):
+            messages, chain = self.runner.relay.messages_for(notification, chain)
+            out += [self.runner.codec.decode(value) for _, _, value, _ in messages]
+        return out
 
 
 class Worker:
