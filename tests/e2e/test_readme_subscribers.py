@@ -15,14 +15,16 @@ from tests.harness import Processes, post_all, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def system(bus, tmp_path):
-    processes = Processes(bus.bootstrap_servers, tmp_path / "data", services=("intake", "routing")).start()
+@pytest.fixture(scope="module")
+def system(module_bus, tmp_path_factory):
+    processes = Processes(module_bus.bootstrap_servers, tmp_path_factory.mktemp("subscribers") / "data",
+                          services=("intake", "routing")).start()
     yield processes
     processes.stop()
 
 
-def test_a_consumer_association_reads_the_public_stream_with_the_example_and_resumes(system, bus):
+def test_a_consumer_association_reads_the_public_stream_with_the_example_and_resumes(system, module_bus):
+    bus = module_bus
     assert "examples/subscribe_public.py" in (ROOT / "README.md").read_text()
     [cid] = asyncio.run(post_all(system.url, [factories.complaint(2)]))
     seen = []

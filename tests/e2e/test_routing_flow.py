@@ -1,5 +1,6 @@
 """Routing on the real broker: referrals out and back, and a public stream
-that carries no personal data."""
+that carries no personal data. One system serves the module
+(tests/e2e/conftest.py); each test follows complaints of its own."""
 from __future__ import annotations
 
 import asyncio
@@ -7,20 +8,12 @@ import random
 from datetime import datetime, timezone
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import Processes, decoded, distinct_events, post_all, wait_until
-
-
-@pytest.fixture
-def system(bus, tmp_path):
-    processes = Processes(bus.bootstrap_servers, tmp_path / "data").start()
-    yield processes
-    processes.stop()
+from tests.harness import decoded, distinct_events, post_all, wait_until
 
 
 def inbox(bootstrap: str, agency_id: str) -> list[dict]:
@@ -51,17 +44,20 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_declined_referral_is_decided_again(system, bus):
+def test_a_declined_referral_is_decided_again(system, broker):
+    bus = broker
     body = factories.complaint(0, subject_area="TELECOM")  # Shanghai Pudong
     [cid] = asyncio.run(post_all(system.url, [body]))
-    first = wait_until(lambda: inbox(bus.bootstrap_servers, "CA-310000"), 60, message="referral to CA-310000")
+    first = wait_until(lambda: [r for r in inbox(bus.bootstrap_servers, "CA-310000") if r["complaint_id"] == cid], 60,
+                       message="referral to CA-310000")
     assert first[0]["complaint_id"] == cid and first[0]["consumer"]["name"] == body["consumer"]["name"]
     decisions = distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]
     assert decisions["ComplaintReferred"] == 1
 
     reply(bus.bootstrap_servers, "ReferralDeclined", complaint_id=cid, referral_id=first[0]["referral_id"],
           agency_id="CA-310000", reason="属于金融消费纠纷", suggested_agency_id="NFRA-310000")
-    second = wait_until(lambda: inbox(bus.bootstrap_servers, "NFRA-310000"), 60, message="referral to NFRA-310000")
+    second = wait_until(lambda: [r for r in inbox(bus.bootstrap_servers, "NFRA-310000") if r["complaint_id"] == cid],
+                        60, message="referral to NFRA-310000")
     assert second[0]["complaint_id"] == cid and second[0]["referral_id"] != first[0]["referral_id"]
 
     # The second agency answers over HTTP with its agency-system token; nobody
@@ -99,7 +95,8 @@ def test_a_declined_referral_is_decided_again(system, bus):
     assert distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintRejected"] == 1
 
 
-def test_no_personal_data_reaches_the_public_stream(system, bus):
+def test_no_personal_data_reaches_the_public_stream(system, broker):
+    bus = broker
     rng = random.Random(7)
     bodies = [factories.varied(i, rng) for i in range(1000)]
     bodies += [dict(factories.complaint(1000 + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
@@ -124,17 +121,21 @@ def _public(bus):
     return [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "public.complaints")]
 
 
-def test_the_example_agency_acknowledges_its_referrals(system, bus):
+def test_the_example_agency_acknowledges_its_referrals(system, broker):
+    bus = broker
     [cid] = asyncio.run(post_all(system.url, [factories.complaint(1, subject_area="EDUCATION")]))  # Beijing Haidian
     wait_until(lambda: inbox(bus.bootstrap_servers, "EDU-110108"), 60, message="referral to EDU-110108")
     result = system.cli("agency", "EDU-110108", "--once")
     assert '"answer": "ReferralAcknowledged"' in result.stdout and cid in result.stdout
     replies = [default_codec().decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "referrals.replies")]
-    assert [(t, r["complaint_id"]) for t, r in replies] == [("ReferralAcknowledged", cid)]
+    # Other agencies answer on the same topic in this module; this one answered once, for this complaint.
+    assert [(t, r["complaint_id"]) for t, r in replies if r["agency_id"] == "EDU-110108"] == \
+        [("ReferralAcknowledged", cid)]
     assert system.cli("agency", "XX-000000", "--once", check=False).returncode == 2
 
 
-def test_escalation_moves_the_complaint_and_its_mediation_to_the_superior(system, bus):
+def test_escalation_moves_the_complaint_and_its_mediation_to_the_superior(system, broker):
+    bus = broker
     import httpx
 
     [cid] = asyncio.run(post_all(system.url, [factories.complaint(1)]))  # AMR-110108
