@@ -3,6 +3,7 @@ test can kill one service with SIGKILL and start it again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -76,6 +77,27 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
         assert field in [error["field"] for error in problem["errors"]], problem
         assert all(error["message"] for error in problem["errors"])
     return problem
+
+
+def _jsonable(body):
+    return json.loads(json.dumps(body, default=lambda v: v.isoformat()))
+
+
+class Caller:
+    """The one HTTP caller of the end-to-end tests: one service's address and,
+    unless empty, a bearer token. Bodies may hold datetimes (sent as ISO 8601)."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, /, **params) -> httpx.Response:
+        return httpx.get(f"{self.base_url}{path}", params=params, headers=self.headers, timeout=30)
+
+    def post(self, path: str, body: dict | None = None, /, **fields) -> httpx.Response:
+        """POST `body` with `fields` added; a field may be named `body` too."""
+        return httpx.post(f"{self.base_url}{path}", json=_jsonable({**(body or {}), **fields}),
+                          headers=self.headers, timeout=30)
 
 
 class InProcess:
@@ -182,6 +204,35 @@ class Processes:
         from services import auth
         return auth.issue(agency_id, role, self.env["TOUSU_SIGNING_KEY"].encode())
 
+    def caller(self, service: str = "intake", agency_id: str | None = None, role: str = "CASE_WORKER",
+               token: str | None = None) -> Caller:
+        """A caller at one service: anonymous, with a token for an agency and
+        role, or with the token given (an empty one sends none)."""
+        if token is None and agency_id is not None:
+            token = self.token(agency_id, role)
+        return Caller(self.url_of(service), token)
+
+    def submit(self, *bodies: dict) -> list[str]:
+        """POST each body to intake, one after another; their complaint ids."""
+        return asyncio.run(post_all(self.url, list(bodies), concurrency=1))
+
+    def status(self, complaint_id: str) -> dict:
+        return httpx.get(f"{self.url}/complaints/{complaint_id}", timeout=10).json()
+
+    def wait_status(self, complaint_id: str, wanted, timeout: float = 60, message: str | None = None) -> dict:
+        """The status document once it satisfies `wanted`: a status name, or a
+        predicate on the document."""
+        test = (lambda doc: doc.get("status") == wanted) if isinstance(wanted, str) else wanted
+
+        def ready():
+            try:
+                response = httpx.get(f"{self.url}/complaints/{complaint_id}", timeout=10)
+            except httpx.HTTPError:
+                return None  # intake restarting
+            doc = response.json() if response.status_code == 200 else None  # else not yet known
+            return doc if doc and test(doc) else None
+        return wait_until(ready, timeout, message=message or f"{complaint_id} to reach {wanted}")
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -193,6 +244,10 @@ class Processes:
             if name in self.ports:
                 wait_until(lambda: self._http_ready(name), 60, message=f"{name} HTTP")
         return self
+
+    def wait_serving(self, service: str) -> None:
+        """Wait for a (re)started service to answer HTTP again."""
+        wait_until(lambda: self._http_ready(service), 60, message=f"{service} serving")
 
     def _http_ready(self, service: str) -> bool:
         for worker in self.workers.values():

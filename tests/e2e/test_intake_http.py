@@ -48,25 +48,6 @@ def http(url):
 
 # -- helpers -------------------------------------------------------------------
 
-def status_of(url: str, complaint_id: str) -> dict:
-    response = httpx.get(f"{url}/complaints/{complaint_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def wait_status(url: str, complaint_id: str, wanted, timeout: float = 60) -> dict:
-    """Poll until the status document satisfies `wanted` (a status name or a predicate)."""
-    test = (lambda doc: doc["status"] == wanted) if isinstance(wanted, str) else wanted
-
-    def ready():
-        try:
-            doc = status_of(url, complaint_id)
-        except (httpx.HTTPError, AssertionError):
-            return None  # intake restarting, or not yet projected
-        return doc if test(doc) else None
-    return wait_until(ready, timeout, message=f"{complaint_id} to reach {wanted}")
-
-
 def received(bootstrap: str) -> dict[str, list[tuple[str, dict]]]:
     """complaint id -> each distinct (record type, record) intake published for
     it; a republished event (same event id) counts once."""
@@ -96,15 +77,7 @@ def bodies_with(bootstrap: str, marker: str) -> set[str]:
 
 def restart_intake(system: Processes) -> None:
     system.restart("intake")
-
-    def serving():
-        if system.workers["intake"].process.poll() is not None:
-            raise AssertionError(f"intake exited:\n{system.workers['intake'].log()}")
-        try:
-            return httpx.get(f"{system.url_of('intake')}/openapi.json", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-    wait_until(serving, 60, message="intake serving again")
+    system.wait_serving("intake")
 
 
 def cli(system: Processes, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -124,12 +97,12 @@ COMPLAINT_ID = re.compile(r"TS-\d{8}-[0-9A-F]{12}")
     # Lacking all three: the first condition in the rulebook's order is the one told.
     (lambda b: changed(without(b, "respondent.name", "facts"), "demands", []), "NO_CLEAR_RESPONDENT"),
 ], ids=["no-respondent-name", "no-demands", "no-facts", "none-of-them"])
-def test_a_complaint_lacking_an_acceptance_condition_is_received_then_rejected_with_the_reason(url, http, change,
-                                                                                              reason):
+def test_a_complaint_lacking_an_acceptance_condition_is_received_then_rejected_with_the_reason(system, http, change,
+                                                                                               reason):
     response = http.post("/complaints", json=change(factories.complaint(2)))
     assert response.status_code == 202, response.text
     complaint_id = response.json()["complaint_id"]
-    status = wait_status(url, complaint_id, "REJECTED")
+    status = system.wait_status(complaint_id, "REJECTED")
     assert status["reason"] == reason
     assert re.search(r"[\u4e00-\u9fff]{10}", status["explanation"]) and "不予受理" in status["explanation"]
     assert status["agency_id"] == "AMR-440106" and status["decided_at"] and status["decision_due"]
@@ -137,7 +110,7 @@ def test_a_complaint_lacking_an_acceptance_condition_is_received_then_rejected_w
 
 # -- status through decision, mediation, enforcement ------------------------------
 
-def test_status_follows_one_complaint_through_decision_and_mediation(url, http, system):
+def test_status_follows_one_complaint_through_decision_and_mediation(http, system):
     routing = system.workers["routing"].process
     # Routing held still (well inside its session timeout) so RECEIVED is seen
     # for certain, not raced by the decision.
@@ -149,13 +122,13 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
         complaint_id = answer["complaint_id"]
         assert answer == {"complaint_id": complaint_id, "kind": "COMPLAINT",
                           "status_url": f"/complaints/{complaint_id}"}
-        first = status_of(url, complaint_id)
+        first = system.status(complaint_id)
     finally:
         os.kill(routing.pid, signal.SIGCONT)
     assert first["status"] == "RECEIVED" and first["kind"] == "COMPLAINT"
     assert first["received_at"] and first["decision_due"] is None and first["agency_id"] is None
 
-    mediating = wait_status(url, complaint_id, lambda d: d["status"] == "IN_MEDIATION" and d["decision_due"])
+    mediating = system.wait_status(complaint_id, lambda d: d["status"] == "IN_MEDIATION" and d["decision_due"])
     assert mediating["agency_id"] == "AMR-110108"
     received_at = datetime.fromisoformat(mediating["received_at"])
     decision_due = datetime.fromisoformat(mediating["decision_due"])
@@ -174,11 +147,11 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
         started = mediation.post(f"{base}/appraisal", json={"action": "START", "body": "某某质检所", "payer": "CLAIMANT",
                                                             "at": (now + timedelta(days=1)).isoformat()})
         assert started.status_code == 200, started.text
-        wait_status(url, complaint_id, lambda d: d["mediation_paused"])
+        system.wait_status(complaint_id, lambda d: d["mediation_paused"])
         done = mediation.post(f"{base}/appraisal", json={"action": "COMPLETE", "result": "存在质量问题",
                                                          "at": (now + timedelta(days=11)).isoformat()})
         assert done.status_code == 200, done.text
-        resumed = wait_status(url, complaint_id, lambda d: not d["mediation_paused"] and d["mediation_due"] !=
+        resumed = system.wait_status(complaint_id, lambda d: not d["mediation_paused"] and d["mediation_due"] !=
                               mediating["mediation_due"])
         # The eleven China days the appraisal touched are not counted.
         expected, _ = clock_end(datetime.fromisoformat(mediating["decided_at"]), 60,
@@ -190,12 +163,12 @@ def test_status_follows_one_complaint_through_decision_and_mediation(url, http, 
                                                            "amount_recovered_fen": 129900,
                                                            "at": (now + timedelta(days=12)).isoformat()})
         assert agreed.status_code == 200, agreed.text
-    final = wait_status(url, complaint_id, "AGREED")
+    final = system.wait_status(complaint_id, "AGREED")
     assert final["outcome"] == "WRITTEN" and final["amount_recovered_fen"] == 129900
     assert final["agency_id"] == "AMR-110108"
 
 
-def test_a_consultation_is_closed_at_once(url, http, module_bus):
+def test_a_consultation_is_closed_at_once(system, http, module_bus):
     response = http.post("/complaints", json={
         "kind": "CONSULTATION", "channel": "HOTLINE_12315", "receiving_agency_id": "AMR-440106",
         "consumer": {"name": "黄强", "phone": "020-87654321"}, "question": "商品房定金能退吗？",
@@ -203,7 +176,7 @@ def test_a_consultation_is_closed_at_once(url, http, module_bus):
     assert response.status_code == 202
     complaint_id = response.json()["complaint_id"]
     assert response.json()["kind"] == "CONSULTATION"
-    status = status_of(url, complaint_id)  # no waiting: closed when stored
+    status = system.status(complaint_id)  # no waiting: closed when stored
     assert status["kind"] == "CONSULTATION" and status["status"] == "CLOSED"
     published = wait_until(lambda: received(module_bus.bootstrap_servers).get(complaint_id), 30,
                            message="the consultation published")
@@ -211,27 +184,27 @@ def test_a_consultation_is_closed_at_once(url, http, module_bus):
     assert record_type == "ConsultationReceived" and "consumer" not in record  # who asked stays with intake
 
 
-def test_a_report_goes_to_enforcement_and_never_to_routing(url, http, module_bus):
+def test_a_report_goes_to_enforcement_and_never_to_routing(system, http, module_bus):
     response = http.post("/complaints", json=factories.report(4))
     assert response.status_code == 202
     complaint_id = response.json()["complaint_id"]
-    assert status_of(url, complaint_id)["kind"] == "REPORT"
-    status = wait_status(url, complaint_id, lambda d: d["penalty_case_ids"])
+    assert system.status(complaint_id)["kind"] == "REPORT"
+    status = system.wait_status(complaint_id, lambda d: d["penalty_case_ids"])
     assert status["kind"] == "REPORT" and status["status"] == "RECEIVED"
     assert len(status["penalty_case_ids"]) == 1 and status["penalty_case_ids"][0] != complaint_id
     assert decided(module_bus.bootstrap_servers, [complaint_id])[complaint_id] == 0
     assert not distinct_events(module_bus.bootstrap_servers, "mediation.events")[complaint_id]
 
 
-def test_a_complaint_that_is_also_a_report_is_two_linked_requests(url, http, module_bus):
+def test_a_complaint_that_is_also_a_report_is_two_linked_requests(system, http, module_bus):
     response = http.post("/complaints", json=factories.complaint(1, alleged_violation="FALSE_ADVERTISING"))
     assert response.status_code == 202
     answer = response.json()
     complaint_id, report_id = answer["complaint_id"], answer["linked_request_id"]
     assert complaint_id != report_id and COMPLAINT_ID.fullmatch(report_id)
 
-    complaint = wait_status(url, complaint_id, "IN_MEDIATION")
-    report = wait_status(url, report_id, lambda d: d["penalty_case_ids"])
+    complaint = system.wait_status(complaint_id, "IN_MEDIATION")
+    report = system.wait_status(report_id, lambda d: d["penalty_case_ids"])
     assert complaint["kind"] == "COMPLAINT" and complaint["linked_request_id"] == report_id
     assert report["kind"] == "REPORT" and report["linked_request_id"] == complaint_id
     published = received(module_bus.bootstrap_servers)
@@ -243,7 +216,7 @@ def test_a_complaint_that_is_also_a_report_is_two_linked_requests(url, http, mod
     assert complaint_record["linked_request_id"] == report_id and report_record["linked_request_id"] == complaint_id
 
 
-def test_the_status_shows_no_personal_data(url, http):
+def test_the_status_shows_no_personal_data(system, http):
     personal = {"name": "欧阳娜娜", "phone": "139 1234 5678", "id_number": factories.make_ric(77),
                 "address": "浙江省杭州市西湖区文三路99号"}
     facts = "七月三日在门店购买的冰箱不制冷，店员说可以退但一直拖延"
@@ -258,9 +231,10 @@ def test_the_status_shows_no_personal_data(url, http):
     secrets = [*personal.values(), "13912345678", facts, facts[:8]]
     assert all("complaint_id" in answer for answer in sent), sent
     ids = [answer["complaint_id"] for answer in sent]
-    documents = [status_of(url, cid) for cid in ids]
-    documents += [wait_status(url, ids[0], "IN_MEDIATION"), wait_status(url, ids[1], lambda d: d["penalty_case_ids"]),
-                  wait_status(url, ids[2], "REJECTED")]
+    documents = [system.status(cid) for cid in ids]
+    documents += [system.wait_status(ids[0], "IN_MEDIATION"),
+                  system.wait_status(ids[1], lambda d: d["penalty_case_ids"]),
+                  system.wait_status(ids[2], "REJECTED")]
     for document in documents:
         text = json.dumps(document, ensure_ascii=False)
         for secret in secrets:
@@ -273,22 +247,22 @@ def test_the_status_shows_no_personal_data(url, http):
 def test_the_handling_agency_sees_the_record_and_nobody_else_does(system):
     body = factories.complaint(1)  # handled by AMR-110108
     [cid] = asyncio.run(post_all(system.url, [body]))
-    url = f"{system.url}/complaints/{cid}"
-    wait_until(lambda: httpx.get(url).json()["agency_id"] == "AMR-110108", 60, message="decided")
+    path = f"/complaints/{cid}"
+    system.wait_status(cid, lambda d: d["agency_id"] == "AMR-110108", 60, "decided")
 
-    public = httpx.get(url)
+    public = system.caller().get(path)
     assert public.status_code == 200 and "record" not in public.json()
     assert body["consumer"]["phone"] not in public.text and body["consumer"]["name"] not in public.text
 
-    own = httpx.get(url, headers={"Authorization": f"Bearer {system.token('AMR-110108')}"})
+    own = system.caller("intake", "AMR-110108").get(path)
     assert own.status_code == 200
     assert own.json()["record"]["consumer"]["phone"] == body["consumer"]["phone"]
-    above = httpx.get(url, headers={"Authorization": f"Bearer {system.token('AMR-110000', 'SUPERVISOR')}"})
+    above = system.caller("intake", "AMR-110000", "SUPERVISOR").get(path)
     assert above.status_code == 200 and "record" in above.json()
 
-    other = httpx.get(url, headers={"Authorization": f"Bearer {system.token('AMR-310115')}"})
+    other = system.caller("intake", "AMR-310115").get(path)
     assert other.status_code == 403 and body["consumer"]["phone"] not in other.text
-    forged = httpx.get(url, headers={"Authorization": "Bearer not.a.token"})
+    forged = system.caller(token="not.a.token").get(path)
     assert forged.status_code == 401 and forged.headers["content-type"].startswith("application/problem+json")
 
 
@@ -316,13 +290,13 @@ def test_intake_killed_right_after_the_202_the_complaints_still_flow(system, mod
     wait_until(lambda: all(count == 1 for count in decided(bootstrap, ids).values()), 90,
                message="all 30 decided once")
     for complaint_id in ids:
-        status = wait_status(system.url_of("intake"), complaint_id, lambda d: d["status"] != "RECEIVED")
+        status = system.wait_status(complaint_id, lambda d: d["status"] != "RECEIVED")
         assert status["agency_id"]
     # Republished after the restart perhaps, but one event each.
     assert all(len(received(bootstrap)[cid]) == 1 for cid in ids)
 
 
-def test_the_same_idempotency_key_gives_the_same_answer_and_one_complaint(url, http, module_bus):
+def test_the_same_idempotency_key_gives_the_same_answer_and_one_complaint(system, url, http, module_bus):
     body, marker = marked(6)
     key = f"form-{uuid.uuid4()}"
     first = http.post("/complaints", json=body, headers={"Idempotency-Key": key})
@@ -351,12 +325,12 @@ def test_the_same_idempotency_key_gives_the_same_answer_and_one_complaint(url, h
     assert other.json()["complaint_id"] != first.json()["complaint_id"]
 
     complaint_id = first.json()["complaint_id"]
-    wait_status(url, complaint_id, lambda d: d["status"] != "RECEIVED")
-    wait_status(url, other.json()["complaint_id"], lambda d: d["status"] != "RECEIVED")
+    system.wait_status(complaint_id, lambda d: d["status"] != "RECEIVED")
+    system.wait_status(other.json()["complaint_id"], lambda d: d["status"] != "RECEIVED")
     assert bodies_with(module_bus.bootstrap_servers, marker) == {complaint_id, other.json()["complaint_id"]}
 
 
-def test_a_concurrent_race_for_a_new_key_stores_one_complaint(url, module_bus):
+def test_a_concurrent_race_for_a_new_key_stores_one_complaint(system, url, module_bus):
     body, marker = marked(8)
     key = f"race-{uuid.uuid4()}"
 
@@ -367,7 +341,7 @@ def test_a_concurrent_race_for_a_new_key_stores_one_complaint(url, module_bus):
     answers = asyncio.run(together())
     assert {r.status_code for r in answers} == {202}
     [complaint_id] = {r.json()["complaint_id"] for r in answers}
-    wait_status(url, complaint_id, lambda d: d["status"] != "RECEIVED")
+    system.wait_status(complaint_id, lambda d: d["status"] != "RECEIVED")
     assert bodies_with(module_bus.bootstrap_servers, marker) == {complaint_id}
 
 
@@ -381,7 +355,7 @@ def test_the_idempotency_key_outlives_an_intake_restart(system, module_bus):
     restart_intake(system)
     retry = httpx.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
     assert retry.status_code == 202 and retry.json() == first.json()
-    wait_status(url, first.json()["complaint_id"], lambda d: d["status"] != "RECEIVED", timeout=90)
+    system.wait_status(first.json()["complaint_id"], lambda d: d["status"] != "RECEIVED", timeout=90)
     assert bodies_with(module_bus.bootstrap_servers, marker) == {first.json()["complaint_id"]}
 
 
@@ -423,7 +397,7 @@ def test_503_when_the_store_cannot_be_written_and_nothing_is_kept(bus, tmp_path)
         complaint_id = retry.json()["complaint_id"]
         wait_until(lambda: bodies_with(bus.bootstrap_servers, marker), 30, message="the retry published")
         assert bodies_with(bus.bootstrap_servers, marker) == {complaint_id}
-        assert status_of(url, complaint_id)["status"] == "RECEIVED"
+        assert processes.status(complaint_id)["status"] == "RECEIVED"
     finally:
         processes.stop()
 
@@ -443,7 +417,7 @@ def test_tousu_submit_and_status(system, url, tmp_path):
     stdin_id = from_stdin.stdout.strip()
     assert COMPLAINT_ID.fullmatch(stdin_id) and stdin_id != file_id
 
-    wait_status(url, file_id, "IN_MEDIATION")
+    system.wait_status(file_id, "IN_MEDIATION")
     readable = cli(system, "status", file_id, "--url", url)
     assert readable.returncode == 0, readable.stderr
     lines = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in readable.stdout.splitlines())
@@ -462,7 +436,7 @@ def test_tousu_submit_and_status(system, url, tmp_path):
     assert unknown.returncode == 1 and "404" in unknown.stderr
 
 
-def test_an_awareness_date_far_in_the_future_is_still_decided(url, http, module_bus):
+def test_an_awareness_date_far_in_the_future_is_still_decided(system, http, module_bus):
     # Well formed, so intake takes it; deciding on it is routing's part.
     response = http.post("/complaints", json=factories.complaint(13, aware_date="9999-12-31"))
     assert response.status_code == 202
@@ -473,13 +447,13 @@ def test_an_awareness_date_far_in_the_future_is_still_decided(url, http, module_
         letters = [codec.decode(m.value)[1] for m in read_all_sync(module_bus.bootstrap_servers, "deadletter")]
         if any(letter["complaint_id"] == complaint_id for letter in letters):
             return "dead-lettered"
-        return status_of(url, complaint_id)["status"] != "RECEIVED" and "decided"
+        return system.status(complaint_id)["status"] != "RECEIVED" and "decided"
     assert wait_until(settled, 60, message="decided or dead-lettered") == "decided"
 
 
 # -- free-text addresses ---------------------------------------------------------
 
-def test_a_hotline_address_is_resolved_to_the_county_that_decides_jurisdiction(url, http, module_bus):
+def test_a_hotline_address_is_resolved_to_the_county_that_decides_jurisdiction(system, http, module_bus):
     # Received in Shanghai, about an operator in Haidian: only the address says where it is.
     body = factories.complaint(0, channel="HOTLINE_12315", receiving_agency_id="AMR-310115")
     body["respondent"] = {"name": "北京某某科技有限公司", "address": "北京市海淀区中关村大街1号"}
@@ -488,7 +462,7 @@ def test_a_hotline_address_is_resolved_to_the_county_that_decides_jurisdiction(u
     assert response.status_code == 202
     complaint_id = response.json()["complaint_id"]
 
-    status = wait_status(url, complaint_id, "IN_MEDIATION")
+    status = system.wait_status(complaint_id, "IN_MEDIATION")
     assert status["agency_id"] == "AMR-110108"
     [(record_type, record)] = received(module_bus.bootstrap_servers)[complaint_id]
     assert record_type == "ComplaintReceived"
@@ -499,14 +473,14 @@ def test_a_hotline_address_is_resolved_to_the_county_that_decides_jurisdiction(u
     assert transfers["ComplaintTransferred"] == 1 and transfers["ComplaintAccepted"] == 1
 
 
-def test_an_address_naming_no_county_stays_unresolved_and_the_receiving_bureau_keeps_it(url, http, module_bus):
+def test_an_address_naming_no_county_stays_unresolved_and_the_receiving_bureau_keeps_it(system, http, module_bus):
     body = factories.complaint(2, channel="LETTER", receiving_agency_id="AMR-440106")
     body["respondent"] = {"name": "某某百货商店", "address": "中山路100号"}  # a street in a hundred cities
     body["transaction"] = without(body["transaction"], "place_adcode")
     response = http.post("/complaints", json=body)
     assert response.status_code == 202
     complaint_id = response.json()["complaint_id"]
-    status = wait_status(url, complaint_id, lambda d: d["status"] != "RECEIVED")
+    status = system.wait_status(complaint_id, lambda d: d["status"] != "RECEIVED")
     assert status["agency_id"] == "AMR-440106"
     [(_, record)] = received(module_bus.bootstrap_servers)[complaint_id]
     assert record["respondent"]["adcode"] is None and record["respondent"]["adcode_source"] == "UNRESOLVED"

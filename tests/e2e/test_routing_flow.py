@@ -7,7 +7,6 @@ import asyncio
 import random
 from datetime import datetime, timezone
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
@@ -40,10 +39,6 @@ def reply(bootstrap: str, record_type: str, **fields) -> None:
     asyncio.run(send())
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_a_declined_referral_is_decided_again(system, broker):
     bus = broker
     body = factories.complaint(0, subject_area="TELECOM")  # Shanghai Pudong
@@ -62,19 +57,19 @@ def test_a_declined_referral_is_decided_again(system, broker):
 
     # The second agency answers over HTTP with its agency-system token; nobody
     # else may answer for it, and it must say why it declines.
-    answer_url = f"{system.url_of('routing')}/complaints/{cid}/referral/reply"
+    answer_url = f"/complaints/{cid}/referral/reply"
     declined = {"answer": "DECLINED", "reason": "不属于本机关职责"}
-    refused = {caller: httpx.post(answer_url, json=declined, headers=bearer(system.token(*caller)), timeout=30)
+    refused = {caller: system.caller("routing", *caller).post(answer_url, declined)
                for caller in [("EEB-310115", "AGENCY_SYSTEM"), ("NFRA-310000", "REGULATOR"),
                               ("AMR-310115", "CASE_WORKER"), ("CA-310000", "AGENCY_SYSTEM")]}
     assert {c: r.status_code for c, r in refused.items()} == {
         ("EEB-310115", "AGENCY_SYSTEM"): 403, ("NFRA-310000", "REGULATOR"): 403,
         ("AMR-310115", "CASE_WORKER"): 403, ("CA-310000", "AGENCY_SYSTEM"): 409}
     assert "NFRA-310000" not in refused[("EEB-310115", "AGENCY_SYSTEM")].text
-    nfra = bearer(system.token("NFRA-310000", "AGENCY_SYSTEM"))
-    unexplained = httpx.post(answer_url, json={"answer": "DECLINED"}, headers=nfra, timeout=30)
+    nfra = system.caller("routing", "NFRA-310000", "AGENCY_SYSTEM")
+    unexplained = nfra.post(answer_url, answer="DECLINED")
     assert unexplained.status_code == 422 and "reason" in unexplained.text
-    answered = httpx.post(answer_url, json=declined, headers=nfra, timeout=30)
+    answered = nfra.post(answer_url, declined)
     assert answered.status_code == 200, answered.text
     assert answered.json()["referrals"] == [{"referral_id": second[0]["referral_id"], "status": "DECLINED"}]
     wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintRejected"] == 1,
@@ -83,8 +78,7 @@ def test_a_declined_referral_is_decided_again(system, broker):
                       if r["event_type"] == "Complaint.ReferralDeclined" and r["complaint_id"] == cid]
     assert wait_until(lambda: len(actors()) == 2 and actors(), 30, message="both declines audited") == \
         [(None, None), ("NFRA-310000", "AGENCY_SYSTEM")]
-    status = wait_until(lambda: (s := httpx.get(f"{system.url}/complaints/{cid}").json())["status"] == "REJECTED" and s,
-                        60, message="status REJECTED")
+    status = system.wait_status(cid, "REJECTED", 60)
     assert status["reason"] == "OUT_OF_REMIT" and "NFRA-310000" in status["explanation"]
 
     # A late or repeated answer changes nothing.
@@ -136,26 +130,20 @@ def test_the_example_agency_acknowledges_its_referrals(system, broker):
 
 def test_escalation_moves_the_complaint_and_its_mediation_to_the_superior(system, broker):
     bus = broker
-    import httpx
-
     [cid] = asyncio.run(post_all(system.url, [factories.complaint(1)]))  # AMR-110108
-    wait_until(lambda: httpx.get(f"{system.url}/complaints/{cid}").json()["status"] == "IN_MEDIATION", 60,
-               message="in mediation at AMR-110108")
-    worker = {"Authorization": f"Bearer {system.token('AMR-110108')}"}
-    response = httpx.post(f"{system.url_of('routing')}/complaints/{cid}/jurisdiction/escalation", json={},
-                          headers=worker)
+    system.wait_status(cid, "IN_MEDIATION", 60, "in mediation at AMR-110108")
+    response = system.caller("routing", "AMR-110108").post(f"/complaints/{cid}/jurisdiction/escalation")
     # A request: the complaint stays until the superior decides.
     assert response.status_code == 200 and response.json()["agency_id"] == "AMR-110108"
     assert response.json()["escalation"]["superior_id"] == "AMR-110000"
-    response = httpx.post(f"{system.url_of('routing')}/complaints/{cid}/jurisdiction/escalation/decision",
-                          json={"decision": "TAKE_OVER"}, headers={"Authorization": f"Bearer {system.token('AMR-110000')}"})
+    response = system.caller("routing", "AMR-110000").post(f"/complaints/{cid}/jurisdiction/escalation/decision",
+                                                           decision="TAKE_OVER")
     assert response.status_code == 200 and response.json()["agency_id"] == "AMR-110000"
     wait_until(lambda: distinct_events(bus.bootstrap_servers, "complaints.decisions")[cid]["ComplaintTransferred"],
                30, message="ComplaintTransferred published")
-    consent = {"party": "CONSUMER", "agreed": True}
-    url = f"{system.url_of('mediation')}/complaints/{cid}/mediation/consent"
-    superior = {"Authorization": f"Bearer {system.token('AMR-110000')}"}
-    wait_until(lambda: httpx.post(url, json=consent, headers=superior).status_code == 200, 30,
+    consent = f"/complaints/{cid}/mediation/consent"
+    superior = system.caller("mediation", "AMR-110000")
+    wait_until(lambda: superior.post(consent, party="CONSUMER", agreed=True).status_code == 200, 30,
                message="the superior bureau acts on the mediation case")
-    refused = httpx.post(url, json={"party": "RESPONDENT", "agreed": True}, headers=worker)
+    refused = system.caller("mediation", "AMR-110108").post(consent, party="RESPONDENT", agreed=True)
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
