@@ -32,9 +32,8 @@ def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system
                message="all decided and mediated")
     before_decisions, before_mediation, _ = decided_and_mediated(bus.bootstrap_servers, ids)
     # The status view follows the topics a moment later: compare once it has caught up.
-    wait_until(lambda: not any(httpx.get(f"{system.url}/complaints/{cid}", timeout=10).json()["status"]
-                               in ("RECEIVED", "TRANSFERRED", "ACCEPTED") for cid in ids[:20]), 30, interval=0.5,
-               message="the status view caught up")
+    wait_until(lambda: not any(system.status(cid)["status"] in ("RECEIVED", "TRANSFERRED", "ACCEPTED")
+                               for cid in ids[:20]), 30, interval=0.5, message="the status view caught up")
     before_status = statuses(system, ids[:20])
 
     # The services restore a broker that lost their data by themselves; an
