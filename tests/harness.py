@@ -1,5 +1,8 @@
 """Running the system as separate processes, the way production runs it, so a
-test can kill one service with SIGKILL and start it again."""
+test can kill one service with SIGKILL and start it again; one service's HTTP
+face in-process over its own store, for what does not cross a topic; the one
+HTTP caller (Processes.caller) and the one wait (wait_until, and
+Processes.wait_status on top of it) every test uses."""
 from __future__ import annotations
 
 import asyncio
