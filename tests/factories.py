@@ -82,6 +82,29 @@ def merged(body: dict, changes: dict) -> dict:
     return body
 
 
+def changed(body: dict, path: str, value) -> dict:
+    """A copy of `body` with the field at a dotted path (`demands.0`) set."""
+    return merged(body, {path: value})
+
+
+def without(body: dict, *paths: str) -> dict:
+    """A copy of `body` with the fields at these dotted paths left out."""
+    body = copy.deepcopy(body)
+    for path in paths:
+        *parents, last = path.split(".")
+        node = body
+        for part in parents:
+            node = node[part]
+        node.pop(last, None)
+    return body
+
+
+def report(i: int = 0, violation: str = "COUNTERFEIT", **overrides) -> dict:
+    """A report: a complaint's body with an alleged violation instead of demands."""
+    body = without(complaint(i, **overrides), "demands")
+    return body | {"kind": "REPORT", "alleged_violation": violation}
+
+
 def runner(name: str, app):
     """What the HTTP layer needs of a service runner, for tests that serve a
     service's routes over its store alone (no broker)."""

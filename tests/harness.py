@@ -1,8 +1,12 @@
 """Running the system as separate processes, the way production runs it, so a
-test can kill one service with SIGKILL and start it again."""
+test can kill one service with SIGKILL and start it again; one service's HTTP
+face in-process over its own store, for what does not cross a topic; the one
+HTTP caller (Processes.caller) and the one wait (wait_until, and
+Processes.wait_status on top of it) every test uses."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +24,7 @@ from services.bus.topics import SERVICES
 
 
 DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
+PROBLEM = "application/problem+json"
 
 
 def settled(bootstrap: str, ids: list[str]):
@@ -32,6 +37,27 @@ def settled(bootstrap: str, ids: list[str]):
     return done and (decisions, mediation)
 
 
+def decided_and_mediated(bootstrap: str, ids: list[str]):
+    decisions = distinct_events(bootstrap, "complaints.decisions")
+    mediation = distinct_events(bootstrap, "mediation.events")
+    decided = {cid for cid in ids if sum(decisions[cid][t] for t in DECISIONS) >= 1}
+    return decisions, mediation, decided
+
+
+def assert_exactly_once(bootstrap: str, ids: list[str]) -> None:
+    decisions, mediation, decided = decided_and_mediated(bootstrap, ids)
+    for cid in ids:
+        counts = decisions[cid]
+        assert sum(counts[t] for t in DECISIONS) == 1, (cid, counts)
+        accepted = counts["ComplaintAccepted"]
+        assert mediation[cid]["MediationOpened"] == accepted, (cid, counts, mediation[cid])
+
+
+def mediation_settled(bootstrap: str, ids: list[str]) -> bool:
+    decisions, mediation, _ = decided_and_mediated(bootstrap, ids)
+    return all(mediation[cid]["MediationOpened"] == decisions[cid]["ComplaintAccepted"] for cid in ids)
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -41,6 +67,80 @@ def wait_until(predicate, timeout: float, interval: float = 0.25, message: str =
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
+    """An RFC 9457 problem with this status, naming `field` when one is given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == PROBLEM, response.headers
+    problem = response.json()
+    assert problem["status"] == status and problem["type"].startswith("https://") and problem["title"]
+    if field is not None:
+        assert problem["field"] == field, problem
+        assert field in [error["field"] for error in problem["errors"]], problem
+        assert all(error["message"] for error in problem["errors"])
+    return problem
+
+
+def _jsonable(body):
+    return json.loads(json.dumps(body, default=lambda v: v.isoformat()))
+
+
+class Caller:
+    """The one HTTP caller of the end-to-end tests: one service's address and,
+    unless empty, a bearer token. Bodies may hold datetimes (sent as ISO 8601)."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, /, **params) -> httpx.Response:
+        return httpx.get(f"{self.base_url}{path}", params=params, headers=self.headers, timeout=30)
+
+    def post(self, path: str, body: dict | None = None, /, **fields) -> httpx.Response:
+        """POST `body` with `fields` added; a field may be named `body` too."""
+        return httpx.post(f"{self.base_url}{path}", json=_jsonable({**(body or {}), **fields}),
+                          headers=self.headers, timeout=30)
+
+
+class InProcess:
+    """One service's HTTP face over its own store in this process, no broker:
+    for what a request is answered and what is stored, not where events go.
+    The relay is built but never started."""
+
+    def __init__(self, service: str, data_dir: Path, env: dict | None = None):
+        from fastapi.testclient import TestClient
+
+        from services.bus.runtime import ServiceRunner
+        from services.bus.settings import BusSettings, StoreSettings
+        from services.http import build_app
+        from services.system import spec
+
+        self.runner = ServiceRunner(spec(service), BusSettings("127.0.0.1:9"), StoreSettings(data_dir, env or {}))
+        self.app = self.runner.app
+        self.http = TestClient(build_app({service: self.runner}), base_url="http://tousu")
+
+    def __enter__(self) -> "InProcess":
+        self.http.__enter__()  # one event loop for every request, as a server has
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.__exit__(*exc)
+        self.runner.executor.shutdown()
+        self.runner.commands.shutdown()
+        self.app.close()
+
+    def published(self) -> list[tuple[str, dict]]:
+        """(record type, record) of every message the relay would publish for
+        what is stored, encoded as it would be: a stored event the relay could
+        not encode would hold up every later one."""
+        from services.bus.audit import GENESIS
+
+        out, chain = [], GENESIS
+        for notification in self.app.recorder.select_notifications(0, 1_000_000, inclusive_of_start=False):
+            messages, chain = self.runner.relay.messages_for(notification, chain)
+            out += [self.runner.codec.decode(value) for _, _, value, _ in messages]
+        return out
 
 
 class Worker:
@@ -107,6 +207,35 @@ class Processes:
         from services import auth
         return auth.issue(agency_id, role, self.env["TOUSU_SIGNING_KEY"].encode())
 
+    def caller(self, service: str = "intake", agency_id: str | None = None, role: str = "CASE_WORKER",
+               token: str | None = None) -> Caller:
+        """A caller at one service: anonymous, with a token for an agency and
+        role, or with the token given (an empty one sends none)."""
+        if token is None and agency_id is not None:
+            token = self.token(agency_id, role)
+        return Caller(self.url_of(service), token)
+
+    def submit(self, *bodies: dict) -> list[str]:
+        """POST each body to intake, one after another; their complaint ids."""
+        return asyncio.run(post_all(self.url, list(bodies), concurrency=1))
+
+    def status(self, complaint_id: str) -> dict:
+        return httpx.get(f"{self.url}/complaints/{complaint_id}", timeout=10).json()
+
+    def wait_status(self, complaint_id: str, wanted, timeout: float = 60, message: str | None = None) -> dict:
+        """The status document once it satisfies `wanted`: a status name, or a
+        predicate on the document."""
+        test = (lambda doc: doc.get("status") == wanted) if isinstance(wanted, str) else wanted
+
+        def ready():
+            try:
+                response = httpx.get(f"{self.url}/complaints/{complaint_id}", timeout=10)
+            except httpx.HTTPError:
+                return None  # intake restarting
+            doc = response.json() if response.status_code == 200 else None  # else not yet known
+            return doc if doc and test(doc) else None
+        return wait_until(ready, timeout, message=message or f"{complaint_id} to reach {wanted}")
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -118,6 +247,10 @@ class Processes:
             if name in self.ports:
                 wait_until(lambda: self._http_ready(name), 60, message=f"{name} HTTP")
         return self
+
+    def wait_serving(self, service: str) -> None:
+        """Wait for a (re)started service to answer HTTP again."""
+        wait_until(lambda: self._http_ready(service), 60, message=f"{service} serving")
 
     def _http_ready(self, service: str) -> bool:
         for worker in self.workers.values():

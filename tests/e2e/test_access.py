@@ -5,7 +5,6 @@ without protection fails here without anyone remembering to list it. Only the
 public front door, the public status and the documents are open."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from datetime import datetime, timedelta, timezone
@@ -22,7 +21,7 @@ from services.enforcement.application import Enforcement
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
 from tests import factories
-from tests.harness import decoded as harness_decoded, Processes, post_all, wait_until
+from tests.harness import decoded as harness_decoded, Processes, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"
@@ -71,20 +70,16 @@ def decoded(bus, topic: str) -> list[tuple[str, dict]]:
     return harness_decoded(bus.bootstrap_servers, topic)
 
 
-def status(system: Processes, complaint_id: str) -> dict:
-    return httpx.get(f"{system.url}/complaints/{complaint_id}", timeout=10).json()
-
-
 @pytest.fixture(scope="module")
 def samples(system, broker) -> dict[str, str]:
     """A complaint in mediation at BUREAU, under a jurisdiction dispute so that
     deciding it is a matter of who asks, and a penalty case at BUREAU."""
     report = dict(factories.complaint(9001), kind="REPORT", alleged_violation="COUNTERFEIT")
     report.pop("demands")
-    complaint_id, report_id = asyncio.run(post_all(system.url, [factories.complaint(9), report], concurrency=1))
-    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
-    disputed = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/jurisdiction/dispute",
-                          json={"with_agency_id": NEIGHBOUR}, headers=bearer(system.token(BUREAU)), timeout=30)
+    complaint_id, report_id = system.submit(factories.complaint(9), report)
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, "in mediation")
+    disputed = system.caller("routing", BUREAU).post(f"/complaints/{complaint_id}/jurisdiction/dispute",
+                                                     with_agency_id=NEIGHBOUR)
     assert disputed.status_code == 200, disputed.text
     [case_id] = wait_until(lambda: [r["case_id"] for kind, r in decoded(broker, "enforcement.cases")
                                     if kind == "PenaltyCaseOpened" and r["complaint_ids"] == [report_id]], 60,
@@ -190,9 +185,8 @@ def test_every_protected_route_refuses_whoever_cannot_prove_who_they_are_or_has_
 
     # The refusals changed nothing: the sample complaint is still in mediation
     # with no step taken, and its bureau still has it.
-    assert status(system, samples["complaint_id"])["status"] == "IN_MEDIATION"
-    case = httpx.get(f"{system.url_of('enforcement')}/cases/{samples['case_id']}",
-                     headers=bearer(system.token(BUREAU)), timeout=10).json()
+    assert system.status(samples["complaint_id"])["status"] == "IN_MEDIATION"
+    case = system.caller("enforcement", BUREAU).get(f"/cases/{samples['case_id']}").json()
     assert case["status"] == "LEAD" and case["agency_id"] == BUREAU
 
 
@@ -205,9 +199,9 @@ def test_the_open_routes_answer_without_a_token(system, samples):
 
 
 def test_stored_events_and_their_audit_records_name_the_acting_agency_role_and_person(system, broker):
-    [complaint_id] = asyncio.run(post_all(system.url, [factories.complaint(17)], concurrency=1))
-    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
-    mediation = system.url_of("mediation") + f"/complaints/{complaint_id}/mediation"
+    [complaint_id] = system.submit(factories.complaint(17))
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, "in mediation")
+    mediation = f"/complaints/{complaint_id}/mediation"
     acts = [(BUREAU, "CASE_WORKER", "consent", {"party": "CONSUMER", "agreed": True}),
             (ABOVE, "SUPERVISOR", "consent", {"party": "RESPONDENT", "agreed": True}),
             (BUREAU, "CASE_WORKER", "termination", {"reason": "SELF_SETTLED"})]
@@ -217,7 +211,7 @@ def test_stored_events_and_their_audit_records_name_the_acting_agency_role_and_p
         # The first case worker's token names her (an identity provider's tokens do).
         token = (auth.issue(agency, role, system.env["TOUSU_SIGNING_KEY"].encode(), person="王芳")
                  if step == "consent" and role == "CASE_WORKER" else system.token(agency, role))
-        response = httpx.post(f"{mediation}/{step}", json=body, headers=bearer(token), timeout=30)
+        response = system.caller("mediation", token=token).post(f"{mediation}/{step}", body)
         assert response.status_code == 200, response.text
 
     store = Mediation(env=StoreSettings(Path(system.env["TOUSU_DATA_DIR"])).for_service("mediation"))
@@ -245,12 +239,11 @@ def test_stored_events_and_their_audit_records_name_the_acting_agency_role_and_p
 def test_penalty_case_steps_name_the_acting_agency_and_role(system, broker, samples):
     report = dict(factories.complaint(9017), kind="REPORT", alleged_violation="PRICE_FRAUD")
     report.pop("demands")
-    [report_id] = asyncio.run(post_all(system.url, [report], concurrency=1))
+    [report_id] = system.submit(report)
     [case_id] = wait_until(lambda: [r["case_id"] for kind, r in decoded(broker, "enforcement.cases")
                                     if kind == "PenaltyCaseOpened" and r["complaint_ids"] == [report_id]], 60,
                            message="the report's penalty case")
-    started = httpx.post(f"{system.url_of('enforcement')}/cases/{case_id}/investigation", json={},
-                         headers=bearer(system.token(ABOVE, "SUPERVISOR")), timeout=30)
+    started = system.caller("enforcement", ABOVE, "SUPERVISOR").post(f"/cases/{case_id}/investigation")
     assert started.status_code == 200, started.text
 
     store = Enforcement(env=StoreSettings(Path(system.env["TOUSU_DATA_DIR"])).for_service("enforcement"))

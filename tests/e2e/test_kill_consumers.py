@@ -6,7 +6,6 @@ import asyncio
 import random
 from collections import Counter
 
-import httpx
 
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
@@ -54,11 +53,11 @@ def test_mediation_enforcement_and_intake_killed_midstream_keep_exactly_one_effe
         # Intake's status view killed while it follows three topics.
         system.workers["intake"].kill()
         system.restart("intake")
-        wait_until(lambda: system._http_ready("intake"), 60, message="intake back")
+        system.wait_serving("intake")
         decisions = distinct_events(bus.bootstrap_servers, "complaints.decisions")
         accepted = [c for c in complaints if decisions[c]["ComplaintAccepted"]]
-        wait_until(lambda: all(httpx.get(f"{system.url}/complaints/{c}").json()["status"] == "IN_MEDIATION"
-                               for c in accepted[:50]), 60, message="statuses caught up")
+        wait_until(lambda: all(system.status(c)["status"] == "IN_MEDIATION" for c in accepted[:50]), 60,
+                   message="statuses caught up")
     finally:
         system.stop()
     assert killed == ["mediation", "enforcement"]

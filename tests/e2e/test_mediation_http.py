@@ -6,7 +6,6 @@ One system serves the whole module (starting four processes is most of the
 cost); every test works on complaints of its own."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
@@ -25,7 +24,7 @@ from services.mediation.domainmodel import MediationCase
 from services.mediation.rules import clock_end
 from tests import factories
 from tests.conftest import Bus
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import Processes, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"  # Beijing's bureau, above Haidian in the directory
@@ -37,39 +36,12 @@ PUBLIC_FIELDS = {"event_id", "occurred_at", "complaint_id", "respondent_name", "
 _numbers = itertools.count(1, 8)  # each test its own consumer, all handled by BUREAU
 
 
-class Caller:
-    """Someone holding a token (none if empty), doing case work on mediation."""
-
-    def __init__(self, system: Processes, agency_id: str = BUREAU, role: str = "CASE_WORKER",
-                 token: str | None = None):
-        self.base = system.url_of("mediation")
-        token = token if token is not None else system.token(agency_id, role)
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def post(self, path: str, **body) -> httpx.Response:
-        return httpx.post(f"{self.base}{path}", json=_jsonable(body), headers=self.headers, timeout=30)
-
-
-def _jsonable(body: dict) -> dict:
-    return json.loads(json.dumps(body, default=lambda v: v.isoformat()))
-
-
-def submit(system: Processes, body: dict) -> str:
-    [complaint_id] = asyncio.run(post_all(system.url, [body], concurrency=1))
-    return complaint_id
-
-
-def status(system: Processes, complaint_id: str) -> dict:
-    return httpx.get(f"{system.url}/complaints/{complaint_id}", timeout=10).json()
-
-
 def in_mediation(system: Processes) -> tuple[str, dict]:
     """A complaint accepted by BUREAU with its mediation case open; the body
     submitted, to look for its personal data later."""
     body = factories.complaint(next(_numbers))
-    complaint_id = submit(system, body)
-    wait_until(lambda: status(system, complaint_id).get("status") == "IN_MEDIATION", 60,
-               message=f"{complaint_id} in mediation")
+    complaint_id = system.submit(body)[0]
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, f"{complaint_id} in mediation")
     return complaint_id, body
 
 
@@ -108,7 +80,7 @@ def stored_version(system: Processes, complaint_id: str) -> int:
 
 def consented(system: Processes) -> str:
     complaint_id, _ = in_mediation(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     for party in ("CONSUMER", "RESPONDENT"):
         assert worker.post(f"/complaints/{complaint_id}/mediation/consent", party=party, agreed=True).status_code == 200
     return complaint_id
@@ -129,7 +101,7 @@ def personal_data(body: dict) -> list[str]:
 
 def test_consent_schedule_and_a_written_agreement_reach_the_topic_the_status_and_the_public_feed(system, broker):
     complaint_id, body = in_mediation(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     case = f"/complaints/{complaint_id}/mediation"
 
     first = worker.post(f"{case}/consent", party="CONSUMER", agreed=True)
@@ -154,8 +126,7 @@ def test_consent_schedule_and_a_written_agreement_reach_the_topic_the_status_and
     assert {k: events[4][1][k] for k in ("form", "amount_recovered_fen")} == {"form": "WRITTEN",
                                                                              "amount_recovered_fen": 12_800}
 
-    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "AGREED" and s, 30,
-                       message="status AGREED")
+    final = system.wait_status(complaint_id, "AGREED", 30, "status AGREED")
     assert final["amount_recovered_fen"] == 12_800 and final["outcome"] == "WRITTEN"
 
     public = wait_until(lambda: [r for _, r in on_topic(broker, "public.complaints", complaint_id)
@@ -182,14 +153,13 @@ def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_it
     refused = httpx.post(f"{system.url}/complaints", json=three, timeout=30)
     assert refused.status_code == 422 and refused.json()["field"] == "representatives"
 
-    complaint_id = submit(system, body)
-    wait_until(lambda: status(system, complaint_id).get("status") == "IN_MEDIATION", 60,
-               message=f"{complaint_id} in mediation")
+    [complaint_id] = system.submit(body)
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, f"{complaint_id} in mediation")
     accepted = [r for kind, r in on_topic(broker, "complaints.decisions", complaint_id)
                 if kind == "ComplaintAccepted"][0]
     assert accepted["consumer_count"] == 3 and accepted["represented"] == ["王芳芳"]
 
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     case = f"/complaints/{complaint_id}/mediation"
     for party in ("CONSUMER", "RESPONDENT"):
         assert worker.post(f"{case}/consent", party=party, agreed=True).status_code == 200
@@ -204,8 +174,7 @@ def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_it
     events = settle(broker, complaint_id, "MediationAgreed", 4)
     assert events[-1][1]["represented_consent"] == ["王芳芳"]
     assert events[-1][1]["amount_recovered_fen"] == 30_000
-    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "AGREED" and s, 30,
-                       message="status AGREED")
+    final = system.wait_status(complaint_id, "AGREED", 30, "status AGREED")
     assert "王芳芳" not in json.dumps(final, ensure_ascii=False)
     raw = b"".join(m.value for m in read_all_sync(broker.bootstrap_servers, "public.complaints"))
     for value in ("李娜娜", "王芳芳", "13900002222"):
@@ -217,7 +186,7 @@ def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_it
 
 def test_a_respondent_refusing_mediation_terminates_the_case(system, broker):
     complaint_id, _ = in_mediation(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     case = f"/complaints/{complaint_id}/mediation"
     assert worker.post(f"{case}/consent", party="CONSUMER", agreed=True).status_code == 200
     refused = worker.post(f"{case}/consent", party="RESPONDENT", agreed=False)
@@ -229,14 +198,13 @@ def test_a_respondent_refusing_mediation_terminates_the_case(system, broker):
                                             "MediationTerminated"]
     assert (events[2][1]["party"], events[2][1]["agreed"]) == ("RESPONDENT", False)
     assert events[3][1]["reason"] == "PARTY_REFUSED"
-    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "TERMINATED" and s, 30,
-                       message="status TERMINATED")
+    final = system.wait_status(complaint_id, "TERMINATED", 30, "status TERMINATED")
     assert final["reason"] == "PARTY_REFUSED" and final["amount_recovered_fen"] is None
 
 
 def test_a_party_absent_from_the_session_terminates_the_case(system, broker):
     complaint_id = consented(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     assert worker.post(f"/complaints/{complaint_id}/mediation/schedule", **session()).status_code == 200
     ended = worker.post(f"/complaints/{complaint_id}/mediation/termination", reason="PARTY_ABSENT")
     assert ended.status_code == 200, ended.text
@@ -244,20 +212,19 @@ def test_a_party_absent_from_the_session_terminates_the_case(system, broker):
 
     events = settle(broker, complaint_id, "MediationTerminated", 5)
     assert events[-1][1]["reason"] == "PARTY_ABSENT"
-    wait_until(lambda: status(system, complaint_id)["reason"] == "PARTY_ABSENT", 30, message="reason PARTY_ABSENT")
-    assert status(system, complaint_id)["status"] == "TERMINATED"
+    system.wait_status(complaint_id, lambda s: s["reason"] == "PARTY_ABSENT", 30, "reason PARTY_ABSENT")
+    assert system.status(complaint_id)["status"] == "TERMINATED"
 
 
 def test_withdrawal_closes_the_complaint(system, broker):
     complaint_id, _ = in_mediation(system)
-    withdrawn = Caller(system).post(f"/complaints/{complaint_id}/withdrawal")
+    withdrawn = system.caller("mediation", BUREAU).post(f"/complaints/{complaint_id}/withdrawal")
     assert withdrawn.status_code == 200, withdrawn.text
     assert withdrawn.json() == {"complaint_id": complaint_id, "withdrawal": "TERMINATED"}
 
     events = settle(broker, complaint_id, "MediationTerminated", 2)
     assert events[-1][1]["reason"] == "WITHDRAWN"
-    final = wait_until(lambda: (s := status(system, complaint_id))["status"] == "CLOSED" and s, 30,
-                       message="status CLOSED")
+    final = system.wait_status(complaint_id, "CLOSED", 30, "status CLOSED")
     assert final["reason"] == "WITHDRAWN"
     public = wait_until(lambda: [r for _, r in on_topic(broker, "public.complaints", complaint_id)
                                  if r["status"] == "CLOSED"], 30, message="the public CLOSED update")
@@ -270,11 +237,11 @@ def test_withdrawal_closes_the_complaint(system, broker):
 def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
     broker, system = clocked
     complaint_id = consented(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     case = f"/complaints/{complaint_id}/mediation"
     opened = settle(broker, complaint_id, "MediationOpened", 1)[0][1]
     due_before = opened["mediation_due"]
-    assert due_before == datetime.fromisoformat(status(system, complaint_id)["mediation_due"])
+    assert due_before == datetime.fromisoformat(system.status(complaint_id)["mediation_due"])
 
     started_at = datetime.now(timezone.utc)
     took = timedelta(days=3, hours=4, minutes=5, seconds=6)
@@ -283,7 +250,7 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
     assert started.status_code == 200, started.text
     assert started.json()["status"] == "IN_APPRAISAL" and started.json()["paused"] is True
     assert started.json()["mediation_due"] is None  # unknown until the result is in
-    wait_until(lambda: status(system, complaint_id)["mediation_paused"], 30, message="the status shows the pause")
+    system.wait_status(complaint_id, lambda s: s["mediation_paused"], 30, "the status shows the pause")
 
     # Case work is dated when it happened, never later: the result comes in
     # once mediation's clock has moved past it.
@@ -294,7 +261,7 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
     mediation.stop()
     mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(took.total_seconds() + 600)}
     system.restart("mediation")
-    wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
+    system.wait_serving("mediation")
     completed = worker.post(f"{case}/appraisal", action="COMPLETE", result="不合格", at=completed_at)
     assert completed.status_code == 200, completed.text
     assert completed.json()["status"] == "OPEN" and completed.json()["paused"] is False
@@ -305,8 +272,8 @@ def test_an_appraisal_moves_the_due_date_by_every_china_day_it_touched(clocked):
     expected, _ = clock_end(opened["accepted_at"], 60, [{"started_at": started_at, "completed_at": completed_at}])
     assert expected > due_before
     assert events[4][1]["mediation_due"] == expected
-    shown = wait_until(lambda: (s := status(system, complaint_id))["mediation_paused"] is False and s, 30,
-                       message="the status shows the clock running again")
+    shown = system.wait_status(complaint_id, lambda s: s["mediation_paused"] is False, 30,
+                               "the status shows the clock running again")
     assert datetime.fromisoformat(shown["mediation_due"]) == expected
 
 
@@ -320,7 +287,7 @@ def assert_conflict(response: httpx.Response, state: str) -> None:
 
 
 def test_illegal_transitions_are_refused_naming_the_state_and_store_nothing(system, broker):
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
 
     early, _ = in_mediation(system)
     before = stored_version(system, early)
@@ -351,7 +318,8 @@ def test_illegal_transitions_are_refused_naming_the_state_and_store_nothing(syst
 
 
 def test_an_unknown_complaint_is_404(system):
-    response = Caller(system).post("/complaints/TS-NO-SUCH/mediation/consent", party="CONSUMER", agreed=True)
+    response = system.caller("mediation", BUREAU).post("/complaints/TS-NO-SUCH/mediation/consent", party="CONSUMER",
+                                                       agreed=True)
     assert response.status_code == 404 and response.headers["content-type"].startswith(PROBLEM)
 
 
@@ -371,30 +339,31 @@ def test_only_the_handling_bureau_and_those_above_it_act(system, broker):
     consent = f"/complaints/{complaint_id}/mediation/consent"
     version = stored_version(system, complaint_id)
 
-    other = Caller(system, ELSEWHERE).post(consent, party="CONSUMER", agreed=True)
+    other = system.caller("mediation", ELSEWHERE).post(consent, party="CONSUMER", agreed=True)
     assert other.status_code == 403 and other.headers["content-type"].startswith(PROBLEM)
     assert BUREAU in other.json()["detail"] and ELSEWHERE in other.json()["detail"]
     # A case worker of the bureau above is not the handling bureau; its supervisor is.
-    assert Caller(system, ABOVE).post(consent, party="CONSUMER", agreed=True).status_code == 403
+    assert system.caller("mediation", ABOVE).post(consent, party="CONSUMER", agreed=True).status_code == 403
     for role in ("REGULATOR", "AGENCY_SYSTEM"):
-        refused = Caller(system, BUREAU, role).post(consent, party="CONSUMER", agreed=True)
+        refused = system.caller("mediation", BUREAU, role).post(consent, party="CONSUMER", agreed=True)
         assert refused.status_code == 403 and role in refused.json()["detail"], role
 
     key = system.env["TOUSU_SIGNING_KEY"].encode()
     valid = system.token(BUREAU)
     for token in ("", "not-a-token", auth.issue(BUREAU, "CASE_WORKER", key, ttl=timedelta(seconds=-1)),
                   _forged(valid, sub=ABOVE, role="SUPERVISOR"), auth.issue(BUREAU, "CASE_WORKER", b"x" * 32)):
-        anonymous = Caller(system, token=token).post(consent, party="CONSUMER", agreed=True)
+        anonymous = system.caller("mediation", token=token).post(consent, party="CONSUMER", agreed=True)
         assert anonymous.status_code == 401, (token, anonymous.text)
         assert anonymous.headers["www-authenticate"] == "Bearer"
 
-    lying = Caller(system).post(consent, party="CONSUMER", agreed=True, by=ABOVE)
+    lying = system.caller("mediation", BUREAU).post(consent, party="CONSUMER", agreed=True, by=ABOVE)
     assert lying.status_code == 403 and lying.json()["field"] == "by"
     assert stored_version(system, complaint_id) == version
 
-    supervisor = Caller(system, ABOVE, "SUPERVISOR")
+    supervisor = system.caller("mediation", ABOVE, "SUPERVISOR")
     assert supervisor.post(consent, party="CONSUMER", agreed=True, by=ABOVE).status_code == 200
-    assert Caller(system).post(consent, party="RESPONDENT", agreed=True, by=BUREAU).status_code == 200
+    own = system.caller("mediation", BUREAU).post(consent, party="RESPONDENT", agreed=True, by=BUREAU)
+    assert own.status_code == 200
     events = settle(broker, complaint_id, "ConsentRecorded", 3)
     assert [k for k, _ in events] == ["MediationOpened", "ConsentRecorded", "ConsentRecorded"]
 
@@ -405,27 +374,27 @@ def test_a_withdrawal_before_mediation_opens_stands_only_if_the_handling_bureau_
     routing = system.workers["routing"]
     routing.stop()
     try:
-        foreign_target = submit(system, factories.complaint(next(_numbers)))
-        own_target = submit(system, factories.complaint(next(_numbers)))
-        early = Caller(system, ELSEWHERE).post(f"/complaints/{foreign_target}/withdrawal")
+        foreign_target = system.submit(factories.complaint(next(_numbers)))[0]
+        own_target = system.submit(factories.complaint(next(_numbers)))[0]
+        early = system.caller("mediation", ELSEWHERE).post(f"/complaints/{foreign_target}/withdrawal")
         assert early.status_code == 200 and early.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
-        regulator = Caller(system, BUREAU, "REGULATOR").post(f"/complaints/{foreign_target}/withdrawal")
+        regulator = system.caller("mediation", BUREAU, "REGULATOR").post(f"/complaints/{foreign_target}/withdrawal")
         assert regulator.status_code == 403 and "REGULATOR" in regulator.json()["detail"]
         # Whoever records a withdrawal first must not shut out the bureau that gets the case.
-        assert Caller(system, ELSEWHERE).post(f"/complaints/{own_target}/withdrawal").status_code == 200
-        own = Caller(system).post(f"/complaints/{own_target}/withdrawal")
+        assert system.caller("mediation", ELSEWHERE).post(f"/complaints/{own_target}/withdrawal").status_code == 200
+        own = system.caller("mediation", BUREAU).post(f"/complaints/{own_target}/withdrawal")
         assert own.status_code == 200 and own.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
     finally:
         system.restart("routing")
 
-    closed = wait_until(lambda: (s := status(system, own_target))["status"] == "CLOSED" and s, 60,
-                        message="the bureau's own withdrawal closes the complaint as mediation opens")
+    closed = system.wait_status(own_target, "CLOSED", 60,
+                                "the bureau's own withdrawal closes the complaint as mediation opens")
     assert closed["reason"] == "WITHDRAWN"
-    wait_until(lambda: status(system, foreign_target)["status"] == "IN_MEDIATION", 60,
-               message="the other bureau's withdrawal did not close the complaint")
+    system.wait_status(foreign_target, "IN_MEDIATION", 60, "the other bureau's withdrawal did not close the complaint")
     # Still live: a consent is accepted, and it follows the opening directly.
-    assert Caller(system).post(f"/complaints/{foreign_target}/mediation/consent", party="CONSUMER",
-                               agreed=True).status_code == 200
+    consent = system.caller("mediation", BUREAU).post(f"/complaints/{foreign_target}/mediation/consent",
+                                                      party="CONSUMER", agreed=True)
+    assert consent.status_code == 200
     events = settle(broker, foreign_target, "ConsentRecorded", 2)
     assert [k for k, _ in events] == ["MediationOpened", "ConsentRecorded"]
 
@@ -436,9 +405,9 @@ def test_a_withdrawal_before_mediation_opens_stands_only_if_the_handling_bureau_
 def test_a_violation_flagged_in_mediation_opens_a_penalty_case_and_mediation_goes_on(system, broker):
     complaint_id, body = in_mediation(system)
     # Routing serves the route for every complaint, in mediation or not (deploy/nginx.conf).
-    flagged = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/violations",
-                         json={"violation_type": "FALSE_ADVERTISING", "evidence": "宣传页称“国家免检”,与实际不符"},
-                         headers=Caller(system).headers, timeout=30)
+    flagged = system.caller("routing", BUREAU).post(f"/complaints/{complaint_id}/violations",
+                                                    violation_type="FALSE_ADVERTISING",
+                                                    evidence="宣传页称“国家免检”,与实际不符")
     assert flagged.status_code == 202, flagged.text
     assert flagged.json()["status"] == "FLAGGED"
 
@@ -453,11 +422,11 @@ def test_a_violation_flagged_in_mediation_opens_a_penalty_case_and_mediation_goe
     assert case["case_id"] != complaint_id and case["agency_id"] == BUREAU
     assert case["respondent"]["name"] == body["respondent"]["name"]
 
-    shown = wait_until(lambda: (s := status(system, complaint_id))["penalty_case_ids"] and s, 30,
-                       message="the case listed on the complaint")
+    shown = system.wait_status(complaint_id, lambda s: s["penalty_case_ids"], 30, "the case listed on the complaint")
     assert shown["penalty_case_ids"] == [case["case_id"]] and shown["status"] == "IN_MEDIATION"
     # The case never blocks mediation: the complaint's case work carries on.
-    consent = Caller(system).post(f"/complaints/{complaint_id}/mediation/consent", party="CONSUMER", agreed=True)
+    consent = system.caller("mediation", BUREAU).post(f"/complaints/{complaint_id}/mediation/consent",
+                                                      party="CONSUMER", agreed=True)
     assert consent.status_code == 200
     assert [k for k, _ in settle(broker, complaint_id, "ConsentRecorded", 2)] == ["MediationOpened", "ConsentRecorded"]
 
@@ -481,7 +450,7 @@ def test_the_timer_ends_a_case_at_its_time_limit_but_not_while_an_appraisal_runs
     bus, system = clocked
     running, _ = in_mediation(system)
     appraised = consented(system)
-    worker = Caller(system)
+    worker = system.caller("mediation", BUREAU)
     started_at = datetime.now(timezone.utc)
     assert worker.post(f"/complaints/{appraised}/mediation/appraisal", action="START", body="某检测中心",
                        payer="SHARED", at=started_at).status_code == 200
@@ -491,12 +460,11 @@ def test_the_timer_ends_a_case_at_its_time_limit_but_not_while_an_appraisal_runs
     # Past the end of the 60th day, moved past whatever rest days (a Spring Festival included) follow it.
     mediation.env = {**mediation.env, "TOUSU_CLOCK_OFFSET_SECONDS": str(75 * 24 * 3600)}
     system.restart("mediation")
-    wait_until(lambda: _serving(system, "mediation"), 60, message="mediation serving again")
+    system.wait_serving("mediation")
 
     events = settle(bus, running, "MediationTerminated", 2)
     assert events[-1][1]["reason"] == "TIME_LIMIT_EXCEEDED"
-    final = wait_until(lambda: (s := status(system, running))["status"] == "TERMINATED" and s, 30,
-                       message="status TERMINATED")
+    final = system.wait_status(running, "TERMINATED", 30, "status TERMINATED")
     assert final["reason"] == "TIME_LIMIT_EXCEEDED"
 
     # The paused case outlived the round that ended the other; once the
@@ -507,12 +475,3 @@ def test_the_timer_ends_a_case_at_its_time_limit_but_not_while_an_appraisal_runs
     events = settle(bus, appraised, "MediationTerminated", 6)
     assert [k for k, _ in events[3:]] == ["AppraisalStarted", "AppraisalCompleted", "MediationTerminated"]
     assert events[-1][1]["reason"] == "TIME_LIMIT_EXCEEDED"
-
-
-def _serving(system: Processes, service: str) -> bool:
-    if system.workers[service].process.poll() is not None:
-        raise AssertionError(f"{service} exited:\n{system.workers[service].log()}")
-    try:
-        return httpx.get(f"{system.url_of(service)}/openapi.json", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -4,12 +4,10 @@ aware of the harm two years ago is accepted (three-year limit), mediation is due
 and in the status, and Order 121's own grounds and formalities apply."""
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from datetime import date, datetime, time, timedelta, timezone
 
-import httpx
 import pytest
 
 from services.bus.codec import default_codec
@@ -17,7 +15,7 @@ from services.bus.reader import read_all_sync
 from services.routing import calendar
 from services.routing.rulebook import CHINA_STANDARD_TIME
 from tests import factories
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import Processes, wait_until
 
 BUREAU = "AMR-110108"
 
@@ -30,15 +28,6 @@ def system(module_bus, tmp_path_factory):
     processes.stop()
 
 
-def submit(system: Processes, body: dict) -> str:
-    [complaint_id] = asyncio.run(post_all(system.url, [body], concurrency=1))
-    return complaint_id
-
-
-def status(system: Processes, complaint_id: str) -> dict:
-    return httpx.get(f"{system.url}/complaints/{complaint_id}", timeout=10).json()
-
-
 def decisions(bus, complaint_id: str) -> list[tuple[str, dict]]:
     codec = default_codec()
     decoded = (codec.decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "complaints.decisions"))
@@ -47,9 +36,9 @@ def decisions(bus, complaint_id: str) -> list[tuple[str, dict]]:
 
 def test_aware_two_years_ago_is_accepted_and_mediation_is_due_sixty_days_by_article_45(system, module_bus):
     two_years_ago = (date.today() - timedelta(days=730)).isoformat()
-    complaint_id = submit(system, factories.complaint(1, aware_date=two_years_ago))
-    shown = wait_until(lambda: (s := status(system, complaint_id))["status"] == "IN_MEDIATION"
-                       and s["mediation_due"] and s, 60, message="in mediation")
+    complaint_id = system.submit(factories.complaint(1, aware_date=two_years_ago))[0]
+    shown = system.wait_status(complaint_id, lambda s: s["status"] == "IN_MEDIATION" and s["mediation_due"], 60,
+                               "in mediation")
     assert shown["rulebook"] == "SAMR-121" and shown["agency_id"] == BUREAU
 
     [(kind, accepted)] = wait_until(lambda: decisions(module_bus, complaint_id), 30, message="the decision")
@@ -78,9 +67,8 @@ def test_aware_two_years_ago_is_accepted_and_mediation_is_due_sixty_days_by_arti
 
 def test_order_121_grounds_are_told_all_together_with_their_articles(system, module_bus):
     body = factories.complaint(9, demands=[], has_evidence=False, false_materials=True)
-    complaint_id = submit(system, body)
-    shown = wait_until(lambda: (s := status(system, complaint_id))["status"] == "REJECTED" and s, 60,
-                       message="rejected")
+    complaint_id = system.submit(body)[0]
+    shown = system.wait_status(complaint_id, "REJECTED", 60, "rejected")
     assert shown["rulebook"] == "SAMR-121" and shown["reason"] == "NO_SPECIFIC_REQUEST"
     assert [g["reason"] for g in shown["grounds"]] == ["NO_SPECIFIC_REQUEST", "UNPROVABLE", "FALSE_MATERIALS"]
     assert all("国家市场监督管理总局令第121号" in g["explanation"] and "第十六条" in g["explanation"]
@@ -91,34 +79,30 @@ def test_order_121_grounds_are_told_all_together_with_their_articles(system, mod
 
 
 def test_a_party_dissolved_ends_mediation_and_the_notice_is_due_seven_working_days_later(system):
-    complaint_id = submit(system, factories.complaint(17))
-    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
-    headers = {"Authorization": f"Bearer {system.token(BUREAU)}"}
-    base = f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation"
+    complaint_id = system.submit(factories.complaint(17))[0]
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, "in mediation")
+    worker = system.caller("mediation", BUREAU)
+    base = f"/complaints/{complaint_id}/mediation"
     for party in ("CONSUMER", "RESPONDENT"):
-        assert httpx.post(f"{base}/consent", json={"party": party, "agreed": True}, headers=headers,
-                          timeout=30).status_code == 200
+        assert worker.post(f"{base}/consent", party=party, agreed=True).status_code == 200
     session_at = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0)
-    set_ = httpx.post(f"{base}/schedule", json={"session_at": session_at.isoformat(), "place": "海淀区市场监管局调解室",
-                                                "mediators": ["张调解", "李调解"]}, headers=headers, timeout=30)
+    set_ = worker.post(f"{base}/schedule", session_at=session_at, place="海淀区市场监管局调解室",
+                       mediators=["张调解", "李调解"])
     assert set_.status_code == 200, set_.text
-    shown = wait_until(lambda: (s := status(system, complaint_id))["next_session"] and s, 30,
-                       message="the next session in the status")
+    shown = system.wait_status(complaint_id, lambda s: s["next_session"], 30, "the next session in the status")
     assert shown["next_session"]["place"] == "海淀区市场监管局调解室"
     assert shown["next_session"]["mediators"] == ["张调解", "李调解"]
     assert datetime.fromisoformat(shown["next_session"]["session_at"]) == session_at
-    ended = httpx.post(f"{base}/termination", json={"reason": "PARTY_DECEASED_OR_DISSOLVED", "text": "被投诉人已注销"},
-                       headers=headers, timeout=30)
+    ended = worker.post(f"{base}/termination", reason="PARTY_DECEASED_OR_DISSOLVED", text="被投诉人已注销")
     assert ended.status_code == 200, ended.text
     notice_due = datetime.fromisoformat(ended.json()["notice_due"])
-    shown = wait_until(lambda: (s := status(system, complaint_id))["termination_notice_due"] and s, 30,
-                       message="the notice's due date in the status")
+    shown = system.wait_status(complaint_id, lambda s: s["termination_notice_due"], 30,
+                               "the notice's due date in the status")
     assert shown["status"] == "TERMINATED" and shown["reason"] == "PARTY_DECEASED_OR_DISSOLVED"
     assert datetime.fromisoformat(shown["termination_notice_due"]) == notice_due
-    told = httpx.post(f"{base}/termination/notice", json={}, headers=headers, timeout=30)
+    told = worker.post(f"{base}/termination/notice")
     assert told.status_code == 200, told.text
-    shown = wait_until(lambda: (s := status(system, complaint_id))["termination_notified_at"] and s, 30,
-                       message="the notice in the status")
+    shown = system.wait_status(complaint_id, lambda s: s["termination_notified_at"], 30, "the notice in the status")
     assert shown["termination_notice_late"] is False
 
 
@@ -131,44 +115,38 @@ def penalty_cases_of(bus, complaint_id: str) -> list[dict]:
 @pytest.mark.parametrize("changes, state", [({"demands": []}, "REJECTED"), ({"subject_area": "TELECOM"}, "REFERRED")])
 def test_a_violation_on_a_rejected_or_referred_complaint_opens_its_own_penalty_case(system, module_bus, changes,
                                                                                      state):
-    complaint_id = submit(system, factories.complaint(25, **changes))
-    wait_until(lambda: status(system, complaint_id)["status"] == state, 60, message=state)
-    flagged = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/violations",
-                         json={"violation_type": "COUNTERFEIT", "evidence": "商品标签与正品不符"},
-                         headers={"Authorization": f"Bearer {system.token(BUREAU)}"}, timeout=30)
+    complaint_id = system.submit(factories.complaint(25, **changes))[0]
+    system.wait_status(complaint_id, state, 60, state)
+    flagged = system.caller("routing", BUREAU).post(f"/complaints/{complaint_id}/violations",
+                                                    violation_type="COUNTERFEIT", evidence="商品标签与正品不符")
     assert flagged.status_code == 202, flagged.text
     [case] = wait_until(lambda: penalty_cases_of(module_bus, complaint_id), 60, message="its penalty case")
     assert case["origin"] == "COMPLAINT" and case["case_id"] != complaint_id
-    shown = wait_until(lambda: (s := status(system, complaint_id))["penalty_case_ids"] and s, 30,
-                       message="the case linked in the status")
+    shown = system.wait_status(complaint_id, lambda s: s["penalty_case_ids"], 30, "the case linked in the status")
     assert shown["penalty_case_ids"] == [case["case_id"]] and shown["status"] == state
 
 
 def test_the_provincial_bureau_takes_over_a_complaint_in_mediation_and_the_consumer_is_told(system):
-    complaint_id = submit(system, factories.complaint(33))
-    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
+    complaint_id = system.submit(factories.complaint(33))[0]
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, "in mediation")
     province = "AMR-110000"
-    taken = httpx.post(f"{system.url_of('routing')}/complaints/{complaint_id}/jurisdiction/takeover", json={},
-                       headers={"Authorization": f"Bearer {system.token(province, 'SUPERVISOR')}"}, timeout=30)
+    taken = system.caller("routing", province, "SUPERVISOR").post(f"/complaints/{complaint_id}/jurisdiction/takeover")
     assert taken.status_code == 200, taken.text
     assert taken.json()["agency_id"] == province
-    shown = wait_until(lambda: (s := status(system, complaint_id))["agency_id"] == province and s, 30,
-                       message="the province handling it")
+    shown = system.wait_status(complaint_id, lambda s: s["agency_id"] == province, 30, "the province handling it")
     assert "北京市市场监督管理局（AMR-110000）" in shown["transfer_explanation"]
     # The mediation case went with it: the province's own case worker now acts on it.
     def province_consents() -> bool:
-        return httpx.post(f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation/consent",
-                          json={"party": "CONSUMER", "agreed": True},
-                          headers={"Authorization": f"Bearer {system.token(province)}"}, timeout=30).status_code == 200
+        return system.caller("mediation", province).post(f"/complaints/{complaint_id}/mediation/consent",
+                                                         party="CONSUMER", agreed=True).status_code == 200
     wait_until(province_consents, 30, message="the province acting on the mediation case")
 
 
 def test_a_time_limit_termination_dated_in_the_future_is_refused_today(system):
-    complaint_id = submit(system, factories.complaint(41))
-    wait_until(lambda: status(system, complaint_id)["status"] == "IN_MEDIATION", 60, message="in mediation")
+    complaint_id = system.submit(factories.complaint(41))[0]
+    system.wait_status(complaint_id, "IN_MEDIATION", 60, "in mediation")
     next_year = (datetime.now(timezone.utc) + timedelta(days=366)).isoformat()
-    refused = httpx.post(f"{system.url_of('mediation')}/complaints/{complaint_id}/mediation/termination",
-                         json={"reason": "TIME_LIMIT_EXCEEDED", "at": next_year},
-                         headers={"Authorization": f"Bearer {system.token(BUREAU)}"}, timeout=30)
+    refused = system.caller("mediation", BUREAU).post(f"/complaints/{complaint_id}/mediation/termination",
+                                                      reason="TIME_LIMIT_EXCEEDED", at=next_year)
     assert refused.status_code == 422 and "future" in refused.json()["detail"]
-    assert status(system, complaint_id)["status"] == "IN_MEDIATION"
+    assert system.status(complaint_id)["status"] == "IN_MEDIATION"

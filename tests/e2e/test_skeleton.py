@@ -1,4 +1,6 @@
-"""The walking skeleton on the real embedded broker, each service its own process.
+"""The walking skeleton on the real embedded broker, each service its own process,
+one system for the module. A wiped broker and a tampered audit log are in
+test_republish_and_audit.py.
 
 A complaint is "decided" when routing stores one decision for it; a subscriber
 sees that as one distinct event id on `complaints.decisions` (a republish may
@@ -9,40 +11,16 @@ import asyncio
 import random
 import uuid
 
-import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import DECISIONS, Processes, distinct_events, post_all, wait_until
+from tests.harness import assert_exactly_once, decided_and_mediated, mediation_settled, post_all, wait_until
 
 
-@pytest.fixture
-def system(bus, tmp_path):
-    processes = Processes(bus.bootstrap_servers, tmp_path / "data").start()
-    yield processes
-    processes.stop()
-
-
-def decided_and_mediated(bootstrap: str, ids: list[str]):
-    decisions = distinct_events(bootstrap, "complaints.decisions")
-    mediation = distinct_events(bootstrap, "mediation.events")
-    decided = {cid for cid in ids if sum(decisions[cid][t] for t in DECISIONS) >= 1}
-    return decisions, mediation, decided
-
-
-def assert_exactly_once(bootstrap: str, ids: list[str]) -> None:
-    decisions, mediation, decided = decided_and_mediated(bootstrap, ids)
-    for cid in ids:
-        counts = decisions[cid]
-        assert sum(counts[t] for t in DECISIONS) == 1, (cid, counts)
-        accepted = counts["ComplaintAccepted"]
-        assert mediation[cid]["MediationOpened"] == accepted, (cid, counts, mediation[cid])
-
-
-def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed_midstream(system, bus):
+def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed_midstream(system, broker):
+    bus = broker
     rng = random.Random(2000)
     bodies = [factories.varied(i, rng) for i in range(2000)]
     killed = False
@@ -63,7 +41,7 @@ def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed
         return len(decided) == 2000 and accepted >= 1 and decided
     wait_until(all_decided, 240, interval=2, message="every complaint decided")
     # Whatever is still in flight settles; then exactly once, none missing.
-    wait_until(lambda: _mediation_settled(bus.bootstrap_servers, ids), 120, interval=2, message="mediation caught up")
+    wait_until(lambda: mediation_settled(bus.bootstrap_servers, ids), 120, interval=2, message="mediation caught up")
     assert_exactly_once(bus.bootstrap_servers, ids)
 
     decisions, _, _ = decided_and_mediated(bus.bootstrap_servers, ids)
@@ -74,61 +52,8 @@ def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed
     assert verify.returncode == 0, verify.stderr
 
 
-def _mediation_settled(bootstrap, ids):
-    decisions, mediation, _ = decided_and_mediated(bootstrap, ids)
-    return all(mediation[cid]["MediationOpened"] == decisions[cid]["ComplaintAccepted"] for cid in ids)
-
-
-def test_status_follows_a_complaint_into_mediation(system):
-    [cid] = asyncio.run(post_all(system.url, [factories.complaint(1)]))
-    # Decisions and mediation events arrive on different topics, in either
-    # order: the view converges on both.
-    status = wait_until(lambda: (s := httpx.get(f"{system.url}/complaints/{cid}").json())["status"] == "IN_MEDIATION"
-                        and s["decision_due"] and s, 60, message="IN_MEDIATION with its decision")
-    assert status["agency_id"] == "AMR-110108"
-    assert status["mediation_due"] > status["decision_due"] > status["received_at"]
-    assert "consumer" not in status and "facts" not in status
-    assert httpx.get(f"{system.url}/complaints/TS-NOPE").status_code == 404
-
-
-def statuses(system, ids: list[str]) -> dict[str, str]:
-    """What `tousu status` shows for the first two, and what the API answers for every one."""
-    shown = {cid: system.cli("status", cid, "--json", "--url", system.url).stdout for cid in ids[:2]}
-    return {**shown, **{f"GET {cid}": httpx.get(f"{system.url}/complaints/{cid}", timeout=10).text for cid in ids}}
-
-
-def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system, bus):
-    bodies = [factories.varied(i, random.Random(i)) for i in range(150)]
-    ids = asyncio.run(post_all(system.url, bodies))
-    wait_until(lambda: _mediation_settled(bus.bootstrap_servers, ids) and
-               len(decided_and_mediated(bus.bootstrap_servers, ids)[2]) == 150, 120, interval=1,
-               message="all decided and mediated")
-    before_decisions, before_mediation, _ = decided_and_mediated(bus.bootstrap_servers, ids)
-    # The status view follows the topics a moment later: compare once it has caught up.
-    wait_until(lambda: not any(httpx.get(f"{system.url}/complaints/{cid}", timeout=10).json()["status"]
-                               in ("RECEIVED", "TRANSFERRED", "ACCEPTED") for cid in ids[:20]), 30, interval=0.5,
-               message="the status view caught up")
-    before_status = statuses(system, ids[:20])
-
-    # The services restore a broker that lost their data by themselves; an
-    # operator republishing at the same time only adds duplicates.
-    bus.wipe()
-    for service in ("intake", "routing", "mediation", "enforcement"):
-        result = system.cli("republish", service)
-        assert "republished" in result.stderr
-
-    wait_until(lambda: decided_and_mediated(bus.bootstrap_servers, ids)[:2] == (before_decisions, before_mediation),
-               60, interval=1, message="the same decisions and mediations as before the wipe")
-    # Consumers saw every republished event again and changed nothing.
-    import time
-    time.sleep(3)
-    assert decided_and_mediated(bus.bootstrap_servers, ids)[:2] == (before_decisions, before_mediation)
-    assert_exactly_once(bus.bootstrap_servers, ids)
-    assert statuses(system, ids[:20]) == before_status
-    assert system.cli("audit", "verify", check=False).returncode == 0
-
-
-def test_random_bytes_become_dead_letters_and_valid_complaints_around_them_are_decided(system, bus):
+def test_random_bytes_become_dead_letters_and_valid_complaints_around_them_are_decided(system, broker):
+    bus = broker
     rng = random.Random(100)
     garbage = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(100)]
 
@@ -161,59 +86,3 @@ def test_random_bytes_become_dead_letters_and_valid_complaints_around_them_are_d
     assert originals == set(garbage)
     wait_until(lambda: len(decided_and_mediated(bus.bootstrap_servers, ids)[2]) == 10, 60,
                message="the valid complaints decided")
-
-
-async def rewrite_audit_log(bootstrap: str, records: list[dict]) -> None:
-    """Replace the whole audit topic with these records, as a tamperer would."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from services.bus.broker import create_topics
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.delete_topics(["audit.log"])
-    await admin.close()
-    await asyncio.sleep(1)
-    await create_topics(bootstrap, ["audit.log"])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    codec = default_codec()
-    for r in records:
-        await producer.send("audit.log", codec.encode("AuditRecord", r), key=r["service"].encode())
-    await producer.stop()
-
-
-def test_audit_verify_fails_naming_the_record_that_was_altered(system, bus):
-    ids = asyncio.run(post_all(system.url, [factories.complaint(i) for i in range(20)]))
-    wait_until(lambda: _mediation_settled(bus.bootstrap_servers, ids) and
-               len(decided_and_mediated(bus.bootstrap_servers, ids)[2]) == 20, 60, message="decided")
-    assert system.cli("audit", "verify", check=False).returncode == 0
-    codec = default_codec()
-    records = [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "audit.log")]
-    victim = next(r for r in records[5:] if r["service"] == "routing")
-    altered = [dict(r, complaint_id="TS-FORGED") if r is victim else r for r in records]
-
-    system.stop()  # nothing else may write to the chain while it is rewritten
-    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, altered))
-    result = system.cli("audit", "verify", check=False)
-    assert result.returncode == 1
-    assert f"routing seq {victim['seq']}" in result.stderr and "altered" in result.stderr
-
-
-def test_audit_verify_names_the_first_stored_event_without_its_record(system, bus):
-    ids = asyncio.run(post_all(system.url, [factories.complaint(i) for i in range(5)]))
-    wait_until(lambda: _mediation_settled(bus.bootstrap_servers, ids) and
-               len(decided_and_mediated(bus.bootstrap_servers, ids)[2]) == 5, 60, message="decided")
-    system.stop()
-    assert system.cli("audit", "verify", check=False).returncode == 0
-    codec = default_codec()
-    records = [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "audit.log")]
-    last_routing = max(r["seq"] for r in records if r["service"] == "routing")
-    # The chain on the topic alone stays intact if its newest records are lost...
-    kept = [r for r in records if not (r["service"] == "routing" and r["seq"] == last_routing)]
-
-    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, kept))
-    assert system.cli("audit", "verify", "--topic-only", check=False).returncode == 0
-    # ...but not against the store, which still holds that event.
-    result = system.cli("audit", "verify", check=False)
-    assert result.returncode == 1
-    assert f"GAP routing: stored event {last_routing}" in result.stderr

@@ -14,6 +14,7 @@ from services.routing import calendar, holidays
 from services.routing.application import Routing
 from services.routing.rulebook import Period
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "holidays" / "2026.json"
 UTC = timezone.utc
@@ -120,9 +121,8 @@ def test_routing_recomputes_a_provisional_decision_due_when_the_notice_is_loaded
     app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     record = dict(EXAMPLES["ComplaintReceived"], complaint_id="TS-1", occurred_at=received,
                   subject_area="TELECOM", prior_handling=[], preferred_agency_id=None)
-    uow = UnitOfWork(app)
-    app.receive(uow, record)  # referred: the timer watches it while the referral waits
-    uow.commit()
+    # Referred: the timer watches it while the referral waits.
+    deliver(app, "routing", ("ComplaintReceived", record))
     complaint = app.complaint("TS-1")
     assert complaint.provisional_due
     # 31 Dec, (1 Jan off, 2-3 weekend) 4-8 Jan, 11 Jan provisionally

@@ -9,6 +9,7 @@ from services.bus.store import UnitOfWork
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 ACCEPTED = dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1")
 
@@ -20,15 +21,15 @@ def app():
 
 def test_a_withdrawal_recorded_before_the_case_opens_ends_it_as_it_opens(app):
     app.withdraw("TS-1", ACCEPTED["decided_at"] - timedelta(hours=1), "AMR-310115", "CASE_WORKER")
-    uow = UnitOfWork(app)
-    app.open(uow, ACCEPTED)
-    uow.commit()
+    deliver(app, "mediation", ("ComplaintAccepted", ACCEPTED))
     case = app.case("TS-1")
     assert case.status == "TERMINATED" and case.termination["reason"] == "WITHDRAWN"
     assert app.honour_withdrawals() == 0
 
 
 def test_a_withdrawal_that_passes_the_opening_of_its_case_reaches_it_on_the_next_round(app):
+    # Inside the opening's own unit of work, so that the withdrawal lands between
+    # its look for one and its commit: a race no delivered message can stage.
     uow = UnitOfWork(app)
     app.open(uow, ACCEPTED)  # has looked for a withdrawal and found none
     assert app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER") == "WITHDRAWN_BEFORE_MEDIATION"
@@ -42,6 +43,7 @@ def test_a_withdrawal_that_passes_the_opening_of_its_case_reaches_it_on_the_next
 
 
 def test_a_withdrawal_by_an_agency_with_no_say_over_the_case_stays_without_effect(app):
+    # Between the opening's look for a withdrawal and its commit, as above.
     uow = UnitOfWork(app)
     app.open(uow, ACCEPTED)
     app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-440106", "CASE_WORKER")
@@ -53,17 +55,13 @@ def test_a_withdrawal_by_an_agency_with_no_say_over_the_case_stays_without_effec
 def test_a_withdrawal_waits_while_its_case_has_not_opened(app):
     app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER")
     assert app.honour_withdrawals() == 0
-    uow = UnitOfWork(app)
-    app.open(uow, ACCEPTED)
-    uow.commit()
+    deliver(app, "mediation", ("ComplaintAccepted", ACCEPTED))
     assert app.case("TS-1").status == "TERMINATED"
 
 
 def test_the_time_limit_timer_watches_only_live_cases(app):
     for cid in ("TS-1", "TS-2"):
-        uow = UnitOfWork(app)
-        app.open(uow, dict(ACCEPTED, complaint_id=cid))
-        uow.commit()
+        deliver(app, "mediation", ("ComplaintAccepted", dict(ACCEPTED, complaint_id=cid)))
     assert app.live_cases.refresh() == {MediationCase.create_id("TS-1"), MediationCase.create_id("TS-2")}
     app.withdraw("TS-1", ACCEPTED["decided_at"] + timedelta(days=1), "AMR-310115", "CASE_WORKER")
     assert app.live_cases.refresh() == {MediationCase.create_id("TS-2")}

@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.bus.clock import Clock
-from services.bus.store import UnitOfWork
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import IllegalTransition, MediationCase
 from services.routing.calendar import end_of_day
 from services.routing.rulebook import RULEBOOKS
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 UTC = timezone.utc
 ACCEPTED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # Monday 1 June 2026, 10:00 in Beijing
@@ -143,11 +143,9 @@ class FixedClock(Clock):
 def test_the_timer_flags_a_notice_not_given_only_after_its_due_time():
     clock = FixedClock(ACCEPTED)
     app = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    uow = UnitOfWork(app)
     accepted = dict(EXAMPLES["ComplaintAccepted"], complaint_id="TS-1", rulebook="SAMR-20",
                     decided_at=ACCEPTED)
-    app.open(uow, accepted)
-    uow.commit()
+    deliver(app, "mediation", ("ComplaintAccepted", accepted))
     assert app.case("TS-1").mediation_unit == "WORKING_DAYS" and app.case("TS-1").rulebook == "SAMR-20"
     app.act("TS-1", lambda c: c.terminate("PARTY_REFUSED", ACCEPTED + 3 * DAY))
     due = app.case("TS-1").termination["notice_due"]
@@ -160,10 +158,8 @@ def test_the_timer_flags_a_notice_not_given_only_after_its_due_time():
 
 def test_an_acceptance_without_a_rulebook_opens_under_order_62():
     app = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=Clock())
-    uow = UnitOfWork(app)
     accepted = {k: v for k, v in EXAMPLES["ComplaintAccepted"].items() if k != "rulebook"}
-    app.open(uow, dict(accepted, complaint_id="TS-OLD"))
-    uow.commit()
+    deliver(app, "mediation", ("ComplaintAccepted", dict(accepted, complaint_id="TS-OLD")))
     case = app.case("TS-OLD")
     assert (case.rulebook, case.mediation_days, case.mediation_unit) == ("SAIC-62", 60, "DAYS")
 

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.bus.clock import Clock
-from services.bus.store import UnitOfWork
 from services.routing.application import JurisdictionRefused, Routing
 from services.routing.domainmodel import Complaint
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 RECEIVED = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # Monday 2 March 2026, 09:30 in Beijing
 
@@ -31,9 +31,7 @@ def events(app, cid="TS-1"):
 
 
 def receive(app, record):
-    uow = UnitOfWork(app)
-    app.receive(uow, record)
-    uow.commit()
+    deliver(app, "routing", ("ComplaintReceived", record))
 
 
 def test_a_complaint_in_remit_is_accepted_by_the_competent_bureau_with_its_due_date(app):
@@ -89,9 +87,7 @@ def test_an_unanswered_referral_is_flagged_after_its_reply_time_and_only_once(ap
 
 
 def reply(app, record_type, **record):
-    uow = UnitOfWork(app)
-    app.referral_answered(uow, record_type == "ReferralAcknowledged", {"complaint_id": "TS-1", **record})
-    uow.commit()
+    deliver(app, "routing", (record_type, {**EXAMPLES[record_type], "complaint_id": "TS-1", **record}))
 
 
 def test_only_the_addressee_holding_the_referral_id_can_answer_on_the_bus(app):

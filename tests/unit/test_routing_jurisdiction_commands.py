@@ -3,9 +3,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.bus.store import UnitOfWork
 from services.mediation.domainmodel import MediationCase
 from services.routing.application import JurisdictionRefused, Routing
+from tests.inbound import deliver
 from tests.unit.test_routing_application import RECEIVED, received
 
 AT = datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc)
@@ -14,9 +14,7 @@ AT = datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def app():
     app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    uow = UnitOfWork(app)
-    app.receive(uow, received())
-    uow.commit()
+    deliver(app, "routing", ("ComplaintReceived", received()))
     return app
 
 

@@ -5,12 +5,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.bus.clock import Clock
-from services.bus.store import UnitOfWork
 from services.routing.application import Routing
 from services.routing.calendar import end_of_day
 from services.routing.domainmodel import Complaint
 from services.routing.integration import integration_events
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 UTC = timezone.utc
 RECEIVED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -27,9 +27,7 @@ def app(monkeypatch):
 def receive(app, cid, **changes):
     record = {**EXAMPLES["ComplaintReceived"], "complaint_id": cid, "occurred_at": RECEIVED,
               "aware_date": date(2026, 5, 1), "prior_handling": [], "preferred_agency_id": None, **changes}
-    uow = UnitOfWork(app)
-    app.receive(uow, record)
-    uow.commit()
+    deliver(app, "routing", ("ComplaintReceived", record))
 
 
 @pytest.mark.parametrize("changes, state, check_due", [

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.bus.clock import Clock
-from services.bus.store import UnitOfWork
 from services.routing import rules
 from services.routing.application import Routing
 from services.routing.calendar import end_of_day, period_end
@@ -16,6 +15,7 @@ from services.routing.rulebook import (
     RULEBOOKS, SAIC_ORDER_62, SAMR_ORDER_20, SAMR_ORDER_121, UnknownRulebook, chosen, rulebook_for, setting,
 )
 from tests.examples import EXAMPLES
+from tests.inbound import deliver
 
 UTC = timezone.utc
 RECEIVED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # Monday 1 June 2026, 10:00 in Beijing
@@ -260,9 +260,7 @@ def routing(monkeypatch, choice, env):
 
 
 def receive(app, record):
-    uow = UnitOfWork(app)
-    app.receive(uow, record)
-    uow.commit()
+    deliver(app, "routing", ("ComplaintReceived", record))
 
 
 @pytest.mark.parametrize("choice, rulebook, state, reason", [
@@ -290,10 +288,9 @@ def test_a_complaint_keeps_its_rulebook_across_a_change_of_setting_and_a_restart
     first.close()
     again = routing(monkeypatch, "SAIC-62", env)
     receive(again, received("TS-2"))
-    uow = UnitOfWork(again)
-    again.referral_answered(uow, False, {"complaint_id": "TS-1", "referral_id": referral_id,
-                                         "agency_id": "CA-310000", "reason": "不属于本机关职责"})
-    uow.commit()
+    deliver(again, "routing", ("ReferralDeclined", {**EXAMPLES["ReferralDeclined"], "complaint_id": "TS-1",
+                                                    "referral_id": referral_id, "agency_id": "CA-310000",
+                                                    "reason": "不属于本机关职责", "suggested_agency_id": None}))
     assert again.complaint("TS-1").rulebook == "SAMR-121" and again.complaint("TS-2").rulebook == "SAIC-62"
     complaint_ = again.complaint("TS-1")
     last = list(again.events.get(Complaint.create_id("TS-1")))[-1]
