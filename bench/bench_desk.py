@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from types import SimpleNamespace
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 os.environ.setdefault("TOUSU_SIGNING_KEY", "bench-signing-key-of-thirty-two-bytes")
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from services import auth  # noqa: E402
 from services.auth import Principal  # noqa: E402
 from services.desk import queries  # noqa: E402
+from tests.factories import runner  # noqa: E402
 from services.desk.application import Desk  # noqa: E402
 from services.http import build_app  # noqa: E402
 from tests.desk_feed import START, Feed, feed  # noqa: E402
@@ -67,7 +67,7 @@ def main() -> None:
         t, page = timed(lambda: queries.complaints(app, worker, {"open": "true"}, "deadline", None, 50))
         print(f"rows built in Python: the {len(page.items)} soonest deadlines of a case worker's inbox: {t * 1000:.1f} ms")
 
-        client = TestClient(build_app({"desk": SimpleNamespace(app=app, clock=app.clock, name="desk")}))
+        client = TestClient(build_app({"desk": runner("desk", app)}))
         key = os.environ["TOUSU_SIGNING_KEY"].encode()
         headers = {"Authorization": f"Bearer {auth.issue('AMR-310000', 'SUPERVISOR', key)}"}
 

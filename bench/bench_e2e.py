@@ -24,8 +24,7 @@ in a fresh schema prefix, dropped afterwards) and each number of workers per ser
    within 30 s after the last POST (the count of any not decided is shown).
 
 Rows the system cannot run print "n/a": several workers per service on SQLite
-(one writer per store), or where `tousu up` has no TOUSU_WORKERS. Prints one
-table. Linux only (CPU from /proc).
+(one writer per store). Prints one table. Linux only (CPU from /proc).
 """
 from __future__ import annotations
 
@@ -322,12 +321,6 @@ def drop_schemas(env: dict, prefix: str) -> None:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
-def workers_supported() -> bool:
-    """Whether `tousu up` reads TOUSU_WORKERS: the scale-out knob this benchmark turns."""
-    return any("TOUSU_WORKERS" in (ROOT / "services" / name).read_text(encoding="utf-8")
-               for name in ("system.py", "commands.py", "cli.py"))
-
-
 def start_up(env: dict, data: Path, port: int) -> subprocess.Popen:
     log = open(data / "tousu-up.log", "wb")
     return subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--port", str(port)], env=env,
@@ -452,8 +445,6 @@ def main() -> None:
             row = Row(store, workers)
             if workers > 1 and store == "sqlite":
                 row.note = "one writer per SQLite store: one worker per service"
-            elif workers > 1 and not workers_supported():
-                row.note = "tousu up has no TOUSU_WORKERS yet"
             else:
                 print(f"{store}, {workers} worker(s) per service ...", file=sys.stderr, flush=True)
                 asyncio.run(measure(row, args))
