@@ -184,9 +184,10 @@ class BatchProcessor:
         token = correlation.request_id.set(rid)
         try:
             self.handle(uow, item.decoded)
-            log.info("handled %s %s", item.decoded.record_type, item.decoded.record.get("complaint_id") or "",
-                     extra={"topic": item.message.topic, "partition": item.message.partition,
-                            "offset": item.message.offset})
+            if log.isEnabledFor(logging.INFO):  # a line per message: not even its fields when unlogged
+                log.info("handled %s %s", item.decoded.record_type, item.decoded.record.get("complaint_id") or "",
+                         extra={"topic": item.message.topic, "partition": item.message.partition,
+                                "offset": item.message.offset})
         finally:
             correlation.request_id.reset(token)
         uow.came_from(rid)

@@ -144,13 +144,12 @@ def _schema_lock(env: dict):
     if not str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres"):
         yield
         return
-    import psycopg
     from psycopg import sql
 
+    from .settings import postgres_connection
+
     schema = env.get("POSTGRES_SCHEMA") or "public"
-    with psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
-                         dbname=env.get("POSTGRES_DBNAME", "test"), user=env.get("POSTGRES_USER", "postgres"),
-                         password=env.get("POSTGRES_PASSWORD") or None, autocommit=True) as conn:
+    with postgres_connection(env) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"tousu-tables:{schema}",))
         try:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -168,6 +167,10 @@ class UnitOfWork:
     def __init__(self, app: ServiceApplication):
         self.app = app
         self.aggregates: dict[uuid.UUID, Any] = {}
+        # Handed out since the last came_from, and how many of each one's
+        # pending events were already marked: a batch marks what each message
+        # touched, not every aggregate of the batch once per message.
+        self._touched: set[uuid.UUID] = set()
         self._stamped: dict[uuid.UUID, int] = {}
 
     def get(self, aggregate_id):
@@ -176,17 +179,20 @@ class UnitOfWork:
             if found is None:
                 return None
             self.aggregates[aggregate_id] = found
+        self._touched.add(aggregate_id)
         return self.aggregates[aggregate_id]
 
     def add(self, aggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
+        self._touched.add(aggregate.id)
 
     def came_from(self, rid: str | None) -> None:
         """What was changed since the last call came from request `rid`."""
-        for aggregate in self.aggregates.values():
-            pending = aggregate._pending_events
-            correlation.stamp(pending[self._stamped.get(aggregate.id, 0):], rid)
-            self._stamped[aggregate.id] = len(pending)
+        for aggregate_id in self._touched:
+            pending = self.aggregates[aggregate_id]._pending_events
+            correlation.stamp(pending[self._stamped.get(aggregate_id, 0):], rid)
+            self._stamped[aggregate_id] = len(pending)
+        self._touched.clear()
 
     def pending_events(self) -> list:
         events = []
@@ -202,5 +208,6 @@ class UnitOfWork:
         if events or tracking is not None or trackings or consumed is not None:
             self.app.events.put(events, tracking=tracking, trackings=list(trackings), consumed=consumed)
         self.aggregates.clear()
+        self._touched.clear()
         self._stamped.clear()
         return len(events)
