@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from .settings import postgres_connection
+
 log = logging.getLogger(__name__)
 
 
@@ -27,12 +29,8 @@ class Leadership:
             return True
         try:
             if self._conn is None or self._conn.closed:
-                import psycopg
-
-                self._conn = psycopg.connect(
-                    host=self.env.get("POSTGRES_HOST", "127.0.0.1"), port=self.env.get("POSTGRES_PORT", "5432"),
-                    dbname=self.env.get("POSTGRES_DBNAME", "test"), user=self.env.get("POSTGRES_USER", "postgres"),
-                    password=self.env.get("POSTGRES_PASSWORD") or None, autocommit=True, connect_timeout=5,
+                self._conn = postgres_connection(
+                    self.env, connect_timeout=5,
                     # A leader whose machine died must lose the lock in seconds, not at TCP's timeout.
                     keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
             row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
@@ -81,16 +79,11 @@ class StoreNotifications:
     def _listen(self) -> None:
         import time
 
-        import psycopg
         from psycopg import sql
 
         while not self._stop:
             try:
-                with psycopg.connect(
-                        host=self.env.get("POSTGRES_HOST", "127.0.0.1"), port=self.env.get("POSTGRES_PORT", "5432"),
-                        dbname=self.env.get("POSTGRES_DBNAME", "test"), user=self.env.get("POSTGRES_USER", "postgres"),
-                        password=self.env.get("POSTGRES_PASSWORD") or None, autocommit=True,
-                        connect_timeout=5) as conn:
+                with postgres_connection(self.env, connect_timeout=5) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     while not self._stop:
                         for _ in conn.notifies(timeout=1.0, stop_after=1):

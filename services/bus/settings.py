@@ -93,3 +93,13 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
     if wait is not None and not wait.isdigit():
         raise RuntimeError(f"TOUSU_FETCH_MAX_WAIT_MS must be a whole number of milliseconds, not {wait!r}")
     return BusSettings(bootstrap_servers=servers, **({"fetch_max_wait_ms": int(wait)} if wait else {}))
+
+
+def postgres_connection(env: dict, **options):
+    """A connection of its own to the store's PostgreSQL, as the library makes
+    them (POSTGRES_* of a service's store settings), with psycopg's `options`."""
+    import psycopg
+
+    return psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
+                           dbname=env.get("POSTGRES_DBNAME", "test"), user=env.get("POSTGRES_USER", "postgres"),
+                           password=env.get("POSTGRES_PASSWORD") or None, autocommit=True, **options)

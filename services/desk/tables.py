@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from eventsourcing.utils import get_topic
 
+from services.bus.settings import postgres_connection
+
 from .domainmodel import DeskFile
 from .rows import CASE_COLUMNS, COMPLAINT_COLUMNS, REFERRAL_COLUMNS, case_row, complaint_row, referral_rows
 
@@ -50,13 +52,8 @@ class Database:
         self.postgres = str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres")
         self._lock = threading.RLock()
         if self.postgres:
-            import psycopg
-
-            self.conn = psycopg.connect(
-                host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
-                dbname=env.get("POSTGRES_DBNAME", "test"), user=env.get("POSTGRES_USER", "postgres"),
-                password=env.get("POSTGRES_PASSWORD") or None, autocommit=True,
-                options=f"-c search_path={env['POSTGRES_SCHEMA']}" if env.get("POSTGRES_SCHEMA") else None)
+            self.conn = postgres_connection(
+                env, options=f"-c search_path={env['POSTGRES_SCHEMA']}" if env.get("POSTGRES_SCHEMA") else None)
         else:
             name = env.get("SQLITE_DBNAME", ":memory:")
             self.conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None,
