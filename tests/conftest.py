@@ -91,6 +91,29 @@ def module_bus():
     bus.stop()
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`pytest` runs the suite on one more worker than there are cores: an
+    end-to-end test spends much of its time waiting on the broker, and another
+    worker's test fills that time. With an outside broker, one worker: each
+    test deletes and creates the same topics there."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return 0
+    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1
+
+
+_TIERS = ("e2e", "integration", "browser", "unit")
+
+
+def pytest_collection_modifyitems(items):
+    # Longest tiers first: the workers start on the systems of processes and
+    # the many quick unit tests even out the end. Every worker must collect
+    # the same order, so the sort is stable and depends on paths alone.
+    def tier(item):
+        parts = item.nodeid.split("/")
+        return _TIERS.index(parts[1]) if len(parts) > 2 and parts[1] in _TIERS else len(_TIERS)
+    items.sort(key=tier)
+
+
 PERSISTENCE = ["sqlite", "postgres"]
 
 

@@ -26,7 +26,7 @@ BROKER_COMMANDS = [
     ["agency", "CA-310000", "--once"],
     ["topics"],
     ["worker", "routing"],
-    ["up", "--port", str(free_port())],
+    ["up", "--port", "{port}"],
     ["stats", "--rebuild"],
 ]
 HTTP_COMMANDS = [
@@ -40,7 +40,7 @@ CASES = (
      for c in BROKER_COMMANDS]
     + [(f"wrong broker address: {' '.join(c)}", c, {"KAFKA_BOOTSTRAP_SERVERS": WRONG}, "no Kafka broker answers")
        for c in BROKER_COMMANDS if c[0] != "up"]
-    + [("stale broker address: up", ["up", "--port", str(free_port())], {"KAFKA_BOOTSTRAP_SERVERS": WRONG},
+    + [("stale broker address: up", ["up", "--port", "{port}"], {"KAFKA_BOOTSTRAP_SERVERS": WRONG},
         "unset KAFKA_BOOTSTRAP_SERVERS")]
     + [(f"stopped server: {' '.join(c)}", c, {"TOUSU_URL": f"http://{STOPPED}"}, "no tousu HTTP server answers")
        for c in HTTP_COMMANDS]
@@ -72,6 +72,8 @@ CASES = (
 
 
 def run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    # A free port is found when run, not in the test's id: every pytest worker must collect the same ids.
+    args = [str(free_port()) if a == "{port}" else a for a in args]
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("KAFKA_", "TOUSU_", "POSTGRES_", "PERSISTENCE_"))}
     return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=cwd, capture_output=True, text=True,

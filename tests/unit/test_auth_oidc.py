@@ -76,7 +76,7 @@ def test_the_systems_own_tokens_still_work(provider):
     token(org=None),
     token(role=["offline_access"]),
     token(iss="https://sso.elsewhere.example"),
-])
+], ids=["stranger-key", "expired", "other-audience", "no-org", "no-role", "other-issuer"])
 def test_bad_provider_tokens_are_refused(provider, bad):
     with pytest.raises(auth.Unauthenticated):
         auth.verify(bad, b"own-key")
