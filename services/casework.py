@@ -2,6 +2,7 @@
 `at` defaulting to now, and domain refusals as problem+json."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
@@ -97,16 +98,23 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
         raise Problem(422, "Invalid request", str(exc)) from None
 
 
+def handling_agency(case) -> str:
+    return case.agency_id
+
+
 async def act_on_case(runner, key: str, body: CaseCommand, who: auth.Principal, command, *args,
-                      not_found: type[Exception], illegal: type[Exception], **kwargs):
+                      not_found: type[Exception], illegal: type[Exception],
+                      acting_for: Callable[[object], str] = handling_agency, **kwargs):
     """The one way a case-work command runs: `by` agrees with the token, the
-    caller may act on the case's agency, and the application's named command
-    runs as the caller: `command(key, *args, at, by_agency=, by_role=, **kwargs)`.
-    The service's application has `case(key)` to say whose case it is."""
+    caller may act for the agency `acting_for(case)` names (the case's own
+    agency unless a command is another agency's to give), and the application's
+    named command runs as the caller: `command(key, *args, at, by_agency=,
+    by_role=, **kwargs)`. The service's application has `case(key)` to say
+    whose case it is."""
     check_by(body, who)
     at = body.when(runner.clock)
     with refusals(not_found, illegal):
         case = await runner.run_in_store(runner.app.case, key)
-        authorise(who, case.agency_id)
+        authorise(who, acting_for(case))
         return await runner.run_in_store(partial(command, key, *args, at, by_agency=who.agency_id,
                                                  by_role=who.role, **kwargs))

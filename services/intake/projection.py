@@ -1,6 +1,9 @@
 """The status view follows `complaints.decisions`, `mediation.events` and
-`enforcement.cases`; each record type moves it in one way."""
+`enforcement.cases`; each record type moves it in one way, named in MOVES."""
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 from services.bus.messages import Decoded
 from services.bus.store import UnitOfWork
@@ -9,6 +12,9 @@ from services.contract.status import ended
 from .domainmodel import ComplaintStatus
 
 INPUTS = ("complaints.decisions", "mediation.events", "enforcement.cases")
+
+Move = Callable[[UnitOfWork, dict, datetime], None]
+PROVISIONAL = ("decision_due_provisional", "mediation_due_provisional")
 
 
 def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
@@ -21,82 +27,184 @@ def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
     return view
 
 
+def on_status(move: Callable[[ComplaintStatus, dict, datetime], None]) -> Move:
+    """A move of the record's own complaint: its view (opened if need be), with
+    the provisional flags the record carries noted before the move itself."""
+    def moved(uow: UnitOfWork, r: dict, at: datetime) -> None:
+        view = _view(uow, r["complaint_id"], at)
+        for provisional in PROVISIONAL:
+            if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
+                view.note({provisional: r[provisional]})
+        move(view, r, at)
+    moved.__name__ = move.__name__
+    return moved
+
+
+# Penalty cases ------------------------------------------------------------
+
+def case_opened(uow: UnitOfWork, r: dict, at: datetime) -> None:
+    for complaint_id in r["complaint_ids"]:
+        _view(uow, complaint_id, at).link_case(r["case_id"])
+
+
+def case_linked(uow: UnitOfWork, r: dict, at: datetime) -> None:
+    _view(uow, r["complaint_id"], at).link_case(r["case_id"])
+
+
+def case_ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
+    # A report's life ends with its case; a complaint's does not.
+    view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
+    if view is not None and view.kind == "REPORT":
+        view.change("CLOSED", at, reason=r.get("outcome") or r.get("reason"))
+
+
+def case_worked(uow: UnitOfWork, r: dict, at: datetime) -> None:
+    """The status does not show a case's investigation or decision."""
+
+
+# Decisions ----------------------------------------------------------------
+
+@on_status
+def accepted(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=r.get("rulebook"))
+    view.decided(r["decided_at"], r["decision_due"])
+    if r.get("needs_placement"):
+        view.note({"needs_placement": True})
+
+
+@on_status
+def rejected(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"],
+                rulebook=r.get("rulebook"), grounds=list(r.get("grounds") or []))
+    view.decided(r["decided_at"], r["decision_due"])
+
+
+@on_status
+def referred(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    explanation = r.get("explanation")
+    view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=r.get("rulebook"),
+                explanation=explanation,
+                grounds=[{"reason": "OUT_OF_REMIT", "explanation": explanation}] if explanation else None)
+    view.decided(r["decided_at"], None)
+
+
+@on_status
+def transferred(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=r.get("rulebook"),
+                explanation=r.get("explanation"))
+    if getattr(view, "needs_placement", False):
+        view.note({"needs_placement": False})  # a person placed it
+    if r.get("explanation"):
+        # A transfer after acceptance does not move the status back: it is told apart.
+        view.note({"transfer_explanation": r["explanation"]})
+
+
+@on_status
+def referral_answered(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.referral_answered(r["answer"], r["agency_id"], r["answered_at"])
+
+
+@on_status
+def decision_overdue(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.flag_overdue(r["decision_due"])
+
+
+# Mediation ----------------------------------------------------------------
+
+@on_status
+def mediation_opened(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change("IN_MEDIATION", at, agency_id=r["agency_id"])
+    view.set_mediation_due(r["mediation_due"], paused=False)
+
+
+@on_status
+def consent_recorded(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    """The status shows no consent; only the provisional flags it carries."""
+
+
+@on_status
+def appraisal_started(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.set_mediation_due(view.mediation_due, paused=True)
+
+
+@on_status
+def mediation_due_moved(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.set_mediation_due(r["mediation_due"], paused=False)
+
+
+@on_status
+def agreed(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change("AGREED", at, reason=r["form"])
+    view.conclude(r["form"], r["amount_recovered_fen"])
+
+
+@on_status
+def terminated(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.change(ended(r["reason"]), at, reason=r["reason"])
+    view.conclude(r["reason"], None)
+    if r.get("notice_due") is not None:
+        view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
+
+
+@on_status
+def scheduled(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    # Time, place and mediators, as the parties are told them (art. 20 / seed Q&A 8).
+    view.note({"next_session": {"session_at": r["session_at"], "place": r["place"],
+                                "mediators": list(r["mediators"])}})
+
+
+@on_status
+def recusal_requested(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    if r["suspends"]:
+        view.note({"mediation_suspended": True})
+
+
+@on_status
+def recusal_settled(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    if getattr(view, "mediation_suspended", False):
+        view.note({"mediation_suspended": False})
+
+
+@on_status
+def termination_notified(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]})
+
+
+@on_status
+def termination_notice_overdue(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    view.note({"termination_notice_late": True})
+
+
+# Every record type of INPUTS, to how it moves the status view.
+MOVES: dict[str, Move] = {
+    "PenaltyCaseOpened": case_opened,
+    "PenaltyCaseComplaintLinked": case_linked,
+    "CaseFilingDeclined": case_ended,
+    "PenaltyCaseClosed": case_ended,
+    "InvestigationStarted": case_worked,
+    "PenaltyDecided": case_worked,
+    "ComplaintAccepted": accepted,
+    "ComplaintRejected": rejected,
+    "ComplaintReferred": referred,
+    "ComplaintTransferred": transferred,
+    "ReferralAnswered": referral_answered,
+    "DecisionOverdue": decision_overdue,
+    "MediationOpened": mediation_opened,
+    "ConsentRecorded": consent_recorded,
+    "AppraisalStarted": appraisal_started,
+    "AppraisalCompleted": mediation_due_moved,
+    "MediationDueRecomputed": mediation_due_moved,
+    "MediationAgreed": agreed,
+    "MediationTerminated": terminated,
+    "MediationScheduled": scheduled,
+    "RecusalRequested": recusal_requested,
+    "RecusalRefused": recusal_settled,
+    "MediatorRecused": recusal_settled,
+    "TerminationNotified": termination_notified,
+    "TerminationNoticeOverdue": termination_notice_overdue,
+}
+
+
 def project(app, uow: UnitOfWork, item: Decoded) -> None:
-    r, kind = item.record, item.record_type
-    at = r["occurred_at"]
-    if kind == "PenaltyCaseOpened":
-        for complaint_id in r["complaint_ids"]:
-            _view(uow, complaint_id, at).link_case(r["case_id"])
-        return
-    if kind == "PenaltyCaseComplaintLinked":
-        _view(uow, r["complaint_id"], at).link_case(r["case_id"])
-        return
-    if kind in ("CaseFilingDeclined", "PenaltyCaseClosed"):
-        # A report's life ends with its case; a complaint's does not.
-        view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
-        if view is not None and view.kind == "REPORT":
-            view.change("CLOSED", at, reason=r.get("outcome") or r.get("reason"))
-        return
-    if kind in ("InvestigationStarted", "PenaltyDecided"):
-        return
-    view = _view(uow, r["complaint_id"], at)
-    rulebook = r.get("rulebook")
-    for provisional in ("decision_due_provisional", "mediation_due_provisional"):
-        if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
-            view.note({provisional: r[provisional]})
-    if kind == "ComplaintAccepted":
-        view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=rulebook)
-        view.decided(r["decided_at"], r["decision_due"])
-        if r.get("needs_placement"):
-            view.note({"needs_placement": True})
-    elif kind == "ComplaintRejected":
-        view.change("REJECTED", at, agency_id=r["agency_id"], reason=r["reason"], explanation=r["explanation"],
-                    rulebook=rulebook, grounds=list(r.get("grounds") or []))
-        view.decided(r["decided_at"], r["decision_due"])
-    elif kind == "ComplaintReferred":
-        explanation = r.get("explanation")
-        view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=rulebook,
-                    explanation=explanation,
-                    grounds=[{"reason": "OUT_OF_REMIT", "explanation": explanation}] if explanation else None)
-        view.decided(r["decided_at"], None)
-    elif kind == "ComplaintTransferred":
-        view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=rulebook,
-                    explanation=r.get("explanation"))
-        if getattr(view, "needs_placement", False):
-            view.note({"needs_placement": False})  # a person placed it
-        if r.get("explanation"):
-            # A transfer after acceptance does not move the status back: it is told apart.
-            view.note({"transfer_explanation": r["explanation"]})
-    elif kind == "ReferralAnswered":
-        view.referral_answered(r["answer"], r["agency_id"], r["answered_at"])
-    elif kind == "DecisionOverdue":
-        view.flag_overdue(r["decision_due"])
-    elif kind == "MediationOpened":
-        view.change("IN_MEDIATION", at, agency_id=r["agency_id"])
-        view.set_mediation_due(r["mediation_due"], paused=False)
-    elif kind == "AppraisalStarted":
-        view.set_mediation_due(view.mediation_due, paused=True)
-    elif kind in ("AppraisalCompleted", "MediationDueRecomputed"):
-        view.set_mediation_due(r["mediation_due"], paused=False)
-    elif kind == "MediationAgreed":
-        view.change("AGREED", at, reason=r["form"])
-        view.conclude(r["form"], r["amount_recovered_fen"])
-    elif kind == "MediationTerminated":
-        view.change(ended(r["reason"]), at, reason=r["reason"])
-        view.conclude(r["reason"], None)
-        if r.get("notice_due") is not None:
-            view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
-    elif kind == "MediationScheduled":
-        # Time, place and mediators, as the parties are told them (art. 20 / seed Q&A 8).
-        view.note({"next_session": {"session_at": r["session_at"], "place": r["place"],
-                                    "mediators": list(r["mediators"])}})
-    elif kind == "RecusalRequested":
-        if r["suspends"]:
-            view.note({"mediation_suspended": True})
-    elif kind in ("RecusalRefused", "MediatorRecused"):
-        if getattr(view, "mediation_suspended", False):
-            view.note({"mediation_suspended": False})
-    elif kind == "TerminationNotified":
-        view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]})
-    elif kind == "TerminationNoticeOverdue":
-        view.note({"termination_notice_late": True})
+    r = item.record
+    MOVES[item.record_type](uow, r, r["occurred_at"])

@@ -11,7 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from services.agencies.authority import may_answer_referral
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, authorise, check_by, permitted, principal, refusals
+from services.casework import CaseCommand, act_on_case, authorise, check_by, permitted, principal, refusals
 from services.contract.vocabulary import VIOLATION_TYPES
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
@@ -59,12 +59,30 @@ def document(complaint: Complaint) -> dict:
             "needs_placement": getattr(complaint, "needs_placement", False)}
 
 
+def superior_asked(complaint: Complaint) -> str:
+    """Who decides an escalation: the superior it waits for. With none waiting,
+    the handling bureau, so that a stranger learns nothing of the complaint's
+    state before the command refuses."""
+    request = getattr(complaint, "escalation", None)
+    return request["superior_id"] if request is not None else complaint.agency_id
+
+
+def common_superior(complaint: Complaint) -> str:
+    """Who decides a dispute: the bureaus' common superior (or one above it).
+    With no dispute, the handling bureau, as for an escalation."""
+    return complaint.dispute["superior_id"] if complaint.dispute is not None else complaint.agency_id
+
+
 def router(runner: ServiceRunner) -> APIRouter:
     api = APIRouter(prefix="/complaints/{complaint_id}", tags=["routing"])
     app: Routing = runner.app
 
     async def stored(complaint_id: str) -> Complaint:
         return await runner.run_in_store(app.complaint, complaint_id)
+
+    async def act(complaint_id: str, body: CaseCommand, who: Principal, command, *args, **kwargs) -> dict:
+        return document(await act_on_case(runner, complaint_id, body, who, command, *args, **kwargs,
+                                          not_found=ComplaintNotFound, illegal=JurisdictionRefused))
 
     @api.post("/jurisdiction/escalation")
     async def escalation(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
@@ -78,18 +96,8 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/jurisdiction/escalation/decision")
     async def escalation_decision(complaint_id: str, body: EscalationDecision, who: Principal = Depends(principal)):
         """The superior asked decides: take over, designate a bureau below it, or refuse."""
-        check_by(body, who)
-        with refusals(ComplaintNotFound, JurisdictionRefused):
-            complaint = await stored(complaint_id)
-            request = getattr(complaint, "escalation", None)
-            if request is None:
-                authorise(who, complaint.agency_id)  # say nothing of its state to strangers
-                raise JurisdictionRefused(f"complaint {complaint_id} has no request waiting for a superior's decision",
-                                          current_state=complaint.state)
-            authorise(who, request["superior_id"])
-            complaint = await runner.run_in_store(app.decide_escalation, complaint_id, body.decision, body.agency_id,
-                                                  body.when(runner.clock), who.agency_id, who.role)
-        return document(complaint)
+        return await act(complaint_id, body, who, app.decide_escalation, body.decision, body.agency_id,
+                         acting_for=superior_asked)
 
     @api.post("/jurisdiction/takeover")
     async def takeover(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
@@ -104,28 +112,15 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.post("/jurisdiction/dispute")
     async def dispute(complaint_id: str, body: Dispute, who: Principal = Depends(principal)):
         """Raised by the handling bureau or by the other bureau."""
-        check_by(body, who)
-        with refusals(ComplaintNotFound, JurisdictionRefused):
-            current = (await stored(complaint_id)).agency_id
-            authorise(who, current if who.agency_id != body.with_agency_id else body.with_agency_id)
-            complaint = await runner.run_in_store(app.dispute, complaint_id, body.with_agency_id, body.when(runner.clock),
-                                                  who.agency_id, who.role)
-        return document(complaint)
+        def party(complaint: Complaint) -> str:
+            return body.with_agency_id if who.agency_id == body.with_agency_id else complaint.agency_id
+
+        return await act(complaint_id, body, who, app.dispute, body.with_agency_id, acting_for=party)
 
     @api.post("/jurisdiction/designation")
     async def designation(complaint_id: str, body: Designation, who: Principal = Depends(principal)):
         """Only the common superior (or a bureau above it) decides a dispute."""
-        check_by(body, who)
-        with refusals(ComplaintNotFound, JurisdictionRefused):
-            complaint = await stored(complaint_id)
-            if complaint.dispute is None:
-                authorise(who, complaint.agency_id)  # say nothing of its state to strangers
-                raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide",
-                                          current_state=complaint.state)
-            authorise(who, complaint.dispute["superior_id"])
-            complaint = await runner.run_in_store(app.designate, complaint_id, body.agency_id, body.when(runner.clock),
-                                                  who.agency_id, who.role)
-        return document(complaint)
+        return await act(complaint_id, body, who, app.designate, body.agency_id, acting_for=common_superior)
 
     @api.post("/violations", status_code=202)
     async def violations(complaint_id: str, body: Violation, who: Principal = Depends(principal)):

@@ -271,7 +271,8 @@ class Routing(ServiceApplication):
         """The common superior names the bureau that handles a disputed complaint."""
         complaint = self.complaint(complaint_id)
         if complaint.dispute is None:
-            raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide")
+            raise JurisdictionRefused(f"complaint {complaint_id} has no jurisdiction dispute to decide",
+                                      current_state=complaint.state)
         if agency_id not in complaint.dispute["between"] and agency_id != complaint.dispute["superior_id"]:
             raise JurisdictionRefused(f"{agency_id} is not a party to the dispute nor the superior deciding it")
         complaint.transfer(complaint.agency_id, agency_id, f"DESIGNATED_BY_{complaint.dispute['superior_id']}", at,
@@ -297,6 +298,9 @@ class Routing(ServiceApplication):
         if found is None:
             raise ComplaintNotFound(complaint_id)
         return found
+
+    # Case work (`casework.act_on_case`) asks each service's application for the case.
+    case = complaint
 
 
 def declined_explanation(agency_id: str, reason: str | None) -> str:
