@@ -30,6 +30,7 @@ class Positioner:
         self.bootstrap_servers = bootstrap_servers
         self.consumed = consumed
         self.resets = 0
+        self._ends_probe: AIOKafkaConsumer | None = None
 
     async def positions(self, tps: set[TP]) -> dict[TP, int]:
         """The offset to read each partition from, resetting the store's mark
@@ -70,15 +71,29 @@ class Positioner:
 
     async def ends(self, tps: set[TP]) -> dict[TP, int]:
         """Each partition's end offset as the broker reports it (the embedded
-        broker's can be short of the truth, never beyond it)."""
-        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                 request_timeout_ms=10_000, **kafka_security())
+        broker's can be short of the truth, never beyond it). One client is
+        kept for this between calls: the progress guard asks every few seconds,
+        and a client of its own each time cost a connection and a metadata
+        round every time, idle or not."""
         try:
-            await probe.start()
-            ends = await probe.end_offsets([TopicPartition(*tp) for tp in tps])
-            return {(key.topic, key.partition): end for key, end in ends.items()}
-        finally:
-            await probe.stop()
+            if self._ends_probe is None:
+                probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                         request_timeout_ms=10_000, **kafka_security())
+                await probe.start()
+                self._ends_probe = probe
+            ends = await self._ends_probe.end_offsets([TopicPartition(*tp) for tp in tps])
+        except Exception:
+            await self.close()  # the next call starts afresh: the broker may be another one by then
+            raise
+        return {(key.topic, key.partition): end for key, end in ends.items()}
+
+    async def close(self) -> None:
+        probe, self._ends_probe = self._ends_probe, None
+        if probe is not None:
+            try:
+                await asyncio.wait_for(probe.stop(), 3)
+            except Exception:
+                pass
 
     async def read(self, tp: TP, start: int, stop: int, timeout: float = 20.0) -> list[Inbound]:
         """The messages at offsets start..stop-1 of a partition, read past the

@@ -146,6 +146,7 @@ class ServiceRunner:
             except Exception:
                 log.warning("%s: the consumer did not leave its group in time (broker unreachable?)", self.name)
         await self.relay.stop()
+        await self.positioner.close()
         # A cancelled timer or request may still be running in its thread.
         await asyncio.get_running_loop().run_in_executor(None, self.commands.shutdown, True)
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
