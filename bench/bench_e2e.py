@@ -51,6 +51,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from services.bus.broker import EmbeddedBroker, create_topics, free_port  # noqa: E402
 from services.bus import topics as registry  # noqa: E402
 from services.bus.codec import default_codec  # noqa: E402
+from services.bus.settings import BusSettings  # noqa: E402
 from tests import factories  # noqa: E402
 
 DECISIONS = {"ComplaintAccepted", "ComplaintRejected", "ComplaintReferred"}
@@ -357,6 +358,9 @@ async def measure(row: Row, args) -> None:
             warm, _ = await closed_loop(port, 5, 1)
             await wait_for(lambda: watcher.settled(warm), 120, "the warm-up complaints decided", watching)
 
+            # Idle is after a quiet spell: consumers fetch with their long wait
+            # once nothing came for fetch_idle_after_s (services/bus/runtime.FetchPace).
+            await asyncio.sleep(BusSettings("-").fetch_idle_after_s + 1)
             cpu, t = cpu_seconds(up.pid), time.perf_counter()
             await asyncio.sleep(args.idle)
             row.idle_pct = 100 * (cpu_seconds(up.pid) - cpu) / (time.perf_counter() - t)

@@ -9,6 +9,7 @@ import contextvars
 import dataclasses
 import functools
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -174,7 +175,8 @@ class ServiceRunner:
             Stream=_BatchingStream,
         )
         app.positioner = self.positioner
-        app.fetch_max_wait_ms = self.bus.fetch_max_wait_ms
+        app.fetch_pace = FetchPace(self.bus.fetch_max_wait_ms, self.bus.fetch_idle_wait_ms,
+                                   self.bus.fetch_idle_after_s)
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
                           key_serializer="raw", value_serializer="raw", allow_empty=True)
 
@@ -321,8 +323,17 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
         # faust fixes the fetch wait at 1.5 s. A broker that answers a fetch as
         # soon as data arrives (Apache Kafka) makes that harmless; the embedded
         # one holds every fetch for the whole wait, which is then each hop's latency.
-        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        consumer._fetch_max_wait_ms = self.app.fetch_pace.idle_ms
         return consumer
+
+    async def _fetch_records(self, consumer, active_partitions, timeout=None, max_records=None):
+        records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
+                                               max_records=max_records)
+        # Set before the fetcher sends its next request: draining these records
+        # only wakes it, and it runs once this returns.
+        if consumer._fetcher is not None:
+            consumer._fetcher._fetch_max_wait_ms = self.app.fetch_pace.wait_ms(bool(records))
+        return records
 
     async def seek_to_committed(self):
         return await self.call_thread(self._seek_from_store)
@@ -345,9 +356,27 @@ class _StorePositionedTransport(faust_kafka.Transport):
     Consumer = _StorePositionedConsumer
 
 
+class FetchPace:
+    """How long a fetch may wait at the broker: short while messages flow, so a
+    hop costs milliseconds on a broker that holds every fetch for its whole wait
+    (the embedded one), and long once none came for a while, so an idle
+    consumer asks a few times a second rather than a hundred. The first message
+    after a quiet spell waits up to the idle wait; the ones after it do not."""
+
+    def __init__(self, active_ms: int, idle_ms: int, idle_after_s: float):
+        self.active_ms, self.idle_ms, self.idle_after_s = active_ms, idle_ms, idle_after_s
+        self._last = float("-inf")
+
+    def wait_ms(self, got_records: bool, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        if got_records:
+            self._last = now
+        return self.active_ms if now - self._last < self.idle_after_s else self.idle_ms
+
+
 class _StorePositionedApp(faust.App):
     positioner: Positioner
-    fetch_max_wait_ms: int = 500
+    fetch_pace: FetchPace
 
     def _new_transport(self):
         return _StorePositionedTransport(self.conf.broker_consumer, self)

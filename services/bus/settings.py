@@ -17,11 +17,15 @@ class BusSettings:
     batch_size: int = 500
     # A batch is taken as soon as this passes without another message.
     batch_within_s: float = 0.005
-    # How long a fetch may wait at the broker for new data: up to each hop's
-    # latency on a broker that holds fetches for the whole wait (the embedded
-    # one), an idle consumer's polling rate everywhere. Measured on 2 cores:
-    # idle `tousu up` 31% of a core at 20 ms, 25% at 50, 15% at 100, 12% at 500.
+    # How long a fetch may wait at the broker while messages flow, and once
+    # none came for `fetch_idle_after_s` (runtime.FetchPace). On a broker that
+    # holds every fetch for the whole wait (the embedded one) the first is each
+    # hop's latency under traffic and the second that of the first message
+    # after a quiet spell; on any broker the second is an idle consumer's
+    # polling rate, hence its CPU and the broker's.
     fetch_max_wait_ms: int = 100
+    fetch_idle_wait_ms: int = 1000
+    fetch_idle_after_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,15 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
     servers = bootstrap or env.get("KAFKA_BOOTSTRAP_SERVERS")
     if not servers:
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker was started")
-    wait = env.get("TOUSU_FETCH_MAX_WAIT_MS")
-    if wait is not None and not wait.isdigit():
-        raise RuntimeError(f"TOUSU_FETCH_MAX_WAIT_MS must be a whole number of milliseconds, not {wait!r}")
-    return BusSettings(bootstrap_servers=servers, **({"fetch_max_wait_ms": int(wait)} if wait else {}))
+    waits = {}
+    for name, field_ in (("TOUSU_FETCH_MAX_WAIT_MS", "fetch_max_wait_ms"),
+                         ("TOUSU_FETCH_IDLE_WAIT_MS", "fetch_idle_wait_ms")):
+        wait = env.get(name)
+        if wait is not None and not wait.isdigit():
+            raise RuntimeError(f"{name} must be a whole number of milliseconds, not {wait!r}")
+        if wait:
+            waits[field_] = int(wait)
+    return BusSettings(bootstrap_servers=servers, **waits)
 
 
 def postgres_connection(env: dict, **options):

@@ -1,0 +1,26 @@
+"""How long a consumer's fetch waits at the broker: short while messages flow,
+long after a quiet spell (services.bus.runtime.FetchPace), set from the environment."""
+import pytest
+
+from services.bus.runtime import FetchPace
+from services.bus.settings import bus_settings
+
+
+def test_the_wait_is_short_while_messages_flow_and_long_after_a_quiet_spell():
+    pace = FetchPace(active_ms=10, idle_ms=1000, idle_after_s=2.0)
+    assert pace.wait_ms(False, now=100.0) == 1000, "nothing came yet: an idle consumer"
+    assert pace.wait_ms(True, now=100.0) == 10
+    assert pace.wait_ms(False, now=101.9) == 10, "a fetch that came back empty within the spell"
+    assert pace.wait_ms(True, now=103.0) == 10
+    assert pace.wait_ms(False, now=104.9) == 10
+    assert pace.wait_ms(False, now=105.0) == 1000
+    assert pace.wait_ms(True, now=200.0) == 10, "the first message after the quiet wakes it"
+
+
+def test_both_waits_come_from_the_environment_and_nonsense_is_refused_by_name():
+    settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "25", "TOUSU_FETCH_IDLE_WAIT_MS": "3000"})
+    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms) == (25, 3000)
+    default = bus_settings("127.0.0.1:9092", env={})
+    assert default.fetch_max_wait_ms < default.fetch_idle_wait_ms
+    with pytest.raises(RuntimeError, match="TOUSU_FETCH_IDLE_WAIT_MS must be a whole number"):
+        bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_IDLE_WAIT_MS": "1s"})
