@@ -357,11 +357,12 @@ class _StorePositionedTransport(faust_kafka.Transport):
 
 
 class FetchPace:
-    """How long a fetch may wait at the broker: short while messages flow, so a
-    hop costs milliseconds on a broker that holds every fetch for its whole wait
-    (the embedded one), and long once none came for a while, so an idle
-    consumer asks a few times a second rather than a hundred. The first message
-    after a quiet spell waits up to the idle wait; the ones after it do not."""
+    """How long a fetch may wait at the broker: the short wait while messages
+    flow (on a broker that holds a fetch up to its whole wait, the embedded
+    one, it bounds each hop), the long one once none came for a while, so an
+    idle consumer asks once a second rather than ten times, and the broker
+    answers it as seldom. The first message after a quiet spell may wait up to
+    the long wait; the ones after it do not."""
 
     def __init__(self, active_ms: int, idle_ms: int, idle_after_s: float):
         self.active_ms, self.idle_ms, self.idle_after_s = active_ms, idle_ms, idle_after_s
