@@ -118,7 +118,11 @@ class Up:
         self.broker: EmbeddedBroker | None = None
         self.workers: list[Worker] = []
         self.routes = Routes()
-        self.http: dict[str, httpx.AsyncClient] = {}
+        self.http: dict[str, httpx.AsyncClient] = {}  # each service's first worker
+        # Every worker of each service, taking requests in turn: with TOUSU_WORKERS
+        # above one, the others share the store and take HTTP as production's do.
+        self.pool: dict[str, list[httpx.AsyncClient]] = {}
+        self._turn: dict[str, int] = {}
         self.stopping = False
         self.journal: journal.Journal | None = None
         self.recorded = None
@@ -157,11 +161,14 @@ class Up:
             from services.desk.tables import Database
 
             self.journal = journal.Journal(Database(store_settings(env).for_service("desk")))
-        for worker in first:
+        for worker in self.workers:
             # A proxy keeps no cookies: each caller's travel with its own requests only.
-            self.http[worker.service] = httpx.AsyncClient(
-                base_url=worker.url, timeout=60, cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
-            self.routes.add(worker.service, (await self.http[worker.service].get("/openapi.json")).json())
+            client = httpx.AsyncClient(base_url=worker.url, timeout=60,
+                                       cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+            self.pool.setdefault(worker.service, []).append(client)
+            if worker.instance == 1:
+                self.http[worker.service] = client
+                self.routes.add(worker.service, (await client.get("/openapi.json")).json())
 
     @property
     def bootstrap_servers(self) -> str:
@@ -195,8 +202,9 @@ class Up:
 
     async def stop(self) -> None:
         self.stopping = True
-        for client in self.http.values():
-            await client.aclose()
+        for clients in self.pool.values():
+            for client in clients:
+                await client.aclose()
         for worker in self.workers:
             if worker.alive():
                 worker.process.send_signal(signal.SIGTERM)
@@ -220,6 +228,20 @@ class Up:
             except httpx.HTTPError:
                 return service, None
         return dict(await asyncio.gather(*(ask(s) for s in self.http)))
+
+    async def _forward(self, service: str, method: str, path: str, **request) -> httpx.Response:
+        """To the service's workers in turn. A worker that cannot be reached
+        (starting, or being restarted) was sent nothing, so the next one is
+        asked; any other failure is the caller's to retry."""
+        clients = self.pool[service]
+        turn = self._turn[service] = (self._turn.get(service, -1) + 1) % len(clients)
+        order = clients[turn:] + clients[:turn]
+        for client in order[:-1]:
+            try:
+                return await client.request(method, path, **request)
+            except httpx.ConnectError:
+                continue
+        return await order[-1].request(method, path, **request)
 
     def app(self) -> Starlette:
         async def openapi(request: Request):
@@ -253,9 +275,9 @@ class Up:
                                     media_type="application/problem+json")
             headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
             try:
-                answer = await self.http[service].request(
-                    request.method, request.url.path, params=request.query_params, headers=headers,
-                    content=await request.body())
+                answer = await self._forward(service, request.method, request.url.path,
+                                             params=request.query_params, headers=headers,
+                                             content=await request.body())
             except httpx.HTTPError:
                 return JSONResponse({"type": "https://tousu.example/problems/unavailable",
                                      "title": "Service unavailable", "status": 503,
