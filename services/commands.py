@@ -501,8 +501,13 @@ def _audit_verify(args) -> int:
         # on a busy broker; a record that is truly missing is missing on a second look.
         time.sleep(2)
         again = verify(codec.decode(m.value)[1] for m in read_all_sync(bus_settings().bootstrap_servers, "audit.log"))
-        if again.kind not in (TAMPERED, MISSING):
-            gaps = _store_gaps(again.chains, published)
+        if again.kind == TAMPERED:
+            print(f"audit chain BROKEN (altered or forked): {again.problem}", file=sys.stderr)
+            return 1
+        if again.kind == MISSING:
+            print(f"audit chain INCOMPLETE (history missing): {again.problem}", file=sys.stderr)
+            return 3
+        gaps = _store_gaps(again.chains, published)
     for line in gaps:
         print(line, file=sys.stderr)
     return 1 if any(line.startswith("GAP") for line in gaps) else 0
