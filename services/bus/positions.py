@@ -77,12 +77,13 @@ class Positioner:
         round every time, idle or not."""
         try:
             if self._ends_probe is None:
-                probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                         request_timeout_ms=10_000, **kafka_security())
-                await probe.start()
-                self._ends_probe = probe
+                # Kept before it starts: a start that fails or is cancelled is still closed.
+                self._ends_probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers,
+                                                    enable_auto_commit=False, request_timeout_ms=10_000,
+                                                    **kafka_security())
+                await self._ends_probe.start()
             ends = await self._ends_probe.end_offsets([TopicPartition(*tp) for tp in tps])
-        except Exception:
+        except BaseException:
             await self.close()  # the next call starts afresh: the broker may be another one by then
             raise
         return {(key.topic, key.partition): end for key, end in ends.items()}
