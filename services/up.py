@@ -122,6 +122,7 @@ class Up:
         # Every worker of each service, taking requests in turn: with TOUSU_WORKERS
         # above one, the others share the store and take HTTP as production's do.
         self.pool: dict[str, list[httpx.AsyncClient]] = {}
+        self.by_worker: dict[str, tuple[str, httpx.AsyncClient]] = {}  # worker name: (service, client)
         self._turn: dict[str, int] = {}
         self.stopping = False
         self.journal: journal.Journal | None = None
@@ -166,6 +167,7 @@ class Up:
             client = httpx.AsyncClient(base_url=worker.url, timeout=60,
                                        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
             self.pool.setdefault(worker.service, []).append(client)
+            self.by_worker[worker.name] = (worker.service, client)
             if worker.instance == 1:
                 self.http[worker.service] = client
                 self.routes.add(worker.service, (await client.get("/openapi.json")).json())
@@ -222,12 +224,13 @@ class Up:
             self.recorded.unlink(missing_ok=True)
 
     async def _each(self, path: str) -> dict[str, httpx.Response | None]:
-        async def ask(service):
+        """Every worker's answer (None for none), by worker name: `intake`, `intake-2`..."""
+        async def ask(name, client):
             try:
-                return service, await self.http[service].get(path)
+                return name, await client.get(path)
             except httpx.HTTPError:
-                return service, None
-        return dict(await asyncio.gather(*(ask(s) for s in self.http)))
+                return name, None
+        return dict(await asyncio.gather(*(ask(name, client) for name, (_, client) in self.by_worker.items())))
 
     async def _forward(self, service: str, method: str, path: str, **request) -> httpx.Response:
         """To the service's workers in turn. A worker that cannot be reached
@@ -252,9 +255,9 @@ class Up:
 
         async def readyz(request: Request):
             answers = await self._each("/readyz")
-            checks = {service: (answer.json().get("services", {}).get(service, answer.json())
-                                if answer is not None else {"process": "no answer"})
-                      for service, answer in answers.items()}
+            checks = {name: (answer.json().get("services", {}).get(self.by_worker[name][0], answer.json())
+                             if answer is not None else {"process": "no answer"})
+                      for name, answer in answers.items()}
             ready = all(a is not None and a.status_code == 200 for a in answers.values())
             return JSONResponse({"status": "ready" if ready else "not ready", "services": checks},
                                 status_code=200 if ready else 503)

@@ -7,11 +7,13 @@ from fastapi.testclient import TestClient
 from services.up import Up
 
 
-def worker(name: str, served: list[str], reachable: bool = True) -> httpx.AsyncClient:
+def worker(name: str, served: list[str], reachable: bool = True, drops: bool = False) -> httpx.AsyncClient:
     def answer(request: httpx.Request) -> httpx.Response:
         if not reachable:
             raise httpx.ConnectError("connection refused", request=request)
         served.append(name)
+        if drops:
+            raise httpx.ReadError("connection reset", request=request)
         return httpx.Response(202, json={"complaint_id": f"from {name}"})
     return httpx.AsyncClient(base_url=f"http://{name}", transport=httpx.MockTransport(answer))
 
@@ -20,6 +22,7 @@ def proxy(*workers: httpx.AsyncClient) -> TestClient:
     up = Up("127.0.0.1", 8315, env={})
     up.pool["intake"] = list(workers)
     up.http["intake"] = workers[0]
+    up.by_worker = {("intake" if i == 0 else f"intake-{i + 1}"): ("intake", w) for i, w in enumerate(workers)}
     up.routes.add("intake", {"paths": {"/complaints": {"post": {}}}})
     return TestClient(up.app())
 
@@ -44,3 +47,20 @@ def test_no_worker_reachable_is_a_503_naming_the_service():
     answer = client.post("/complaints", json={})
     assert answer.status_code == 503 and answer.headers["retry-after"]
     assert "intake" in answer.json()["detail"]
+
+
+def test_a_request_a_worker_received_is_never_sent_to_another():
+    # It may have been stored: only the caller, with its Idempotency-Key, may send it again.
+    served: list[str] = []
+    client = proxy(worker("intake-1", served, drops=True), worker("intake-2", served))
+    answer = client.post("/complaints", json={})
+    assert answer.status_code == 503
+    assert served == ["intake-1"]
+
+
+def test_readiness_asks_every_worker_and_names_each():
+    client = proxy(worker("intake-1", []), worker("intake-2", [], reachable=False))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503, "one worker does not answer"
+    assert set(answer.json()["services"]) == {"intake", "intake-2"}
+    assert answer.json()["services"]["intake-2"] == {"process": "no answer"}
