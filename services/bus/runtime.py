@@ -362,7 +362,9 @@ class FetchPace:
     one, it bounds each hop), the long one once none came for a while, so an
     idle consumer asks once a second rather than ten times, and the broker
     answers it as seldom. The first message after a quiet spell may wait up to
-    the long wait; the ones after it do not."""
+    the long wait at each hop (each consumer goes quiet on its own), so a lone
+    complaint on an idle system takes up to about a second a hop; the ones
+    that follow it do not."""
 
     def __init__(self, active_ms: int, idle_ms: int, idle_after_s: float):
         self.active_ms, self.idle_ms, self.idle_after_s = active_ms, idle_ms, idle_after_s
