@@ -474,18 +474,24 @@ def _audit_verify(args) -> int:
     from services.bus.reader import read_all_sync
 
     codec = default_codec()
+
+    def read_and_verify():
+        verdict = verify(codec.decode(m.value)[1] for m in read_all_sync(bus_settings().bootstrap_servers, "audit.log"))
+        if verdict.kind == TAMPERED:
+            print(f"audit chain BROKEN (altered or forked): {verdict.problem}", file=sys.stderr)
+            return verdict, 1
+        if verdict.kind == MISSING:
+            # Not tampering: the broker lost records the stores still hold.
+            print(f"audit chain INCOMPLETE (history missing): {verdict.problem}", file=sys.stderr)
+            return verdict, 3
+        return verdict, None
+
     # Positions first: whatever a relay publishes after this is not yet owed.
     published = {} if args.topic_only else _published_positions()
-    messages = read_all_sync(bus_settings().bootstrap_servers, "audit.log")
-    verdict = verify(codec.decode(m.value)[1] for m in messages)
+    verdict, failed = read_and_verify()
+    if failed is not None:
+        return failed
     chains = ", ".join(f"{name} {chain.records}" for name, chain in sorted(verdict.chains.items()))
-    if verdict.kind == TAMPERED:
-        print(f"audit chain BROKEN (altered or forked): {verdict.problem}", file=sys.stderr)
-        return 1
-    if verdict.kind == MISSING:
-        # Not tampering: the broker lost records the stores still hold.
-        print(f"audit chain INCOMPLETE (history missing): {verdict.problem}", file=sys.stderr)
-        return 3
     print(f"audit chain intact: {verdict.records} records ({verdict.duplicates} identical repeats); {chains or 'empty'}")
     if args.checkpoint:
         problems = _checked_checkpoints(args, verdict.chains)
@@ -500,13 +506,9 @@ def _audit_verify(args) -> int:
         # A record acknowledged a moment before the read may not yet be readable
         # on a busy broker; a record that is truly missing is missing on a second look.
         time.sleep(2)
-        again = verify(codec.decode(m.value)[1] for m in read_all_sync(bus_settings().bootstrap_servers, "audit.log"))
-        if again.kind == TAMPERED:
-            print(f"audit chain BROKEN (altered or forked): {again.problem}", file=sys.stderr)
-            return 1
-        if again.kind == MISSING:
-            print(f"audit chain INCOMPLETE (history missing): {again.problem}", file=sys.stderr)
-            return 3
+        again, failed = read_and_verify()
+        if failed is not None:
+            return failed
         gaps = _store_gaps(again.chains, published)
     for line in gaps:
         print(line, file=sys.stderr)
