@@ -118,7 +118,6 @@ class Up:
         self.broker: EmbeddedBroker | None = None
         self.workers: list[Worker] = []
         self.routes = Routes()
-        self.http: dict[str, httpx.AsyncClient] = {}  # each service's first worker
         # Every worker of each service, taking requests in turn: with TOUSU_WORKERS
         # above one, the others share the store and take HTTP as production's do.
         self.pool: dict[str, list[httpx.AsyncClient]] = {}
@@ -169,7 +168,6 @@ class Up:
             self.pool.setdefault(worker.service, []).append(client)
             self.by_worker[worker.name] = (worker.service, client)
             if worker.instance == 1:
-                self.http[worker.service] = client
                 self.routes.add(worker.service, (await client.get("/openapi.json")).json())
 
     @property
@@ -251,7 +249,7 @@ class Up:
             return JSONResponse(self.routes.merged())
 
         async def healthz(request: Request):
-            return JSONResponse({"status": "ok", "services": list(self.http)})
+            return JSONResponse({"status": "ok", "services": list(self.pool)})
 
         async def readyz(request: Request):
             answers = await self._each("/readyz")

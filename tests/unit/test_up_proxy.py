@@ -21,7 +21,6 @@ def worker(name: str, served: list[str], reachable: bool = True, drops: bool = F
 def proxy(*workers: httpx.AsyncClient) -> TestClient:
     up = Up("127.0.0.1", 8315, env={})
     up.pool["intake"] = list(workers)
-    up.http["intake"] = workers[0]
     up.by_worker = {("intake" if i == 0 else f"intake-{i + 1}"): ("intake", w) for i, w in enumerate(workers)}
     up.routes.add("intake", {"paths": {"/complaints": {"post": {}}}})
     return TestClient(up.app())
