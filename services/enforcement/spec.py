@@ -4,6 +4,7 @@ from services.bus.runtime import ServiceSpec, Timer
 from .application import Enforcement
 from .integration import integration_events
 
+
 def timers(app: Enforcement, clock) -> list[Timer]:
     return [Timer(60.0, app.flag_overdue, "enforcement-overdue")]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 
 from services.bus.messages import Decoded
 from services.bus.store import UnitOfWork
@@ -30,13 +31,13 @@ def _view(uow: UnitOfWork, complaint_id: str, at) -> ComplaintStatus:
 def on_status(move: Callable[[ComplaintStatus, dict, datetime], None]) -> Move:
     """A move of the record's own complaint: its view (opened if need be), with
     the provisional flags the record carries noted before the move itself."""
+    @wraps(move)
     def moved(uow: UnitOfWork, r: dict, at: datetime) -> None:
         view = _view(uow, r["complaint_id"], at)
         for provisional in PROVISIONAL:
             if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
                 view.note({provisional: r[provisional]})
         move(view, r, at)
-    moved.__name__ = move.__name__
     return moved
 
 
