@@ -11,7 +11,7 @@ from services.bus.bounded import within
 from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.clock import Clock
 from services.bus.runtime import ServiceRunner, ServiceSpec
-from services.bus.settings import bus_settings, store_settings
+from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, bus_settings, store_settings
 from services.bus.topics import EVERYTHING
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class System:
             return
         if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
             self.broker = EmbeddedBroker().start()
+            self.env = {"TOUSU_SESSION_TIMEOUT_S": EMBEDDED_SESSION_TIMEOUT_S, **self.env}
         await create_topics(self.bootstrap_servers)
         bus, store = bus_settings(self.bootstrap_servers, self.env), store_settings(self.env)
         for name in self.names:

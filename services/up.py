@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.bus.broker import EmbeddedBroker, create_topics, free_port
-from services.bus.settings import store_settings
+from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services.desk import journal
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,8 @@ class Up:
             self.recorded = record_broker(bootstrap)
         await create_topics(bootstrap)
         env = {**self.env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        if self.broker:
+            env.setdefault("TOUSU_SESSION_TIMEOUT_S", EMBEDDED_SESSION_TIMEOUT_S)
         # The console acts through the one address, as behind production's proxy.
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         env.setdefault("TOUSU_CONSOLE_API_URL", f"http://{host}:{self.port}")
