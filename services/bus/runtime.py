@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
+from faust import tables as faust_tables
 from faust.types import TP
 
 from services.agencies.directory import Directory
@@ -173,6 +174,7 @@ class ServiceRunner:
             broker_credentials=faust_credentials(),
             loghandlers=[],
             Stream=_BatchingStream,
+            TableManager=_NoTablesManager,
         )
         app.positioner = self.positioner
         app.fetch_pace = FetchPace(self.bus.fetch_max_wait_ms, self.bus.fetch_idle_wait_ms,
@@ -335,6 +337,12 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
             consumer._fetcher._fetch_max_wait_ms = self.app.fetch_pace.wait_ms(bool(records))
         return records
 
+    async def on_thread_stop(self) -> None:
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        if coordinator is not None:
+            _leave_from_generation_zero(coordinator)
+        await super().on_thread_stop()
+
     async def seek_to_committed(self):
         return await self.call_thread(self._seek_from_store)
 
@@ -345,6 +353,32 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
         for tp in assigned:
             consumer.seek(tp, offsets[(tp.topic, tp.partition)])
         return {tp: offsets[(tp.topic, tp.partition)] for tp in assigned}
+
+
+def _leave_from_generation_zero(coordinator) -> None:
+    """A member that stops leaves its group, so that the others take its
+    partitions at once rather than after its session times out. aiokafka
+    leaves only from generation 1 on (Apache Kafka's first); the embedded
+    broker numbers its first generation 0. LeaveGroup carries no generation,
+    and by the time aiokafka decides, heartbeats and commits have stopped."""
+    leave = coordinator._maybe_leave_group
+
+    async def maybe_leave_group():
+        if coordinator.generation == 0 and coordinator.member_id:
+            coordinator.generation = 1
+        await leave()
+    coordinator._maybe_leave_group = maybe_leave_group
+
+
+class _NoTablesManager(faust_tables.TableManager):
+    """faust's table manager waits a second at start for tables to register
+    before the consumer may subscribe; a service declares none, and that
+    second delayed every start's first message."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 class _StorePositionedConsumer(faust_kafka.Consumer):
