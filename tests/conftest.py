@@ -6,13 +6,17 @@ registry topic is deleted and created again before each test."""
 from __future__ import annotations
 
 import asyncio
+import compileall
 import os
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from services.bus.broker import EmbeddedBroker, create_topics
+from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S
 
 
 class Bus:
@@ -89,6 +93,16 @@ def module_bus():
     bus = Bus().start()
     yield bus
     bus.stop()
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and sys.dont_write_bytecode:
+        # The suite starts some 150 service processes; with PYTHONDONTWRITEBYTECODE
+        # set none may keep its bytecode, so each would compile the services again.
+        compileall.compile_dir(Path(__file__).resolve().parents[1] / "services", quiet=2)
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        # The embedded broker's session, as tousu up asks for it.
+        os.environ.setdefault("TOUSU_SESSION_TIMEOUT_S", EMBEDDED_SESSION_TIMEOUT_S)
 
 
 def pytest_xdist_auto_num_workers(config):
