@@ -3,18 +3,32 @@ same problem+json refusals, called in-process (or, with
 TOUSU_CONSOLE_API_URL, through the deployment's proxy)."""
 from __future__ import annotations
 
+import asyncio
 import os
+import weakref
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from fastapi import Request
+
+# One client to the proxy per event loop: a client sets up TLS when made,
+# some 20 ms of CPU, which a page's every call to the API would pay again.
+_proxy_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def call(request: Request, method: str, path: str, token: str | None = None, **kwargs) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = os.environ.get("TOUSU_CONSOLE_API_URL")
-    transport = None if base else httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=base or "http://tousu.internal", timeout=30) as client:
-        return await client.request(method, path, headers=headers, **kwargs)
+    if not base:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://tousu.internal",
+                                     timeout=30) as client:
+            return await client.request(method, path, headers=headers, **kwargs)
+    clients = _proxy_clients.setdefault(asyncio.get_running_loop(), {})
+    if base not in clients:
+        # Cookies stay with the caller they belong to, never in a shared client.
+        clients[base] = httpx.AsyncClient(base_url=base, timeout=30,
+                                          cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+    return await clients[base].request(method, path, headers=headers, **kwargs)
 
 
 def problem(response: httpx.Response) -> dict | None:
