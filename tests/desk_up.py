@@ -11,7 +11,7 @@ import httpx
 
 from services import auth
 from services.bus.broker import free_port
-from tests.harness import wait_until
+from tests.harness import HTTP, wait_until
 
 KEY = "desk-test-signing-key-of-32-bytes!!!"
 
@@ -36,7 +36,7 @@ class Up:
         if self.process.poll() is not None:
             raise AssertionError(f"tousu up exited:\n{self.log.read_text(errors='replace')[-3000:]}")
         try:
-            return httpx.get(f"{self.url}/public/complaints?limit=1", timeout=2).status_code == 200
+            return HTTP.get(f"{self.url}/public/complaints?limit=1", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -5,29 +5,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from tests import factories
-from tests.harness import wait_until
+from tests.harness import HTTP, wait_until
 
 HAIDIAN, CHAOYANG, BEIJING, TIANHE = "AMR-110108", "AMR-110105", "AMR-110000", "AMR-440106"
 
 
 def submit(up, body: dict) -> str:
-    response = httpx.post(f"{up.url}/complaints", json=body, timeout=30)
+    response = HTTP.post(f"{up.url}/complaints", json=body, timeout=30)
     assert response.status_code == 202, response.text
     return response.json()["complaint_id"]
 
 
 def status(up, complaint_id: str) -> str | None:
-    return httpx.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json().get("status")
+    return HTTP.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json().get("status")
 
 
 def listed(up, complaint_id: str, status: str = "IN_MEDIATION") -> bool:
     """Whether the desk lists the complaint (to Beijing's supervisor) in that status."""
     headers = {"Authorization": f"Bearer {up.token(BEIJING, 'SUPERVISOR')}"}
-    items = httpx.get(f"{up.url}/complaints", params={"status": status, "limit": 1000}, headers=headers,
+    items = HTTP.get(f"{up.url}/complaints", params={"status": status, "limit": 1000}, headers=headers,
                       timeout=30).json()["items"]
     return any(item["complaint_id"] == complaint_id for item in items)
 
@@ -211,7 +210,7 @@ def test_a_consumer_fixes_a_wrong_credit_code_and_follows_the_status(up, browser
     error = page.locator(".field-error[data-field='respondent.uscc']")
     assert error.is_visible()
     message = error.inner_text()
-    api = httpx.post(f"{up.url}/complaints", json={**factories.complaint(41), "respondent": {
+    api = HTTP.post(f"{up.url}/complaints", json={**factories.complaint(41), "respondent": {
         **factories.complaint(41)["respondent"], "uscc": fields["respondent.uscc"]}}, timeout=30).json()
     assert message == next(e["message"] for e in api["errors"] if e["field"] == "respondent.uscc")
     assert page.input_value("[name='consumer.name']") == "孙丽"  # nothing typed is lost

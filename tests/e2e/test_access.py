@@ -21,7 +21,7 @@ from services.enforcement.application import Enforcement
 from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
 from tests import factories
-from tests.harness import decoded as harness_decoded, Processes, wait_until
+from tests.harness import HTTP, Processes, decoded as harness_decoded, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"
@@ -95,7 +95,7 @@ def routes(system: Processes) -> dict[tuple[str, str], str]:
     """(method, path) -> the service serving it, from each service's OpenAPI document."""
     served = {}
     for service in SERVICES:
-        document = httpx.get(f"{system.url_of(service)}/openapi.json", timeout=10).json()
+        document = HTTP.get(f"{system.url_of(service)}/openapi.json", timeout=10).json()
         for path, operations in document["paths"].items():
             for method in operations:
                 served.setdefault((method.upper(), path), service)
@@ -193,9 +193,9 @@ def test_every_protected_route_refuses_whoever_cannot_prove_who_they_are_or_has_
 def test_the_open_routes_answer_without_a_token(system, samples):
     served = routes(system)
     assert {("POST", "/complaints"), ("GET", "/complaints/{complaint_id}"), ("GET", "/asyncapi.json")} <= set(served)
-    shown = httpx.get(f"{system.url}/complaints/{samples['complaint_id']}", timeout=10)
+    shown = HTTP.get(f"{system.url}/complaints/{samples['complaint_id']}", timeout=10)
     assert shown.status_code == 200 and "consumer" not in shown.json()
-    assert httpx.get(f"{system.url}/asyncapi.json", timeout=10).status_code == 200
+    assert HTTP.get(f"{system.url}/asyncapi.json", timeout=10).status_code == 200
 
 
 def test_stored_events_and_their_audit_records_name_the_acting_agency_role_and_person(system, broker):

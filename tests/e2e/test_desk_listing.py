@@ -15,7 +15,7 @@ import pytest
 
 from tests import factories
 from tests.desk_up import Up
-from tests.harness import post_all, wait_until
+from tests.harness import HTTP, post_all, wait_until
 
 HAIDIAN, CHAOYANG, BEIJING = "AMR-110108", "AMR-110105", "AMR-110000"
 
@@ -41,7 +41,7 @@ def submitted(up) -> dict[str, dict]:
     headers = bearer(up, BEIJING, "SUPERVISOR")
 
     def listed():
-        body = httpx.get(f"{up.url}/complaints", params={"status": "IN_MEDIATION", "limit": 100},
+        body = HTTP.get(f"{up.url}/complaints", params={"status": "IN_MEDIATION", "limit": 100},
                          headers=headers, timeout=30).json()
         return {i["complaint_id"] for i in body["items"]} >= set(ids)
     wait_until(listed, 120, interval=0.5, message="every complaint in mediation in the supervisor's listing")
@@ -53,7 +53,7 @@ def bearer(up: Up, agency: str, role: str) -> dict:
 
 
 def listing(up: Up, headers: dict, **params) -> list[dict]:
-    response = httpx.get(f"{up.url}/complaints", params={"limit": 1000, **params}, headers=headers, timeout=30)
+    response = HTTP.get(f"{up.url}/complaints", params={"limit": 1000, **params}, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -80,7 +80,7 @@ def test_who_sees_what(up, submitted, agency, role, bureaus, personal):
 def test_refused_callers(up, caller, status):
     headers = {"no token": {}, "agency system": bearer(up, "CA-110000", "AGENCY_SYSTEM"),
                "bad token": {"Authorization": "Bearer nope"}}[caller]
-    response = httpx.get(f"{up.url}/complaints", headers=headers, timeout=10)
+    response = HTTP.get(f"{up.url}/complaints", headers=headers, timeout=10)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
 
@@ -102,7 +102,7 @@ def test_pages_stay_whole_while_complaints_arrive(up, submitted):
         seen, cursor, pages = [], None, 0
         while True:
             params = {"limit": 3, "sort": "deadline", **({"cursor": cursor} if cursor else {})}
-            body = httpx.get(f"{up.url}/complaints", params=params, headers=headers, timeout=30).json()
+            body = HTTP.get(f"{up.url}/complaints", params=params, headers=headers, timeout=30).json()
             seen += [i["complaint_id"] for i in body["items"]]
             pages += 1
             cursor = body["next_cursor"]
@@ -117,13 +117,13 @@ def test_pages_stay_whole_while_complaints_arrive(up, submitted):
 
 
 def test_csv_and_public_listing(up, submitted):
-    response = httpx.get(f"{up.url}/complaints", params={"format": "csv", "agency": HAIDIAN},
+    response = HTTP.get(f"{up.url}/complaints", params={"format": "csv", "agency": HAIDIAN},
                          headers=bearer(up, BEIJING, "REGULATOR"), timeout=30)
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert {r["complaint_id"] for r in rows} >= {c for c, b in submitted.items() if b["receiving_agency_id"] == HAIDIAN}
     assert "consumer_name" not in rows[0]
 
-    public = httpx.get(f"{up.url}/public/complaints", params={"limit": 1000}, timeout=30)
+    public = HTTP.get(f"{up.url}/public/complaints", params={"limit": 1000}, timeout=30)
     assert public.status_code == 200
     text = public.text
     assert all(body["consumer"]["name"] not in text and body["consumer"]["phone"] not in text
@@ -135,7 +135,7 @@ def test_answers_match_the_openapi_documents_schemas(up, submitted):
     """The response schemas the document gives are what the routes answer."""
     from openapi_schema_validator import OAS31Validator
 
-    document = httpx.get(f"{up.url}/openapi.json", timeout=10).json()
+    document = HTTP.get(f"{up.url}/openapi.json", timeout=10).json()
 
     def conforms(name: str, instance) -> None:
         OAS31Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]}).validate(
@@ -143,20 +143,20 @@ def test_answers_match_the_openapi_documents_schemas(up, submitted):
 
     complaint_id = next(iter(submitted))
     worker, supervisor = bearer(up, HAIDIAN, "CASE_WORKER"), bearer(up, BEIJING, "SUPERVISOR")
-    accepted = httpx.post(f"{up.url}/complaints", json=factories.complaint(9001), timeout=30)
+    accepted = HTTP.post(f"{up.url}/complaints", json=factories.complaint(9001), timeout=30)
     conforms("SubmissionAccepted", accepted.json())
-    conforms("ComplaintStatus", httpx.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json())
-    consent = httpx.post(f"{up.url}/complaints/{complaint_id}/mediation/consent", headers=worker,
+    conforms("ComplaintStatus", HTTP.get(f"{up.url}/complaints/{complaint_id}", timeout=10).json())
+    consent = HTTP.post(f"{up.url}/complaints/{complaint_id}/mediation/consent", headers=worker,
                          json={"party": "CONSUMER", "agreed": True}, timeout=30)
     assert consent.status_code == 200, consent.text
     conforms("MediationCaseSummary", consent.json())
-    conforms("StatisticsReport", httpx.get(f"{up.url}/statistics?by=agency", headers=supervisor, timeout=30).json())
-    conforms("ComplaintPage", httpx.get(f"{up.url}/complaints?limit=5", headers=supervisor, timeout=30).json())
-    conforms("CasePage", httpx.get(f"{up.url}/cases", headers=supervisor, timeout=30).json())
-    conforms("PublicComplaintPage", httpx.get(f"{up.url}/public/complaints?limit=5", timeout=30).json())
+    conforms("StatisticsReport", HTTP.get(f"{up.url}/statistics?by=agency", headers=supervisor, timeout=30).json())
+    conforms("ComplaintPage", HTTP.get(f"{up.url}/complaints?limit=5", headers=supervisor, timeout=30).json())
+    conforms("CasePage", HTTP.get(f"{up.url}/cases", headers=supervisor, timeout=30).json())
+    conforms("PublicComplaintPage", HTTP.get(f"{up.url}/public/complaints?limit=5", timeout=30).json())
     uscc = submitted[complaint_id]["respondent"]["uscc"]
-    conforms("OperatorDisclosure", httpx.get(f"{up.url}/public/operators/{uscc}", timeout=30).json())
-    refused = httpx.get(f"{up.url}/complaints?status=NOPE", headers=supervisor, timeout=30)
+    conforms("OperatorDisclosure", HTTP.get(f"{up.url}/public/operators/{uscc}", timeout=30).json())
+    refused = HTTP.get(f"{up.url}/complaints?status=NOPE", headers=supervisor, timeout=30)
     conforms("Problem", refused.json())
 
 
@@ -184,7 +184,7 @@ def test_the_desk_as_a_worker_of_its_own(bus, tmp_path):
             if desk.poll() is not None:
                 raise AssertionError((tmp_path / "desk.log").read_text(errors="replace")[-3000:])
             try:
-                items = httpx.get(f"http://127.0.0.1:{port}/complaints", headers=headers, timeout=5).json()["items"]
+                items = HTTP.get(f"http://127.0.0.1:{port}/complaints", headers=headers, timeout=5).json()["items"]
             except httpx.HTTPError:
                 return False
             return [i["status"] for i in items if i["complaint_id"] == complaint_id] == ["IN_MEDIATION"]

@@ -27,7 +27,7 @@ from services.bus.reader import read_all_sync
 from services.mediation.rules import clock_end
 from tests import factories
 from tests.factories import changed, without
-from tests.harness import Processes, assert_problem, distinct_events, post_all, wait_until
+from tests.harness import HTTP, Processes, assert_problem, distinct_events, post_all, wait_until
 
 DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,11 +349,11 @@ def test_the_idempotency_key_outlives_an_intake_restart(system, module_bus):
     url = system.url_of("intake")
     body, marker = marked(9)
     key = f"hotline-{uuid.uuid4()}"
-    first = httpx.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
+    first = HTTP.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
     assert first.status_code == 202
     system.workers["intake"].kill()
     restart_intake(system)
-    retry = httpx.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
+    retry = HTTP.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
     assert retry.status_code == 202 and retry.json() == first.json()
     system.wait_status(first.json()["complaint_id"], lambda d: d["status"] != "RECEIVED", timeout=90)
     assert bodies_with(module_bus.bootstrap_servers, marker) == {first.json()["complaint_id"]}
@@ -378,7 +378,7 @@ def test_503_when_the_store_cannot_be_written_and_nothing_is_kept(bus, tmp_path)
         lock.execute("BEGIN EXCLUSIVE")
         try:
             for headers in ({}, {"Idempotency-Key": key}):
-                response = httpx.post(f"{url}/complaints", json=body, headers=headers, timeout=30)
+                response = HTTP.post(f"{url}/complaints", json=body, headers=headers, timeout=30)
                 problem = assert_problem(response, 503)
                 assert "nothing was kept" in problem["detail"] and response.headers["retry-after"]
                 assert "sqlite" not in response.text.lower() and "locked" not in response.text
@@ -392,7 +392,7 @@ def test_503_when_the_store_cannot_be_written_and_nothing_is_kept(bus, tmp_path)
         assert read_all_sync(bus.bootstrap_servers, "complaints.received") == []
 
         # The same key, retried once the store is back: one complaint, stored and published.
-        retry = httpx.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
+        retry = HTTP.post(f"{url}/complaints", json=body, headers={"Idempotency-Key": key}, timeout=30)
         assert retry.status_code == 202
         complaint_id = retry.json()["complaint_id"]
         wait_until(lambda: bodies_with(bus.bootstrap_servers, marker), 30, message="the retry published")
@@ -504,7 +504,7 @@ def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(syste
     body = "\n".join(json.dumps(line, ensure_ascii=False) for line, _ in lines) + "\n{not json\n"
     headers = {"Authorization": f"Bearer {system.token('AMR-310115', 'AGENCY_SYSTEM')}",
                "Content-Type": "application/x-ndjson", "Idempotency-Key": f"platform-{uuid.uuid4()}"}
-    first = httpx.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
+    first = HTTP.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
     assert first.status_code == 200, first.text
     results = first.json()["results"]
     assert [(r["line"], r["status"]) for r in results] == [(1, 202), (2, 422), (3, 202), (4, 422), (5, 202),
@@ -514,7 +514,7 @@ def test_a_bulk_of_good_and_bad_lines_ends_with_each_good_one_decided_once(syste
     # sends the whole batch again once intake is back.
     system.workers["intake"].kill()
     restart_intake(system)
-    again = httpx.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
+    again = HTTP.post(f"{url}/complaints/bulk", content=body.encode("utf-8"), headers=headers, timeout=60)
     assert again.json() == first.json()
 
     # The same through the CLI: an NDJSON file, one line left.

@@ -24,7 +24,7 @@ from services.mediation.domainmodel import MediationCase
 from services.mediation.rules import clock_end
 from tests import factories
 from tests.conftest import Bus
-from tests.harness import Processes, wait_until
+from tests.harness import HTTP, Processes, wait_until
 
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"  # Beijing's bureau, above Haidian in the directory
@@ -150,7 +150,7 @@ def test_a_joint_complaint_is_mediated_to_agreement_with_the_consent_of_those_it
     body["representatives"] = [first, "李娜娜"]
     three = factories.complaint(number, co_consumers=body["co_consumers"],
                                 representatives=[first, "李娜娜", "王芳芳"])
-    refused = httpx.post(f"{system.url}/complaints", json=three, timeout=30)
+    refused = HTTP.post(f"{system.url}/complaints", json=three, timeout=30)
     assert refused.status_code == 422 and refused.json()["field"] == "representatives"
 
     [complaint_id] = system.submit(body)

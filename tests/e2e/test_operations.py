@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import Processes, wait_until
+from tests.harness import HTTP, Processes, wait_until
 
 SERVICES = ("intake", "routing", "mediation")
 
@@ -25,7 +24,7 @@ def system(bus, tmp_path):
 
 
 def metrics(url: str) -> dict[tuple[str, tuple], float]:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = HTTP.get(f"{url}/metrics", timeout=10).text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -45,18 +44,18 @@ def json_lines(text: str) -> list[dict]:
 
 
 def ready(url: str) -> bool:
-    return httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+    return HTTP.get(f"{url}/readyz", timeout=10).status_code == 200
 
 
 def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goes(system, bus):
     for name in SERVICES:
-        assert httpx.get(f"{system.url_of(name)}/healthz", timeout=10).json()["status"] == "ok"
+        assert HTTP.get(f"{system.url_of(name)}/healthz", timeout=10).json()["status"] == "ok"
         wait_until(lambda: ready(system.url_of(name)), 60, message=f"{name} ready")
 
-    answer = httpx.post(f"{system.url}/complaints", json=factories.complaint(1),
+    answer = HTTP.post(f"{system.url}/complaints", json=factories.complaint(1),
                         headers={"X-Request-ID": "ops-test-0001"}, timeout=30)
     assert answer.status_code == 202 and answer.headers["X-Request-ID"] == "ops-test-0001"
-    assert httpx.get(f"{system.url}/healthz", timeout=10).headers["X-Request-ID"], "an id is made when none is given"
+    assert HTTP.get(f"{system.url}/healthz", timeout=10).headers["X-Request-ID"], "an id is made when none is given"
     logged = json_lines(system.workers["intake"].log_path.read_text())
     assert any(line.get("request_id") == "ops-test-0001" and line.get("status") == 202 for line in logged), logged
     assert all(line["service"] == "intake" for line in logged)
@@ -91,10 +90,10 @@ def test_health_readiness_metrics_and_request_ids_while_the_broker_comes_and_goe
     assert value(intake, "tousu_store_position", service="intake") >= 1
 
     bus.broker.stop()
-    down = wait_until(lambda: (r := httpx.get(f"{routing}/readyz", timeout=10)).status_code == 503 and r.json(),
+    down = wait_until(lambda: (r := HTTP.get(f"{routing}/readyz", timeout=10)).status_code == 503 and r.json(),
                       30, message="routing not ready without a broker")
     assert down["services"]["routing"]["broker"] != "ok" and down["services"]["routing"]["store"] == "ok"
-    assert httpx.get(f"{routing}/healthz", timeout=10).status_code == 200
+    assert HTTP.get(f"{routing}/healthz", timeout=10).status_code == 200
     blind = metrics(routing)
     assert value(blind, "tousu_store_position", service="routing") >= 1, "metrics still answer"
     assert value(blind, "tousu_broker_answering") == 0

@@ -11,14 +11,13 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.bus.broker import free_port
 from services.bus.topics import SERVICES
 from tests import factories
-from tests.harness import Processes, post_all, wait_until
+from tests.harness import HTTP, Processes, post_all, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx binary on this machine")
@@ -52,7 +51,7 @@ def proxied(bus, tmp_path):
 
 
 def requests_seen(url: str, route: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = HTTP.get(f"{url}/metrics", timeout=10).text
     return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
                if s.name == "tousu_http_requests_total" and s.labels["route"] == route)
 
@@ -60,23 +59,23 @@ def requests_seen(url: str, route: str) -> float:
 def test_one_address_reaches_each_service_through_the_proxy(proxied):
     system, url = proxied
     [cid] = asyncio.run(post_all(url, [factories.complaint(1)]))  # AMR-110108
-    wait_until(lambda: httpx.get(f"{url}/complaints/{cid}", timeout=10).json()["status"] == "IN_MEDIATION", 60,
+    wait_until(lambda: HTTP.get(f"{url}/complaints/{cid}", timeout=10).json()["status"] == "IN_MEDIATION", 60,
                message="in mediation, read through the proxy")
     worker = {"Authorization": f"Bearer {system.token('AMR-110108')}"}
-    consent = httpx.post(f"{url}/complaints/{cid}/mediation/consent", json={"party": "CONSUMER", "agreed": True},
+    consent = HTTP.post(f"{url}/complaints/{cid}/mediation/consent", json={"party": "CONSUMER", "agreed": True},
                          headers={**worker, "X-Request-ID": "through-the-proxy"}, timeout=30)
     assert consent.status_code == 200, consent.text
     assert consent.headers["X-Request-ID"] == "through-the-proxy"
     outsider = {"Authorization": f"Bearer {system.token('CA-310000', 'AGENCY_SYSTEM')}"}
-    httpx.post(f"{url}/complaints/{cid}/referral/reply", json={"answer": "ACKNOWLEDGED"}, headers=outsider,
+    HTTP.post(f"{url}/complaints/{cid}/referral/reply", json={"answer": "ACKNOWLEDGED"}, headers=outsider,
                timeout=30)
-    httpx.get(f"{url}/cases/PC-000000000000", headers=worker, timeout=30)
+    HTTP.get(f"{url}/cases/PC-000000000000", headers=worker, timeout=30)
 
     # The desk lists what intake took in on the same path, and serves the console.
-    listed = wait_until(lambda: [i for i in httpx.get(f"{url}/complaints", headers=worker, timeout=10).json()["items"]
+    listed = wait_until(lambda: [i for i in HTTP.get(f"{url}/complaints", headers=worker, timeout=10).json()["items"]
                                  if i["complaint_id"] == cid], 60, message="listed on the desk through the proxy")
     assert listed[0]["status"] == "IN_MEDIATION"
-    login = httpx.get(f"{url}/console/login", timeout=10)
+    login = HTTP.get(f"{url}/console/login", timeout=10)
     assert login.status_code == 200 and "<form" in login.text
 
     expected = {"intake": "/complaints/{complaint_id}", "mediation": "/complaints/{complaint_id}/mediation/consent",

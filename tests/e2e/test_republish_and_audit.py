@@ -8,19 +8,25 @@ import asyncio
 import random
 import time
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import assert_exactly_once, decided_and_mediated, mediation_settled, post_all, wait_until
+from tests.harness import (
+    HTTP,
+    assert_exactly_once,
+    decided_and_mediated,
+    mediation_settled,
+    post_all,
+    wait_until,
+)
 
 
 def statuses(system, ids: list[str]) -> dict[str, str]:
     """What `tousu status` shows for the first two, and what the API answers for every one."""
     shown = {cid: system.cli("status", cid, "--json", "--url", system.url).stdout for cid in ids[:2]}
-    return {**shown, **{f"GET {cid}": httpx.get(f"{system.url}/complaints/{cid}", timeout=10).text for cid in ids}}
+    return {**shown, **{f"GET {cid}": HTTP.get(f"{system.url}/complaints/{cid}", timeout=10).text for cid in ids}}
 
 
 def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system, broker):

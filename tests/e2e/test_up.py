@@ -9,11 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from services.bus.broker import free_port
 from tests import factories
-from tests.harness import wait_until
+from tests.harness import HTTP, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,10 +58,10 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
         assert broker, "the embedded broker runs as a child of tousu up"
 
         url = f"http://127.0.0.1:{port}"
-        accepted = httpx.post(f"{url}/complaints", json=factories.complaint(1), timeout=30)
+        accepted = HTTP.post(f"{url}/complaints", json=factories.complaint(1), timeout=30)
         assert accepted.status_code == 202, accepted.text
         cid = accepted.json()["complaint_id"]
-        status = wait_until(lambda: (s := httpx.get(f"{url}/complaints/{cid}", timeout=10).json())["status"]
+        status = wait_until(lambda: (s := HTTP.get(f"{url}/complaints/{cid}", timeout=10).json())["status"]
                             == "IN_MEDIATION" and s, 60, message="accepted and in mediation")
         assert status["agency_id"] == "AMR-110108"
 
@@ -119,10 +117,10 @@ def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies(tmp_p
     up, _ = start_up(tmp_path, port, env)
     try:
         url = f"http://127.0.0.1:{port}"
-        ids = [httpx.post(f"{url}/complaints", json=factories.complaint(i), timeout=30).json()["complaint_id"]
+        ids = [HTTP.post(f"{url}/complaints", json=factories.complaint(i), timeout=30).json()["complaint_id"]
                for i in range(5)]
         for cid in ids:
-            wait_until(lambda: httpx.get(f"{url}/complaints/{cid}", timeout=10).json()["status"] == "IN_MEDIATION",
+            wait_until(lambda: HTTP.get(f"{url}/complaints/{cid}", timeout=10).json()["status"] == "IN_MEDIATION",
                        60, message="in mediation")
         stop_up(up, 30)
 
