@@ -364,6 +364,10 @@ class Relay:
         with the same bytes (consumers deduplicate by event id)."""
         # Topics first: if the broker falters here, the next step tries again.
         await create_topics(self.bootstrap_servers, repair=True)
+        # The producer may still know a topic as the broker auto-created it (the
+        # audit log with 4 partitions): it would write where the topic now ends,
+        # find that partition gone at the next look, and restore again, for ever.
+        await self.producer.client.force_metadata_update()
         self.restorations += 1
         self.restoring_to = max(self.position, self.recorded)
         log.warning("relay %s: the broker lost data (%s); created the topics, publishing the history "

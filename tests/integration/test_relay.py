@@ -101,3 +101,71 @@ def test_stopping_waits_for_a_store_read_in_flight_before_the_store_closes(bus, 
 
     asyncio.run(scenario())
     assert order[-2:] == ["read done", "store closed"]
+
+
+def test_a_relay_restores_once_when_the_audit_log_it_saw_auto_created_is_repaired_to_one_partition(bus, tmp_path):
+    """A broker that lost its data auto-creates the audit log with 4 partitions
+    for whichever client asks first; a restoring relay deletes it and creates it
+    with one. A producer that kept the 4-partition metadata wrote mediation's
+    audit records to a partition the topic no longer has (the broker took them),
+    saw that partition gone, restored again, and so on every second."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from services.bus.runtime import ServiceRunner
+    from services.bus.settings import bus_settings
+    from services.system import spec
+    from tests.inbound import deliver
+
+    runner = ServiceRunner(spec("mediation"), bus_settings(bus.bootstrap_servers),
+                           store_settings({"TOUSU_DATA_DIR": str(tmp_path)}))
+    relay = runner.relay
+
+    def accept(first: int, count: int) -> None:
+        deliver(runner.app, "mediation", *[("ComplaintAccepted", dict(EXAMPLES["ComplaintAccepted"],
+                                                                      complaint_id=f"TS-AC-{i}"))
+                                           for i in range(first, first + count)])
+        relay.wake()
+
+    async def until(predicate, message):
+        deadline = time.monotonic() + 30
+        while not predicate():
+            assert time.monotonic() < deadline, message
+            await asyncio.sleep(0.05)
+
+    async def scenario():
+        await runner.open()
+        try:
+            accept(0, 5)
+            newest = runner.app.recorder.max_notification_id()
+            await until(lambda: relay.position >= newest, "published")
+            # Held while the broker loses everything and a client asking for the audit log has it
+            # made with 4 partitions, of which this relay's producer learns.
+            relay._task.cancel()
+            await asyncio.gather(relay._task, return_exceptions=True)
+            await asyncio.to_thread(bus.wipe)
+            admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap_servers)
+            await admin.start()
+            await admin.delete_topics(["audit.log"])
+            await asyncio.sleep(0.5)
+            await admin.create_topics([NewTopic("audit.log", 4, 1)])
+            await admin.close()
+            await relay.producer.client.force_metadata_update()
+            assert len(relay.producer.client.cluster.partitions_for_topic("audit.log")) == 4
+            accept(5, 3)
+            relay._lost = await relay.watch.lost(relay.floors, relay.prints)
+            assert relay._lost, "the broker lost what the relay wrote"
+            relay._task = asyncio.create_task(relay._run())
+            newest = runner.app.recorder.max_notification_id()
+            await until(lambda: relay.restorations >= 1 and relay.restoring_to is None and relay.position >= newest,
+                        "restored")
+            await asyncio.sleep(3)  # a relay that found its log gone again would be restoring by now
+            assert relay.restorations == 1
+            return newest
+        finally:
+            await runner.stop()
+
+    stored = asyncio.run(scenario())
+    records = asyncio.run(audit_records(bus.bootstrap_servers))
+    verdict = audit.verify(records)
+    assert verdict.ok, verdict.problem
+    assert verdict.chains["mediation"].records == stored
