@@ -92,13 +92,14 @@ def test_a_declined_referral_is_decided_again(system, broker):
 def test_no_personal_data_reaches_the_public_stream(system, broker):
     bus = broker
     rng = random.Random(7)
-    bodies = [factories.varied(i, rng) for i in range(1000)]
-    bodies += [dict(factories.complaint(1000 + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
-    for body in bodies[1000:]:
+    count = 400  # each with its own consumer and facts; every kind of decision many times over
+    bodies = [factories.varied(i, rng) for i in range(count)]
+    bodies += [dict(factories.complaint(count + i), kind="REPORT", alleged_violation="COUNTERFEIT") for i in range(20)]
+    for body in bodies[count:]:
         body.pop("demands")
     ids = asyncio.run(post_all(system.url, bodies))
-    reports = set(ids[1000:])
-    wait_until(lambda: len({r["complaint_id"] for r in _public(bus)} & set(ids[:1000])) == 1000, 180, interval=2,
+    reports = set(ids[count:])
+    wait_until(lambda: len({r["complaint_id"] for r in _public(bus)} & set(ids[:count])) == count, 180, interval=2,
                message="every complaint on the public stream")
     raw = b"".join(m.value for m in read_all_sync(bus.bootstrap_servers, "public.complaints"))
     for body in bodies:
