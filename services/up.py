@@ -347,6 +347,11 @@ async def run(host: str, port: int, log_level: str) -> None:
         server = _serve(up.app(), host, port)
         serving = asyncio.create_task(server.serve())
         supervising = asyncio.create_task(up.supervise())
+        # "up" only once it listens: whoever reads the banner may send at once.
+        while not server.started and not serving.done() and not stopping.done():
+            await asyncio.sleep(0.02)
+        if serving.done():
+            serving.result()  # the server could not start (port taken): say why
         print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
         print(f"  broker: {up.bootstrap_servers}{' (embedded, in memory)' if up.broker else ''}", flush=True)
         count = len(up.workers) // len(up.services)
