@@ -1,6 +1,5 @@
 """The agency directory: built from the national division table, with local overrides."""
 import json
-import time
 
 import pytest
 
@@ -174,12 +173,11 @@ def test_is_superior(d, upper, lower, expected):
     assert d.is_superior(upper, lower) is expected
 
 
-def test_loads_fast_and_once():
+def test_loads_once():
+    # How long the load takes is the benchmark's business, not a test's.
     directory_module._load.cache_clear()
     directory_module._base_agencies.cache_clear()
-    started = time.perf_counter()
     first = Directory.load()
-    assert time.perf_counter() - started < 1.0
     assert Directory.load() is first
 
 
