@@ -1,5 +1,5 @@
 """The statistics service on the real broker, against SQLite and PostgreSQL:
-a workload of thousands of varied requests produced straight onto the four
+a workload of hundreds of varied requests produced straight onto the four
 topics, the figures computed here independently from what was generated, and
 the service's figures equal to them exactly: live, after redelivery of every
 message, after a SIGKILL mid-stream, and after a rebuild from the topics."""
@@ -305,7 +305,7 @@ def stats_args(**overrides) -> argparse.Namespace:
 
 
 def test_figures_are_exact_live_after_redelivery_and_after_a_rebuild(bus, store_env, monkeypatch, capsys, tmp_path):
-    workload = Workload(1000, seed=7)
+    workload = Workload(500, seed=7)
     messages = workload.messages()
     env = {**os.environ, **store_env}
 
