@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaProducer
 
@@ -45,9 +46,10 @@ def test_wiped_broker_republished_gives_the_same_state_without_duplicates(system
     # The services restore a broker that lost their data by themselves; an
     # operator republishing at the same time only adds duplicates.
     bus.wipe()
-    for service in ("intake", "routing", "mediation", "enforcement"):
-        result = system.cli("republish", service)
-        assert "republished" in result.stderr
+    with ThreadPoolExecutor(4) as operators:  # one terminal per service
+        for result in operators.map(lambda service: system.cli("republish", service),
+                                    ("intake", "routing", "mediation", "enforcement")):
+            assert "republished" in result.stderr
 
     wait_until(lambda: decided_and_mediated(bus.bootstrap_servers, ids)[:2] == (before_decisions, before_mediation),
                60, interval=1, message="the same decisions and mediations as before the wipe")
