@@ -119,13 +119,16 @@ _TIERS = ("e2e", "integration", "browser", "unit")
 
 
 def pytest_collection_modifyitems(items):
-    # Longest tiers first: the workers start on the systems of processes and
-    # the many quick unit tests even out the end. Every worker must collect
-    # the same order, so the sort is stable and depends on paths alone.
-    def tier(item):
+    # The modules marked slow first, then the longest tiers: the workers start
+    # on what takes longest and the many quick unit tests even out the end (a
+    # long module dealt last would run on after the others are done). Every
+    # worker must collect the same order, so the sort is stable and depends on
+    # paths and markers alone.
+    def order(item):
         parts = item.nodeid.split("/")
-        return _TIERS.index(parts[1]) if len(parts) > 2 and parts[1] in _TIERS else len(_TIERS)
-    items.sort(key=tier)
+        tier = _TIERS.index(parts[1]) if len(parts) > 2 and parts[1] in _TIERS else len(_TIERS)
+        return item.get_closest_marker("slow") is None, tier
+    items.sort(key=order)
 
 
 PERSISTENCE = ["sqlite", "postgres"]

@@ -10,6 +10,8 @@ import pytest
 from tests import factories
 from tests.harness import HTTP, wait_until
 
+pytestmark = pytest.mark.slow
+
 HAIDIAN, CHAOYANG, BEIJING, TIANHE = "AMR-110108", "AMR-110105", "AMR-110000", "AMR-440106"
 
 

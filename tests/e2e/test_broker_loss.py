@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import persistence_env
 from tests.harness import DECISIONS, Processes, post_all, settled, wait_until
 
+pytestmark = pytest.mark.slow
+
 
 def event_ids(bootstrap: str, topic: str) -> set[str]:
     codec = default_codec()

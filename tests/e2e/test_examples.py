@@ -21,6 +21,8 @@ from services.bus.reader import read_all_sync
 from tests import factories
 from tests.harness import Processes, post_all, wait_until
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

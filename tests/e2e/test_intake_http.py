@@ -29,6 +29,8 @@ from tests import factories
 from tests.factories import changed, without
 from tests.harness import HTTP, Processes, assert_problem, distinct_events, post_all, wait_until
 
+pytestmark = pytest.mark.slow
+
 DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import Counter
 
+import pytest
 
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
@@ -15,6 +16,8 @@ from services.mediation.application import Mediation
 from services.mediation.domainmodel import MediationCase
 from tests import factories
 from tests.harness import Processes, distinct_events, post_all, wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def report(i: int) -> dict:

@@ -26,6 +26,8 @@ from tests import factories
 from tests.conftest import Bus
 from tests.harness import HTTP, Processes, wait_until
 
+pytestmark = pytest.mark.slow
+
 BUREAU = "AMR-110108"  # factories.complaint(i) for i % 8 == 1: Beijing Haidian
 ABOVE = "AMR-110000"  # Beijing's bureau, above Haidian in the directory
 ELSEWHERE = "AMR-440106"  # Guangzhou Tianhe: a bureau with no say over Haidian's cases

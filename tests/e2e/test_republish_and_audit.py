@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaProducer
+import pytest
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
@@ -22,6 +23,8 @@ from tests.harness import (
     post_all,
     wait_until,
 )
+
+pytestmark = pytest.mark.slow
 
 
 def statuses(system, ids: list[str]) -> dict[str, str]:

@@ -17,6 +17,8 @@ from services.routing.rulebook import CHINA_STANDARD_TIME
 from tests import factories
 from tests.harness import Processes, wait_until
 
+pytestmark = pytest.mark.slow
+
 BUREAU = "AMR-110108"
 
 

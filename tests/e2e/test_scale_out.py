@@ -13,6 +13,8 @@ from tests import factories
 from tests.conftest import persistence_env
 from tests.harness import DECISIONS, Processes, post_all, settled, wait_until
 
+pytestmark = pytest.mark.slow
+
 LEADS = "this worker leads"
 
 

@@ -12,11 +12,14 @@ import random
 import uuid
 
 from aiokafka import AIOKafkaProducer
+import pytest
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
 from tests.harness import assert_exactly_once, decided_and_mediated, mediation_settled, post_all, wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed_midstream(system, broker):

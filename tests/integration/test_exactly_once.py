@@ -8,12 +8,15 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from aiokafka import AIOKafkaProducer
+import pytest
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all
 from services.mediation.domainmodel import MediationCase
 from services.system import System
 from tests.examples import EXAMPLES
+
+pytestmark = pytest.mark.slow
 
 
 def accepted(cid: str, position: int) -> tuple[bytes, list]:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaProducer
 from eventsourcing.utils import get_topic
+import pytest
 
 from services.bus.codec import default_codec
 from services.bus.relay import RELAY_TRACKING
@@ -35,6 +36,8 @@ from services.statistics.domainmodel import RequestFacts
 from services.statistics.report import MEASURES, Query
 from tests.examples import EXAMPLES
 from tests.factories import make_uscc
+
+pytestmark = pytest.mark.slow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # County bureau -> (city, province), written out by hand: municipalities and a
