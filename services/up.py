@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.bus.broker import EmbeddedBroker, create_topics, free_port
+from services.bus.lifetime import ends_with_parent
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services.desk import journal
 
@@ -64,7 +65,7 @@ class Worker:
             env=self.env, stdout=subprocess.DEVNULL,
             # Ctrl-C in a terminal reaches the whole foreground group: the parent
             # alone handles it, and stops the workers in order.
-            start_new_session=True)
+            start_new_session=True, preexec_fn=ends_with_parent())
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -20,6 +20,7 @@ import httpx
 
 from services.bus.broker import free_port
 from services.bus.codec import default_codec
+from services.bus.lifetime import ends_with_parent
 from services.bus.reader import read_all_sync
 from services.bus.topics import SERVICES
 
@@ -161,7 +162,7 @@ class Worker:
             args += ["--port", str(self.port)]
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=Path(__file__).resolve().parents[1])
+                                        cwd=Path(__file__).resolve().parents[1], preexec_fn=ends_with_parent())
         return self
 
     def kill(self) -> None:

@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from . import topics as registry
+from .lifetime import ends_with_parent
 from .settings import kafka_security
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class EmbeddedBroker:
             # Its own session: Ctrl-C in a terminal must reach tousu, which
             # stops the services first and the broker last.
             start_new_session=True,
+            preexec_fn=ends_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -9,9 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from services.bus.broker import free_port
 from tests import factories
 from tests.harness import HTTP, wait_until
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,7 +112,7 @@ def stop_up(up: subprocess.Popen, within: float) -> str:
     return out
 
 
-def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies(tmp_path):
+def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies_and_killed_leaves_nothing(tmp_path):
     from services.bus.reader import read_all_sync
     from tests.harness import distinct_events
 
@@ -140,7 +144,13 @@ def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies(tmp_p
                                 capture_output=True, text=True, timeout=120)
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert "audit chain intact" in verify.stdout
-        stop_up(up, 30)
+
+        # Killed outright, it cannot stop them: its workers and broker end with it all the same.
+        left = children(up.pid)
+        assert len(left) >= 6, left  # the broker and a worker per service
+        up.send_signal(signal.SIGKILL)
+        up.wait()
+        wait_until(lambda: not [pid for pid in left if alive(pid)], 30, message="tousu up's children to end")
     finally:
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
