@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import faust
-from faust.transport.drivers import aiokafka as faust_kafka
 from faust import tables as faust_tables
+from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
 from services.agencies.directory import Directory
