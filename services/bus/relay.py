@@ -352,22 +352,24 @@ class Relay:
         if new:
             # Repair: a reader may have reached a missing inbox first and had
             # the broker auto-create it with its own partition count.
-            await create_topics(self.bootstrap_servers, new, repair=True)
+            await self._repair_topics(new)
             self.known_topics.update(new)
-            # Without fresh metadata the producer keeps sending to stale leaders
-            # until its request timeout.
-            await self.producer.client.force_metadata_update()
+
+    async def _repair_topics(self, names: list[str] | None = None) -> None:
+        """The topics (all of the registry's by default) as the registry has
+        them, and the producer told. Without fresh metadata it keeps sending to
+        stale leaders until its request timeout, or to a partition the broker
+        had auto-created and the repair removed (the audit log with 4): it then
+        finds that partition gone and restores again, for ever."""
+        await create_topics(self.bootstrap_servers, names, repair=True)
+        await self.producer.client.force_metadata_update()
 
     async def _restore(self, reason: str) -> None:
         """The broker lost what this relay published: create every topic again
         with the registry's settings and publish the whole history, in order,
         with the same bytes (consumers deduplicate by event id)."""
         # Topics first: if the broker falters here, the next step tries again.
-        await create_topics(self.bootstrap_servers, repair=True)
-        # The producer may still know a topic as the broker auto-created it (the
-        # audit log with 4 partitions): it would write where the topic now ends,
-        # find that partition gone at the next look, and restore again, for ever.
-        await self.producer.client.force_metadata_update()
+        await self._repair_topics()
         self.restorations += 1
         self.restoring_to = max(self.position, self.recorded)
         log.warning("relay %s: the broker lost data (%s); created the topics, publishing the history "
