@@ -14,8 +14,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -26,8 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.bus.broker import EmbeddedBroker, create_topics, free_port
-from services.bus.lifetime import ends_with_parent
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
+from services import launch
 from services.desk import journal
 
 log = logging.getLogger(__name__)
@@ -47,7 +45,7 @@ class Worker:
     env: dict
     log_level: str
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
+    process: launch.Command | None = None
     restarts: int = 0
 
     @property
@@ -59,13 +57,12 @@ class Worker:
         return self.service if self.instance == 1 else f"{self.service}-{self.instance}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "--log-level", self.log_level, "worker", self.service,
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=subprocess.DEVNULL,
+        self.process = launch.start(
+            ["--log-level", self.log_level, "worker", self.service, "--host", "127.0.0.1", "--port", str(self.port)],
+            self.env,
             # Ctrl-C in a terminal reaches the whole foreground group: the parent
             # alone handles it, and stops the workers in order.
-            start_new_session=True, preexec_fn=ends_with_parent())
+            own_session=True, name=f"tousu-{self.name}")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
