@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from services import auth
 from services.bus.broker import free_port
+from tests import launcher
 from tests.harness import HTTP, wait_until
 
 KEY = "desk-test-signing-key-of-32-bytes!!!"
@@ -26,9 +26,7 @@ class Up:
         self.process = None
 
     def start(self) -> "Up":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--port", str(self.port)], env=self.env,
-            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+        self.process = launcher.start(["up", "--port", str(self.port)], self.env, self.log)
         wait_until(self._ready, 120, message="tousu up")
         return self
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -20,9 +19,10 @@ import httpx
 
 from services.bus.broker import free_port
 from services.bus.codec import default_codec
-from services.bus.lifetime import ends_with_parent
 from services.bus.reader import read_all_sync
 from services.bus.topics import SERVICES
+from services import launch
+from tests import launcher
 
 
 DECISIONS = ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred")
@@ -153,16 +153,13 @@ class Worker:
     def __init__(self, service: str, env: dict, log_dir: Path, port: int | None = None, name: str | None = None):
         self.service, self.env, self.port = service, env, port
         self.log_path = log_dir / f"{name or service}.log"
-        self.process: subprocess.Popen | None = None
+        self.process: launch.Command | None = None
 
     def start(self) -> "Worker":
-        args = [sys.executable, "-m", "services.cli", "--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"),
-                "worker", self.service]
+        args = ["--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"), "worker", self.service]
         if self.port:
             args += ["--port", str(self.port)]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=Path(__file__).resolve().parents[1], preexec_fn=ends_with_parent())
+        self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}")
         return self
 
     def kill(self) -> None:
@@ -278,8 +275,7 @@ class Processes:
             worker.wait_stopped()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=300, check=check, cwd=Path(__file__).resolve().parents[1])
+        return launcher.run(list(args), self.env, check=check)
 
 
 async def post_all(url: str, bodies: list[dict], concurrency: int = 16, on_progress=None) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from services.bus.broker import free_port
+from tests import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 STOPPED = f"127.0.0.1:{free_port()}"  # nothing listens there
@@ -76,9 +76,8 @@ def run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
     args = [str(free_port()) if a == "{port}" else a for a in args]
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("KAFKA_", "TOUSU_", "POSTGRES_", "PERSISTENCE_"))}
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**base, "PYTHONPATH": str(ROOT), "HOME": str(cwd),
-                                            "TOUSU_DATA_DIR": str(cwd / "data"), **env})
+    return launcher.run(args, {**base, "HOME": str(cwd), "TOUSU_DATA_DIR": str(cwd / "data"), **env}, cwd,
+                        timeout=120)
 
 
 @pytest.fixture(scope="module")

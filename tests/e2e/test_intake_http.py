@@ -14,7 +14,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from services.mediation.rules import clock_end
-from tests import factories
+from tests import factories, launcher
 from tests.factories import changed, without
 from tests.harness import HTTP, Processes, assert_problem, distinct_events, post_all, wait_until
 
@@ -83,8 +82,7 @@ def restart_intake(system: Processes) -> None:
 
 
 def cli(system: Processes, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=system.env, input=stdin,
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return launcher.run(list(args), system.env, timeout=60, input=stdin)
 
 
 COMPLAINT_ID = re.compile(r"TS-\d{8}-[0-9A-F]{12}")

@@ -4,8 +4,6 @@ aware of the harm two years ago is accepted (three-year limit), mediation is due
 and in the status, and Order 121's own grounds and formalities apply."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -61,8 +59,7 @@ def test_aware_two_years_ago_is_accepted_and_mediation_is_due_sixty_days_by_arti
     assert shown["mediation_due_provisional"] is (not calendar.known_year(last_day.year))
 
     # `tousu status` names the rulebook too.
-    out = subprocess.run([sys.executable, "-m", "services.cli", "status", complaint_id, "--url", system.url],
-                         capture_output=True, text=True, timeout=60, env=system.env)
+    out = system.cli("status", complaint_id, "--url", system.url)
     assert out.returncode == 0, out.stderr
     assert any(line.split()[:1] == ["rulebook"] and "SAMR-121" in line for line in out.stdout.splitlines())
 

@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from services.statistics.spec import SPEC
 from services.statistics.application import Statistics
 from services.statistics.domainmodel import RequestFacts
 from services.statistics.report import MEASURES, Query
+from services import launch
+from tests import launcher
 from tests.examples import EXAMPLES
 from tests.factories import make_uscc
 
@@ -396,9 +397,8 @@ def _check_http(app: Statistics, workload: Workload, monkeypatch) -> None:
     assert refused.status_code == 422 and refused.json()["field"] == "by"
 
 
-def _worker(env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "statistics"], env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+def _worker(env: dict, log: Path) -> launch.Command:
+    return launcher.start(["worker", "statistics"], env, log)
 
 
 def test_statistics_killed_midstream_and_restarted_stay_exact(bus, store_env, tmp_path):
