@@ -100,6 +100,9 @@ def pytest_configure(config):
         # The suite starts some 150 service processes; with PYTHONDONTWRITEBYTECODE
         # set none may keep its bytecode, so each would compile the services again.
         compileall.compile_dir(Path(__file__).resolve().parents[1] / "services", quiet=2)
+    # pytest keeps each test module as rewritten for its assertions only where
+    # bytecode may be written: without this every worker rewrites all of them.
+    sys.dont_write_bytecode = False
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         # The embedded broker's session, as tousu up asks for it.
         os.environ.setdefault("TOUSU_SESSION_TIMEOUT_S", EMBEDDED_SESSION_TIMEOUT_S)
