@@ -36,15 +36,18 @@ log = logging.getLogger(__name__)
 
 RELAY_TRACKING = "relay"
 PAGE = 500
-# How often an idle relay checks that the broker still holds what it wrote,
-# and that it still leads.
-WATCH_SECONDS = 1.0
-# How often a worker that does not lead tries to.
+# How often an idle relay checks that the broker still holds what it wrote
+# (some milliseconds of CPU each time: the largest part of an idle worker's).
+WATCH_SECONDS = 3.0
+# How often a leader checks that it still leads, busy or idle, and a worker
+# that does not lead tries to.
 LEAD_POLL_SECONDS = 1.0
 # A page the broker has not acknowledged by then is sent again with a new producer.
 SEND_SECONDS = 15.0
-# An idle relay looks at its store this often even unwoken.
-IDLE_POLL_SECONDS = 0.5
+# An idle relay looks at its store this often even unwoken: every writer wakes
+# it (this process's, and on PostgreSQL every worker's through NOTIFY), so this
+# is only a safety net.
+IDLE_POLL_SECONDS = 5.0
 
 # Maps a stored domain event, and its aggregate as that event left it, to the
 # integration events subscribers see.
@@ -418,13 +421,10 @@ class Relay:
         if self._lost is not None:
             await self._restore(self._lost)
             self._lost = None
-        if loop.time() - self._led >= WATCH_SECONDS:
-            # Busy or not: a leader whose lock connection closed stops at once.
-            self._led = loop.time()
-            if not await self.in_store(self.leadership.holds):
-                log.warning("relay %s: lost the lead (its store connection closed)", self.service)
-                self.leading = False
-                return
+        if not await self._still_leads():
+            return
+        # Cleared before the store is read: a write from now on wakes the wait below.
+        self._wake.clear()
         try:
             count, self.position, self.last_hash = await self.publish(
                 self.position, record_position=True, prev_hash=self.last_hash)
@@ -439,18 +439,40 @@ class Relay:
             self.restoring_to = None
         if count:
             return
-        if loop.time() - self._watched >= WATCH_SECONDS:
-            self._watched = loop.time()
-            self._lost = await self.watch.lost(self.floors, self.prints)
-            if self._lost is not None:
+        # Idle: until a writer wakes it or the safety net comes round, the
+        # store is not read; the broker and the lead are checked meanwhile.
+        polled = loop.time()
+        while not self._wake.is_set():
+            now = loop.time()
+            if now - polled >= IDLE_POLL_SECONDS:
                 return
-        self._wake.clear()
-        try:
-            # Woken by local writers, and on PostgreSQL by every worker's
-            # inserts; the timeout is only a safety net.
-            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
-        except asyncio.TimeoutError:
-            pass
+            if now - self._watched >= WATCH_SECONDS:
+                self._watched = now
+                self._lost = await self.watch.lost(self.floors, self.prints)
+                if self._lost is not None:
+                    return
+            if not await self._still_leads():
+                return
+            due = [polled + IDLE_POLL_SECONDS, self._watched + WATCH_SECONDS]
+            if self.leadership.shared:
+                due.append(self._led + LEAD_POLL_SECONDS)
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(min(due) - loop.time(), 0.0))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _still_leads(self) -> bool:
+        """Busy or idle, every LEAD_POLL_SECONDS: a leader whose lock connection
+        closed stops at once (another worker may lead by now)."""
+        loop = asyncio.get_running_loop()
+        if not self.leadership.shared or loop.time() - self._led < LEAD_POLL_SECONDS:
+            return True
+        self._led = loop.time()
+        if await self.in_store(self.leadership.holds):
+            return True
+        log.warning("relay %s: lost the lead (its store connection closed)", self.service)
+        self.leading = False
+        return False
 
 
 class BrokerWatch:

@@ -169,3 +169,33 @@ def test_a_relay_restores_once_when_the_audit_log_it_saw_auto_created_is_repaire
     verdict = audit.verify(records)
     assert verdict.ok, verdict.problem
     assert verdict.chains["mediation"].records == stored
+
+
+def test_an_idle_relay_reads_its_store_only_when_woken_and_publishes_a_woken_write_at_once(bus, tmp_path):
+    app = Routing(env=store_settings({"TOUSU_DATA_DIR": str(tmp_path)}).for_service("routing"))
+    reads: list[int] = []
+
+    async def scenario():
+        relay = Relay("routing", app, integration_events, default_codec(), bus.bootstrap_servers)
+        notifications = relay._notifications
+        relay._notifications = lambda after, stop=None: (reads.append(after), notifications(after, stop))[1]
+        await relay.start()
+        try:
+            await asyncio.sleep(2.5)
+            idle_reads = len(reads)
+            receive(app, 0, 1)
+            woken = time.monotonic()
+            relay.wake()  # as every writer of this process does after its commit
+            while relay.position < app.recorder.max_notification_id():
+                assert time.monotonic() - woken < 1, "a woken relay waited"
+                await asyncio.sleep(0.01)
+            return idle_reads
+        finally:
+            await relay.stop()
+
+    try:
+        idle_reads = asyncio.run(scenario())
+    finally:
+        app.close()
+    # Once at start, found nothing; no more in 2.5 idle seconds (it was once every half second).
+    assert idle_reads == 1, reads
