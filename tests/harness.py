@@ -279,25 +279,32 @@ class Processes:
 
 
 async def post_all(url: str, bodies: list[dict], concurrency: int = 16, on_progress=None) -> list[str]:
-    """POST every body over keep-alive connections; the ids in body order."""
+    """POST every body over keep-alive connections; the ids in body order.
+    With aiohttp: a tenth of httpx's CPU per request, and the suite posts
+    thousands beside the services it measures."""
+    import aiohttp
+
     ids: list[str | None] = [None] * len(bodies)
     queue = asyncio.Queue()
     for index in range(len(bodies)):
         queue.put_nowait(index)
     done = 0
 
-    async def client(http: httpx.AsyncClient):
+    async def client(http: aiohttp.ClientSession):
         nonlocal done
         while not queue.empty():
             index = queue.get_nowait()
-            response = await http.post("/complaints", json=bodies[index])
-            assert response.status_code == 202, response.text
-            ids[index] = response.json()["complaint_id"]
+            payload = json.dumps(bodies[index], ensure_ascii=False).encode()
+            async with http.post("/complaints", data=payload, headers={"Content-Type": "application/json"}) as answer:
+                text = await answer.text()
+                assert answer.status == 202, text
+            ids[index] = json.loads(text)["complaint_id"]
             done += 1
             if on_progress:
                 await on_progress(done)
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
+    async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=30),
+                                     connector=aiohttp.TCPConnector(limit=concurrency)) as http:
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
     return ids
 
