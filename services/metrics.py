@@ -74,7 +74,7 @@ class EndOffsets:
 
         from services.bus.settings import kafka_security
 
-        tps = {tp for runner in self.runners.values() for tp in _assigned(runner)}
+        tps = {tp for runner in self.runners.values() for tp in runner.assigned()}
         bootstrap = next(iter(self.runners.values())).bus.bootstrap_servers if self.runners else None
         if not tps or not bootstrap:
             return
@@ -169,21 +169,13 @@ def _consumer(runner: ServiceRunner):
     return getattr(runner.faust_app, "_consumer", None) if runner.faust_app else None
 
 
-def _assigned(runner: ServiceRunner) -> set:
-    consumer = _consumer(runner)
-    try:
-        return set(consumer.assignment()) if consumer is not None else set()
-    except Exception:
-        return set()
-
-
 def _positions(runner: ServiceRunner) -> dict[tuple[str, int], int]:
     """Per assigned partition, the next offset this worker reads: after the last
     it read, else its group's committed offset, else the first."""
     consumer = _consumer(runner)
     positions = {}
     try:
-        for tp in _assigned(runner):
+        for tp in runner.assigned():
             read = consumer._read_offset.get(tp)  # noqa: SLF001 - faust keeps no public read position
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001
             # Neither yet: nothing read, nothing committed, so reading starts at the earliest offset.

@@ -35,6 +35,10 @@ from .store import ServiceApplication, UnitOfWork
 log = logging.getLogger(__name__)
 
 FAUST_STOP_SECONDS = 4.0
+# A member still joining its group cannot leave it until the broker answers the
+# join, which a broker holds until the group settles (requests on a connection
+# are answered in order): a stop would only wait for that.
+JOINING_STOP_SECONDS = 0.5
 
 
 @dataclass
@@ -141,18 +145,28 @@ class ServiceRunner:
         for task in self._timer_tasks:
             task.cancel()
         if self.faust_app is not None:
+            joined = bool(self.assigned())
             try:
                 # Leaving the group and committing need the broker; without one
                 # there is nothing to wait for (the store holds the offsets).
-                await within(FAUST_STOP_SECONDS, self.faust_app.stop())
+                await within(FAUST_STOP_SECONDS if joined else JOINING_STOP_SECONDS, self.faust_app.stop())
             except Exception:
-                log.warning("%s: the consumer did not leave its group in time (broker unreachable?)", self.name)
+                if joined:
+                    log.warning("%s: the consumer did not leave its group in time (broker unreachable?)", self.name)
         await self.relay.stop()
         await self.positioner.close()
         # A cancelled timer or request may still be running in its thread.
         await asyncio.get_running_loop().run_in_executor(None, self.commands.shutdown, True)
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
         self.app.close()
+
+    def assigned(self) -> set:
+        """The partitions this worker's consumer holds (none while it joins its group)."""
+        consumer = getattr(self.faust_app, "_consumer", None) if self.faust_app else None
+        try:
+            return set(consumer.assignment()) if consumer is not None else set()
+        except Exception:
+            return set()
 
     def _build_faust_app(self) -> faust.App:
         app = _StorePositionedApp(
