@@ -181,7 +181,7 @@ def test_an_idle_relay_reads_its_store_only_when_woken_and_publishes_a_woken_wri
         relay._notifications = lambda after, stop=None: (reads.append(after), notifications(after, stop))[1]
         await relay.start()
         try:
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(1.5)
             idle_reads = len(reads)
             receive(app, 0, 1)
             woken = time.monotonic()
@@ -197,5 +197,5 @@ def test_an_idle_relay_reads_its_store_only_when_woken_and_publishes_a_woken_wri
         idle_reads = asyncio.run(scenario())
     finally:
         app.close()
-    # Once at start, found nothing; no more in 2.5 idle seconds (it was once every half second).
+    # Once at start, found nothing; no more in 1.5 idle seconds (it was once every half second).
     assert idle_reads == 1, reads
