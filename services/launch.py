@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing import forkserver
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -37,8 +38,8 @@ def _main(args: list[str], env: dict[str, str], cwd: str | None, output: str, er
     # started it, and each child, which inherits it so as to start children of
     # its own. A command starts none, and with its copy closed the server ends
     # with the process that started it, and every command with the server.
-    os.close(forkserver._forkserver._forkserver_alive_fd)
     bind_to_parent(os.getppid())
+    os.close(forkserver._forkserver._forkserver_alive_fd)
     # Its command line is the fork server's: `ps -C`, `top` and `pgrep` find it by this name.
     name_process(name)
     if own_session:
@@ -63,29 +64,52 @@ def _main(args: list[str], env: dict[str, str], cwd: str | None, output: str, er
 
 
 class Command:
-    """A started command: the part of subprocess.Popen its callers use."""
+    """A started command: the part of subprocess.Popen its callers use.
+
+    Whether it still runs is asked of the kernel (a pidfd), not of the fork
+    server: the server reports exit codes, but it may be gone first (killed
+    with its terminal's process group, say), and a command must not look ended
+    while it is still stopping."""
 
     def __init__(self, args: list[str], process: multiprocessing.process.BaseProcess):
         self.args = ["tousu", *args]
         self._process = process
         self.pid = process.pid
+        self._code: int | None = None
+        try:
+            self._pidfd: int | None = os.pidfd_open(process.pid)
+        except ProcessLookupError:  # it has ended already
+            self._pidfd = None
 
     @property
     def returncode(self) -> int | None:
-        return self._process.exitcode
+        return self.poll()
 
     def poll(self) -> int | None:
-        return self._process.exitcode
+        return None if self._running(0) else self.wait()
 
     def wait(self, timeout: float | None = None) -> int:
-        self._process.join(timeout)
-        if self._process.exitcode is None:
+        if self._running(timeout):
             raise subprocess.TimeoutExpired(self.args, timeout)
-        return self._process.exitcode
+        if self._code is None:
+            # The server reports the code as soon as it reaps the process (255 if it is gone).
+            self._process.join(5)
+            self._code = self._process.exitcode if self._process.exitcode is not None else 255
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+        return self._code
+
+    def _running(self, timeout: float | None) -> bool:
+        if self._pidfd is None:
+            return False
+        poller = select.poll()
+        poller.register(self._pidfd, select.POLLIN)
+        return not poller.poll(None if timeout is None else int(timeout * 1000))
 
     def send_signal(self, signum: int) -> None:
-        if self._process.exitcode is None:
-            os.kill(self.pid, signum)
+        if self._pidfd is not None and self._running(0):
+            signal.pidfd_send_signal(self._pidfd, signum)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)

@@ -108,6 +108,16 @@ def pytest_configure(config):
         os.environ.setdefault("TOUSU_SESSION_TIMEOUT_S", EMBEDDED_SESSION_TIMEOUT_S)
 
 
+def pytest_sessionfinish(session):
+    # A command a failed test left running (tests/launcher.py) would hold this
+    # process at exit: multiprocessing waits for every child it started.
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(10)
+
+
 def pytest_xdist_auto_num_workers(config):
     """`pytest` runs the suite on one more worker than there are cores: an
     end-to-end test spends much of its time waiting on the broker, and another
