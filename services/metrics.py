@@ -165,16 +165,12 @@ class RunnerCollector(Collector):
                     overdue, overdue_now)
 
 
-def _consumer(runner: ServiceRunner):
-    return getattr(runner.faust_app, "_consumer", None) if runner.faust_app else None
-
-
 def _positions(runner: ServiceRunner) -> dict[tuple[str, int], int]:
     """Per assigned partition, the next offset this worker reads: after the last
     it read, else its group's committed offset, else the first."""
-    consumer = _consumer(runner)
     positions = {}
     try:
+        consumer = runner.consumer
         for tp in runner.assigned():
             read = consumer._read_offset.get(tp)  # noqa: SLF001 - faust keeps no public read position
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001

@@ -160,11 +160,15 @@ class ServiceRunner:
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
         self.app.close()
 
+    @property
+    def consumer(self):
+        """faust's consumer of this worker's inputs (None before it starts, or without inputs)."""
+        return getattr(self.faust_app, "_consumer", None) if self.faust_app else None
+
     def assigned(self) -> set:
         """The partitions this worker's consumer holds (none while it joins its group)."""
-        consumer = getattr(self.faust_app, "_consumer", None) if self.faust_app else None
         try:
-            return set(consumer.assignment()) if consumer is not None else set()
+            return set(self.consumer.assignment()) if self.consumer is not None else set()
         except Exception:
             return set()
 
