@@ -59,11 +59,6 @@ def assert_exactly_once(bootstrap: str, ids: list[str]) -> None:
         assert mediation[cid]["MediationOpened"] == accepted, (cid, counts, mediation[cid])
 
 
-def mediation_settled(bootstrap: str, ids: list[str]) -> bool:
-    decisions, mediation, _ = decided_and_mediated(bootstrap, ids)
-    return all(mediation[cid]["MediationOpened"] == decisions[cid]["ComplaintAccepted"] for cid in ids)
-
-
 def wait_until(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

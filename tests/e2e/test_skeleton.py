@@ -17,7 +17,7 @@ import pytest
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from tests import factories
-from tests.harness import assert_exactly_once, decided_and_mediated, mediation_settled, post_all, wait_until
+from tests.harness import assert_exactly_once, decided_and_mediated, post_all, settled, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_2000_complaints_each_decided_once_and_mediated_once_with_routing_killed
         return len(decided) == 2000 and accepted >= 1 and decided
     wait_until(all_decided, 240, interval=2, message="every complaint decided")
     # Whatever is still in flight settles; then exactly once, none missing.
-    wait_until(lambda: mediation_settled(bus.bootstrap_servers, ids), 120, interval=2, message="mediation caught up")
+    wait_until(lambda: settled(bus.bootstrap_servers, ids), 120, interval=2, message="mediation caught up")
     assert_exactly_once(bus.bootstrap_servers, ids)
 
     decisions, _, _ = decided_and_mediated(bus.bootstrap_servers, ids)
