@@ -18,7 +18,8 @@ in a fresh schema prefix, dropped afterwards) and each number of workers per ser
    accepted complaint's MediationOpened (every one decided, every accepted one
    mediated); CPU milliseconds per complaint, summed over every process of
    `tousu up` (from /proc), the broker's shown apart;
-5. open loop: at each offered rate, POSTs sent on a fixed schedule whatever the
+5. open loop: at each offered rate, once the system is quiet again (below a
+   fifth of a core for a second: the phase before leaves work behind), POSTs sent on a fixed schedule whatever the
    answers (at most S seconds and M requests per rate); latency from sending
    the POST to the decision reaching the subscriber; p50/p99 of those decided
    within 30 s after the last POST (the count of any not decided is shown).
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +89,17 @@ def cpu_seconds(root: int) -> float:
         total += sum(int(value) for value in fields[11:15]) / TICK
         pending.extend(tree.get(pid, []))
     return total
+
+
+async def quiet(*roots: int, below: float = 0.2, within: float = 60.0) -> None:
+    """Until these process trees use less than `below` of a core over a second
+    (at most `within` seconds)."""
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        before = sum(cpu_seconds(root) for root in roots)
+        await asyncio.sleep(1.0)
+        if sum(cpu_seconds(root) for root in roots) - before < below:
+            return
 
 
 # -- raw broker floor ------------------------------------------------------------------
@@ -199,7 +212,10 @@ def body() -> bytes:
 class Client:
     """Keep-alive HTTP/1.1 connections speaking raw bytes, so that what is timed
     is the server and not a client library (as bench_intake.py does). A request
-    takes an idle connection or opens one."""
+    takes an idle connection or opens one. A kept connection the server closed
+    meanwhile (its keep-alive timeout) fails before any answer: the request is
+    sent once more on a new one, as HTTP clients do, under the same
+    Idempotency-Key so that it is never stored twice."""
 
     def __init__(self, port: int):
         self.port = port
@@ -207,18 +223,27 @@ class Client:
 
     async def post(self, payload: bytes) -> str:
         request = (b"POST /complaints HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-                   b"Content-Length: %d\r\n\r\n%s" % (self.port, len(payload), payload))
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
-        try:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.split(b"\r\n")
-            length = next(int(line.split(b":", 1)[1]) for line in lines[1:]
-                          if line.lower().startswith(b"content-length:"))
-            answer = await reader.readexactly(length)
-        except BaseException:
-            writer.close()
-            raise
+                   b"Idempotency-Key: %s\r\nContent-Length: %d\r\n\r\n%s"
+                   % (self.port, uuid.uuid4().hex.encode(), len(payload), payload))
+        while True:
+            kept = bool(self.idle)
+            reader, writer = self.idle.pop() if kept else await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                length = next(int(line.split(b":", 1)[1]) for line in lines[1:]
+                              if line.lower().startswith(b"content-length:"))
+                answer = await reader.readexactly(length)
+            except (asyncio.IncompleteReadError, ConnectionResetError) as failure:
+                writer.close()
+                if kept and not getattr(failure, "partial", b""):
+                    continue
+                raise
+            except BaseException:
+                writer.close()
+                raise
+            break
         self.idle.append((reader, writer))
         if int(lines[0].split()[1]) != 202:
             raise RuntimeError(f"{lines[0].decode()}: {answer[:300]!r}")
@@ -249,6 +274,7 @@ async def closed_loop(port: int, n: int, clients: int) -> tuple[list[str], float
 class OpenLoop:
     sent: list[tuple[str, float]] = field(default_factory=list)  # (id, when its POST was sent)
     failed: int = 0
+    why: Counter = field(default_factory=Counter)  # what the failed POSTs met, e.g. "503 Service Unavailable"
     achieved: float = 0.0  # POSTs sent a second: below the offered rate when this client cannot keep up
 
 
@@ -261,8 +287,10 @@ async def open_loop(port: int, rate: float, count: int) -> OpenLoop:
     async def one(payload: bytes, at: float):
         try:
             result.sent.append((await client.post(payload), at))
-        except (OSError, asyncio.IncompleteReadError, RuntimeError):
+        except (OSError, asyncio.IncompleteReadError, RuntimeError) as failure:
             result.failed += 1
+            result.why[str(failure).split(":")[0] if isinstance(failure, RuntimeError)
+                       else failure.__class__.__name__] += 1
     start, tasks = time.perf_counter(), []
     for i in range(count):
         due = start + i / rate
@@ -373,6 +401,9 @@ async def measure(row: Row, args) -> None:
             row.broker_cpu_ms = 1000 * (cpu_seconds(broker.process.pid) - broker_cpu) / args.n
 
             for rate in args.rates:
+                # Latency at a rate is the system's answer to that rate alone, not to the
+                # backlog of the phase before (the desk and statistics catching up).
+                await quiet(up.pid, broker.process.pid)
                 count = max(1, min(args.max_per_rate, int(rate * args.seconds)))
                 run = await open_loop(port, rate, count)
                 sent = run.sent
@@ -387,6 +418,8 @@ async def measure(row: Row, args) -> None:
                 notes = [f"{missing} undecided"] if missing else []
                 if run.failed:
                     notes.append(f"{run.failed} POSTs failed")
+                    print(f"{row.store}, {row.workers} worker(s), {rate:g}/s: failed POSTs met "
+                          + ", ".join(f"{why} x{n}" for why, n in run.why.most_common()), file=sys.stderr)
                 if run.achieved < 0.9 * rate:
                     notes.append(f"sent {run.achieved:.0f}/s")
                 row.latency[rate] = text + (f" ({', '.join(notes)})" if notes else "")
