@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("service", choices=EVERYTHING)
     worker.add_argument("--port", type=_number(1, 65535), default=None, help="serve this service's HTTP routes here")
     worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument("--fd", type=int, default=None,
+                        help="serve HTTP on this listening socket instead (as tousu up hands one over)")
 
     broker = sub.add_parser("broker", help="run the embedded broker alone, in the foreground")
     broker.add_argument("--port", type=_number(1, 65535), default=None)

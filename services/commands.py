@@ -23,7 +23,8 @@ def _url(args) -> str:
             or f"http://127.0.0.1:{os.environ.get('TOUSU_HTTP_PORT', '8315')}").rstrip("/")
 
 
-def _serve(app, host: str, port: int):
+def _serve(app, sock):
+    """uvicorn serving `app` on a socket that already listens."""
     import contextlib
 
     import uvicorn
@@ -36,21 +37,33 @@ def _serve(app, host: str, port: int):
         def capture_signals(self):
             yield
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    return Server(config)
+        async def serve(self, sockets=None):
+            await super().serve(sockets=[sock])
+
+    host, port = sock.getsockname()[:2]
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 
 
-def _can_listen(host: str, port: int) -> bool:
+def listen(host: str, port: int):
+    """A socket listening on host:port at once, before anything slow starts: a
+    port chosen beforehand is taken now or never, not seconds later when another
+    process (a connection's own port, even) may hold it."""
     import socket
 
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    try:
         # As uvicorn binds: connections of a previous run in TIME_WAIT do not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+    except OSError:
+        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
+                         "or TOUSU_HTTP_PORT") from None
+
+
+def listening(fd: int):
+    """The listening socket `tousu up` handed over as file descriptor `fd`."""
+    import socket
+
+    return socket.socket(fileno=fd)
 
 
 def stopping_on_signals() -> asyncio.Task:
@@ -79,22 +92,21 @@ async def unless_stopped(work, stopping: asyncio.Task) -> bool:
     return True
 
 
-async def _run_system(system, host, port) -> None:
-    """One service (`tousu worker`): its store, relay and consumers, and its routes on HTTP."""
+async def _run_system(system, host, port, fd: int | None = None) -> None:
+    """One service (`tousu worker`): its store, relay and consumers, and its
+    routes on HTTP (on host:port, or on the socket handed over as `fd`)."""
     from services.http import build_app
 
-    if port and not _can_listen(host, port):
-        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
-                         "or TOUSU_HTTP_PORT")
+    sock = listening(fd) if fd is not None else listen(host, port) if port else None
     stopping = stopping_on_signals()
     server = serving = recorded = None
     try:
         if not await unless_stopped(system.open(), stopping):
             return
         recorded = _record_broker(system)
-        if port:
+        if sock is not None:
             # HTTP serves while the consumers join their groups (seconds on a fresh start).
-            server = _serve(build_app(system.runners), host, port)
+            server = _serve(build_app(system.runners), sock)
             serving = asyncio.create_task(server.serve())
         if not await unless_stopped(system.start(), stopping):
             return
@@ -166,7 +178,7 @@ def cmd_worker(args) -> int:
         print(f"tousu worker: {broker_unreachable(os.environ['KAFKA_BOOTSTRAP_SERVERS'])}", file=sys.stderr)
         return 2
     print(f"{args.service} starting", flush=True)
-    asyncio.run(_run_system(System([args.service]), args.host, args.port))
+    asyncio.run(_run_system(System([args.service]), args.host, args.port, args.fd))
     _exit_now(0)
     return 0
 

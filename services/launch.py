@@ -16,6 +16,7 @@ from multiprocessing import forkserver
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ _context.set_forkserver_preload(PRELOAD)
 
 
 def _main(args: list[str], env: dict[str, str], cwd: str | None, output: str, errors: str | None,
-          given: str | None, own_session: bool, name: str) -> None:
+          given: str | None, own_session: bool, name: str, listen: socket.socket | None) -> None:
     # The fork server ends once no process holds its "alive" pipe: the one that
     # started it, and each child, which inherits it so as to start children of
     # its own. A command starts none, and with its copy closed the server ends
@@ -57,6 +58,8 @@ def _main(args: list[str], env: dict[str, str], cwd: str | None, output: str, er
         os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
+    if listen is not None:
+        args = [*args, "--fd", str(listen.fileno())]
     sys.argv = ["tousu", *args]
     from services.cli import main
 
@@ -120,15 +123,18 @@ class Command:
 
 def start(args: list[str], env: dict[str, str], *, output: Path | str = os.devnull,
           errors: Path | str | None = None, stdin: Path | str | None = None, cwd: Path | str | None = None,
-          own_session: bool = False, name: str = "tousu") -> Command:
+          own_session: bool = False, name: str = "tousu", listen: socket.socket | None = None) -> Command:
     """`tousu *args` with `env` as its whole environment: its output appended to
     `output`, its errors to `errors` (None: where this process's go), its input
     read from `stdin` (None: nothing), in a session of its own if asked (so
     that Ctrl-C in a terminal reaches only the process that started it), its
-    process named `name` (15 bytes are kept)."""
+    process named `name` (15 bytes are kept), given the listening socket
+    `listen` if any as `--fd N` (multiprocessing passes it through the fork
+    server; this process's copy may be closed once this returns)."""
     process = _context.Process(
         target=_main, name=name,
         args=(list(args), dict(env), None if cwd is None else str(cwd), str(output),
-              None if errors is None else str(errors), None if stdin is None else str(stdin), own_session, name))
+              None if errors is None else str(errors), None if stdin is None else str(stdin), own_session, name,
+              listen))
     process.start()
     return Command(list(args), process)

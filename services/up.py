@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.bus.broker import EmbeddedBroker, create_topics, free_port
+from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services import launch
 from services.desk import journal
@@ -56,7 +57,7 @@ class Worker:
     instance: int
     env: dict
     log_level: str
-    port: int = field(default_factory=free_port)
+    port: int = 0  # a new one at each start
     process: launch.Command | None = None
     restarts: int = 0
 
@@ -69,12 +70,17 @@ class Worker:
         return self.service if self.instance == 1 else f"{self.service}-{self.instance}"
 
     def start(self) -> None:
-        self.process = launch.start(
-            ["--log-level", self.log_level, "worker", self.service, "--host", "127.0.0.1", "--port", str(self.port)],
-            self.env,
-            # Ctrl-C in a terminal reaches the whole foreground group: the parent
-            # alone handles it, and stops the workers in order.
-            own_session=True, name=f"tousu-{self.name}")
+        # The worker is handed a socket that listens already: a port chosen here
+        # and bound by the worker later could be taken meanwhile (by any
+        # connection's own port). A new one each time, so that while a worker
+        # is down nothing listens at its address and the proxy passes it over.
+        with socket.create_server(("127.0.0.1", 0), backlog=2048) as listening:
+            self.port = listening.getsockname()[1]
+            self.process = launch.start(
+                ["--log-level", self.log_level, "worker", self.service], self.env, listen=listening,
+                # Ctrl-C in a terminal reaches the whole foreground group: the parent
+                # alone handles it, and stops the workers in order.
+                own_session=True, name=f"tousu-{self.name}")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -130,8 +136,8 @@ class Up:
         self.routes = Routes()
         # Every worker of each service, taking requests in turn: with TOUSU_WORKERS
         # above one, the others share the store and take HTTP as production's do.
-        self.pool: dict[str, list[str]] = {}  # service: its workers' addresses
-        self.by_worker: dict[str, tuple[str, str]] = {}  # worker name: (service, address)
+        self.pool: dict[str, list[Worker]] = {}  # by service
+        self.by_worker: dict[str, Worker] = {}  # by name: intake, intake-2...
         self._session: aiohttp.ClientSession | None = None
         self._turn: dict[str, int] = {}
         self.stopping = False
@@ -175,8 +181,8 @@ class Up:
 
             self.journal = journal.Journal(Database(store_settings(env).for_service("desk")))
         for worker in self.workers:
-            self.pool.setdefault(worker.service, []).append(worker.url)
-            self.by_worker[worker.name] = (worker.service, worker.url)
+            self.pool.setdefault(worker.service, []).append(worker)
+            self.by_worker[worker.name] = worker
             if worker.instance == 1:
                 async with self.session().get(f"{worker.url}/openapi.json") as answer:
                     self.routes.add(worker.service, await answer.json())
@@ -253,7 +259,7 @@ class Up:
                 return name, await self._ask(url, "GET", path)
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 return name, None
-        return dict(await asyncio.gather(*(ask(name, url) for name, (_, url) in self.by_worker.items())))
+        return dict(await asyncio.gather(*(ask(name, worker.url) for name, worker in self.by_worker.items())))
 
     async def _ask(self, url: str, method: str, path: str, **request) -> Answer:
         async with self.session().request(method, url + path, allow_redirects=False, **request) as answer:
@@ -263,15 +269,15 @@ class Up:
         """To the service's workers in turn. A worker that cannot be reached
         (starting, or being restarted) was sent nothing, so the next one is
         asked; any other failure is the caller's to retry."""
-        urls = self.pool[service]
-        turn = self._turn[service] = (self._turn.get(service, -1) + 1) % len(urls)
-        order = urls[turn:] + urls[:turn]
-        for url in order[:-1]:
+        workers = self.pool[service]
+        turn = self._turn[service] = (self._turn.get(service, -1) + 1) % len(workers)
+        order = workers[turn:] + workers[:turn]
+        for worker in order[:-1]:
             try:
-                return await self._ask(url, method, path, **request)
+                return await self._ask(worker.url, method, path, **request)
             except aiohttp.ClientConnectorError:
                 continue
-        return await self._ask(order[-1], method, path, **request)
+        return await self._ask(order[-1].url, method, path, **request)
 
     def app(self) -> Starlette:
         async def openapi(request: Request):
@@ -282,7 +288,7 @@ class Up:
 
         async def readyz(request: Request):
             answers = await self._each("/readyz")
-            checks = {name: (answer.json().get("services", {}).get(self.by_worker[name][0], answer.json())
+            checks = {name: (answer.json().get("services", {}).get(self.by_worker[name].service, answer.json())
                              if answer is not None else {"process": "no answer"})
                       for name, answer in answers.items()}
             ready = all(a is not None and a.status == 200 for a in answers.values())
@@ -367,18 +373,16 @@ def merged_metrics(texts: dict[str, str]) -> bytes:
 
 
 async def run(host: str, port: int, log_level: str) -> None:
-    from services.commands import _can_listen, _serve, stopping_on_signals, unless_stopped
+    from services.commands import _serve, listen, stopping_on_signals, unless_stopped
 
-    if port and not _can_listen(host, port):
-        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
-                         "or TOUSU_HTTP_PORT")
+    sock = listen(host, port)
     up = Up(host, port, log_level=log_level)
     stopping = stopping_on_signals()
     serving = supervising = None
     try:
         if not await unless_stopped(up.start(), stopping):
             return
-        server = _serve(up.app(), host, port)
+        server = _serve(up.app(), sock)
         serving = asyncio.create_task(server.serve())
         supervising = asyncio.create_task(up.supervise())
         # "up" only once it listens: whoever reads the banner may send at once.

@@ -71,6 +71,17 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
                             == "IN_MEDIATION" and s, 60, message="accepted and in mediation")
         assert status["agency_id"] == "AMR-110108"
 
+        # A worker killed is started again, on a socket tousu up hands it anew,
+        # and the one address finds it there.
+        [intake] = [pid for pid in descendants if alive(pid) and
+                    Path(f"/proc/{pid}/comm").read_text().strip() == "tousu-intake"]
+        os.kill(intake, signal.SIGKILL)
+        again = wait_until(lambda: (answer := HTTP.post(f"{url}/complaints", json=factories.complaint(2),
+                                                        timeout=30)).status_code == 202 and answer, 30,
+                           interval=0.5, message="a complaint accepted by the restarted intake")
+        assert again.json()["complaint_id"] != cid
+        descendants = children(up.pid)
+
         started = time.monotonic()
         up.send_signal(signal.SIGINT)
         out, _ = up.communicate(timeout=60)

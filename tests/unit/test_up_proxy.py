@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.bus.broker import free_port
-from services.up import Up
+from services.up import Up, Worker as UpWorker
 
 
 class Worker:
@@ -76,14 +76,19 @@ def unreachable() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+def at(service: str, instance: int, url: str) -> UpWorker:
+    """tousu up's record of a worker listening at `url`."""
+    return UpWorker(service, instance, {}, "WARNING", port=int(url.rsplit(":", 1)[1]))
+
+
 @pytest.fixture
 def proxy():
     clients = []
 
     def make(*urls: str) -> TestClient:
         up = Up("127.0.0.1", 8315, env={})
-        up.pool["intake"] = list(urls)
-        up.by_worker = {("intake" if i == 0 else f"intake-{i + 1}"): ("intake", u) for i, u in enumerate(urls)}
+        up.pool["intake"] = [at("intake", i + 1, url) for i, url in enumerate(urls)]
+        up.by_worker = {worker.name: worker for worker in up.pool["intake"]}
         up.routes.add("intake", {"paths": {"/complaints": {"post": {}, "get": {}}}})
         clients.append(TestClient(up.app()).__enter__())
         return clients[-1]
