@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import httpx
 
-from services.bus.broker import free_port
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from services.bus.topics import SERVICES
@@ -145,16 +145,20 @@ class InProcess:
 
 
 class Worker:
-    def __init__(self, service: str, env: dict, log_dir: Path, port: int | None = None, name: str | None = None):
-        self.service, self.env, self.port = service, env, port
+    def __init__(self, service: str, env: dict, log_dir: Path, serves: bool = False, name: str | None = None):
+        self.service, self.env = service, env
         self.log_path = log_dir / f"{name or service}.log"
         self.process: launch.Command | None = None
+        # Its HTTP socket, bound here and handed to each start as tousu up does:
+        # its address stays the same across restarts, and no other process of
+        # the suite can take the port between choosing it and binding it.
+        self.socket = socket.create_server(("127.0.0.1", 0), backlog=2048) if serves else None
+        self.port = self.socket.getsockname()[1] if serves else None
 
     def start(self) -> "Worker":
         args = ["--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"), "worker", self.service]
-        if self.port:
-            args += ["--port", str(self.port)]
-        self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}")
+        self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}",
+                                      listen=self.socket)
         return self
 
     def kill(self) -> None:
@@ -187,12 +191,12 @@ class Processes:
 
     def __init__(self, bootstrap: str, data_dir: Path, extra_env: dict | None = None,
                  services: tuple[str, ...] = SERVICES, second_workers: tuple[str, ...] = ()):
-        self.ports = {name: free_port() for name in ("intake", "routing", "mediation", "enforcement", *services)}
-        self.port = self.ports["intake"]
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOUSU_DATA_DIR": str(data_dir),
                     "TOUSU_SIGNING_KEY": "test-signing-key-of-thirty-two-bytes!", **(extra_env or {})}
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.workers = {name: Worker(name, self.env, data_dir, self.ports.get(name)) for name in services}
+        self.workers = {name: Worker(name, self.env, data_dir, serves=True) for name in services}
+        self.ports = {name: worker.port for name, worker in self.workers.items() if worker.port}
+        self.port = self.ports.get("intake")
         # A second worker of a service shares its store and its consumer group (PostgreSQL).
         for name in second_workers:
             self.workers[f"{name}-2"] = Worker(name, self.env, data_dir, name=f"{name}-2")

@@ -5,6 +5,7 @@ tests about the `tousu` executable itself (test_up, test_readme, test_wheel)
 run it as it is installed."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,9 +15,10 @@ from services import launch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start(args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT, name: str = "tousu") -> launch.Command:
-    """`tousu *args`, its output and errors appended to `log`."""
-    return launch.start(args, env, output=log, errors=log, cwd=cwd, name=name)
+def start(args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT, name: str = "tousu",
+          listen: socket.socket | None = None) -> launch.Command:
+    """`tousu *args`, its output and errors appended to `log`, serving HTTP on `listen` if given."""
+    return launch.start(args, env, output=log, errors=log, cwd=cwd, name=name, listen=listen)
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: float = 300, check: bool = False,
