@@ -27,7 +27,7 @@ from services.bus.lifetime import bind_to_parent, name_process
 # when it needs it. Not services.cli: a child runs the main module of the
 # process that started it again (`python -m services.cli` as __mp_main__),
 # which must not find it imported already.
-PRELOAD = ["services.commands", "services.system", "services.http", "services.launch"]
+PRELOAD = ["services.commands", "services.system", "services.http", "services.launch", "services.preload"]
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)

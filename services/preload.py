@@ -1,0 +1,36 @@
+"""What the fork server (services/launch.py) works out once, after importing
+the services, for every process it forks to inherit: each would otherwise
+spend its first half second of CPU on the same work.
+
+Imported by the fork server alone: nothing else imports this module."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+
+import faust
+
+from services.agencies.directory import Directory
+from services.bus.codec import default_codec
+from services.bus.topics import EVERYTHING
+
+# What a worker imports as it builds its service and its HTTP face (PyJWT and
+# cryptography among them: a third of a second).
+for service in EVERYTHING:
+    importlib.import_module(f"services.{service}.spec")
+    importlib.import_module(f"services.{service}.api")
+for module in ("services.observability", "services.asyncapi_cli", "services.openapi", "services.desk.console",
+               # FastAPI imports it as each route is built, to tell pydantic's old models apart.
+               "pydantic.v1"):
+    importlib.import_module(module)
+# faust imports the classes its settings name as an app is configured.
+faust.App("tousu-preload").conf
+# The agency directory and the Avro schemas, parsed (both cached where they are built).
+Directory.load()
+default_codec()
+# faust marks each agent it creates for venusian, which asks inspect for the
+# module of the calling frame; inspect finds it by resolving the path of every
+# module imported, once per process. Done here, a worker resolves only the
+# modules it imports itself.
+inspect.getmodule(sys._getframe())
