@@ -51,7 +51,7 @@ def listen(host: str, port: int):
     import socket
 
     try:
-        # As uvicorn binds: connections of a previous run in TIME_WAIT do not count.
+        # With SO_REUSEADDR, as uvicorn binds: a previous run's connections in TIME_WAIT do not count.
         return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                                     backlog=2048)
     except OSError:
