@@ -45,22 +45,26 @@ def _serve(app, sock):
 
 
 def listen(host: str, port: int):
-    """A socket listening on host:port at once, before anything slow starts: a
-    port chosen beforehand is taken now or never, not seconds later when another
-    process (a connection's own port, even) may hold it."""
+    """A socket bound to host:port at once, before anything slow starts: a port
+    chosen beforehand is taken now or never, not seconds later when another
+    process (a connection's own port, even) may hold it. It listens once the
+    server starts; until then a connection is refused, not left waiting."""
     import socket
 
+    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # As uvicorn binds: a previous run's connections in TIME_WAIT do not count.
+    bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        # With SO_REUSEADDR, as uvicorn binds: a previous run's connections in TIME_WAIT do not count.
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                    backlog=2048)
+        bound.bind((host, port))
     except OSError:
+        bound.close()
         raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
                          "or TOUSU_HTTP_PORT") from None
+    return bound
 
 
 def listening(fd: int):
-    """The listening socket `tousu up` handed over as file descriptor `fd`."""
+    """The socket `tousu up` handed over as file descriptor `fd`."""
     import socket
 
     return socket.socket(fileno=fd)
@@ -112,12 +116,14 @@ async def _run_system(system, host, port, fd: int | None = None) -> None:
             return
         await asyncio.wait([stopping] + ([serving] if serving else []), return_when=asyncio.FIRST_COMPLETED)
         if serving and serving.done():
-            serving.result()  # the server could not start (port taken): say why
+            serving.result()  # the server could not start: say why
     finally:
         if serving and not serving.done():
             server.should_exit = True
             await serving
         await system.stop()
+        if sock is not None:
+            sock.close()
         if recorded:
             recorded.unlink(missing_ok=True)
 

@@ -59,7 +59,7 @@ def _main(args: list[str], env: dict[str, str], cwd: str | None, output: str, er
     os.environ.clear()
     os.environ.update(env)
     if listen is not None:
-        args = [*args, "--fd", str(listen.fileno())]
+        args = [*args, "--fd", str(listen.detach())]  # the command's own socket object takes the descriptor
     sys.argv = ["tousu", *args]
     from services.cli import main
 
@@ -128,8 +128,8 @@ def start(args: list[str], env: dict[str, str], *, output: Path | str = os.devnu
     `output`, its errors to `errors` (None: where this process's go), its input
     read from `stdin` (None: nothing), in a session of its own if asked (so
     that Ctrl-C in a terminal reaches only the process that started it), its
-    process named `name` (15 bytes are kept), given the listening socket
-    `listen` if any as `--fd N` (multiprocessing passes it through the fork
+    process named `name` (15 bytes are kept), given the bound socket `listen`
+    if any as `--fd N` (multiprocessing passes it through the fork
     server; this process's copy may be closed once this returns)."""
     process = _context.Process(
         target=_main, name=name,

@@ -2,33 +2,45 @@
 the services, for every process it forks to inherit: each would otherwise
 spend its first half second of CPU on the same work.
 
-Imported by the fork server alone: nothing else imports this module."""
+Imported by the fork server alone: nothing else imports this module. Nothing
+here may stop the fork server: what fails here, a worker does again by itself
+and reports as it always has. Nothing here depends on the environment either,
+which is the fork server's, not the one each command is given."""
 from __future__ import annotations
 
 import importlib
 import inspect
 import sys
 
-import faust
 
-from services.agencies.directory import Directory
-from services.bus.codec import default_codec
-from services.bus.topics import EVERYTHING
+def _prepare() -> None:
+    import faust
 
-# What a worker imports as it builds its service and its HTTP face (PyJWT and
-# cryptography among them: a third of a second).
-for service in EVERYTHING:
-    importlib.import_module(f"services.{service}.spec")
-    importlib.import_module(f"services.{service}.api")
-for module in ("services.observability", "services.asyncapi_cli", "services.openapi", "services.desk.console",
-               # FastAPI imports it as each route is built, to tell pydantic's old models apart.
-               "pydantic.v1"):
-    importlib.import_module(module)
-# faust imports the classes its settings name as an app is configured.
-faust.App("tousu-preload").conf
-# The agency directory and the Avro schemas, parsed (both cached where they are built).
-Directory.load()
-default_codec()
+    from services.agencies.directory import _base_agencies
+    from services.bus.codec import default_codec
+    from services.bus.topics import EVERYTHING
+
+    # What a worker imports as it builds its service and its HTTP face (PyJWT and
+    # cryptography among them: a third of a second).
+    for service in EVERYTHING:
+        importlib.import_module(f"services.{service}.spec")
+        importlib.import_module(f"services.{service}.api")
+    for module in ("services.observability", "services.asyncapi_cli", "services.openapi", "services.desk.console",
+                   # FastAPI imports it as each route is built, to tell pydantic's old models apart.
+                   "pydantic.v1"):
+        importlib.import_module(module)
+    # faust imports the classes its settings name as an app is configured.
+    faust.App("tousu-preload").conf
+    # The agencies as published and the Avro schemas, parsed (both cached where
+    # they are built); an override file is read by the worker that names it.
+    _base_agencies()
+    default_codec()
+
+
+try:
+    _prepare()
+except Exception:  # noqa: BLE001 - see the module's docstring
+    pass
 # faust marks each agent it creates for venusian, which asks inspect for the
 # module of the calling frame; inspect finds it by resolving the path of every
 # module imported, once per process. Done here, a worker resolves only the

@@ -17,7 +17,7 @@ import re
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 from starlette.applications import Starlette
@@ -70,14 +70,16 @@ class Worker:
         return self.service if self.instance == 1 else f"{self.service}-{self.instance}"
 
     def start(self) -> None:
-        # The worker is handed a socket that listens already: a port chosen here
-        # and bound by the worker later could be taken meanwhile (by any
-        # connection's own port). A new one each time, so that while a worker
-        # is down nothing listens at its address and the proxy passes it over.
-        with socket.create_server(("127.0.0.1", 0), backlog=2048) as listening:
-            self.port = listening.getsockname()[1]
+        # The worker is handed its socket, bound here: a port chosen here and
+        # bound by the worker later could be taken meanwhile (by any
+        # connection's own port). It listens only once the worker serves, so a
+        # worker still starting refuses connections and the proxy passes it
+        # over; a new one at each start, so that a dead worker's does too.
+        with socket.socket() as bound:
+            bound.bind(("127.0.0.1", 0))
+            self.port = bound.getsockname()[1]
             self.process = launch.start(
-                ["--log-level", self.log_level, "worker", self.service], self.env, listen=listening,
+                ["--log-level", self.log_level, "worker", self.service], self.env, listen=bound,
                 # Ctrl-C in a terminal reaches the whole foreground group: the parent
                 # alone handles it, and stops the workers in order.
                 own_session=True, name=f"tousu-{self.name}")
@@ -193,7 +195,11 @@ class Up:
         (bench/bench_e2e.py), most of httpx's being its client's own."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=60),
+                # As many connections as callers need, up to 100 to each worker: one
+                # busy service must not hold up the others. Idle ones are dropped
+                # before uvicorn's 5 s would close them under a request.
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=100, keepalive_timeout=4),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=60, sock_read=60),
                 # A proxy keeps no cookies: each caller's travel with its own requests only.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 # Only the caller's own headers go on, and the answer comes back as sent.
@@ -334,7 +340,8 @@ class Up:
         @contextlib.asynccontextmanager
         async def lifespan(app):
             yield
-            # The connections belong to the loop that served: closed with it.
+            # Where the app is served with its lifespan (tests' TestClient); under
+            # `tousu up`, whose server runs none, Up.stop() closes the session.
             if self._session is not None:
                 await self._session.close()
 
@@ -389,7 +396,7 @@ async def run(host: str, port: int, log_level: str) -> None:
         while not server.started and not serving.done() and not stopping.done():
             await asyncio.sleep(0.02)
         if serving.done():
-            serving.result()  # the server could not start (port taken): say why
+            serving.result()  # the server could not start: say why
         print(f"tousu is up: HTTP on http://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
         print(f"  broker: {up.bootstrap_servers}{' (embedded, in memory)' if up.broker else ''}", flush=True)
         count = len(up.workers) // len(up.services)
@@ -399,7 +406,7 @@ async def run(host: str, port: int, log_level: str) -> None:
         print("  Ctrl-C stops everything.", flush=True)
         await asyncio.wait([stopping, serving], return_when=asyncio.FIRST_COMPLETED)
         if serving.done():
-            serving.result()  # the server could not start (port taken): say why
+            serving.result()  # the server could not start: say why
     finally:
         if supervising:
             supervising.cancel()
@@ -407,4 +414,5 @@ async def run(host: str, port: int, log_level: str) -> None:
             server.should_exit = True
             await serving
         await up.stop()
+        sock.close()
 

@@ -149,16 +149,21 @@ class Worker:
         self.service, self.env = service, env
         self.log_path = log_dir / f"{name or service}.log"
         self.process: launch.Command | None = None
-        # Its HTTP socket, bound here and handed to each start as tousu up does:
-        # its address stays the same across restarts, and no other process of
-        # the suite can take the port between choosing it and binding it.
-        self.socket = socket.create_server(("127.0.0.1", 0), backlog=2048) if serves else None
-        self.port = self.socket.getsockname()[1] if serves else None
+        self.serves = serves
+        self.port: int | None = None
 
     def start(self) -> "Worker":
+        """Its HTTP socket is bound here and handed over, as tousu up does: no
+        other process of the suite can take the port between choosing it and
+        binding it. The same port at each restart, so that its address stays."""
         args = ["--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"), "worker", self.service]
-        self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}",
-                                      listen=self.socket)
+        with socket.socket() as bound:
+            if self.serves:
+                bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                bound.bind(("127.0.0.1", self.port or 0))
+                self.port = bound.getsockname()[1]
+            self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}",
+                                          listen=bound if self.serves else None)
         return self
 
     def kill(self) -> None:
@@ -195,11 +200,18 @@ class Processes:
                     "TOUSU_SIGNING_KEY": "test-signing-key-of-thirty-two-bytes!", **(extra_env or {})}
         data_dir.mkdir(parents=True, exist_ok=True)
         self.workers = {name: Worker(name, self.env, data_dir, serves=True) for name in services}
-        self.ports = {name: worker.port for name, worker in self.workers.items() if worker.port}
-        self.port = self.ports.get("intake")
         # A second worker of a service shares its store and its consumer group (PostgreSQL).
         for name in second_workers:
             self.workers[f"{name}-2"] = Worker(name, self.env, data_dir, name=f"{name}-2")
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Each serving worker's port, once it has been started."""
+        return {name: worker.port for name, worker in self.workers.items() if worker.port}
+
+    @property
+    def port(self) -> int:
+        return self.ports["intake"]
 
     def url_of(self, service: str) -> str:
         """Each service serves its own routes, as in production."""
