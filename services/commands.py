@@ -49,6 +49,7 @@ def listen(host: str, port: int):
     chosen beforehand is taken now or never, not seconds later when another
     process (a connection's own port, even) may hold it. It listens once the
     server starts; until then a connection is refused, not left waiting."""
+    import errno
     import socket
 
     bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -56,10 +57,13 @@ def listen(host: str, port: int):
     bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         bound.bind((host, port))
-    except OSError:
+    except OSError as exc:
         bound.close()
-        raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use?); choose another with --port "
-                         "or TOUSU_HTTP_PORT") from None
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(f"tousu: cannot listen on {host}:{port} (in use); choose another with --port "
+                             "or TOUSU_HTTP_PORT") from None
+        raise SystemExit(f"tousu: cannot listen on {host}:{port} ({exc.strerror or exc}); check the host "
+                         "given with --host or TOUSU_HTTP_HOST") from None
     return bound
 
 

@@ -4,6 +4,7 @@ database), answers with one line naming the cause and the fix, never a traceback
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,6 +63,9 @@ CASES = (
         ("negative position: republish", ["republish", "intake", "--from", "-5"], {}, "-5 is out of range"),
         ("no broker set: tail", ["tail", "public.complaints"], {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
         ("bad port variable: up", ["up"], {"TOUSU_HTTP_PORT": "http"}, "TOUSU_HTTP_PORT=http"),
+        ("port in use: up", ["up", "--port", "{held}"], {}, "cannot listen on 127.0.0.1:{held} (in use)"),
+        ("unknown host: up", ["up", "--host", "nosuchhost.invalid", "--port", "{port}"], {},
+         "cannot listen on nosuchhost.invalid"),
         ("stopped database: stats", ["stats"], {"PERSISTENCE_MODULE": "eventsourcing.postgres",
                                                  "POSTGRES_PORT": STOPPED.split(":")[1]}, "PostgreSQL at"),
         ("stopped database: republish", ["republish", "routing"],
@@ -71,9 +75,14 @@ CASES = (
 )
 
 
+# A port some other program listens on, for as long as the module runs.
+HELD = socket.create_server(("127.0.0.1", 0))
+
+
 def run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
     # A free port is found when run, not in the test's id: every pytest worker must collect the same ids.
-    args = [str(free_port()) if a == "{port}" else a for a in args]
+    held = str(HELD.getsockname()[1])
+    args = [str(free_port()) if a == "{port}" else held if a == "{held}" else a for a in args]
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("KAFKA_", "TOUSU_", "POSTGRES_", "PERSISTENCE_"))}
     return launcher.run(args, {**base, "HOME": str(cwd), "TOUSU_DATA_DIR": str(cwd / "data"), **env}, cwd,
@@ -96,4 +105,4 @@ def test_a_failing_command_says_why_in_one_line(results, name, args, env, cause)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith((f"tousu {args[0]}: ", "tousu: ")), lines[0]
-    assert cause in lines[0], lines[0]
+    assert cause.replace("{held}", str(HELD.getsockname()[1])) in lines[0], lines[0]
