@@ -44,7 +44,7 @@ def _serve(app, sock):
     return Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 
 
-def listen(host: str, port: int):
+def bound_socket(host: str, port: int):
     """A socket bound to host:port at once, before anything slow starts: a port
     chosen beforehand is taken now or never, not seconds later when another
     process (a connection's own port, even) may hold it. It listens once the
@@ -67,7 +67,7 @@ def listen(host: str, port: int):
     return bound
 
 
-def listening(fd: int):
+def handed_over(fd: int):
     """The socket `tousu up` handed over as file descriptor `fd`."""
     import socket
 
@@ -105,7 +105,7 @@ async def _run_system(system, host, port, fd: int | None = None) -> None:
     routes on HTTP (on host:port, or on the socket handed over as `fd`)."""
     from services.http import build_app
 
-    sock = listening(fd) if fd is not None else listen(host, port) if port else None
+    sock = handed_over(fd) if fd is not None else bound_socket(host, port) if port else None
     stopping = stopping_on_signals()
     server = serving = recorded = None
     try:

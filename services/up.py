@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import time
 from dataclasses import dataclass
 
@@ -75,8 +74,9 @@ class Worker:
         # connection's own port). It listens only once the worker serves, so a
         # worker still starting refuses connections and the proxy passes it
         # over; a new one at each start, so that a dead worker's does too.
-        with socket.socket() as bound:
-            bound.bind(("127.0.0.1", 0))
+        from services.commands import bound_socket
+
+        with bound_socket("127.0.0.1", 0) as bound:
             self.port = bound.getsockname()[1]
             self.process = launch.start(
                 ["--log-level", self.log_level, "worker", self.service], self.env, listen=bound,
@@ -177,7 +177,8 @@ class Up:
         for worker in self.workers:
             worker.start()
         first = [w for w in self.workers if w.instance == 1]
-        await asyncio.gather(*(self._wait_ready(w) for w in first))
+        for worker, document in zip(first, await asyncio.gather(*(self._wait_ready(w) for w in first))):
+            self.routes.add(worker.service, document)
         if "desk" in self.services:
             from services.desk.tables import Database
 
@@ -185,9 +186,6 @@ class Up:
         for worker in self.workers:
             self.pool.setdefault(worker.service, []).append(worker)
             self.by_worker[worker.name] = worker
-            if worker.instance == 1:
-                async with self.session().get(f"{worker.url}/openapi.json") as answer:
-                    self.routes.add(worker.service, await answer.json())
 
     def session(self) -> aiohttp.ClientSession:
         """The one pool of kept-alive connections to every worker. aiohttp, not
@@ -211,7 +209,8 @@ class Up:
     def bootstrap_servers(self) -> str:
         return self.workers[0].env["KAFKA_BOOTSTRAP_SERVERS"]
 
-    async def _wait_ready(self, worker: Worker, timeout: float = 120.0) -> None:
+    async def _wait_ready(self, worker: Worker, timeout: float = 120.0) -> dict:
+        """The worker's OpenAPI document, once it serves one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not worker.alive():
@@ -221,7 +220,7 @@ class Up:
                 async with self.session().get(f"{worker.url}/openapi.json",
                                               timeout=aiohttp.ClientTimeout(total=2)) as answer:
                     if answer.status == 200:
-                        return
+                        return await answer.json()
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass
             await asyncio.sleep(0.2)
@@ -380,9 +379,9 @@ def merged_metrics(texts: dict[str, str]) -> bytes:
 
 
 async def run(host: str, port: int, log_level: str) -> None:
-    from services.commands import _serve, listen, stopping_on_signals, unless_stopped
+    from services.commands import _serve, bound_socket, stopping_on_signals, unless_stopped
 
-    sock = listen(host, port)
+    sock = bound_socket(host, port)
     up = Up(host, port, log_level=log_level)
     stopping = stopping_on_signals()
     serving = supervising = None

@@ -6,10 +6,10 @@ Processes.wait_status on top of it) every test uses."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -22,6 +22,7 @@ from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
 from services.bus.topics import SERVICES
 from services import launch
+from services.commands import bound_socket
 from tests import launcher
 
 
@@ -157,13 +158,10 @@ class Worker:
         other process of the suite can take the port between choosing it and
         binding it. The same port at each restart, so that its address stays."""
         args = ["--log-level", self.env.get("TOUSU_LOG_LEVEL", "WARNING"), "worker", self.service]
-        with socket.socket() as bound:
-            if self.serves:
-                bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                bound.bind(("127.0.0.1", self.port or 0))
-                self.port = bound.getsockname()[1]
+        with bound_socket("127.0.0.1", self.port or 0) if self.serves else contextlib.nullcontext() as bound:
+            self.port = bound.getsockname()[1] if bound else None
             self.process = launcher.start(args, self.env, self.log_path, name=f"tousu-{self.log_path.stem}",
-                                          listen=bound if self.serves else None)
+                                          listen=bound)
         return self
 
     def kill(self) -> None:
