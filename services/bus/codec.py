@@ -46,7 +46,9 @@ class Schema:
 
 def _load(path: Path, version: int) -> Schema:
     raw = json.loads(path.read_text(encoding="utf-8"))
-    parsed = fastavro.parse_schema(raw, _write_hint=False)
+    # Parsed with fastavro's mark of a parsed schema: without it every read
+    # and write parses the schema again, which costs more than the body.
+    parsed = fastavro.parse_schema(raw)
     # fastavro gives the fingerprint's bytes already in the little-endian order
     # the single-object header wants.
     fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
