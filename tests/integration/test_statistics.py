@@ -309,7 +309,7 @@ def stats_args(**overrides) -> argparse.Namespace:
 
 
 def test_figures_are_exact_live_after_redelivery_and_after_a_rebuild(bus, store_env, monkeypatch, capsys, tmp_path):
-    workload = Workload(500, seed=7)
+    workload = Workload(300, seed=7)
     messages = workload.messages()
     env = {**os.environ, **store_env}
 
@@ -402,7 +402,7 @@ def _worker(env: dict, log: Path) -> launch.Command:
 
 
 def test_statistics_killed_midstream_and_restarted_stay_exact(bus, store_env, tmp_path):
-    workload = Workload(800, seed=23)
+    workload = Workload(600, seed=23)
     messages = workload.messages()
     env = {**os.environ, **store_env, "KAFKA_BOOTSTRAP_SERVERS": bus.bootstrap_servers}
     log = tmp_path / "statistics.log"

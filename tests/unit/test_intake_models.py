@@ -388,7 +388,7 @@ def _validate_without_crashing(body):
         to_record(parsed)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_random_bodies_never_crash_validation(body):
     _validate_without_crashing(body)
@@ -415,7 +415,7 @@ def test_the_bodies_mutated_below_are_valid(kind):
     parse_submission(VALID[kind]())
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(list(VALID)), st.booleans(), st.data())
 def test_a_valid_body_with_one_value_replaced_or_removed_never_crashes_validation(kind, remove, data):
     body = VALID[kind]()
