@@ -37,10 +37,31 @@ def _prepare() -> None:
     default_codec()
 
 
-try:
-    _prepare()
-except Exception:  # noqa: BLE001 - see the module's docstring
-    pass
+# Imported only on first use, each once per process: the web server's protocol
+# classes as it starts serving, the HTTP client of the commands (`tousu status`,
+# `submit` and the failure explanations), the PostgreSQL driver.
+_ON_FIRST_USE = ("uvicorn", "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
+                 "uvicorn.loops.auto", "anyio._backends._asyncio", "httpx", "httpcore", "services.desk.console.public",
+                 "eventsourcing.sqlite", "psycopg", "eventsourcing.postgres")
+
+
+def _warm_intake() -> None:
+    """Intake's lookups by first use: cpca's division table and matcher (half a
+    second the first time it reads an address) and the birth places of
+    resident identity numbers."""
+    from stdnum import numdb
+
+    from services.intake.addresses import _tables
+
+    _tables().cpca.transform(["上海市浦东新区世纪大道100号"], pos_sensitive=True)
+    numdb.get("cn/loc")
+
+
+for _step in (_prepare, _warm_intake, *(lambda m=m: importlib.import_module(m) for m in _ON_FIRST_USE)):
+    try:
+        _step()
+    except Exception:  # noqa: BLE001 - see the module's docstring
+        pass
 # faust marks each agent it creates for venusian, which asks inspect for the
 # module of the calling frame; inspect finds it by resolving the path of every
 # module imported, once per process. Done here, a worker resolves only the
