@@ -30,12 +30,12 @@ def test_mediation_enforcement_and_intake_killed_midstream_keep_exactly_one_effe
     data = tmp_path / "data"
     system = Processes(bus.bootstrap_servers, data).start()
     rng = random.Random(11)
-    bodies = [report(i) if i % 5 == 0 else factories.varied(i, rng) for i in range(700)]
+    bodies = [report(i) if i % 5 == 0 else factories.varied(i, rng) for i in range(500)]
     killed = []
 
     async def kill_midway(done: int):
-        if done in (250, 450) and len(killed) < 2:
-            victim = "mediation" if done == 250 else "enforcement"
+        if done in (150, 300) and len(killed) < 2:
+            victim = "mediation" if done == 150 else "enforcement"
             killed.append(victim)
             system.workers[victim].kill()
             system.restart(victim)

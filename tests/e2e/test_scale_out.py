@@ -35,16 +35,16 @@ def leader(system, service: str) -> str:
 
 def test_a_killed_worker_hands_over_its_partitions_and_its_lead(system, bus):
     rng = random.Random(14)
-    bodies = [factories.varied(i, rng) for i in range(600)]
+    bodies = [factories.varied(i, rng) for i in range(450)]
     routing_leader = wait_until(lambda: leader(system, "routing"), 60, message="one routing worker leads")
     mediation_worker = wait_until(lambda: leader(system, "mediation"), 60, message="one mediation worker leads")
     killed = []
 
     async def kill_midway(done: int):
-        if done == 200 and not killed:
+        if done == 150 and not killed:
             killed.append(routing_leader)
             system.workers[routing_leader].kill()
-        if done == 400 and len(killed) == 1:
+        if done == 300 and len(killed) == 1:
             killed.append(mediation_worker)
             system.workers[mediation_worker].kill()
 
