@@ -116,6 +116,13 @@ def pytest_sessionfinish(session):
     for child in multiprocessing.active_children():
         child.kill()
         child.join(10)
+    if _SCHEMA_PREFIXES:
+        prefixes = list(_SCHEMA_PREFIXES)
+        _SCHEMA_PREFIXES.clear()
+        try:
+            _drop_schemas(prefixes)
+        except Exception as exc:  # noqa: BLE001 - a database left untidy fails no test
+            print(f"could not drop the test schemas: {exc}", file=sys.stderr)
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -145,22 +152,43 @@ def pytest_collection_modifyitems(items):
 
 
 PERSISTENCE = ["sqlite", "postgres"]
+# The schema prefixes this process gave out, dropped as its session ends.
+_SCHEMA_PREFIXES: list[str] = []
 
 
 def persistence_env(kind: str, data_dir) -> dict[str, str]:
     env = {"TOUSU_DATA_DIR": str(data_dir)}
     if kind == "postgres":
         env.update({
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": os.environ.get("POSTGRES_DBNAME", "test"),
-            "POSTGRES_HOST": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
-            "POSTGRES_PORT": os.environ.get("POSTGRES_PORT", "5432"),
-            "POSTGRES_USER": os.environ.get("POSTGRES_USER", "postgres"),
-            "POSTGRES_PASSWORD": os.environ.get("POSTGRES_PASSWORD", "postgres"),
+            "PERSISTENCE_MODULE": "eventsourcing.postgres", **_postgres(),
             # A fresh schema per test keeps runs independent.
             "TOUSU_POSTGRES_SCHEMA_PREFIX": f"t{uuid.uuid4().hex[:10]}_",
         })
+        _SCHEMA_PREFIXES.append(env["TOUSU_POSTGRES_SCHEMA_PREFIX"])
     return env
+
+
+def _postgres() -> dict[str, str]:
+    return {"POSTGRES_DBNAME": os.environ.get("POSTGRES_DBNAME", "test"),
+            "POSTGRES_HOST": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
+            "POSTGRES_PORT": os.environ.get("POSTGRES_PORT", "5432"),
+            "POSTGRES_USER": os.environ.get("POSTGRES_USER", "postgres"),
+            "POSTGRES_PASSWORD": os.environ.get("POSTGRES_PASSWORD", "postgres")}
+
+
+def _drop_schemas(prefixes: list[str]) -> None:
+    """Without this every run leaves its stores behind in the shared database,
+    a dozen tables each, and its catalog grows by hundreds of tables a run."""
+    from psycopg import sql
+
+    from services.bus.settings import postgres_connection
+
+    patterns = [prefix.replace("_", r"\_") + "%" for prefix in prefixes]
+    with postgres_connection(_postgres()) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        for (schema,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ANY(%s)",
+                                      (patterns,)).fetchall():
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture(params=PERSISTENCE)
