@@ -108,7 +108,10 @@ def pytest_configure(config):
         os.environ.setdefault("TOUSU_SESSION_TIMEOUT_S", EMBEDDED_SESSION_TIMEOUT_S)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
+    # Last: on an interrupted run pytest tears the remaining fixtures down in its
+    # own sessionfinish, and what they started must end before their schemas go.
     # A command a failed test left running (tests/launcher.py) would hold this
     # process at exit: multiprocessing waits for every child it started.
     import multiprocessing
@@ -119,10 +122,7 @@ def pytest_sessionfinish(session):
     if _SCHEMA_PREFIXES:
         prefixes = list(_SCHEMA_PREFIXES)
         _SCHEMA_PREFIXES.clear()
-        try:
-            _drop_schemas(prefixes)
-        except Exception as exc:  # noqa: BLE001 - a database left untidy fails no test
-            print(f"could not drop the test schemas: {exc}", file=sys.stderr)
+        _drop_schemas(prefixes)
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -186,11 +186,18 @@ def _drop_schemas(prefixes: list[str]) -> None:
     from services.bus.settings import postgres_connection
 
     patterns = [prefix.replace("_", r"\_") + "%" for prefix in prefixes]
-    with postgres_connection(_postgres()) as conn:
-        conn.execute("SET lock_timeout = '5s'")
-        for (schema,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ANY(%s)",
-                                      (patterns,)).fetchall():
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    try:
+        with postgres_connection(_postgres(), connect_timeout=5) as conn:
+            conn.execute("SET lock_timeout = '5s'")
+            schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ANY(%s)",
+                                   (patterns,)).fetchall()
+            for (schema,) in schemas:
+                try:
+                    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+                except Exception as exc:  # noqa: BLE001 - one left behind fails no test; drop the rest
+                    print(f"could not drop the test schema {schema}: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a database left untidy fails no test
+        print(f"could not drop the test schemas: {exc}", file=sys.stderr)
 
 
 @pytest.fixture(params=PERSISTENCE)
