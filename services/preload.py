@@ -4,10 +4,13 @@ spend its first half second of CPU on the same work.
 
 Imported by the fork server alone: nothing else imports this module. Nothing
 here may stop the fork server: what fails here, a worker does again by itself
-and reports as it always has. Nothing here depends on the environment either,
-which is the fork server's, not the one each command is given."""
+and reports as it always has. Nothing here reads this project's settings from
+the environment either, which is the fork server's, not the one each command
+is given. (Libraries read theirs at import, so here in the fork server: psycopg's
+PSYCOPG_IMPL, pandas' and OpenBLAS's own; the project sets none of them.)"""
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import sys
@@ -67,3 +70,7 @@ for _step in (_prepare, _warm_intake, *(lambda m=m: importlib.import_module(m) f
 # module imported, once per process. Done here, a worker resolves only the
 # modules it imports itself.
 inspect.getmodule(sys._getframe())
+# What is here now lives as long as the fork server and every process it forks:
+# the garbage collector need not walk it again in each of them (and by walking
+# it would copy the pages it shares with them).
+gc.freeze()
