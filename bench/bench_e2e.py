@@ -55,6 +55,7 @@ from services.bus import topics as registry  # noqa: E402
 from services.bus.codec import default_codec  # noqa: E402
 from services.bus.settings import BusSettings  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.postgres import drop_schemas, postgres_env  # noqa: E402
 
 DECISIONS = {"ComplaintAccepted", "ComplaintRejected", "ComplaintReferred"}
 TICK = os.sysconf("SC_CLK_TCK")
@@ -332,26 +333,8 @@ def store_env(store: str) -> tuple[dict, str | None]:
     if store == "sqlite":
         return {}, None
     prefix = f"bench{uuid.uuid4().hex[:8]}_"
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_HOST": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
-            "POSTGRES_PORT": os.environ.get("POSTGRES_PORT", "5432"),
-            "POSTGRES_DBNAME": os.environ.get("POSTGRES_DBNAME", "test"),
-            "POSTGRES_USER": os.environ.get("POSTGRES_USER", "postgres"),
-            "POSTGRES_PASSWORD": os.environ.get("POSTGRES_PASSWORD", "postgres"),
+    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env(),
             "TOUSU_POSTGRES_SCHEMA_PREFIX": prefix}, prefix
-
-
-def drop_schemas(env: dict, prefix: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
-                         autocommit=True) as conn:
-        schemas = [r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-                                              (prefix + "%",))]
-        for schema in schemas:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def start_up(env: dict, data: Path, port: int) -> subprocess.Popen:
@@ -431,7 +414,7 @@ async def measure(row: Row, args) -> None:
             watching.cancel()
             stop_up(up)
             if prefix:
-                drop_schemas(env_extra, prefix)
+                drop_schemas([prefix])
             if up.returncode not in (0, -signal.SIGINT, 130) or os.environ.get("BENCH_VERBOSE"):
                 print((data / "tousu-up.log").read_text(errors="replace")[-3000:], file=sys.stderr)
 

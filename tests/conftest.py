@@ -17,6 +17,7 @@ import pytest
 
 from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S
+from tests.postgres import drop_schemas, postgres_env
 
 
 class Bus:
@@ -122,7 +123,7 @@ def pytest_sessionfinish(session):
     if _SCHEMA_PREFIXES:
         prefixes = list(_SCHEMA_PREFIXES)
         _SCHEMA_PREFIXES.clear()
-        _drop_schemas(prefixes)
+        drop_schemas(prefixes)
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -162,42 +163,12 @@ def persistence_env(kind: str, data_dir) -> dict[str, str]:
     env = {"TOUSU_DATA_DIR": str(data_dir)}
     if kind == "postgres":
         env.update({
-            "PERSISTENCE_MODULE": "eventsourcing.postgres", **_postgres(),
+            "PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env(),
             # A fresh schema per test keeps runs independent.
             "TOUSU_POSTGRES_SCHEMA_PREFIX": f"t{uuid.uuid4().hex[:10]}_",
         })
         _SCHEMA_PREFIXES.append(env["TOUSU_POSTGRES_SCHEMA_PREFIX"])
     return env
-
-
-def _postgres() -> dict[str, str]:
-    return {"POSTGRES_DBNAME": os.environ.get("POSTGRES_DBNAME", "test"),
-            "POSTGRES_HOST": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
-            "POSTGRES_PORT": os.environ.get("POSTGRES_PORT", "5432"),
-            "POSTGRES_USER": os.environ.get("POSTGRES_USER", "postgres"),
-            "POSTGRES_PASSWORD": os.environ.get("POSTGRES_PASSWORD", "postgres")}
-
-
-def _drop_schemas(prefixes: list[str]) -> None:
-    """Without this every run leaves its stores behind in the shared database,
-    a dozen tables each, and its catalog grows by hundreds of tables a run."""
-    from psycopg import sql
-
-    from services.bus.settings import postgres_connection
-
-    patterns = [prefix.replace("_", r"\_") + "%" for prefix in prefixes]
-    try:
-        with postgres_connection(_postgres(), connect_timeout=5) as conn:
-            conn.execute("SET lock_timeout = '5s'")
-            schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ANY(%s)",
-                                   (patterns,)).fetchall()
-            for (schema,) in schemas:
-                try:
-                    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-                except Exception as exc:  # noqa: BLE001 - one left behind fails no test; drop the rest
-                    print(f"could not drop the test schema {schema}: {exc}", file=sys.stderr)
-    except Exception as exc:  # noqa: BLE001 - a database left untidy fails no test
-        print(f"could not drop the test schemas: {exc}", file=sys.stderr)
 
 
 @pytest.fixture(params=PERSISTENCE)
