@@ -293,9 +293,11 @@ class Up:
 
         async def readyz(request: Request):
             answers = await self._each("/readyz")
-            checks = {name: (answer.json().get("services", {}).get(self.by_worker[name].service, answer.json())
-                             if answer is not None else {"process": "no answer"})
-                      for name, answer in answers.items()}
+            checks = {}
+            for name, answer in answers.items():
+                document = answer.json() if answer is not None else None
+                checks[name] = (document.get("services", {}).get(self.by_worker[name].service, document)
+                                if document is not None else {"process": "no answer"})
             ready = all(a is not None and a.status == 200 for a in answers.values())
             return JSONResponse({"status": "ready" if ready else "not ready", "services": checks},
                                 status_code=200 if ready else 503)
