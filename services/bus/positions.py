@@ -139,7 +139,18 @@ MISSING = "missing"
 
 async def fingerprints_at(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | None]:
     """The fingerprint of the message at each offset; MISSING where the log
-    has no such offset; None where the broker said nothing in time."""
+    has no such offset; None where the broker said nothing in time.
+    The probe is left with its partitions paused: a kept probe would otherwise
+    go on fetching them in the background, ten times a second, idle or not.
+    (Paused rather than unassigned: the same topics next time ask the broker
+    for no metadata again.)"""
+    try:
+        return await _fingerprints_at(probe, keys, offsets)
+    finally:
+        probe.pause(*probe.assignment())
+
+
+async def _fingerprints_at(probe, keys, offsets: dict[TP, int]) -> dict[TP, str | None]:
     found: dict[TP, str | None] = {}
     pending = dict(offsets)
     if not pending:
@@ -160,7 +171,7 @@ async def fingerprints_at(probe, keys, offsets: dict[TP, int]) -> dict[TP, str |
             if not (exc.args and isinstance(exc.args[0], dict)):
                 # Which partition is not said: look at each alone.
                 for tp in list(pending):
-                    found[tp] = (await fingerprints_at(probe, keys, {tp: pending.pop(tp)})).get(tp)
+                    found[tp] = (await _fingerprints_at(probe, keys, {tp: pending.pop(tp)})).get(tp)
                 return found
             if pending:
                 probe.assign([keys[tp] for tp in pending])

@@ -506,6 +506,9 @@ class BrokerWatch:
             await self._admin.start()
             self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
                                            auto_offset_reset="none", fetch_max_wait_ms=100,
+                                           # Kept between looks with its partitions paused:
+                                           # its fetcher need not look round 5 times a second.
+                                           consumer_timeout_ms=2_000,
                                            max_partition_fetch_bytes=4 * 1024 * 1024,
                                            request_timeout_ms=5_000, **kafka_security())
             await self._probe.start()
