@@ -40,6 +40,29 @@ def _serve(app, sock):
         async def serve(self, sockets=None):
             await super().serve(sockets=[sock])
 
+        # uvicorn looks at should_exit ten times a second, ten wake-ups with
+        # nothing to do in every idle worker: here a stop wakes it, and its
+        # tick (the Date header's clock) comes once a second.
+        @property
+        def should_exit(self):
+            return self.__dict__.get("_should_exit", False)
+
+        @should_exit.setter
+        def should_exit(self, value):
+            self.__dict__["_should_exit"] = value
+            if value:
+                self.__dict__.setdefault("_exit", asyncio.Event()).set()
+
+        async def main_loop(self):
+            woken = self.__dict__.setdefault("_exit", asyncio.Event())
+            counter = 0  # on_tick refreshes the Date header when counter % 10 == 0
+            while not await self.on_tick(counter):
+                counter = (counter + 10) % 864000
+                try:
+                    await asyncio.wait_for(woken.wait(), 1.0)
+                except TimeoutError:
+                    pass
+
     host, port = sock.getsockname()[:2]
     return Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 

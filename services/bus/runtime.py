@@ -46,6 +46,10 @@ class Timer:
     every_s: float
     run: Callable[[], object]
     name: str
+    # Runs only once the service has stored what it read, every_s after (one run
+    # for all stored meanwhile): work that follows the log, with nothing to do
+    # while nothing comes.
+    after_stores: bool = False
 
 
 # What an application does with one record it reads: (application, unit of work, record).
@@ -119,6 +123,7 @@ class ServiceRunner:
         self.commands = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix=f"{spec.name}-commands")
         self.faust_app: faust.App | None = None
         self._timer_tasks: list[asyncio.Task] = []
+        self._stored_wakes: list[asyncio.Event] = []
         self.processed = BatchResult()
 
     @property
@@ -180,7 +185,10 @@ class ServiceRunner:
             broker_session_timeout=self.bus.session_timeout_s,
             broker_heartbeat_interval=self.bus.heartbeat_interval_s,
             broker_rebalance_timeout=self.bus.rebalance_timeout_s,
-            broker_commit_interval=0.5,
+            # Reading resumes from the offsets the store keeps; the group's
+            # commits are for lag tools outside, which can trail a few seconds.
+            # (faust looks for a stuck partition at 2.5 times this, too.)
+            broker_commit_interval=5.0,
             # Topics come from the registry; faust must never create them with
             # its own partition counts.
             topic_allow_declare=False,
@@ -193,6 +201,7 @@ class ServiceRunner:
             loghandlers=[],
             Stream=_BatchingStream,
             TableManager=_NoTablesManager,
+            monitor=_QuietMonitor(),
         )
         app.positioner = self.positioner
         app.fetch_pace = FetchPace(self.bus.fetch_max_wait_ms, self.bus.fetch_idle_wait_ms,
@@ -313,6 +322,8 @@ class ServiceRunner:
                 continue
             self.processed.add(dataclasses.replace(result, refused=[]))
             self.relay.wake()
+            for stored in self._stored_wakes:
+                stored.set()
             return result
 
     async def run_in_store(self, fn, *args):
@@ -324,7 +335,13 @@ class ServiceRunner:
         return result
 
     async def _run_timer(self, timer: Timer) -> None:
+        stored = asyncio.Event()
+        if timer.after_stores:
+            self._stored_wakes.append(stored)
         while True:
+            if timer.after_stores:
+                await stored.wait()
+                stored.clear()
             await asyncio.sleep(timer.every_s)
             if not self.relay.leading:
                 continue  # timers run once per service: on the worker that leads
@@ -342,8 +359,12 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         # faust fixes the fetch wait at 1.5 s. A broker that answers a fetch as
         # soon as data arrives (Apache Kafka) makes that harmless; the embedded
-        # one holds every fetch for the whole wait, which is then each hop's latency.
+        # one holds a fetch up to about half its wait, each hop's latency there.
         consumer._fetch_max_wait_ms = self.app.fetch_pace.idle_ms
+        # aiokafka's fetcher also looks round every 0.2 s with a fetch already
+        # waiting at the broker, five wake-ups a second idle: a fetch's answer
+        # and each drained partition wake it anyway.
+        consumer._consumer_timeout = 2.0
         return consumer
 
     async def _fetch_records(self, consumer, active_partitions, timeout=None, max_records=None):
@@ -435,6 +456,23 @@ class _StorePositionedApp(faust.App):
 
     def _new_transport(self):
         return _StorePositionedTransport(self.conf.broker_consumer, self)
+
+
+class _QuietMonitor(faust.Monitor):
+    """faust's own statistics, which nothing here reads (the services keep
+    theirs in Prometheus): no sampling every second, idle or not, and no
+    bookkeeping on each message, commit and send."""
+
+    @faust.Service.task
+    async def _sampler(self) -> None:
+        return None
+
+
+for _hook, _nothing in vars(faust.Sensor).items():
+    if _hook.startswith("on_") and callable(_nothing):
+        setattr(_QuietMonitor, _hook, _nothing)
+_QuietMonitor.track_tp_end_offset = lambda self, tp, offset: None
+_QuietMonitor.on_tp_commit = lambda self, offsets: None
 
 
 class _BatchingStream(faust.Stream):
