@@ -162,7 +162,9 @@ class Relay:
 
     async def start_producer(self) -> None:
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=5,
+            # No linger: a page is handed over whole, so it leaves as one batch
+            # anyway, and waiting for more only delayed every hop.
+            bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=0,
             # The embedded broker cannot do idempotent producers; duplicates are
             # harmless because consumers deduplicate by event id.
             enable_idempotence=False, max_request_size=2 * 1024 * 1024, **kafka_security())
