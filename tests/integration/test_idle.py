@@ -1,17 +1,21 @@
 """An idle worker leaves its store and the broker alone, on a real broker:
 work that follows the log (the desk's tables) runs once something was stored,
-not on a clock, and the relay's kept broker probe stops fetching between looks."""
+not on a clock; the relay's kept broker probe stops fetching between looks;
+a relay with nothing to send writes its position seldom."""
 import asyncio
 import os
 import time
 
 from aiokafka import AIOKafkaProducer
 
+from services.bus.codec import default_codec
 from services.bus.consumed import fingerprint
-from services.bus.relay import BrokerWatch
+from services.bus.relay import RELAY_TRACKING, BrokerWatch, Relay
 from services.bus.runtime import ServiceRunner
 from services.bus.settings import bus_settings, store_settings
 from services.desk.spec import SPEC
+from services.routing.application import Routing
+from tests.integration.test_relay import receive
 from tests.integration.test_statistics import Workload, produce, until
 
 
@@ -65,3 +69,39 @@ def test_the_relays_broker_probe_fetches_nothing_between_its_looks(bus):
             await watch.close()
 
     asyncio.run(scenario())
+
+
+def test_a_relay_that_sends_nothing_records_its_position_seldom_and_resumes_from_it(bus, tmp_path):
+    """A read model's relay (nothing to publish bar dead letters) read every page
+    and wrote its position after each: a store write per batch for nothing."""
+    app = Routing(env=store_settings({"TOUSU_DATA_DIR": str(tmp_path)}).for_service("routing"))
+    writes: list[int] = []
+
+    def nothing(event, aggregate):
+        return []
+
+    async def run_relay(batches: int) -> Relay:
+        relay = Relay("routing", app, nothing, default_codec(), bus.bootstrap_servers, audited=False)
+        record = relay._record
+        relay._record = lambda position, *rest: (writes.append(position), record(position, *rest))[1]
+        await relay.start()
+        try:
+            for batch in range(batches):
+                receive(app, batch * 10, 10)
+                relay.wake()
+                newest = app.recorder.max_notification_id()
+                await until(lambda: relay.position >= newest, 10, "the relay reading the batch", 0.01)
+        finally:
+            await relay.stop()
+        return relay
+
+    try:
+        asyncio.run(run_relay(4))
+        assert len(writes) == 1, writes  # the first page only: the next three came within 5 s
+        recorded = app.process_recorder.max_tracking_id(RELAY_TRACKING)
+        assert recorded == writes[0] < app.recorder.max_notification_id()
+        # A restart reads again from there, sends nothing twice, and goes on.
+        restarted = asyncio.run(run_relay(1))
+        assert restarted.position == app.recorder.max_notification_id()
+    finally:
+        app.close()
