@@ -17,10 +17,12 @@ def test_the_wait_is_short_while_messages_flow_and_long_after_a_quiet_spell():
     assert pace.wait_ms(True, now=200.0) == 10, "the first message after the quiet wakes it"
 
 
-def test_both_waits_come_from_the_environment_and_nonsense_is_refused_by_name():
-    settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "25", "TOUSU_FETCH_IDLE_WAIT_MS": "3000"})
-    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms) == (25, 3000)
+def test_the_waits_come_from_the_environment_and_nonsense_is_refused_by_name():
+    settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "25", "TOUSU_FETCH_IDLE_WAIT_MS": "3000",
+                                                   "TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS": "250"})
+    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.read_model_fetch_max_wait_ms) \
+        == (25, 3000, 250)
     default = bus_settings("127.0.0.1:9092", env={})
-    assert default.fetch_max_wait_ms < default.fetch_idle_wait_ms
+    assert default.fetch_max_wait_ms < default.read_model_fetch_max_wait_ms < default.fetch_idle_wait_ms
     with pytest.raises(RuntimeError, match="TOUSU_FETCH_IDLE_WAIT_MS must be a whole number"):
         bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_IDLE_WAIT_MS": "1s"})
