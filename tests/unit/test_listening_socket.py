@@ -1,7 +1,8 @@
-"""The sockets `tousu up` and `tousu worker` listen on: every connection they
-accept sends small writes at once. With Nagle's algorithm left on, an answer's
-second write waited for the client's delayed ACK, some 40 ms on each request
-that closely followed another."""
+"""The sockets `tousu up` and `tousu worker` listen on, and how they speak
+HTTP. Every connection they accept sends small writes at once: with Nagle's
+algorithm left on, an answer's second write waited for the client's delayed
+ACK, some 40 ms on each request that closely followed another. Requests are
+parsed by httptools, not h11 (a tenth of intake's CPU)."""
 import asyncio
 import socket
 
@@ -34,3 +35,14 @@ def test_connections_accepted_on_a_tousu_socket_have_nagle_off(handed):
         return nodelay
 
     assert asyncio.run(scenario()) != 0
+
+
+def test_tousu_serves_http_with_the_c_parser():
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from services.commands import _serve
+
+    with bound_socket("127.0.0.1", 0) as sock:
+        config = _serve(lambda scope, receive, send: None, sock).config
+        config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
