@@ -43,8 +43,8 @@ def _prepare() -> None:
 # Imported only on first use, each once per process: the web server's protocol
 # classes as it starts serving, the HTTP client of the commands (`tousu status`,
 # `submit` and the failure explanations), the PostgreSQL driver.
-_ON_FIRST_USE = ("uvicorn", "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
-                 "uvicorn.loops.auto", "anyio._backends._asyncio", "httpx", "httpcore", "services.desk.console.public",
+_ON_FIRST_USE = ("uvloop", "uvicorn", "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto",
+                 "uvicorn.lifespan.on", "uvicorn.loops.auto", "anyio._backends._asyncio", "httpx", "httpcore", "services.desk.console.public",
                  "eventsourcing.sqlite", "psycopg", "eventsourcing.postgres")
 
 
