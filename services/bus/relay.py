@@ -499,6 +499,8 @@ class BrokerWatch:
         self.reachable = True
 
     async def lost(self, floors: dict[tuple[str, int], int], prints: dict[tuple[str, int], str]) -> str | None:
+        if not floors:
+            return None  # nothing written yet (a read model's relay, mostly): nothing to lose
         try:
             return await within(10, self._lost(floors, prints))
         except Exception as exc:

@@ -377,6 +377,18 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
             consumer._fetcher._fetch_max_wait_ms = self.app.fetch_pace.wait_ms(bool(records))
         return records
 
+    # mode's two keepalive tickers, one in each event loop, wake both loops
+    # every second, idle or not. They keep a thread's method queue moving when
+    # work is put on it without waking its loop (cast_thread, which only
+    # faust's confluent driver uses); call_thread, the only way in here, wakes
+    # the loop itself.
+    async def _keepalive2(self) -> None:
+        return None
+
+    @faust.Service.task
+    async def _thread_keepalive(self) -> None:
+        return None
+
     async def on_thread_stop(self) -> None:
         coordinator = getattr(self._consumer, "_coordinator", None)
         if coordinator is not None:

@@ -56,6 +56,8 @@ def test_the_relays_broker_probe_fetches_nothing_between_its_looks(bus):
         watch = BrokerWatch("routing", bus.bootstrap_servers)
         tp = ("audit.log", sent.partition)
         try:
+            # Before it has written anything, a relay has nothing to lose, and asks nothing.
+            assert await watch.lost({}, {}) is None and watch._admin is None and watch._probe is None
             # audit.log has several writers, so the look reads the message at the floor.
             assert await watch.lost({tp: sent.offset}, {tp: fingerprint(value)}) is None
             probe = watch._probe
