@@ -377,16 +377,11 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
             consumer._fetcher._fetch_max_wait_ms = self.app.fetch_pace.wait_ms(bool(records))
         return records
 
-    # mode's two keepalive tickers, one in each event loop, wake both loops
-    # every second, idle or not. They keep a thread's method queue moving when
-    # work is put on it without waking its loop (cast_thread, which only
-    # faust's confluent driver uses); call_thread, the only way in here, wakes
-    # the loop itself.
+    # mode ticks the parent's event loop every 1.1 s from here, idle or not,
+    # to log an error should the thread's stop answering. The thread's own
+    # tick (_thread_keepalive) stays: without it a stopping consumer thread
+    # could outlive the loop that stopped it.
     async def _keepalive2(self) -> None:
-        return None
-
-    @faust.Service.task
-    async def _thread_keepalive(self) -> None:
         return None
 
     async def on_thread_stop(self) -> None:
