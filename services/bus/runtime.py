@@ -35,6 +35,8 @@ from .store import ServiceApplication, UnitOfWork
 log = logging.getLogger(__name__)
 
 FAUST_STOP_SECONDS = 4.0
+# An after_stores timer runs at least this often, stored or not.
+AFTER_STORES_AT_LEAST_EVERY_S = 30.0
 # A member still joining its group cannot leave it until the broker answers the
 # join, which a broker holds until the group settles (requests on a connection
 # are answered in order): a stop would only wait for that.
@@ -46,9 +48,9 @@ class Timer:
     every_s: float
     run: Callable[[], object]
     name: str
-    # Runs only once the service has stored what it read, every_s after (one run
-    # for all stored meanwhile): work that follows the log, with nothing to do
-    # while nothing comes.
+    # Runs once the service has stored what it read, every_s after (one run for
+    # all stored meanwhile), and otherwise every AFTER_STORES_AT_LEAST_EVERY_S:
+    # work that follows the log, with nothing to do while nothing comes.
     after_stores: bool = False
 
 
@@ -341,7 +343,12 @@ class ServiceRunner:
             self._stored_wakes.append(stored)
         while True:
             if timer.after_stores:
-                await stored.wait()
+                # Also now and then with nothing stored here: another worker of
+                # the service may have stored it (a shared store), or a run failed.
+                try:
+                    await asyncio.wait_for(stored.wait(), AFTER_STORES_AT_LEAST_EVERY_S)
+                except asyncio.TimeoutError:
+                    pass
                 stored.clear()
             await asyncio.sleep(timer.every_s)
             if not self.relay.leading:
@@ -377,10 +384,10 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
             consumer._fetcher._fetch_max_wait_ms = self.app.fetch_pace.wait_ms(bool(records))
         return records
 
-    # mode ticks the parent's event loop every 1.1 s from here, idle or not,
-    # to log an error should the thread's stop answering. The thread's own
-    # tick (_thread_keepalive) stays: without it a stopping consumer thread
-    # could outlive the loop that stopped it.
+    # mode pokes the parent's event loop every 1.1 s from here, idle or not,
+    # and logs should that loop itself lag. The thread's own tick
+    # (_thread_keepalive) stays: without it a stopping consumer thread could
+    # outlive the loop that stopped it.
     async def _keepalive2(self) -> None:
         return None
 
@@ -439,13 +446,12 @@ class _StorePositionedTransport(faust_kafka.Transport):
 
 class FetchPace:
     """How long a fetch may wait at the broker: the short wait while messages
-    flow (on a broker that holds a fetch up to its whole wait, the embedded
-    one, it bounds each hop), the long one once none came for a while, so an
-    idle consumer asks once a second rather than ten times, and the broker
-    answers it as seldom. The first message after a quiet spell may wait up to
-    the long wait at each hop (each consumer goes quiet on its own), so a lone
-    complaint on an idle system takes up to about a second a hop; the ones
-    that follow it do not."""
+    flow (on a broker that holds a fetch up to about half its wait, the
+    embedded one, it bounds each hop), the long one once none came for a
+    while, so an idle consumer asks once a second rather than a hundred
+    times, and the broker answers it as seldom. The first message after a
+    quiet spell may wait up to about half the long wait at each hop (each
+    consumer goes quiet on its own); the ones that follow it do not."""
 
     def __init__(self, active_ms: int, idle_ms: int, idle_after_s: float):
         self.active_ms, self.idle_ms, self.idle_after_s = active_ms, idle_ms, idle_after_s
@@ -467,17 +473,22 @@ class _StorePositionedApp(faust.App):
 
 
 class _QuietMonitor(faust.Monitor):
-    """faust's own statistics, which nothing here reads (the services keep
-    theirs in Prometheus): no sampling every second, idle or not, and no
-    bookkeeping on each message, commit and send."""
+    """faust's own statistics (the services keep theirs in Prometheus): no
+    sampling every second, idle or not, and no bookkeeping on each message,
+    commit and send, but for the one time faust itself reads: when a stream
+    last took an event from each partition, which its check for a stuck
+    partition compares with the broker's end."""
 
     @faust.Service.task
     async def _sampler(self) -> None:
         return None
 
+    def on_stream_event_in(self, tp, offset, stream, event):
+        self.stream_inbound_time[tp] = time.monotonic()
+
 
 for _hook, _nothing in vars(faust.Sensor).items():
-    if _hook.startswith("on_") and callable(_nothing):
+    if _hook.startswith("on_") and _hook != "on_stream_event_in" and callable(_nothing):
         setattr(_QuietMonitor, _hook, _nothing)
 _QuietMonitor.track_tp_end_offset = lambda self, tp, offset: None
 _QuietMonitor.on_tp_commit = lambda self, offsets: None

@@ -18,9 +18,9 @@ class BusSettings:
     heartbeat_interval_s: float = 1.0
     rebalance_timeout_s: float = 4.0
     batch_size: int = 500
-    # A batch is taken as soon as this passes without another message. A fetch's
-    # messages reach the stream together, and more arrive while a batch is
-    # stored, so a longer window only adds to each hop.
+    # A batch is taken this long after its first message (or once full). A
+    # fetch's messages reach the stream together, and more arrive while a
+    # batch is stored, so a longer window only adds to each hop.
     batch_within_s: float = 0.001
     # How long a fetch may wait at the broker while messages flow, and once
     # none came for `fetch_idle_after_s` (runtime.FetchPace). The embedded
