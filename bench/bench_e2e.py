@@ -152,6 +152,26 @@ def _example_record() -> dict:
 
 # -- the outside subscriber ----------------------------------------------------------
 
+async def subscribe(bootstrap: str, topics: tuple[str, ...], fetch_max_wait_ms: int, timeout_ms: int,
+                    clock=time.perf_counter):
+    """Every record of `topics` from their start, as a subscriber reads them:
+    (when read, by `clock`; the message; its record type; the record)."""
+    codec = default_codec()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for topic in topics for p in range(registry.topic(topic).partitions)])
+        while True:
+            got = await consumer.getmany(timeout_ms=timeout_ms)
+            now = clock()
+            for batch in got.values():
+                for message in batch:
+                    yield (now, message, *codec.decode(message.value))
+    finally:
+        await consumer.stop()
+
+
 @dataclass
 class Watcher:
     """When each complaint's decision and mediation case reached a subscriber."""
@@ -161,27 +181,13 @@ class Watcher:
     opened: dict[str, float] = field(default_factory=dict)
 
     async def run(self) -> None:
-        codec = default_codec()
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", fetch_max_wait_ms=5)
-        await consumer.start()
-        try:
-            parts = [TopicPartition(topic, p) for topic in ("complaints.decisions", "mediation.events")
-                     for p in range(registry.topic(topic).partitions)]
-            consumer.assign(parts)
-            while True:
-                got = await consumer.getmany(timeout_ms=100)
-                now = time.perf_counter()
-                for batch in got.values():
-                    for message in batch:
-                        record_type, record = codec.decode(message.value)
-                        cid = record.get("complaint_id")
-                        if record_type in DECISIONS:
-                            self.decided.setdefault(cid, (now, record_type))
-                        elif record_type == "MediationOpened":
-                            self.opened.setdefault(cid, now)
-        finally:
-            await consumer.stop()
+        async for now, _, record_type, record in subscribe(self.bootstrap, ("complaints.decisions", "mediation.events"),
+                                                          fetch_max_wait_ms=5, timeout_ms=100):
+            cid = record.get("complaint_id")
+            if record_type in DECISIONS:
+                self.decided.setdefault(cid, (now, record_type))
+            elif record_type == "MediationOpened":
+                self.opened.setdefault(cid, now)
 
     def settled(self, ids: list[str]) -> bool:
         """Every one decided, every accepted one with its mediation case open."""

@@ -28,31 +28,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_e2e as e2e  # noqa: E402
-from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
-
-from services.bus import topics as registry  # noqa: E402
-from services.bus.codec import default_codec  # noqa: E402
 
 TOPICS = ("complaints.received", "complaints.decisions")
 
 
-async def subscribe(bootstrap: str, seen: dict) -> None:
+async def watch(bootstrap: str, seen: dict) -> None:
     """(topic, complaint id) -> (when read here, the record's timestamp), both in seconds."""
-    codec = default_codec()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=2)
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(t, p) for t in TOPICS for p in range(registry.topic(t).partitions)])
-        while True:
-            got = await consumer.getmany(timeout_ms=50)
-            now = time.time()
-            for batch in got.values():
-                for message in batch:
-                    _, record = codec.decode(message.value)
-                    seen.setdefault((message.topic, record.get("complaint_id")), (now, message.timestamp / 1000))
-    finally:
-        await consumer.stop()
+    async for now, message, _, record in e2e.subscribe(bootstrap, TOPICS, fetch_max_wait_ms=2, timeout_ms=50,
+                                                       clock=time.time):
+        seen.setdefault((message.topic, record.get("complaint_id")), (now, message.timestamp / 1000))
 
 
 async def post_at(port: int, rate: float, count: int) -> list[tuple[str, float, float]]:
@@ -102,7 +86,7 @@ async def main(args) -> None:
                "TOUSU_WORKERS": "1", "PYTHONPATH": str(e2e.ROOT)}
         up = e2e.start_up(env, data, port)
         seen: dict = {}
-        watching = asyncio.create_task(subscribe(bootstrap, seen))
+        watching = asyncio.create_task(watch(bootstrap, seen))
         try:
             await e2e.wait_for(lambda: e2e._serving(f"http://127.0.0.1:{port}", up), 90, "tousu up serving")
             warm, _ = await e2e.closed_loop(port, 5, 1)
