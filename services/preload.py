@@ -44,8 +44,8 @@ def _prepare() -> None:
 # classes as it starts serving, the HTTP client of the commands (`tousu status`,
 # `submit` and the failure explanations), the PostgreSQL driver.
 _ON_FIRST_USE = ("uvloop", "uvicorn", "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto",
-                 "uvicorn.lifespan.on", "uvicorn.loops.auto", "anyio._backends._asyncio", "httpx", "httpcore", "services.desk.console.public",
-                 "eventsourcing.sqlite", "psycopg", "eventsourcing.postgres")
+                 "uvicorn.lifespan.on", "uvicorn.loops.auto", "anyio._backends._asyncio", "httpx", "httpcore",
+                 "services.desk.console.public", "eventsourcing.sqlite", "psycopg", "eventsourcing.postgres")
 
 
 def _warm_intake() -> None:
