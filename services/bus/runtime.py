@@ -530,6 +530,13 @@ class _BatchingStream(faust.Stream):
                 await self.wait_for_stopped(arrived)
                 if within and not full.is_set():
                     await self.wait_for_stopped(full, timeout=within)
+                elif not within:
+                    # A fetch's messages are already on their way through the
+                    # stream: let them in, turn by turn, until a turn adds none.
+                    count = -1
+                    while count != len(events) and not full.is_set():
+                        count = len(events)
+                        await asyncio.sleep(0)
                 if not events:
                     continue
                 open_.clear()
