@@ -206,9 +206,8 @@ class ServiceRunner:
             monitor=_QuietMonitor(),
         )
         app.positioner = self.positioner
-        active_ms = (self.bus.read_model_fetch_max_wait_ms if self.name in registry.READ_MODELS
-                     else self.bus.fetch_max_wait_ms)
-        app.fetch_pace = FetchPace(active_ms, self.bus.fetch_idle_wait_ms, self.bus.fetch_idle_after_s)
+        app.fetch_pace = FetchPace(self.bus.active_fetch_wait_ms(self.name), self.bus.fetch_idle_wait_ms,
+                                   self.bus.fetch_idle_after_s)
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
                           key_serializer="raw", value_serializer="raw", allow_empty=True)
 

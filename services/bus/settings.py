@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .topics import PROMPT
+
 
 @dataclass(frozen=True)
 class BusSettings:
@@ -29,15 +31,18 @@ class BusSettings:
     # (a hop's median about a seventh of it), so there the first is each hop's
     # latency under traffic and the second that of the first message after a
     # quiet spell; on any broker the second is an idle consumer's polling
-    # rate, hence its CPU and the broker's. 10 ms costs a consumer ~4% of a
-    # core while messages flow; 100 ms put ~20 ms on every hop.
+    # rate, hence its CPU and the broker's. Each fetch costs the consumer and
+    # the embedded broker about 0.7 ms of CPU each: at 10 ms a consumer and
+    # its share of the broker take 13-20% of a core for as long as messages
+    # trickle in, so only the services a complainant waits for
+    # (topics.PROMPT) ask that often; the rest use the unhurried wait.
     fetch_max_wait_ms: int = 10
-    # The same for the read models (the desk, the statistics), which no
-    # complaint waits for: fewer fetches leave the cores to the services that
-    # decide.
-    read_model_fetch_max_wait_ms: int = 100
+    unhurried_fetch_max_wait_ms: int = 100
     fetch_idle_wait_ms: int = 1000
     fetch_idle_after_s: float = 2.0
+
+    def active_fetch_wait_ms(self, service: str) -> int:
+        return self.fetch_max_wait_ms if service in PROMPT else self.unhurried_fetch_max_wait_ms
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
             raise RuntimeError(f"TOUSU_SESSION_TIMEOUT_S must be a number of seconds from 3 to 300, not {session!r}")
         waits["session_timeout_s"] = float(session)
     for name, field_ in (("TOUSU_FETCH_MAX_WAIT_MS", "fetch_max_wait_ms"),
-                         ("TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS", "read_model_fetch_max_wait_ms"),
+                         ("TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS", "unhurried_fetch_max_wait_ms"),
                          ("TOUSU_FETCH_IDLE_WAIT_MS", "fetch_idle_wait_ms")):
         wait = env.get(name)
         if wait is not None and not wait.isdigit():

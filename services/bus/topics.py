@@ -13,6 +13,10 @@ from dataclasses import dataclass
 SERVICES = ("intake", "routing", "mediation", "enforcement")
 READ_MODELS = ("statistics", "desk")
 EVERYTHING = SERVICES + READ_MODELS
+# The services whose hop a complainant waits for: routing decides, mediation
+# opens the case. The others (intake's status pages, enforcement's cases,
+# the read models) are read by people a moment later: they fetch less often.
+PROMPT = ("routing", "mediation")
 
 # A referral inbox exists per external agency; its name is this prefix plus the
 # agency id, created from the directory on first use.

@@ -1,7 +1,7 @@
 """A running consumer asks the broker with the short wait while messages come
 and goes back to the long one when they stop: the wiring of FetchPace into the
 consumer the services run (faust's aiokafka consumer), on a real broker. The
-statistics are a read model: their short wait is the read models' own."""
+statistics are read a moment later by people: their short wait is the unhurried one."""
 import asyncio
 import dataclasses
 import os
@@ -15,7 +15,7 @@ from tests.integration.test_statistics import Workload, caught_up, produce
 
 def test_a_consumer_fetches_with_the_short_wait_while_messages_come_and_the_long_one_after(bus, tmp_path):
     settings = dataclasses.replace(bus_settings(bus.bootstrap_servers), fetch_max_wait_ms=7,
-                                   read_model_fetch_max_wait_ms=9, fetch_idle_wait_ms=900, fetch_idle_after_s=1.0)
+                                   unhurried_fetch_max_wait_ms=9, fetch_idle_wait_ms=900, fetch_idle_after_s=1.0)
     env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
 
     async def scenario():

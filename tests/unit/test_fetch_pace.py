@@ -4,6 +4,7 @@ import pytest
 
 from services.bus.runtime import FetchPace
 from services.bus.settings import bus_settings
+from services.bus.topics import EVERYTHING
 
 
 def test_the_wait_is_short_while_messages_flow_and_long_after_a_quiet_spell():
@@ -19,10 +20,20 @@ def test_the_wait_is_short_while_messages_flow_and_long_after_a_quiet_spell():
 
 def test_the_waits_come_from_the_environment_and_nonsense_is_refused_by_name():
     settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "25", "TOUSU_FETCH_IDLE_WAIT_MS": "3000",
-                                                   "TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS": "250"})
-    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.read_model_fetch_max_wait_ms) \
+                                                   "TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS": "250"})
+    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.unhurried_fetch_max_wait_ms) \
         == (25, 3000, 250)
     default = bus_settings("127.0.0.1:9092", env={})
-    assert default.fetch_max_wait_ms < default.read_model_fetch_max_wait_ms < default.fetch_idle_wait_ms
+    assert default.fetch_max_wait_ms < default.unhurried_fetch_max_wait_ms < default.fetch_idle_wait_ms
     with pytest.raises(RuntimeError, match="TOUSU_FETCH_IDLE_WAIT_MS must be a whole number"):
         bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_IDLE_WAIT_MS": "1s"})
+
+
+def test_only_the_services_a_complainant_waits_for_fetch_with_the_short_wait():
+    settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "10",
+                                                   "TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS": "100"})
+    waits = {service: settings.active_fetch_wait_ms(service) for service in EVERYTHING}
+    # Routing decides and mediation opens the case; intake's status pages,
+    # enforcement's cases and the read models are read by people afterwards.
+    assert waits == {"intake": 100, "routing": 10, "mediation": 10, "enforcement": 100, "statistics": 100,
+                     "desk": 100}
