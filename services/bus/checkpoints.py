@@ -39,15 +39,18 @@ class ChainCheckpoint:
             return None
         return as_tuple(row)
 
-    def save(self, position: int, chain_hash: str) -> None:
+    def save(self, position: int, chain_hash: str, cursor=None) -> None:
+        """In a transaction of its own, or in the caller's when given its cursor."""
         if self.kind is None:
             return
-        with self.datastore.transaction(commit=True) as cursor:
-            self._create(cursor)
-            cursor.execute(self._sql(
-                "INSERT INTO {table} (name, position, hash) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
-                (self.name, position, chain_hash))
+        if cursor is None:
+            with self.datastore.transaction(commit=True) as cursor:
+                return self.save(position, chain_hash, cursor)
+        self._create(cursor)
+        cursor.execute(self._sql(
+            "INSERT INTO {table} (name, position, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
+            (self.name, position, chain_hash))
 
     def _create(self, cursor) -> None:
         if not self._created:
@@ -78,16 +81,19 @@ class PublishedOffsets(ChainCheckpoint):
             rows = [as_tuple(r) for r in cursor.fetchall()]
         return ({(t, p): o for t, p, o, _ in rows}, {(t, p): f for t, p, _, f in rows if f})
 
-    def save(self, offsets: dict[tuple[str, int], int], prints: dict[tuple[str, int], str]) -> None:
+    def save(self, offsets: dict[tuple[str, int], int], prints: dict[tuple[str, int], str], cursor=None) -> None:
+        """In a transaction of its own, or in the caller's when given its cursor."""
         if self.kind is None or not offsets:
             return
-        with self.datastore.transaction(commit=True) as cursor:
-            self._create(cursor)
-            cursor.executemany(self._sql(
-                "INSERT INTO {table} (name, topic, part, last_offset, fingerprint) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
-                "fingerprint = excluded.fingerprint"),
-                [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
+        if cursor is None:
+            with self.datastore.transaction(commit=True) as cursor:
+                return self.save(offsets, prints, cursor)
+        self._create(cursor)
+        cursor.executemany(self._sql(
+            "INSERT INTO {table} (name, topic, part, last_offset, fingerprint) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
+            "fingerprint = excluded.fingerprint"),
+            [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
 
     def clear(self) -> None:
         if self.kind is None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from services.bus import audit
-from services.bus.checkpoints import ChainCheckpoint
+from services.bus.checkpoints import ChainCheckpoint, PublishedOffsets
 from services.bus.codec import default_codec
 from services.bus.reader import read_all
-from services.bus.relay import Relay
+from services.bus.relay import NotLeading, Relay
 from services.bus.settings import store_settings
 from services.bus.store import UnitOfWork
 from services.routing.application import Routing
@@ -199,3 +201,29 @@ def test_an_idle_relay_reads_its_store_only_when_woken_and_publishes_a_woken_wri
         app.close()
     # Once at start, found nothing; no more in 1.5 idle seconds (it was once every half second).
     assert idle_reads == 1, reads
+
+
+def test_a_page_is_recorded_in_one_commit_and_a_position_another_leader_passed_stores_nothing(tmp_path):
+    app = Routing(env=store_settings({"TOUSU_DATA_DIR": str(tmp_path)}).for_service("routing"))
+    try:
+        datastore, commits = app.recorder.datastore, []
+        transaction = datastore.transaction
+        datastore.transaction = lambda *, commit: (commits.append(commit), transaction(commit=commit))[1]
+        floor = {("audit.log", 0): 3}
+        Relay("routing", app, integration_events, default_codec(), "127.0.0.1:9")._record(
+            5, "hash-at-5", floor, {("audit.log", 0): "print-at-3"})
+        # The position, the floors and the chain's checkpoint: one commit (one fsync on SQLite).
+        assert commits.count(True) == 1, commits
+        assert app.process_recorder.max_tracking_id("relay") == 5
+        assert ChainCheckpoint(app).load() == (5, "hash-at-5")
+        assert PublishedOffsets(app).load() == (floor, {("audit.log", 0): "print-at-3"})
+
+        # A worker that did not know the lead had moved on: it stores none of the three.
+        late = Relay("routing", app, integration_events, default_codec(), "127.0.0.1:9")
+        with pytest.raises(NotLeading):
+            late._record(4, "hash-at-4", {("audit.log", 0): 2}, {("audit.log", 0): "print-at-2"})
+        assert app.process_recorder.max_tracking_id("relay") == 5
+        assert ChainCheckpoint(app).load() == (5, "hash-at-5")
+        assert PublishedOffsets(app).load() == (floor, {("audit.log", 0): "print-at-3"})
+    finally:
+        app.close()
