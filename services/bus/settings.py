@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .topics import PROMPT
+from .topics import PROMPT, READ_MODELS
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,15 @@ class StoreSettings:
             env.setdefault("POSTGRES_PASSWORD", "")
             return env
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return {
+        env = {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
+        if service in READ_MODELS:
+            # Rebuilt from the broker at will: no fsync a commit (store._sync_sqlite_as).
+            env["SQLITE_SYNCHRONOUS"] = "NORMAL"
+        return env
 
 
 def kafka_security(env=os.environ) -> dict:

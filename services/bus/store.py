@@ -63,6 +63,7 @@ class ServiceApplication(Application):
         PublishedOffsets(self).create()
 
     def construct_recorder(self) -> ProcessRecorder:
+        _sync_sqlite_as(self.factory, self.env.get("SQLITE_SYNCHRONOUS"))
         recorder = self.factory.process_recorder()
         recorder.__class__ = _consuming(type(recorder))
         recorder.consumed = ConsumedStore(recorder)
@@ -98,6 +99,28 @@ class ServiceApplication(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+def _sync_sqlite_as(factory, synchronous: str | None) -> None:
+    """Every connection to the store with SQLite's `PRAGMA synchronous` at this
+    level, before the first is made. StoreSettings asks NORMAL for the read
+    models: in WAL mode a commit is then safe from a crashed process but not
+    from a power cut, which can take back the last commits, and with them their
+    tracking positions, so they are read again from the broker. Nothing else
+    rests on a read model's store; every other store keeps SQLite's FULL, an
+    fsync per commit, since what it commits is published or acknowledged."""
+    pool = getattr(getattr(factory, "datastore", None), "pool", None)
+    if not synchronous or pool is None or not hasattr(pool, "is_sqlite_memory_mode"):
+        return
+    if synchronous.upper() not in ("FULL", "NORMAL"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {synchronous!r}")
+
+    class SynchronousPool(type(pool)):
+        def _create_connection(self):
+            connection = super()._create_connection()
+            connection._sqlite_conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            return connection
+    pool.__class__ = SynchronousPool
 
 
 class _ConsumingRecorder:
