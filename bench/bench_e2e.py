@@ -22,7 +22,9 @@ in a fresh schema prefix, dropped afterwards) and each number of workers per ser
    fifth of a core for a second: the phase before leaves work behind), POSTs sent on a fixed schedule whatever the
    answers (at most S seconds and M requests per rate); latency from sending
    the POST to the decision reaching the subscriber; p50/p99 of those decided
-   within 30 s after the last POST (the count of any not decided is shown).
+   within 30 s after the last POST (the count of any not decided is shown);
+   and at the first rate, the share of a core `tousu up` used meanwhile (the
+   broker's apart): what a steady trickle of complaints costs.
 
 Rows the system cannot run print "n/a": several workers per service on SQLite
 (one writer per store). Prints one table. Linux only (CPU from /proc).
@@ -333,6 +335,8 @@ class Row:
     broker_cpu_ms: float | None = None
     idle_pct: float | None = None
     latency: dict[float, str] = field(default_factory=dict)
+    # Per offered rate: the share of a core `tousu up` used, and the broker's apart.
+    busy: dict[float, tuple[float, float]] = field(default_factory=dict)
 
 
 def store_env(store: str) -> tuple[dict, str | None]:
@@ -398,6 +402,7 @@ async def measure(row: Row, args) -> None:
                 # backlog of the phase before (the desk and statistics catching up).
                 await quiet(up.pid, broker.process.pid)
                 count = max(1, min(args.max_per_rate, int(rate * args.seconds)))
+                cpu, broker_cpu, t = cpu_seconds(up.pid), cpu_seconds(broker.process.pid), time.perf_counter()
                 run = await open_loop(port, rate, count)
                 sent = run.sent
                 ids = [cid for cid, _ in sent]
@@ -405,6 +410,9 @@ async def measure(row: Row, args) -> None:
                     await wait_for(lambda: all(cid in watcher.decided for cid in ids), DRAIN_S, "decisions")
                 except TimeoutError:
                     pass
+                elapsed = time.perf_counter() - t
+                row.busy[rate] = (100 * (cpu_seconds(up.pid) - cpu) / elapsed,
+                                  100 * (cpu_seconds(broker.process.pid) - broker_cpu) / elapsed)
                 latencies = [1000 * (watcher.decided[cid][0] - at) for cid, at in sent if cid in watcher.decided]
                 missing = len(sent) - len(latencies)
                 text = f"{percentile(latencies, 50):.0f} / {percentile(latencies, 99):.0f}" if latencies else "-"
@@ -438,8 +446,9 @@ def _serving(url: str, up: subprocess.Popen) -> bool:
 
 def table(rows: list[Row], args) -> str:
     rate_heads = [f"p50/p99 ms @{rate:g}/s" for rate in args.rates]
+    first = args.rates[0]
     heads = ["store", "workers", "raw msg/s", "e2e complaints/s", "e2e/raw", *rate_heads,
-             "CPU ms/complaint (broker)", "idle CPU %"]
+             "CPU ms/complaint (broker)", f"CPU % @{first:g}/s (broker)", "idle CPU %"]
     lines = []
     for row in rows:
         if row.note:
@@ -447,7 +456,8 @@ def table(rows: list[Row], args) -> str:
             continue
         lines.append([row.store, str(row.workers), f"{row.raw:,.0f}", f"{row.closed:,.1f}",
                       f"{row.closed / row.raw:.4f}", *(row.latency.get(rate, "-") for rate in args.rates),
-                      f"{row.cpu_ms:.1f} ({row.broker_cpu_ms:.1f})", f"{row.idle_pct:.1f}"])
+                      f"{row.cpu_ms:.1f} ({row.broker_cpu_ms:.1f})",
+                      "%.0f (%.0f)" % row.busy[first] if first in row.busy else "-", f"{row.idle_pct:.1f}"])
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(heads)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
