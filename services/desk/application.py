@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from services.agencies.directory import Directory
 from services.bus.messages import Decoded
-from services.bus.store import ServiceApplication, UnitOfWork
+from services.bus.store import ServiceApplication, UnitOfWork, conflict_retried
 
 from .domainmodel import DeskFile
 from .facts import facts_of, jsonable
@@ -39,6 +39,7 @@ class Desk(ServiceApplication):
                 uow.add(desk_file)
             desk_file.note(fact)
 
+    @conflict_retried  # the consumer may file another fact on the same complaint meanwhile
     def note_answer(self, complaint_id: str, agency_id: str, answer: str, reason: str | None,
                     person: str | None) -> None:
         """An answer to a referral given over HTTP reaches routing alone (an

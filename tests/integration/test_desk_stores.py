@@ -61,3 +61,28 @@ def _scoped(who: Principal) -> L.Where:
     where = L.Where()
     L.scope(where, who, "agency_id", "agency_line")
     return where
+
+
+def test_an_answer_filed_from_the_console_while_the_consumer_files_the_same_complaint_is_kept(tmp_path):
+    desk = open_desk({"TOUSU_DATA_DIR": str(tmp_path)})
+    try:
+        f = Feed()
+        assert feed(desk, f.complaint("c01", PUDONG, START, seed=1)).dead == 0
+        find, raced = desk.find, []
+
+        def find_then_race(aggregate_id):
+            stale = find(aggregate_id)
+            if not raced:  # the consumer saves a fact on the same file before the console does
+                raced.append(aggregate_id)
+                fresh = find(aggregate_id)
+                fresh.note({"type": "MediationScheduled", "event_id": "consumer/fact", "complaint_id": "c01"})
+                desk.save(fresh)
+            return stale
+        desk.find = find_then_race
+        desk.note_answer("c01", "CA-110000", "ACKNOWLEDGED", None, "赵敏")
+        desk.find = find
+        desk.refresh()
+        noted = {fact["event_id"] for fact in desk.tables.history("complaint/c01")}
+        assert raced and {"consumer/fact", "console/c01/CA-110000/ReferralAcknowledged"} <= noted
+    finally:
+        desk.close()
