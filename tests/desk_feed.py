@@ -18,7 +18,8 @@ WRITERS = {"complaints.received": "intake", "complaints.decisions": "routing", "
 TOPIC_OF = {"ComplaintReceived": "complaints.received", "ReportReceived": "complaints.received",
             "ConsultationReceived": "complaints.received", "ReferralAcknowledged": "referrals.replies",
             "ReferralDeclined": "referrals.replies", "ViolationFound": "violations.found"}
-for _t in ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred", "ComplaintTransferred", "DecisionOverdue"):
+for _t in ("ComplaintAccepted", "ComplaintRejected", "ComplaintReferred", "ComplaintTransferred", "DecisionOverdue",
+           "ReferralAnswered"):
     TOPIC_OF[_t] = "complaints.decisions"
 for _t in ("MediationOpened", "ConsentRecorded", "MediationScheduled", "MediatorRecused", "AppraisalStarted",
            "AppraisalCompleted", "MediationAgreed", "MediationTerminated"):

@@ -177,10 +177,14 @@ def referral_rows(complaint_id: str, facts: list[dict], line) -> list[dict]:
                        consumer_name=consumer.get("name"), consumer_phone=consumer.get("phone"),
                        facts=received.get("facts"))
             rows.append(row)
-        elif f["type"] in ("ReferralAcknowledged", "ReferralDeclined"):
+        elif f["type"] in ("ReferralAcknowledged", "ReferralDeclined", "ReferralAnswered"):
+            # The agency's reply over Kafka, or routing's record of any answer
+            # (an answer given over HTTP, the console's, reaches the desk only so):
+            # the first one closes the referral.
             waiting = [r for r in rows if r["to_agency_id"] == f.get("agency_id") and r["status"] == "ISSUED"]
+            answer = f.get("answer") or ("ACKNOWLEDGED" if f["type"] == "ReferralAcknowledged" else "DECLINED")
             if waiting:
-                waiting[-1].update(status="ACKNOWLEDGED" if f["type"] == "ReferralAcknowledged" else "DECLINED",
-                                   referral_id=f.get("referral_id"), answered_at=f.get("occurred_at"),
+                waiting[-1].update(status=answer, referral_id=f.get("referral_id"),
+                                   answered_at=f.get("answered_at") or f.get("occurred_at"),
                                    answer_reason=f.get("reason") or f.get("note"))
     return rows

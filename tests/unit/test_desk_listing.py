@@ -162,6 +162,19 @@ def test_cases_and_referrals(desk):
     assert [r["status"] for r in inbox.items] == ["ACKNOWLEDGED"]
 
 
+
+def test_an_answer_routing_published_shows_in_the_inbox_as_a_reply_over_kafka_does(desk):
+    """An answer given over HTTP (the console's) reaches the desk as routing's
+    ReferralAnswered: the inbox follows it, so a rebuild from the broker keeps it."""
+    feed(desk, [desk.feed.message("ReferralAnswered", complaint_id="p-ref", agency_id="CA-310000",
+                                  answer="DECLINED", reason="不属于本部门职责")])
+    inbox = queries.referrals(desk, Principal("CA-310000", "AGENCY_SYSTEM"), {})
+    assert [(r["status"], r["answer_reason"]) for r in inbox.items] == [("DECLINED", "不属于本部门职责")]
+    # The same answer again (the agency's own reply over Kafka, say) changes nothing.
+    feed(desk, [desk.feed.message("ReferralAcknowledged", complaint_id="p-ref", agency_id="CA-310000")])
+    inbox = queries.referrals(desk, Principal("CA-310000", "AGENCY_SYSTEM"), {})
+    assert [r["status"] for r in inbox.items] == ["DECLINED"]
+
 def test_public_listing_and_operator_disclosure_carry_no_personal_data(desk):
     page = queries.public_complaints(desk, {})
     assert ids(page) == {"p-open", "p-agreed", "p-new", "x-open", "h-open", "p-ref"}
