@@ -14,7 +14,8 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError, Tracking
+from eventsourcing.utils import retry
 
 from services.ids import derive_id
 
@@ -352,18 +353,24 @@ class Relay:
         advancing = position > self.recorded  # else restoring what was published before the broker lost it
         recorder = self.app.process_recorder
         datastore = getattr(recorder, "datastore", None)
+
+        # As the library retries its own tracking insert: a connection that
+        # drops for a moment need not send the page again.
+        @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+        def in_one_commit():
+            with datastore.transaction(commit=True) as cursor:
+                if advancing:
+                    recorder._insert_tracking(cursor, Tracking(RELAY_TRACKING, position))
+                self.offsets.save(acked, prints, cursor)
+                if advancing and self.audited:
+                    self.checkpoint.save(position, chain_hash, cursor)
         try:
             if datastore is None:  # a store with no SQL (unit tests' popo)
                 if advancing:
                     recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
                 self.offsets.save(acked, prints)
             else:
-                with datastore.transaction(commit=True) as cursor:
-                    if advancing:
-                        recorder._insert_tracking(cursor, Tracking(RELAY_TRACKING, position))
-                    self.offsets.save(acked, prints, cursor)
-                    if advancing and self.audited:
-                        self.checkpoint.save(position, chain_hash, cursor)
+                in_one_commit()
         except IntegrityError:
             raise NotLeading(f"the published position is already past {position}") from None
         if advancing:

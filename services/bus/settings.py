@@ -1,6 +1,7 @@
 """Configuration from the environment only, read when a service starts, never at import."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,9 +73,9 @@ class StoreSettings:
             "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
-        if service in READ_MODELS:
-            # Rebuilt from the broker at will: no fsync a commit (store._sync_sqlite_as).
-            env["SQLITE_SYNCHRONOUS"] = "NORMAL"
+        # Read models are rebuilt from the broker at will: no fsync a commit
+        # (store._sync_sqlite_as). Said for the rest too, whatever SQLite's build defaults to.
+        env["SQLITE_SYNCHRONOUS"] = "NORMAL" if service in READ_MODELS else "FULL"
         return env
 
 
@@ -118,6 +119,10 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
     if not servers:
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker was started")
     waits = {}
+    if env.get("TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS"):
+        logging.getLogger(__name__).warning(
+            "TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS is no longer read: TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS now sets the "
+            "wait of every service but routing and mediation")
     session = env.get("TOUSU_SESSION_TIMEOUT_S")
     if session:
         # A heartbeat goes every second: a session must outlast a few missed ones.

@@ -106,9 +106,10 @@ def _sync_sqlite_as(factory, synchronous: str | None) -> None:
     level, before the first is made. StoreSettings asks NORMAL for the read
     models: in WAL mode a commit is then safe from a crashed process but not
     from a power cut, which can take back the last commits, and with them their
-    tracking positions, so they are read again from the broker. Nothing else
-    rests on a read model's store; every other store keeps SQLite's FULL, an
-    fsync per commit, since what it commits is published or acknowledged."""
+    tracking positions, so they are read again from the broker. Everything a
+    read model holds comes from the broker (the desk's note of a console answer
+    too: routing publishes the answer). Every other store asks FULL, an fsync
+    per commit, since what it commits is published or acknowledged."""
     pool = getattr(getattr(factory, "datastore", None), "pool", None)
     if not synchronous or pool is None or not hasattr(pool, "is_sqlite_memory_mode"):
         return

@@ -37,3 +37,9 @@ def test_only_the_services_a_complainant_waits_for_fetch_with_the_short_wait():
     # enforcement's cases and the read models are read by people afterwards.
     assert waits == {"intake": 100, "routing": 10, "mediation": 10, "enforcement": 100, "statistics": 100,
                      "desk": 100}
+
+
+def test_the_former_read_model_wait_is_named_as_no_longer_read(caplog):
+    settings = bus_settings("127.0.0.1:9092", env={"TOUSU_READ_MODEL_FETCH_MAX_WAIT_MS": "250"})
+    assert settings.unhurried_fetch_max_wait_ms == 100
+    assert "TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS" in caplog.text
