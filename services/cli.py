@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # What reads the output stopped (`| head`): say nothing, as Unix tools
+        # do, and keep the interpreter's last flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports such a tool
     except Exception as exc:  # every failure a person can fix becomes one line, never a traceback
         from services.failures import explain
 

@@ -63,3 +63,16 @@ def test_a_token_for_a_person_names_them(capsys, monkeypatch):
     assert (who.agency_id, who.role, who.person) == ("AMR-330106", "CASE_WORKER", "王芳")
     assert main(["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--person", " "]) == 2
     assert "--person must name someone" in capsys.readouterr().err
+
+
+def test_output_read_by_something_that_stops_early_ends_quietly():
+    """`tousu asyncapi | head -1`: once the reader has gone, no error line, and
+    the exit status a shell gives a tool that met a closed pipe."""
+    import subprocess
+    import sys
+
+    cli = subprocess.Popen([sys.executable, "-m", "services.cli", "asyncapi"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    cli.stdout.close()  # the reader is gone before the first write
+    errors = cli.stderr.read().decode()
+    assert (cli.wait(60), errors) == (141, "")
