@@ -7,6 +7,8 @@ written after the position it names is stored, used only at or below the
 position being resumed, and recomputable at any time from the log itself."""
 from __future__ import annotations
 
+import contextlib
+
 from .sqltext import as_tuple, statement, store_kind
 from .store import ServiceApplication
 
@@ -43,14 +45,21 @@ class ChainCheckpoint:
         """In a transaction of its own, or in the caller's when given its cursor."""
         if self.kind is None:
             return
-        if cursor is None:
-            with self.datastore.transaction(commit=True) as cursor:
-                return self.save(position, chain_hash, cursor)
-        self._create(cursor)
-        cursor.execute(self._sql(
-            "INSERT INTO {table} (name, position, hash) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
-            (self.name, position, chain_hash))
+        with self._writing(cursor) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql(
+                "INSERT INTO {table} (name, position, hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
+                (self.name, position, chain_hash))
+
+    @contextlib.contextmanager
+    def _writing(self, cursor=None):
+        """The caller's transaction when given its cursor, else one of its own."""
+        if cursor is not None:
+            yield cursor
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            yield cursor
 
     def _create(self, cursor) -> None:
         if not self._created:
@@ -85,15 +94,13 @@ class PublishedOffsets(ChainCheckpoint):
         """In a transaction of its own, or in the caller's when given its cursor."""
         if self.kind is None or not offsets:
             return
-        if cursor is None:
-            with self.datastore.transaction(commit=True) as cursor:
-                return self.save(offsets, prints, cursor)
-        self._create(cursor)
-        cursor.executemany(self._sql(
-            "INSERT INTO {table} (name, topic, part, last_offset, fingerprint) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
-            "fingerprint = excluded.fingerprint"),
-            [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
+        with self._writing(cursor) as cursor:
+            self._create(cursor)
+            cursor.executemany(self._sql(
+                "INSERT INTO {table} (name, topic, part, last_offset, fingerprint) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
+                "fingerprint = excluded.fingerprint"),
+                [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
 
     def clear(self) -> None:
         if self.kind is None:
