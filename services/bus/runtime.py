@@ -390,6 +390,17 @@ class _StorePositionedThread(faust_kafka.AIOKafkaConsumerThread):
     async def _keepalive2(self) -> None:
         return None
 
+    def set_shutdown(self) -> None:
+        # A stop that timed out (a member still joining its group is given
+        # little time) can let the parent's event loop close before this thread
+        # is done: then nothing waits to hear that it stopped, and it goes on
+        # stopping its own futures rather than dying on the closed loop.
+        try:
+            super().set_shutdown()
+        except RuntimeError:
+            if not self.parent_loop.is_closed():
+                raise
+
     async def on_thread_stop(self) -> None:
         coordinator = getattr(self._consumer, "_coordinator", None)
         if coordinator is not None:
