@@ -352,29 +352,30 @@ class Relay:
         one commit (an fsync, or a round trip and a WAL flush) a page, not three."""
         advancing = position > self.recorded  # else restoring what was published before the broker lost it
         recorder = self.app.process_recorder
-        datastore = getattr(recorder, "datastore", None)
-
-        # As the library retries its own tracking insert: a connection that
-        # drops for a moment need not send the page again.
-        @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-        def in_one_commit():
-            with datastore.transaction(commit=True) as cursor:
-                if advancing:
-                    recorder._insert_tracking(cursor, Tracking(RELAY_TRACKING, position))
-                self.offsets.save(acked, prints, cursor)
-                if advancing and self.audited:
-                    self.checkpoint.save(position, chain_hash, cursor)
         try:
-            if datastore is None:  # a store with no SQL (unit tests' popo)
+            if getattr(recorder, "datastore", None) is None:  # a store with no SQL (unit tests' popo)
                 if advancing:
                     recorder.insert_tracking(Tracking(RELAY_TRACKING, position))
                 self.offsets.save(acked, prints)
             else:
-                in_one_commit()
+                self._record_in_one_commit(advancing, position, chain_hash, acked, prints)
         except IntegrityError:
             raise NotLeading(f"the published position is already past {position}") from None
         if advancing:
             self.recorded = position
+
+    # As the library retries its own tracking insert: a connection that drops
+    # for a moment need not send the page again.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _record_in_one_commit(self, advancing: bool, position: int, chain_hash: str, acked: dict,
+                              prints: dict) -> None:
+        recorder = self.app.process_recorder
+        with recorder.datastore.transaction(commit=True) as cursor:
+            if advancing:
+                recorder._insert_tracking(cursor, Tracking(RELAY_TRACKING, position))
+            self.offsets.save(acked, prints, cursor)
+            if advancing and self.audited:
+                self.checkpoint.save(position, chain_hash, cursor)
 
     async def _ensure_topics(self, names: set[str]) -> None:
         new = sorted(names - self.known_topics)

@@ -68,15 +68,14 @@ class StoreSettings:
             env.setdefault("POSTGRES_PASSWORD", "")
             return env
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
+        return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
+            # Read models are rebuilt from the broker at will: no fsync a commit
+            # (store._sync_sqlite_as). Said for the rest too, whatever SQLite's build defaults to.
+            "SQLITE_SYNCHRONOUS": "NORMAL" if service in READ_MODELS else "FULL",
         }
-        # Read models are rebuilt from the broker at will: no fsync a commit
-        # (store._sync_sqlite_as). Said for the rest too, whatever SQLite's build defaults to.
-        env["SQLITE_SYNCHRONOUS"] = "NORMAL" if service in READ_MODELS else "FULL"
-        return env
 
 
 def kafka_security(env=os.environ) -> dict:

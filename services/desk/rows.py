@@ -182,8 +182,8 @@ def referral_rows(complaint_id: str, facts: list[dict], line) -> list[dict]:
             # (an answer given over HTTP, the console's, reaches the desk only so):
             # the first one closes the referral.
             waiting = [r for r in rows if r["to_agency_id"] == f.get("agency_id") and r["status"] == "ISSUED"]
-            answer = f.get("answer") or ("ACKNOWLEDGED" if f["type"] == "ReferralAcknowledged" else "DECLINED")
             if waiting:
+                answer = f.get("answer") or ("ACKNOWLEDGED" if f["type"] == "ReferralAcknowledged" else "DECLINED")
                 waiting[-1].update(status=answer, referral_id=f.get("referral_id"),
                                    answered_at=f.get("answered_at") or f.get("occurred_at"),
                                    answer_reason=f.get("reason") or f.get("note"))
