@@ -10,6 +10,7 @@ from services.agencies.directory import Directory
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
+from services.routing import calendar
 
 from .domainmodel import IllegalTransition, PenaltyCase
 from .patterns import JOIN_CASE, OPEN_CASE, PatternWatch
@@ -91,7 +92,7 @@ class Enforcement(ServiceApplication):
     def flag_overdue(self) -> int:
         """Flag every live case past its filing or conclusion limit."""
         now, flagged = self.clock.now(), 0
-        for case_id in self.live_cases.refresh():
+        for case_id in self.live_cases.due(now, calendar.loaded_notices()):
             case = self.find(case_id)
             if case is None or case.is_final:
                 self.live_cases.drop(case_id)
@@ -102,6 +103,8 @@ class Enforcement(ServiceApplication):
                     flagged += 1
                 except IntegrityError:
                     pass  # a case worker acted at the same moment; the next round looks again
+            else:
+                self.live_cases.not_before(case_id, case.version, case.next_limit)
         return flagged
 
     def case(self, case_id: str) -> PenaltyCase:

@@ -177,6 +177,16 @@ class PenaltyCase(Aggregate):
         return []
 
     @property
+    def next_limit(self) -> datetime | None:
+        """When `overdue` next has a limit to report, as things stand; None
+        when none is left to pass until the case moves on."""
+        if self.status == LEAD and FILING not in self.flagged_overdue:
+            return self.filing_due
+        if self.status in (FILED, INVESTIGATING) and CONCLUSION not in self.flagged_overdue:
+            return self.conclusion_due
+        return None
+
+    @property
     def last_step_at(self) -> datetime:
         steps = [self.received_at, self.filed_at, self.investigation_started_at,
                  *(s["at"] for s in (self.declined, self.decision, self.closure) if s)]

@@ -237,7 +237,7 @@ class Mediation(ServiceApplication):
         """TIME_LIMIT_EXCEEDED for every case whose 60 days (appraisal time
         excluded) have passed without agreement."""
         now, expired = self.clock.now(), 0
-        for case_id in self.live_cases.refresh():
+        for case_id in self.live_cases.due(now, calendar.loaded_notices()):
             case = self.find(case_id)
             if case is None or case.is_final:
                 self.live_cases.drop(case_id)
@@ -249,12 +249,15 @@ class Mediation(ServiceApplication):
                     self.live_cases.drop(case_id)
                 except IntegrityError:
                     pass  # a case worker acted at the same moment; next round decides
+            else:
+                # None while an appraisal pauses the clock: its result is an event.
+                self.live_cases.not_before(case_id, case.version, case.mediation_due)
         return expired
 
     def flag_late_notices(self) -> int:
         """Flag every terminated case whose parties were not told by the notice's due time."""
         now, flagged = self.clock.now(), 0
-        for case_id in self.notices_owed.refresh():
+        for case_id in self.notices_owed.due(now, calendar.loaded_notices()):
             case = self.find(case_id)
             due = (case.termination or {}).get("notice_due") if case is not None else None
             if due is None or case.notice is not None:
@@ -267,6 +270,9 @@ class Mediation(ServiceApplication):
                     self.notices_owed.drop(case_id)
                 except IntegrityError:
                     pass  # the notice was recorded at the same moment; next round looks again
+            else:
+                flagged_already = case.termination.get("notice_overdue")
+                self.notices_owed.not_before(case_id, case.version, None if flagged_already else due)
         return flagged
 
     def recompute_dues(self) -> int:

@@ -176,7 +176,7 @@ class Routing(ServiceApplication):
         """DecisionOverdue for every complaint still undecided at its due time;
         unanswered referrals flagged after their reply time."""
         now, flagged = self.clock.now(), 0
-        for complaint_id in self.open_complaints.refresh():
+        for complaint_id in self.open_complaints.due(now, calendar.loaded_notices()):
             complaint = self.find(complaint_id)
             waiting = [r for r, referral in complaint.referrals.items() if referral["status"] == "ISSUED"]
             if complaint.is_decided and not waiting:
@@ -198,6 +198,8 @@ class Routing(ServiceApplication):
                     self.save(complaint)
                 except IntegrityError:
                     pass  # an answer arrived at the same moment; the next round looks again
+            else:
+                self.open_complaints.not_before(complaint_id, complaint.version, complaint.next_limit)
         return flagged
 
     # Case work on jurisdiction --------------------------------------------

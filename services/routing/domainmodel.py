@@ -48,6 +48,16 @@ class Complaint(Aggregate):
     def is_decided(self) -> bool:
         return self.state in DECIDED
 
+    @property
+    def next_limit(self) -> datetime | None:
+        """When the timer next has something to flag, as things stand: the
+        decision's due time while undecided and not flagged, and each issued
+        referral's reply time; None when nothing is left to pass."""
+        limits = [r["reply_due"] for r in self.referrals.values() if r["status"] == "ISSUED"]
+        if not self.is_decided and not self.overdue_flagged:
+            limits.append(self.decision_due)
+        return min(limits, default=None)
+
     def _require_undecided(self) -> None:
         if self.is_decided:
             raise AlreadyDecided(self.complaint_id, self.state)
