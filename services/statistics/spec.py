@@ -1,5 +1,6 @@
 """The statistics service's place on the bus: it reads the four public topics
 and publishes nothing of its own."""
+from services.bus.relay import NO_OUTBOUND
 from services.bus.runtime import ServiceSpec, every_record_of
 
 from .application import Statistics
@@ -9,6 +10,6 @@ SPEC = ServiceSpec(
     name="statistics",
     reactions=every_record_of(INPUTS, Statistics.handle),
     application=Statistics,
-    outbound=lambda app: (lambda event, aggregate: []),
+    outbound=lambda app: NO_OUTBOUND,
     audited=False,
 )

@@ -113,3 +113,34 @@ def test_a_relay_that_sends_nothing_records_its_position_seldom_and_resumes_from
         assert restarted.position == app.recorder.max_notification_id()
     finally:
         app.close()
+
+
+def test_a_read_models_relay_reads_only_its_dead_letters_and_still_sends_them(bus, tmp_path):
+    """Of the events a read model stores, its relay decodes only the dead
+    letters, the one thing it publishes, and still reaches the log's end."""
+    from services.statistics.spec import SPEC as STATISTICS
+    from services.bus.reader import read_all_sync
+
+    env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
+    garbage = ("complaints.received", b"TS-GARBAGE", b"not avro at all",
+               [("event_id", b"garbage-1"), ("source", b"intake"), ("position", b"1")])
+
+    async def scenario():
+        runner = ServiceRunner(STATISTICS, bus_settings(bus.bootstrap_servers), store_settings(env))
+        decoded = []
+        messages_for = runner.relay.messages_for
+        runner.relay.messages_for = lambda n, h: (decoded.append(n.topic), messages_for(n, h))[1]
+        await runner.start()
+        try:
+            await produce(bus.bootstrap_servers, [*Workload(5, seed=3).messages(), garbage])
+            await until(lambda: runner.processed.dead == 1, 30, "the garbage dead-lettered", 0.05)
+            stored = runner.app.recorder.max_notification_id()
+            await until(lambda: runner.relay.position >= stored, 10, "the relay at the log's end", 0.05)
+            assert stored > 10 and decoded == list(relay_module.DEAD_LETTER_TOPICS)
+        finally:
+            await runner.stop()
+
+    asyncio.run(scenario())
+    codec = default_codec()
+    letters = [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "deadletter")]
+    assert [(letter["service"], letter["original"]) for letter in letters] == [("statistics", b"not avro at all")]
