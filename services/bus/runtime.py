@@ -206,8 +206,9 @@ class ServiceRunner:
             monitor=_QuietMonitor(),
         )
         app.positioner = self.positioner
-        app.fetch_pace = FetchPace(self.bus.active_fetch_wait_ms(self.name), self.bus.fetch_idle_wait_ms,
-                                   self.bus.fetch_idle_after_s)
+        app.fetch_pace = FetchPace(self.bus.active_fetch_wait_ms(self.name),
+                                   (self.bus.fetch_quiet_wait_ms, self.bus.fetch_quiet_after_s),
+                                   (self.bus.fetch_idle_wait_ms, self.bus.fetch_idle_after_s))
         topic = app.topic(*self.spec.inputs, key_type=bytes, value_type=bytes,
                           key_serializer="raw", value_serializer="raw", allow_empty=True)
 
@@ -457,21 +458,29 @@ class _StorePositionedTransport(faust_kafka.Transport):
 class FetchPace:
     """How long a fetch may wait at the broker: the short wait while messages
     flow (on a broker that holds a fetch up to about half its wait, the
-    embedded one, it bounds each hop), the long one once none came for a
-    while, so an idle consumer asks once a second rather than a hundred
-    times, and the broker answers it as seldom. The first message after a
-    quiet spell may wait up to about half the long wait at each hop (each
-    consumer goes quiet on its own); the ones that follow it do not."""
+    embedded one, it bounds each hop), a longer one once none came for a
+    moment, and the long one once none came for a while, so an idle consumer
+    asks once a second rather than a hundred times, and the broker answers
+    it as seldom. The first message after a pause may wait up to about half
+    the wait then in force at each hop (each consumer slows down on its own);
+    the ones that follow it do not. Each later step is (wait ms, after s)."""
 
-    def __init__(self, active_ms: int, idle_ms: int, idle_after_s: float):
-        self.active_ms, self.idle_ms, self.idle_after_s = active_ms, idle_ms, idle_after_s
+    def __init__(self, active_ms: int, *steps: tuple[int, float]):
+        self.active_ms = active_ms
+        self.steps = sorted(steps, key=lambda step: step[1], reverse=True)
         self._last = float("-inf")
+
+    @property
+    def idle_ms(self) -> int:
+        """The wait of a consumer that has had nothing yet."""
+        return self.steps[0][0] if self.steps else self.active_ms
 
     def wait_ms(self, got_records: bool, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
         if got_records:
             self._last = now
-        return self.active_ms if now - self._last < self.idle_after_s else self.idle_ms
+        quiet_for = now - self._last
+        return next((wait for wait, after in self.steps if quiet_for >= after), self.active_ms)
 
 
 class _StorePositionedApp(faust.App):

@@ -26,21 +26,25 @@ class BusSettings:
     # fetch's messages arrive together, and more arrive while a batch is
     # stored, so a window only adds to each hop (1 ms of window cost 1.5 ms).
     batch_within_s: float = 0.0
-    # How long a fetch may wait at the broker while messages flow, and once
-    # none came for `fetch_idle_after_s` (runtime.FetchPace). The embedded
-    # broker holds a fetch up to about half its wait even when data arrives
-    # (a hop's median about a seventh of it), so there the first is each hop's
-    # latency under traffic and the second that of the first message after a
-    # quiet spell; on any broker the second is an idle consumer's polling
-    # rate, hence its CPU and the broker's. Each fetch costs the consumer and
-    # the embedded broker about 0.7 ms of CPU each: at 10 ms a consumer and
-    # its share of the broker take 13-20% of a core for as long as messages
+    # How long a fetch may wait at the broker while messages flow, once none
+    # came for `fetch_quiet_after_s`, and once none came for
+    # `fetch_idle_after_s` (runtime.FetchPace). The embedded broker holds a
+    # fetch up to about half its wait even when data arrives (a hop's median
+    # about a seventh of it), so there the first is each hop's latency under
+    # traffic, and the others that of the first message after a pause: with
+    # complaints a few seconds apart, as a bureau's day brings them, each hop
+    # of each one. On any broker the last is an idle consumer's polling rate,
+    # hence its CPU and the broker's. Each fetch costs the consumer and the
+    # embedded broker about 0.7 ms of CPU each: at 10 ms a consumer and its
+    # share of the broker take 13-20% of a core for as long as messages
     # trickle in, so only the services a complainant waits for
     # (topics.PROMPT) ask that often; the rest use the unhurried wait.
     fetch_max_wait_ms: int = 10
     unhurried_fetch_max_wait_ms: int = 100
+    fetch_quiet_wait_ms: int = 250
+    fetch_quiet_after_s: float = 2.0
     fetch_idle_wait_ms: int = 1000
-    fetch_idle_after_s: float = 2.0
+    fetch_idle_after_s: float = 30.0
 
     def active_fetch_wait_ms(self, service: str) -> int:
         return self.fetch_max_wait_ms if service in PROMPT else self.unhurried_fetch_max_wait_ms
@@ -130,6 +134,7 @@ def bus_settings(bootstrap: str | None = None, env=os.environ) -> BusSettings:
         waits["session_timeout_s"] = float(session)
     for name, field_ in (("TOUSU_FETCH_MAX_WAIT_MS", "fetch_max_wait_ms"),
                          ("TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS", "unhurried_fetch_max_wait_ms"),
+                         ("TOUSU_FETCH_QUIET_WAIT_MS", "fetch_quiet_wait_ms"),
                          ("TOUSU_FETCH_IDLE_WAIT_MS", "fetch_idle_wait_ms")):
         wait = env.get(name)
         if wait is not None and not wait.isdigit():

@@ -1,5 +1,5 @@
-"""A running consumer asks the broker with the short wait while messages come
-and goes back to the long one when they stop: the wiring of FetchPace into the
+"""A running consumer asks the broker with the short wait while messages come,
+a longer one after a pause and the long one once idle: the wiring of FetchPace into the
 consumer the services run (faust's aiokafka consumer), on a real broker. The
 statistics are read a moment later by people: their short wait is the unhurried one."""
 import asyncio
@@ -13,9 +13,10 @@ from services.statistics.spec import SPEC
 from tests.integration.test_statistics import Workload, caught_up, produce
 
 
-def test_a_consumer_fetches_with_the_short_wait_while_messages_come_and_the_long_one_after(bus, tmp_path):
+def test_a_consumer_fetches_with_the_short_wait_while_messages_come_then_slows_down(bus, tmp_path):
     settings = dataclasses.replace(bus_settings(bus.bootstrap_servers), fetch_max_wait_ms=7,
-                                   unhurried_fetch_max_wait_ms=9, fetch_idle_wait_ms=900, fetch_idle_after_s=1.0)
+                                   unhurried_fetch_max_wait_ms=9, fetch_quiet_wait_ms=300,
+                                   fetch_quiet_after_s=1.0, fetch_idle_wait_ms=900, fetch_idle_after_s=2.5)
     env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
 
     async def scenario():
@@ -41,8 +42,9 @@ def test_a_consumer_fetches_with_the_short_wait_while_messages_come_and_the_long
             waits.append(fetcher._fetch_max_wait_ms)
             assert 9 in waits and 7 not in waits, waits
             waits.clear()
-            await watch(3.0)
-            assert waits[-1] == 900, waits
+            await watch(4.0)
+            assert waits[-1] == 900 and 300 in waits, waits
+            assert waits.index(300) < waits.index(900) and 9 not in waits[waits.index(300):], waits
         finally:
             await runner.stop()
 

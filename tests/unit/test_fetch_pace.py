@@ -7,24 +7,29 @@ from services.bus.settings import bus_settings
 from services.bus.topics import EVERYTHING
 
 
-def test_the_wait_is_short_while_messages_flow_and_long_after_a_quiet_spell():
-    pace = FetchPace(active_ms=10, idle_ms=1000, idle_after_s=2.0)
+def test_the_wait_is_short_while_messages_flow_longer_after_a_pause_and_long_once_idle():
+    pace = FetchPace(10, (250, 2.0), (1000, 30.0))
     assert pace.wait_ms(False, now=100.0) == 1000, "nothing came yet: an idle consumer"
     assert pace.wait_ms(True, now=100.0) == 10
     assert pace.wait_ms(False, now=101.9) == 10, "a fetch that came back empty within the spell"
     assert pace.wait_ms(True, now=103.0) == 10
     assert pace.wait_ms(False, now=104.9) == 10
-    assert pace.wait_ms(False, now=105.0) == 1000
+    assert pace.wait_ms(False, now=105.0) == 250, "a pause: complaints a few seconds apart"
+    assert pace.wait_ms(False, now=132.9) == 250
+    assert pace.wait_ms(False, now=133.0) == 1000, "idle"
     assert pace.wait_ms(True, now=200.0) == 10, "the first message after the quiet wakes it"
 
 
 def test_the_waits_come_from_the_environment_and_nonsense_is_refused_by_name():
     settings = bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_MAX_WAIT_MS": "25", "TOUSU_FETCH_IDLE_WAIT_MS": "3000",
-                                                   "TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS": "250"})
-    assert (settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.unhurried_fetch_max_wait_ms) \
-        == (25, 3000, 250)
+                                                   "TOUSU_UNHURRIED_FETCH_MAX_WAIT_MS": "250",
+                                                   "TOUSU_FETCH_QUIET_WAIT_MS": "400"})
+    assert (settings.fetch_max_wait_ms, settings.unhurried_fetch_max_wait_ms, settings.fetch_quiet_wait_ms,
+            settings.fetch_idle_wait_ms) == (25, 250, 400, 3000)
     default = bus_settings("127.0.0.1:9092", env={})
-    assert default.fetch_max_wait_ms < default.unhurried_fetch_max_wait_ms < default.fetch_idle_wait_ms
+    assert default.fetch_max_wait_ms < default.unhurried_fetch_max_wait_ms < default.fetch_quiet_wait_ms \
+        < default.fetch_idle_wait_ms
+    assert default.fetch_quiet_after_s < default.fetch_idle_after_s
     with pytest.raises(RuntimeError, match="TOUSU_FETCH_IDLE_WAIT_MS must be a whole number"):
         bus_settings("127.0.0.1:9092", env={"TOUSU_FETCH_IDLE_WAIT_MS": "1s"})
 
