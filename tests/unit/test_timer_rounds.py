@@ -6,26 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.bus.clock import Clock
 from services.mediation.application import Mediation
 from services.routing import calendar, holidays
 from services.routing.application import Routing
 from tests.examples import EXAMPLES
 from tests.inbound import deliver
-from tests.unit.test_holiday_notices import NOTICE_2027
+from tests.unit.test_holiday_notices import NOTICE_2027, FixedClock
 
 UTC = timezone.utc
 ACCEPTED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # Monday 1 June 2026, 10:00 in Beijing
 DAY = timedelta(days=1)
-
-
-class FixedClock(Clock):
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def now(self):
-        return self.at
 
 
 @pytest.fixture(autouse=True)
