@@ -27,10 +27,14 @@ class Watchlist:
     The schedule is kept in memory only: after a restart every live aggregate is
     looked at once (a holiday notice loaded at start may have moved its limits)."""
 
-    def __init__(self, app: ServiceApplication, *follow, until=()):
+    def __init__(self, app: ServiceApplication, *follow, until=(), scheduled: bool = False):
         self.app = app
         self.follow = {get_topic(cls) for cls in follow}
         self.until = {get_topic(cls) for cls in until}
+        # Only a scheduled list reads every event (any of a scheduled aggregate's
+        # may move what it has due); the others read those of `follow` and `until`.
+        self.scheduled = scheduled
+        self._topics = () if scheduled else (*self.follow, *self.until)
         self.position = 0
         self.ids: set[UUID] = set()
         self._not_before: dict[UUID, datetime | None] = {}
@@ -50,6 +54,8 @@ class Watchlist:
         looked at, never scheduled, or scheduled at or before `now`. `basis` is
         what else the schedule was worked out from (the holiday notices in
         force): when it differs from the last round's, every live id is due."""
+        if not self.scheduled:
+            raise TypeError("due() is for a Watchlist made with scheduled=True")
         with self._lock:
             if basis != self._basis:
                 self._basis = basis
@@ -73,10 +79,9 @@ class Watchlist:
             self._versions.pop(aggregate_id, None)
 
     def _read(self) -> None:
-        # Every event is read, not only those of `follow` and `until`: any of a
-        # scheduled aggregate's may move what it has due.
         while True:
-            page = self.app.recorder.select_notifications(self.position, 1000, inclusive_of_start=False)
+            page = self.app.recorder.select_notifications(self.position, 1000, topics=self._topics,
+                                                          inclusive_of_start=False)
             if not page:
                 return
             for notification in page:

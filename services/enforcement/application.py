@@ -28,7 +28,8 @@ class Enforcement(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self.limits = limits or Limits()
         self.directory = directory or Directory.load()
-        self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined))
+        self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined),
+                                    scheduled=True)
 
     def competent_bureau(self, *adcodes: str | None, fallback: str) -> str:
         """The county bureau of the act's location, else of the operator's, else who found it."""

@@ -91,10 +91,12 @@ class Mediation(ServiceApplication):
     def __init__(self, env=None, clock=None, directory=None):
         super().__init__(env=env, clock=clock)
         self.directory = directory or Directory.load()
-        self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated))
+        self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated),
+                                    scheduled=True)
         # Terminated cases whose parties must still be told (SAMR-20, SAMR-121).
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
-                                      until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue))
+                                      until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue),
+                                      scheduled=True)
         calendar.load_notices()
         # Which live cases had their limit compared with the calendar, and under
         # which notices: each is compared once per set of notices, not every round.

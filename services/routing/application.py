@@ -47,7 +47,8 @@ class Routing(ServiceApplication):
         self.open_complaints = Watchlist(
             self, Complaint.Received, Complaint.Referred, Complaint.ReferralDeclined,
             # Decided with no referral waiting for an answer: nothing left to watch.
-            until=(Complaint.Accepted, Complaint.Rejected, Complaint.ReferralAcknowledged, Complaint.ReferralOverdue))
+            until=(Complaint.Accepted, Complaint.Rejected, Complaint.ReferralAcknowledged, Complaint.ReferralOverdue),
+            scheduled=True)
 
     # Upstream events -------------------------------------------------------
 

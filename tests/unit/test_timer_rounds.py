@@ -137,3 +137,57 @@ def test_enforcement_reads_a_lead_again_at_its_filing_limit(monkeypatch):
     clock.at = case.filing_due + timedelta(milliseconds=1)
     assert app.flag_overdue() == 1 and app.flag_overdue() == 0
     assert cases(app, "COMPLAINT")[0].flagged_overdue == ["FILING"]
+
+
+def test_what_a_round_worked_out_from_a_case_read_before_its_latest_event_is_not_kept(monkeypatch):
+    """Mediation's rounds run in threads of their own and share the list of
+    live cases: one may read a newer event of a case while another is still
+    working out that case's limit from the version before it."""
+    app, clock = mediation_with(1)
+    clock.at = ACCEPTED + DAY
+    app.expire_due()
+    [case_id] = app.live_cases.refresh()
+    stale = app.find(case_id)
+    app.start_appraisal("TS-1", "某质检所", "CONSUMER", ACCEPTED + DAY, body_chosen_by="PARTIES_AGREED")
+    app.live_cases.refresh()  # the other round, reading the appraisal
+    app.live_cases.not_before(case_id, stale.version, stale.mediation_due)
+    assert app.live_cases.due(clock.at, calendar.loaded_notices()) == {case_id}
+
+
+def test_routing_reads_an_undecided_complaint_again_at_its_decision_due_time(monkeypatch):
+    received = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    clock = FixedClock(received)
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    monkeypatch.setattr(app, "decide", lambda complaint: None)  # received, and left undecided
+    deliver(app, "routing", ("ComplaintReceived", dict(
+        EXAMPLES["ComplaintReceived"], complaint_id="TS-1", occurred_at=received, aware_date=received.date(),
+        prior_handling=[], preferred_agency_id=None)))
+    due = app.complaint("TS-1").decision_due
+    read = counting_reads(app, monkeypatch)
+    assert app.flag_overdue() == 0 and len(read) == 1
+    read.clear()
+    clock.at = due - timedelta(milliseconds=1)
+    assert app.flag_overdue() == 0 and read == []
+    clock.at = due + timedelta(milliseconds=1)
+    assert app.flag_overdue() == 1 and app.complaint("TS-1").overdue_flagged
+    assert app.flag_overdue() == 0
+
+
+def test_enforcement_reads_a_filed_case_again_at_its_conclusion_limit(monkeypatch):
+    from services.enforcement.application import Enforcement
+    from tests.unit.test_enforcement_application import START, cases, feed, violation
+
+    clock = FixedClock(START)
+    app = Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    feed(app, violation(1))
+    [case] = cases(app, "COMPLAINT")
+    app.act(str(case.id), lambda c: c.file(START + DAY))
+    [case] = cases(app, "COMPLAINT")
+    read = counting_reads(app, monkeypatch)
+    clock.at = START + 2 * DAY
+    assert app.flag_overdue() == 0 and len(read) == 1
+    read.clear()
+    clock.at = case.conclusion_due - timedelta(milliseconds=1)
+    assert app.flag_overdue() == 0 and read == []
+    clock.at = case.conclusion_due + timedelta(milliseconds=1)
+    assert app.flag_overdue() == 1 and cases(app, "COMPLAINT")[0].flagged_overdue == ["CONCLUSION"]
