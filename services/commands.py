@@ -637,7 +637,7 @@ def cmd_republish(args) -> int:
         print(f"\r{args.service}: {count} events republished (position {position})", end="", file=sys.stderr, flush=True)
 
     count = asyncio.run(republish(args.service, app, service.outbound(app), default_codec(),
-                                  bus_settings().bootstrap_servers, args.start, progress))
+                                  bus_settings().bootstrap_servers, args.start, progress, audited=service.audited))
     print(f"\n{args.service}: republished {count} events from position {args.start}", file=sys.stderr)
     return 0
 

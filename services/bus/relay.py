@@ -603,10 +603,11 @@ class BrokerWatch:
 
 
 async def republish(service: str, app: ServiceApplication, outbound: Outbound, codec: Codec,
-                    bootstrap_servers: str, start: int = 0, progress=None) -> int:
+                    bootstrap_servers: str, start: int = 0, progress=None, audited: bool = True) -> int:
     """Send every notification from `start` (inclusive) again, with the same
-    bytes as the first time. The running relay's own position is untouched."""
-    relay = Relay(service, app, outbound, codec, bootstrap_servers)
+    bytes as the first time. The running relay's own position is untouched.
+    `audited` as the service's relay has it: a read model keeps no chain."""
+    relay = Relay(service, app, outbound, codec, bootstrap_servers, audited=audited)
     await relay.start_producer()
     try:
         # What it writes exists first, with the registry's settings; inboxes as they come.

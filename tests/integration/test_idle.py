@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from services.bus.codec import default_codec
 from services.bus.consumed import fingerprint
 from services.bus import relay as relay_module
-from services.bus.relay import RELAY_TRACKING, BrokerWatch, Relay
+from services.bus.relay import RELAY_TRACKING, BrokerWatch, Relay, republish
 from services.bus.runtime import ServiceRunner
 from services.bus.settings import bus_settings, store_settings
 from services.desk.spec import SPEC
@@ -144,3 +144,17 @@ def test_a_read_models_relay_reads_only_its_dead_letters_and_still_sends_them(bu
     codec = default_codec()
     letters = [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "deadletter")]
     assert [(letter["service"], letter["original"]) for letter in letters] == [("statistics", b"not avro at all")]
+
+    # `tousu republish statistics` sends the same letter again, and, a read
+    # model keeping no chain, nothing to audit.log.
+    app = STATISTICS.build(env=store_settings(env).for_service("statistics"))
+    try:
+        count = asyncio.run(republish("statistics", app, STATISTICS.outbound(app), codec, bus.bootstrap_servers,
+                                      audited=STATISTICS.audited))
+        assert count == 1  # the one dead letter: all a read model publishes
+    finally:
+        app.close()
+    again = [codec.decode(m.value)[1] for m in read_all_sync(bus.bootstrap_servers, "deadletter")]
+    assert len(again) == 2 and again[0]["event_id"] == again[1]["event_id"]
+    audited = {codec.decode(m.value)[1]["service"] for m in read_all_sync(bus.bootstrap_servers, "audit.log")}
+    assert "statistics" not in audited
