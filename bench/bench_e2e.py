@@ -296,6 +296,7 @@ class OpenLoop:
     failed: int = 0
     why: Counter = field(default_factory=Counter)  # what the failed POSTs met, e.g. "503 Service Unavailable"
     achieved: float = 0.0  # POSTs sent a second: below the offered rate when this client cannot keep up
+    started: float = 0.0  # when the first POST was due (time.perf_counter)
 
 
 async def open_loop(port: int, rate: float, count: int) -> OpenLoop:
@@ -312,6 +313,7 @@ async def open_loop(port: int, rate: float, count: int) -> OpenLoop:
             result.why[str(failure).split(":")[0] if isinstance(failure, RuntimeError)
                        else failure.__class__.__name__] += 1
     start, tasks = time.perf_counter(), []
+    result.started = start
     for i in range(count):
         due = start + i / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -414,11 +416,11 @@ async def measure(row: Row, args) -> None:
                 warm = int(rate * WARM_UP_S)
                 cpu, broker_cpu, t = cpu_seconds(up.pid), cpu_seconds(broker.process.pid), time.perf_counter()
                 run = await open_loop(port, rate, warm + count)
+                # By when each was sent: a failed POST in the warm-up does not move the cut.
                 by_sending = sorted(run.sent, key=lambda s: s[1])
-                if by_sending:
-                    first_id, first_at = by_sending[0]
-                sent = by_sending[warm:]
-                ids = [cid for cid, _ in sent]
+                first = by_sending[:1]
+                sent = [(cid, at) for cid, at in by_sending if at >= run.started + WARM_UP_S]
+                ids = [cid for cid, _ in first + sent]
                 try:
                     await wait_for(lambda: all(cid in watcher.decided for cid in ids), DRAIN_S, "decisions")
                 except TimeoutError:
@@ -426,8 +428,9 @@ async def measure(row: Row, args) -> None:
                 elapsed = time.perf_counter() - t
                 row.busy[rate] = (100 * (cpu_seconds(up.pid) - cpu) / elapsed,
                                   100 * (cpu_seconds(broker.process.pid) - broker_cpu) / elapsed)
-                if by_sending and first_id in watcher.decided:
-                    row.first_ms[rate] = 1000 * (watcher.decided[first_id][0] - first_at)
+                for first_id, first_at in first:
+                    if first_id in watcher.decided:
+                        row.first_ms[rate] = 1000 * (watcher.decided[first_id][0] - first_at)
                 latencies = [1000 * (watcher.decided[cid][0] - at) for cid, at in sent if cid in watcher.decided]
                 missing = len(sent) - len(latencies)
                 text = f"{percentile(latencies, 50):.0f} / {percentile(latencies, 99):.0f}" if latencies else "-"
