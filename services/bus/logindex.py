@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Callable
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -19,22 +20,25 @@ class Watchlist:
     Dropping on `until` as the log is read keeps a restart from loading every
     aggregate the service ever had: only the live ones come back.
 
-    A timer that knows when an aggregate next has something due says so
-    (`not_before`); `due(now)` then leaves it out until that moment, or until
-    any event of it is stored, whichever comes first. So a round loads the
+    A list made with a `basis` is scheduled: a timer that knows when an
+    aggregate next has something due says so (`not_before`); `due(now)` then
+    leaves it out until that moment, or until any event of it is stored, or
+    until the basis changes, whichever comes first. So a round loads the
     aggregates whose time has come, not every live one: with thousands of cases
     open for months, a round every 30 s would otherwise read them all each time.
     The schedule is kept in memory only: after a restart every live aggregate is
     looked at once (a holiday notice loaded at start may have moved its limits)."""
 
-    def __init__(self, app: ServiceApplication, *follow, until=(), scheduled: bool = False):
+    def __init__(self, app: ServiceApplication, *follow, until=(), basis: Callable[[], object] | None = None):
+        """`basis`: what else a schedule is worked out from besides the
+        aggregate (the holiday notices in force), asked each round."""
         self.app = app
         self.follow = {get_topic(cls) for cls in follow}
         self.until = {get_topic(cls) for cls in until}
+        self.basis = basis
         # Only a scheduled list reads every event (any of a scheduled aggregate's
         # may move what it has due); the others read those of `follow` and `until`.
-        self.scheduled = scheduled
-        self._topics = () if scheduled else (*self.follow, *self.until)
+        self._topics = () if basis is not None else (*self.follow, *self.until)
         self.position = 0
         self.ids: set[UUID] = set()
         self._not_before: dict[UUID, datetime | None] = {}
@@ -49,13 +53,13 @@ class Watchlist:
             self._read()
             return set(self.ids)
 
-    def due(self, now: datetime, basis: object = None) -> set[UUID]:
+    def due(self, now: datetime) -> set[UUID]:
         """The live ids to look at `now`: new or changed since they were last
-        looked at, never scheduled, or scheduled at or before `now`. `basis` is
-        what else the schedule was worked out from (the holiday notices in
-        force): when it differs from the last round's, every live id is due."""
-        if not self.scheduled:
-            raise TypeError("due() is for a Watchlist made with scheduled=True")
+        looked at, never scheduled, or scheduled at or before `now`; every live
+        id when the basis differs from the last round's."""
+        if self.basis is None:
+            raise TypeError("due() is for a Watchlist made with a basis")
+        basis = self.basis()
         with self._lock:
             if basis != self._basis:
                 self._basis = basis

@@ -29,7 +29,7 @@ class Enforcement(ServiceApplication):
         self.limits = limits or Limits()
         self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined),
-                                    scheduled=True)
+                                    basis=calendar.loaded_notices)
 
     def competent_bureau(self, *adcodes: str | None, fallback: str) -> str:
         """The county bureau of the act's location, else of the operator's, else who found it."""
@@ -93,7 +93,7 @@ class Enforcement(ServiceApplication):
     def flag_overdue(self) -> int:
         """Flag every live case past its filing or conclusion limit."""
         now, flagged = self.clock.now(), 0
-        for case_id in self.live_cases.due(now, calendar.loaded_notices()):
+        for case_id in self.live_cases.due(now):
             case = self.find(case_id)
             if case is None or case.is_final:
                 self.live_cases.drop(case_id)

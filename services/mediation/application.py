@@ -92,11 +92,11 @@ class Mediation(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self.directory = directory or Directory.load()
         self.live_cases = Watchlist(self, MediationCase.Opened, until=(MediationCase.Agreed, MediationCase.Terminated),
-                                    scheduled=True)
+                                    basis=calendar.loaded_notices)
         # Terminated cases whose parties must still be told (SAMR-20, SAMR-121).
         self.notices_owed = Watchlist(self, MediationCase.Terminated,
                                       until=(MediationCase.TerminationNotified, MediationCase.TerminationNoticeOverdue),
-                                      scheduled=True)
+                                      basis=calendar.loaded_notices)
         calendar.load_notices()
         # Which live cases had their limit compared with the calendar, and under
         # which notices: each is compared once per set of notices, not every round.
@@ -239,7 +239,7 @@ class Mediation(ServiceApplication):
         """TIME_LIMIT_EXCEEDED for every case whose 60 days (appraisal time
         excluded) have passed without agreement."""
         now, expired = self.clock.now(), 0
-        for case_id in self.live_cases.due(now, calendar.loaded_notices()):
+        for case_id in self.live_cases.due(now):
             case = self.find(case_id)
             if case is None or case.is_final:
                 self.live_cases.drop(case_id)
@@ -259,7 +259,7 @@ class Mediation(ServiceApplication):
     def flag_late_notices(self) -> int:
         """Flag every terminated case whose parties were not told by the notice's due time."""
         now, flagged = self.clock.now(), 0
-        for case_id in self.notices_owed.due(now, calendar.loaded_notices()):
+        for case_id in self.notices_owed.due(now):
             case = self.find(case_id)
             due = (case.termination or {}).get("notice_due") if case is not None else None
             if due is None or case.notice is not None:
@@ -273,8 +273,7 @@ class Mediation(ServiceApplication):
                 except IntegrityError:
                     pass  # the notice was recorded at the same moment; next round looks again
             else:
-                flagged_already = case.termination.get("notice_overdue")
-                self.notices_owed.not_before(case_id, case.version, None if flagged_already else due)
+                self.notices_owed.not_before(case_id, case.version, case.notice_limit)
         return flagged
 
     def recompute_dues(self) -> int:

@@ -266,11 +266,20 @@ class MediationCase(Aggregate):
         due = self.termination.get("notice_due")
         self._termination_notified(at=at, late=due is not None and at > due, by_agency=by_agency, by_role=by_role)
 
+    @property
+    def notice_limit(self) -> datetime | None:
+        """When a termination notice not yet given becomes late; None when
+        none is owed, it was given, or its lateness is flagged already."""
+        due = (self.termination or {}).get("notice_due")
+        if due is None or self.notice is not None or self.termination.get("notice_overdue"):
+            return None
+        return due
+
     def flag_late_notice(self, now: datetime) -> bool:
         """For the timer: flag a termination notice not given by its due time."""
         now = checks.utc(now, "now")
-        due = (self.termination or {}).get("notice_due")
-        if due is None or self.notice is not None or self.termination.get("notice_overdue") or now <= due:
+        due = self.notice_limit
+        if due is None or now <= due:
             return False
         self._termination_notice_overdue(at=now)
         return True

@@ -48,7 +48,7 @@ class Routing(ServiceApplication):
             self, Complaint.Received, Complaint.Referred, Complaint.ReferralDeclined,
             # Decided with no referral waiting for an answer: nothing left to watch.
             until=(Complaint.Accepted, Complaint.Rejected, Complaint.ReferralAcknowledged, Complaint.ReferralOverdue),
-            scheduled=True)
+            basis=calendar.loaded_notices)
 
     # Upstream events -------------------------------------------------------
 
@@ -177,7 +177,7 @@ class Routing(ServiceApplication):
         """DecisionOverdue for every complaint still undecided at its due time;
         unanswered referrals flagged after their reply time."""
         now, flagged = self.clock.now(), 0
-        for complaint_id in self.open_complaints.due(now, calendar.loaded_notices()):
+        for complaint_id in self.open_complaints.due(now):
             complaint = self.find(complaint_id)
             waiting = [r for r, referral in complaint.referrals.items() if referral["status"] == "ISSUED"]
             if complaint.is_decided and not waiting:

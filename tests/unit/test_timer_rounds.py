@@ -151,7 +151,7 @@ def test_what_a_round_worked_out_from_a_case_read_before_its_latest_event_is_not
     app.start_appraisal("TS-1", "某质检所", "CONSUMER", ACCEPTED + DAY, body_chosen_by="PARTIES_AGREED")
     app.live_cases.refresh()  # the other round, reading the appraisal
     app.live_cases.not_before(case_id, stale.version, stale.mediation_due)
-    assert app.live_cases.due(clock.at, calendar.loaded_notices()) == {case_id}
+    assert app.live_cases.due(clock.at) == {case_id}
 
 
 def test_routing_reads_an_undecided_complaint_again_at_its_decision_due_time(monkeypatch):
