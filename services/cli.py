@@ -46,6 +46,17 @@ def _env_port(name: str) -> int | None:
         raise SystemExit(f"tousu: {name}={text}: {exc}; set it to a port from 1 to 65535, or unset it")
 
 
+def _log_level_after_any_command(parser: argparse.ArgumentParser) -> None:
+    """`tousu submit --log-level DEBUG FILE` as well as `tousu --log-level DEBUG
+    submit FILE`: given after the command, it overrides the one before."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in set(action.choices.values()):
+                command.add_argument("--log-level", default=argparse.SUPPRESS,
+                                     help="DEBUG, INFO, WARNING or ERROR (or TOUSU_LOG_LEVEL)")
+                _log_level_after_any_command(command)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="tousu", description="The consumer-complaint bus.")
     parser.add_argument("--log-level", default=os.environ.get("TOUSU_LOG_LEVEL", "WARNING"))
@@ -139,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     acl.add_argument("--subscriber", action="append", metavar="NAME",
                      help="a consumer association reading public.complaints (repeat; default: the example)")
 
+    _log_level_after_any_command(parser)
     args = parser.parse_args(argv)
     level = args.log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

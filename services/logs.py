@@ -15,6 +15,19 @@ from services.bus.correlation import request_id
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """Plain lines, ending with the request id when the line was written on a
+    request's behalf, as the JSON lines carry it."""
+
+    def __init__(self):
+        super().__init__(TEXT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # before any traceback
+        line = super().formatMessage(record)
+        rid = getattr(record, "request_id", None)
+        return f"{line} [request_id={rid}]" if rid else line
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
@@ -51,7 +64,7 @@ def configure(level: str, json_lines: bool, service: str | None = None) -> None:
     if json_lines and os.environ.get("TOUSU_LOG_FORMAT", "json").lower() != "text":
         handler.setFormatter(JsonFormatter(service))
     else:
-        handler.setFormatter(logging.Formatter(TEXT))
+        handler.setFormatter(TextFormatter())
     handler.set_name("tousu")
     root = logging.getLogger()
     # Ours replaced (main() may run twice in one process); anyone else's kept.

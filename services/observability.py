@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from services.bus.runtime import ServiceRunner
-from services.bus.correlation import request_id
+from services.bus.correlation import ACCEPTABLE_ID, request_id
 from services.metrics import EndOffsets, RunnerCollector, instrument
 
 log = logging.getLogger("tousu.http")
 REQUEST_ID = "X-Request-ID"
-# An id from outside is kept only if it is short and plain: it goes into every log line.
-ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def readiness(runners: dict[str, ServiceRunner]) -> dict[str, dict[str, str]]:

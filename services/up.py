@@ -16,10 +16,12 @@ import os
 import re
 import signal
 import time
+import uuid
 from dataclasses import dataclass
 
 import aiohttp
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +29,7 @@ from starlette.routing import Route
 from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services import launch
+from services.bus.correlation import ACCEPTABLE_ID
 from services.desk import journal
 
 log = logging.getLogger(__name__)
@@ -350,7 +353,33 @@ class Up:
                                  Route("/healthz", healthz, methods=["GET"]),
                                  Route("/readyz", readyz, methods=["GET"]),
                                  Route("/metrics", metrics, methods=["GET"]),
-                                 Route("/{path:path}", forward, methods=methods)], lifespan=lifespan)
+                                 Route("/{path:path}", forward, methods=methods)], lifespan=lifespan,
+                         middleware=[Middleware(RequestIdOnEveryAnswer)])
+
+
+class RequestIdOnEveryAnswer:
+    """Every answer of the one address carries the request's id, as each
+    service's own answers do: the caller's X-Request-ID, or one made here and
+    handed to the worker, so the worker's log lines and messages carry the
+    same one. Answers made here (health, a 404, a 503) carry it too."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = (given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex).encode()
+        scope = {**scope, "headers": [*headers, (b"x-request-id", rid)]}
+
+        async def answer(message):
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*kept, (b"x-request-id", rid)]}
+            await send(message)
+        await self.app(scope, receive, answer)
 
 
 def merged_metrics(texts: dict[str, str]) -> bytes:

@@ -13,6 +13,7 @@ take only the attributes they name, so no event class needs to know of it."""
 from __future__ import annotations
 
 import contextvars
+import re
 from typing import Iterable
 
 # The event attribute and the message header.
@@ -22,6 +23,8 @@ PERSON = "by_person"
 
 # The id of the request (or message) the code running now serves, if any.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# An id from outside is kept only if it is short and plain: it goes into every log line.
+ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # The person whose token the request being served carries, if it names one.
 person: contextvars.ContextVar[str | None] = contextvars.ContextVar("person", default=None)
 

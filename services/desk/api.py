@@ -35,9 +35,9 @@ def wants_csv(request: Request, format: str | None) -> bool:
     return CSV in request.headers.get("accept", "")
 
 
-def to_csv(items: list[dict], name: str) -> Response:
+def to_csv(page: L.Page, name: str) -> Response:
+    items, columns = page.items, list(page.items[0]) if page.items else list(page.columns)
     out = io.StringIO()
-    columns = list(items[0]) if items else []
     writer = csv.writer(out)
     writer.writerow(columns)
     for item in items:
@@ -56,7 +56,7 @@ def answer(request: Request, format: str | None, name: str, run, limit: int | No
     except L.NotAllowed as exc:
         raise Problem(403, "Forbidden", str(exc)) from None
     if csv_wanted:
-        return to_csv(page.items, name)
+        return to_csv(page, name)
     headers = {}
     if page.next_cursor:
         headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'

@@ -150,6 +150,8 @@ class Page:
     next_cursor: str | None
     sort: str
     limit: int | None
+    # What each item holds, for an export with no rows: its header is still there.
+    columns: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"items": self.items, "next_cursor": self.next_cursor, "sort": self.sort, "limit": self.limit}

@@ -10,6 +10,7 @@ from services.auth import Principal
 
 from . import listing as L
 from .jsonpage import page_json
+from .rows import CASE_COLUMNS, COMPLAINT_COLUMNS, REFERRAL_COLUMNS
 from .vocabulary import CASE_STATUSES, REFERRAL_STATUSES, SUBJECT_AREAS
 
 
@@ -25,7 +26,7 @@ def complaints(app, who: Principal, q: dict, sort=None, cursor=None, limit: int 
     day = today(app)
     L.complaint_filters(where, q, day)
     rows, next_cursor, sort = L.page(app.tables.db, L.COMPLAINTS, where, sort, cursor, limit)
-    return L.Page([L.complaint_item(r, personal, day) for r in rows], next_cursor, sort, limit)
+    return _page(rows, lambda r: L.complaint_item(r, personal, day), COMPLAINT_COLUMNS, next_cursor, sort, limit)
 
 
 def complaints_json(app, who: Principal, q: dict, sort=None, cursor=None, limit: int = 50) -> tuple[str, str | None, str]:
@@ -51,7 +52,7 @@ def public_complaints(app, q: dict, sort=None, cursor=None, limit: int | None = 
     if sort not in (None, "received", "-received"):
         raise L.InvalidQuery("sort", "sort must be received or -received")
     rows, next_cursor, sort = L.page(app.tables.db, L.COMPLAINTS, where, sort, cursor, limit)
-    return L.Page([L.public_item(r) for r in rows], next_cursor, sort, limit)
+    return _page(rows, L.public_item, COMPLAINT_COLUMNS, next_cursor, sort, limit)
 
 
 def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:
@@ -68,9 +69,9 @@ def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | Non
         where.add("complaint_ids LIKE ?", L.like(q["complaint_id"]))
     L.day_range(where, "opened_at", q.get("opened_from"), q.get("opened_to"), "opened")
     rows, next_cursor, sort = L.page(app.tables.db, L.CASES, where, sort, cursor, limit)
-    items = [{**{k: v for k, v in r.items() if k not in ("agency_line", "deadline_key", "updated_at")},
-              "complaint_ids": r["complaint_ids"].split(",") if r.get("complaint_ids") else []} for r in rows]
-    return L.Page(items, next_cursor, sort, limit)
+    return _page(rows, lambda r: {**{k: v for k, v in r.items() if k not in ("agency_line", "deadline_key", "updated_at")},
+                                  "complaint_ids": r["complaint_ids"].split(",") if r.get("complaint_ids") else []},
+                 CASE_COLUMNS, next_cursor, sort, limit)
 
 
 def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:
@@ -94,7 +95,15 @@ def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int |
     where.one_of("subject_area", q.get("subject_area"), SUBJECT_AREAS, "subject_area")
     rows, next_cursor, sort = L.page(app.tables.db, L.REFERRALS, where, sort, cursor, limit)
     hidden = {"from_line"} | (set() if personal else {"consumer_name", "consumer_phone", "facts"})
-    return L.Page([{k: v for k, v in r.items() if k not in hidden} for r in rows], next_cursor, sort, limit)
+    return _page(rows, lambda r: {k: v for k, v in r.items() if k not in hidden}, REFERRAL_COLUMNS,
+                 next_cursor, sort, limit)
+
+
+def _page(rows: list[dict], item, table_columns: tuple[str, ...], next_cursor, sort, limit) -> L.Page:
+    # The columns are those of an item made from an empty row: what the caller
+    # would see in any row, personal data hidden alike.
+    columns = tuple(item(dict.fromkeys(table_columns)))
+    return L.Page([item(r) for r in rows], next_cursor, sort, limit, columns)
 
 
 def operator(app, uscc: str) -> dict:

@@ -4,6 +4,7 @@ never a downloaded browser. Screenshots go to tests/browser/screenshots/
 (not committed) for a person to look at."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,11 @@ SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 @pytest.fixture(scope="module")
 def up(module_bus, tmp_path_factory):
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+        # CI installs it (.ci/run) and says so: there a missing browser is a failure, not a skip.
+        why = "Debian's chromium is not installed (apt-get install chromium fonts-wqy-microhei; .ci/run does)"
+        if os.environ.get("TOUSU_REQUIRE_BROWSER"):
+            pytest.fail(why)
+        pytest.skip(why)
     system = Up(module_bus.bootstrap_servers, tmp_path_factory.mktemp("up") / "data").start()
     yield system
     system.stop()

@@ -55,8 +55,8 @@ def test_the_readme_commands_run_in_order_as_written(tmp_path):
                              timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Traceback" not in run.stdout + run.stderr
-        # The complaint's id went into $ID; the report's and the consultation's are printed.
-        assert len(re.findall(r"^TS-\d{8}-[0-9A-F]{12}$", run.stdout, re.M)) == 2, run.stdout
+        # The complaint's id went into $ID; the report's, the consultation's and the telecom one's are printed.
+        assert len(re.findall(r"^TS-\d{8}-[0-9A-F]{12}$", run.stdout, re.M)) == 3, run.stdout
         complaint_id = re.search(r"^complaint id +(TS-\S+)", run.stdout, re.M).group(1)
         assert "audit chain intact" in run.stdout
         assert (tmp_path / "figures.csv").read_text().startswith("kind,")

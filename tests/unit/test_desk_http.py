@@ -68,6 +68,20 @@ def test_csv_export_of_a_listing(client):
         assert "consumer_name" not in rows[0]  # a regulator sees no personal data
 
 
+@pytest.mark.parametrize("role, agency", [("REGULATOR", SHANGHAI), ("CASE_WORKER", PUDONG)])
+@pytest.mark.parametrize("listing", ["/complaints", "/cases", "/public/complaints"])
+def test_an_export_that_matches_nothing_still_has_its_header(client, listing, role, agency):
+    def columns(params: dict) -> list[str]:
+        response = client.get(listing, params={**params, "format": "csv"}, headers=bearer(agency, role))
+        assert response.status_code == 200
+        return next(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))), [])
+
+    nothing = columns({"received_from": "2099-01-01"} if listing != "/cases" else {"opened_from": "2099-01-01"})
+    assert {"complaint_id", "case_id"} & set(nothing)
+    if listing != "/cases":  # the feed opens no penalty case: no row to compare with
+        assert nothing == columns({})
+
+
 @pytest.mark.parametrize("path, headers, status", [
     ("/complaints", {}, 401),
     ("/complaints", bearer("CA-310000", "AGENCY_SYSTEM"), 403),

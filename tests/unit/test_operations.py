@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import pytest
 
 from services import auth
 from services.cli import main
-from services.logs import JsonFormatter, RequestIdFilter, request_id
+from services.logs import JsonFormatter, RequestIdFilter, TextFormatter, request_id
 
 
 def test_the_signing_key_is_the_same_from_any_working_directory(tmp_path, monkeypatch):
@@ -36,6 +37,24 @@ def test_a_log_line_is_one_json_object_with_the_request_id_it_was_written_for():
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "POST /complaints" and line["request_id"] == "abc-123" and line["status"] == 202
     assert line["level"] == "INFO" and line["logger"] == "tousu.http"
+
+
+def test_a_plain_log_line_carries_the_request_id_too_before_any_traceback():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("tousu.http", logging.ERROR, __file__, 1, "POST failed", (), sys.exc_info())
+    token = request_id.set("abc-123")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id.reset(token)
+    first, *rest = TextFormatter().format(record).splitlines()
+    assert first.endswith("ERROR tousu.http: POST failed [request_id=abc-123]")
+    assert rest and rest[-1] == "ValueError: boom"
+    plain = logging.LogRecord("tousu", logging.INFO, __file__, 1, "started", (), None)
+    RequestIdFilter().filter(plain)
+    assert TextFormatter().format(plain).endswith("INFO tousu: started")
 
 
 @pytest.mark.parametrize("argv, complaint", [
@@ -76,3 +95,13 @@ def test_output_read_by_something_that_stops_early_ends_quietly():
     cli.stdout.close()  # the reader is gone before the first write
     errors = cli.stderr.read().decode()
     assert (cli.wait(60), errors) == (141, "")
+
+
+@pytest.mark.parametrize("argv", [["--log-level", "DEBUG", "submit", "{missing}"],
+                                  ["submit", "--log-level", "DEBUG", "{missing}"],
+                                  ["submit", "{missing}", "--log-level", "DEBUG"]])
+def test_the_log_level_may_follow_the_command(argv, tmp_path, capsys):
+    missing = str(tmp_path / "missing.json")
+    assert main([arg.format(missing=missing) for arg in argv]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Traceback" in err  # DEBUG shows where it failed

@@ -152,3 +152,16 @@ def test_readiness_asks_every_worker_and_names_each(workers, proxy):
     assert answer.status_code == 503, "one worker does not answer"
     assert set(answer.json()["services"]) == {"intake", "intake-2"}
     assert answer.json()["services"]["intake-2"] == {"process": "no answer"}
+
+
+def test_every_answer_of_the_one_address_carries_the_request_id(workers, proxy):
+    client = proxy(workers("intake-1", []))
+    given = client.post("/complaints", json={}, headers={"X-Request-ID": "trace-1"})
+    assert given.headers["x-request-id"] == "trace-1"
+    assert workers.started[0].seen[0]["headers"]["x-request-id"] == "trace-1"
+    made = client.post("/complaints", json={})
+    assert made.headers["x-request-id"] == workers.started[0].seen[1]["headers"]["x-request-id"], \
+        "the id made here is the one the worker logs"
+    for path in ("/healthz", "/openapi.json", "/nowhere"):  # answered here, a 404 too
+        assert client.get(path, headers={"X-Request-ID": "trace-2"}).headers["x-request-id"] == "trace-2"
+    assert client.get("/healthz", headers={"X-Request-ID": "not plain!"}).headers["x-request-id"] != "not plain!"

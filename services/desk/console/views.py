@@ -213,7 +213,7 @@ def router(desk) -> APIRouter:
         from ..api import to_csv
 
         q = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
-        return to_csv(queries.complaints(desk, who, q, "deadline", None, None).items, "complaints")
+        return to_csv(queries.complaints(desk, who, q, "deadline", None, None), "complaints")
 
     return api
 
