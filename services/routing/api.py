@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field, ValidationInfo, field_validator
 
 from services.agencies.authority import may_answer_referral
+from services.agencies.directory import Directory
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import CaseCommand, act_on_case, authorise, check_by, permitted, principal, refusals
@@ -18,17 +19,35 @@ from .application import ComplaintNotFound, JurisdictionRefused, Routing
 from .domainmodel import Complaint
 
 
+def _known_agency(agency_id: str | None) -> str | None:
+    if agency_id is not None and not Directory.load().exists(agency_id):
+        raise ValueError(f"no agency {agency_id} in the directory: an id is KIND-ADCODE, e.g. AMR-310115")
+    return agency_id
+
+
 class Dispute(CaseCommand):
     with_agency_id: str = Field(min_length=3, description="The other bureau that claims, or refuses, competence")
+
+    _known = field_validator("with_agency_id")(classmethod(lambda cls, agency_id: _known_agency(agency_id)))
 
 
 class EscalationDecision(CaseCommand):
     decision: Literal["TAKE_OVER", "DESIGNATE", "REFUSE"]
-    agency_id: str | None = Field(default=None, min_length=3, description="With DESIGNATE: the bureau below")
+    agency_id: str | None = Field(default=None, min_length=3, validate_default=True,
+                                  description="With DESIGNATE: the bureau below")
+
+    @field_validator("agency_id")
+    @classmethod
+    def _designation_names_a_bureau(cls, agency_id: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("decision") == "DESIGNATE" and agency_id is None:
+            raise ValueError("DESIGNATE needs the bureau below that handles the complaint from now on")
+        return _known_agency(agency_id)
 
 
 class Designation(CaseCommand):
     agency_id: str = Field(min_length=3, description="The bureau that handles the complaint from now on")
+
+    _known = field_validator("agency_id")(classmethod(lambda cls, agency_id: _known_agency(agency_id)))
 
 
 class Violation(CaseCommand):
@@ -44,6 +63,14 @@ class ReferralReply(CaseCommand):
                                description="Why the agency declines (required with DECLINED)")
     suggested_agency_id: str | None = Field(default=None, min_length=3,
                                             description="With DECLINED: the agency that is competent, if known")
+
+    @field_validator("suggested_agency_id")
+    @classmethod
+    def _suggests_another_agency(cls, agency_id: str | None) -> str | None:
+        _known_agency(agency_id)
+        if agency_id is not None and Directory.load().agency(agency_id).kind == "AMR":
+            raise ValueError(f"{agency_id} is a market-regulation bureau: a referral goes to another agency")
+        return agency_id
 
     @field_validator("reason")
     @classmethod

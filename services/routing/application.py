@@ -151,7 +151,10 @@ class Routing(ServiceApplication):
         changed = complaint.answer_referral(referral_id, agency_id, acknowledged, reason, now, by_role=by_role)
         if not changed or acknowledged:
             return changed
-        if suggested and suggested not in complaint.declined_by and self.directory.exists(suggested):
+        # A referral goes to another agency: a market-regulation bureau named in
+        # a decline (on referrals.replies, where no 422 can answer) is not one.
+        if (suggested and suggested not in complaint.declined_by and self.directory.exists(suggested)
+                and self.directory.agency(suggested).kind != "AMR"):
             self.refer(complaint, now, to_agency_id=suggested)
         else:
             complaint.reject(complaint.record.get("receiving_agency_id") or agency_id, "OUT_OF_REMIT",

@@ -144,6 +144,16 @@ def test_a_decline_without_a_competent_agency_leaves_the_complaint_out_of_remit(
     assert complaint.reason == "OUT_OF_REMIT"
 
 
+def test_a_decline_naming_a_market_regulation_bureau_refers_to_nobody(app):
+    receive(app, received(subject_area="TELECOM"))
+    [referral_id] = app.complaint("TS-1").referrals
+    reply(app, "ReferralDeclined", complaint_id="TS-1", referral_id=referral_id, agency_id="CA-310000",
+          reason="属于市场监管部门职责", suggested_agency_id="AMR-310115")
+    complaint = app.complaint("TS-1")
+    assert list(complaint.referrals) == [referral_id], "no referral of market regulation to itself"
+    assert events(app)[-2:] == ["ReferralDeclined", "Rejected"]
+
+
 def test_the_timers_watch_only_the_undecided_and_the_referrals_awaiting_an_answer(app):
     receive(app, received("TS-1"))
     receive(app, received("TS-2", subject_area="TELECOM"))

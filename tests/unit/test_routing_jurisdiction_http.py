@@ -60,3 +60,24 @@ def test_the_other_bureau_may_raise_a_dispute_and_only_the_common_superior_desig
     assert post(routing, "designation", PUDONG, agency_id=HUANGPU).status_code == 403
     designated = post(routing, "designation", SHANGHAI, "SUPERVISOR", agency_id=HUANGPU)
     assert designated.status_code == 200 and designated.json()["agency_id"] == HUANGPU
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("escalation/decision", {"decision": "DESIGNATE"}, "agency_id"),
+    ("escalation/decision", {"decision": "DESIGNATE", "agency_id": "garbage"}, "agency_id"),
+    ("designation", {"agency_id": "AMR-999999"}, "agency_id"),
+    ("dispute", {"with_agency_id": "nobody"}, "with_agency_id"),
+])
+def test_an_agency_that_is_not_in_the_directory_is_refused_naming_the_field(routing, path, body, field):
+    refused = post(routing, path, SHANGHAI, "SUPERVISOR", **body)
+    assert refused.status_code == 422 and refused.json()["field"] == field
+
+
+@pytest.mark.parametrize("suggested", ["garbage", PUDONG])
+def test_a_decline_suggests_another_agency_or_none(routing, suggested):
+    client = TestClient(build_app({"routing": factories.runner("routing", routing)}))
+    token = auth.issue("HC-310115", "AGENCY_SYSTEM", KEY.encode())
+    refused = client.post("/complaints/TS-1/referral/reply",
+                          json={"answer": "DECLINED", "reason": "不属本局", "suggested_agency_id": suggested},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 422 and refused.json()["field"] == "suggested_agency_id"
