@@ -5,6 +5,7 @@ The namespace is part of every stored aggregate's id: changing it would lose
 every aggregate already stored."""
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -13,3 +14,8 @@ NAMESPACE = uuid.UUID("6f1d3a52-8c2e-5b7d-9a41-2c0e7f3b1d90")
 
 def derive_id(*parts: Any) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
+
+
+# What intake gives each request it stores (intake.application.new_complaint_id):
+# "TS-", the day it came in (China time), 12 hex digits.
+COMPLAINT_ID = re.compile(r"TS-\d{8}-[0-9A-F]{12}")

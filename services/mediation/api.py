@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 
 from services.auth import Principal
+from services.http import Problem
+from services.ids import COMPLAINT_ID
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
@@ -159,6 +161,11 @@ def router(runner: ServiceRunner) -> APIRouter:
         check_by(body, who)
         with refusals(CaseNotFound, IllegalTransition):
             case = await runner.run_in_store(app.find, MediationCase.create_id(complaint_id))
+            if case is None and not COMPLAINT_ID.fullmatch(complaint_id):
+                # Mediation cannot know every complaint before its decision, but no
+                # complaint has an id of another shape: nothing is recorded for it.
+                raise Problem(404, "Not found", f"no complaint {complaint_id}: a complaint id reads like "
+                              "TS-20261201-0123456789AB", field="complaint_id")
             if case is not None:
                 authorise(who, case.agency_id)
             else:
