@@ -320,6 +320,10 @@ class Up:
                                      "instance": request.url.path}, status_code=404,
                                     media_type="application/problem+json")
             headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+            if "host" in request.headers:
+                # The address the caller used, so the links a worker writes (a page's
+                # next, in its Link header) point at this address, not at the worker.
+                headers.append(("Host", request.headers["host"]))
             try:
                 answer = await self._forward(service, request.method, request.url.path,
                                              params=list(request.query_params.multi_items()), headers=headers,

@@ -76,6 +76,12 @@ def test_one_address_reaches_each_service_through_the_proxy(proxied):
     wait_until(lambda: [i for i in HTTP.get(f"{url}/complaints", headers=worker, timeout=10).json()["items"]
                         if i["complaint_id"] == cid and i["status"] == "IN_MEDIATION"], 60,
                message="listed in mediation on the desk through the proxy")
+    # A page's next link is on the address the caller used, not a service's own.
+    asyncio.run(post_all(url, [factories.complaint(1, facts="第二件投诉")]))
+    wait_until(lambda: len(HTTP.get(f"{url}/complaints", headers=worker, timeout=10).json()["items"]) >= 2, 60,
+               message="two complaints listed on the desk")
+    link = HTTP.get(f"{url}/complaints?limit=1", headers=worker, timeout=10).headers["Link"]
+    assert link.startswith(f"<{url}/complaints?") and link.endswith('rel="next"'), link
     login = HTTP.get(f"{url}/console/login", timeout=10)
     assert login.status_code == 200 and "<form" in login.text
 

@@ -116,6 +116,7 @@ def test_a_request_is_forwarded_as_sent_and_its_answer_returned_as_given(workers
     assert {k: seen["headers"][k] for k in ("content-type", "idempotency-key", "authorization")} == {
         "content-type": "application/json", "idempotency-key": "k-1", "authorization": "Bearer t"}
     assert seen["headers"]["user-agent"] == "testclient", "the caller's, not the proxy's"
+    assert seen["headers"]["host"] == "testserver", "the address the caller used, for the links a worker writes"
     assert answer.status_code == 202 and answer.json() == {"complaint_id": "from intake-1", "services": {}}
     assert answer.headers.get_list("set-cookie") == ["a=1", "b=2"], "every Set-Cookie, not the last"
 
