@@ -160,10 +160,23 @@ def recusal_requested(view: ComplaintStatus, r: dict, at: datetime) -> None:
         view.note({"mediation_suspended": True})
 
 
-@on_status
-def recusal_settled(view: ComplaintStatus, r: dict, at: datetime) -> None:
+def _resumed(view: ComplaintStatus) -> None:
     if getattr(view, "mediation_suspended", False):
         view.note({"mediation_suspended": False})
+
+
+@on_status
+def recusal_settled(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    _resumed(view)
+
+
+@on_status
+def mediator_recused(view: ComplaintStatus, r: dict, at: datetime) -> None:
+    _resumed(view)
+    # The parties are told who mediates: a recused mediator is no longer among them.
+    session = getattr(view, "next_session", None)
+    if session and r["mediator"] in session.get("mediators", ()):
+        view.note({"next_session": {**session, "mediators": [m for m in session["mediators"] if m != r["mediator"]]}})
 
 
 @on_status
@@ -200,7 +213,7 @@ MOVES: dict[str, Move] = {
     "MediationScheduled": scheduled,
     "RecusalRequested": recusal_requested,
     "RecusalRefused": recusal_settled,
-    "MediatorRecused": recusal_settled,
+    "MediatorRecused": mediator_recused,
     "TerminationNotified": termination_notified,
     "TerminationNoticeOverdue": termination_notice_overdue,
 }

@@ -6,3 +6,24 @@ from services.intake.projection import INPUTS, MOVES
 def test_every_record_type_of_the_inputs_has_its_move():
     record_types = {record_type for name in INPUTS for record_type in registry.topic(name).record_types}
     assert set(MOVES) == record_types
+
+
+def test_a_recused_mediator_leaves_the_next_session_the_parties_are_shown():
+    from services.intake.application import Intake
+    from tests.examples import EXAMPLES
+    from tests.inbound import deliver
+
+    app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        cid = EXAMPLES["ComplaintReceived"]["complaint_id"]
+        deliver(app, "intake", ("ComplaintReceived", EXAMPLES["ComplaintReceived"]),
+                ("ComplaintAccepted", {**EXAMPLES["ComplaintAccepted"], "complaint_id": cid}),
+                ("MediationScheduled", {**EXAMPLES["MediationScheduled"], "complaint_id": cid,
+                                        "mediators": ["李明", "王芳"]}))
+        assert app.status(cid)["next_session"]["mediators"] == ["李明", "王芳"]
+        deliver(app, "intake", ("MediatorRecused", {**EXAMPLES["MediatorRecused"], "complaint_id": cid,
+                                                    "mediator": "李明"}))
+        session = app.status(cid)["next_session"]
+        assert session["mediators"] == ["王芳"] and session["place"] == EXAMPLES["MediationScheduled"]["place"]
+    finally:
+        app.close()
