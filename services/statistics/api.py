@@ -18,6 +18,7 @@ def router(runner: ServiceRunner) -> APIRouter:
 
     @api.get("/statistics", summary="Counts and money recovered, filtered and grouped",
              responses={401: {"description": "No valid token"},
+                        403: {"description": "An agency system's token: it answers referrals, nothing else"},
                         422: {"description": "A filter or grouping is malformed: the field is named"}})
     def statistics(
         start: str | None = Param(None, alias="from", description="received on or after (YYYY-MM-DD, CST)"),
@@ -27,6 +28,9 @@ def router(runner: ServiceRunner) -> APIRouter:
         by: str | None = Param(None, description=f"comma-separated: {', '.join(DIMENSIONS)}"),
         who: Principal = Depends(principal),
     ) -> dict:
+        if who.role == "AGENCY_SYSTEM":
+            raise Problem(403, "Forbidden", f"{who.agency_id}'s system answers the referrals addressed to it; "
+                          "the figures are read with a case worker's, supervisor's or regulator's token")
         try:
             query = Query.parse(start, end, agency, area, by)
         except InvalidQuery as exc:

@@ -384,10 +384,12 @@ def _check_http(app: Statistics, workload: Workload, monkeypatch) -> None:
             answer = await client.get("/statistics", headers=headers, params={
                 "by": "city,kind", "agency": "AMR-440000", "from": "2025-12-01"})
             refused = await client.get("/statistics", params={"by": "colour"}, headers=headers)
-            return anonymous, answer, refused
+            agency_system = await client.get("/statistics", headers={
+                "Authorization": f"Bearer {auth.issue('CA-440000', 'AGENCY_SYSTEM', auth.signing_key())}"})
+            return anonymous, answer, refused, agency_system
 
     try:
-        anonymous, answer, refused = asyncio.run(calls())
+        anonymous, answer, refused, agency_system = asyncio.run(calls())
     finally:
         casework._key.cache_clear()
     assert anonymous.status_code == 401
@@ -395,6 +397,7 @@ def _check_http(app: Statistics, workload: Workload, monkeypatch) -> None:
     assert as_table(answer.json()) == expected(
         workload.truths, ("city", "kind"), lambda t: t.agency.startswith("AMR-44") and cst_day(t) >= "2025-12-01")
     assert refused.status_code == 422 and refused.json()["field"] == "by"
+    assert agency_system.status_code == 403  # it answers referrals, nothing else
 
 
 def _worker(env: dict, log: Path) -> launch.Command:
