@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 
 from services.agencies.divisions import city_of
 from services.agencies.ids import adcode_of
-from services.contract.status import ended
+from services.contract.status import STATUS_RANK, ended
 
 CST = ZoneInfo("Asia/Shanghai")
 
 KINDS = {"ComplaintReceived": "COMPLAINT", "ReportReceived": "REPORT", "ConsultationReceived": "CONSULTATION"}
 OPEN = ("RECEIVED", "ACCEPTED", "TRANSFERRED", "IN_MEDIATION")
-FINAL = ("REJECTED", "REFERRED", "AGREED", "TERMINATED", "CLOSED")
 CASE_OPEN = ("OPENED", "INVESTIGATING", "DECIDED")
 
 COMPLAINT_COLUMNS = (
@@ -39,7 +38,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
     receipt waits for it."""
     row = dict.fromkeys(COMPLAINT_COLUMNS)
     row.update(complaint_id=complaint_id, decision_overdue=0, mediation_paused=0)
-    cases, mediators = [], []
+    cases, mediators, report_ended = [], [], None
     for f in facts:
         t, at = f["type"], f.get("occurred_at")
         row["updated_at"] = max(row["updated_at"] or "", at or "")
@@ -51,21 +50,22 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
                        respondent_uscc=respondent.get("uscc"), received_at=at,
                        consumer_name=consumer.get("name"), consumer_phone=consumer.get("phone"))
             row["agency_id"] = row["agency_id"] or f.get("receiving_agency_id")
-            if row["status"] is None:
-                row["status"] = "CLOSED" if t == "ConsultationReceived" else "RECEIVED"
+            row["status"] = _later(row["status"], "CLOSED" if t == "ConsultationReceived" else "RECEIVED")
         elif t == "ComplaintAccepted":
             row.update(status=_later(row["status"], "ACCEPTED"), agency_id=f["agency_id"],
                        decided_at=f.get("decided_at"), decision_due=f.get("decision_due"),
                        reason=f.get("jurisdiction_basis"))
             row["received_at"] = row["received_at"] or f.get("received_at")
         elif t == "ComplaintRejected":
-            row.update(status="REJECTED", agency_id=f["agency_id"], decided_at=f.get("decided_at"),
+            row.update(status=_later(row["status"], "REJECTED"), agency_id=f["agency_id"], decided_at=f.get("decided_at"),
                        decision_due=f.get("decision_due"), reason=f.get("reason"))
         elif t == "ComplaintReferred":
-            row.update(status="REFERRED", agency_id=f.get("from_agency_id") or row["agency_id"],
+            row.update(status=_later(row["status"], "REFERRED"), agency_id=f.get("from_agency_id") or row["agency_id"],
                        decided_at=f.get("decided_at"), reason=f.get("subject_area"))
         elif t == "ComplaintTransferred":
-            row.update(status="TRANSFERRED", agency_id=f["to_agency_id"], reason=f.get("reason"))
+            row.update(status=_later(row["status"], "TRANSFERRED"), agency_id=f["to_agency_id"])
+            if row["status"] == "TRANSFERRED":
+                row["reason"] = f.get("reason")
         elif t == "DecisionOverdue":
             row.update(decision_overdue=1, decision_due=f.get("decision_due"))
         elif t == "MediationOpened":
@@ -80,15 +80,17 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
         elif t == "MediatorRecused":
             mediators = [m for m in mediators if m != f.get("mediator")]
         elif t == "MediationAgreed":
-            row.update(status="AGREED", outcome=f.get("form"), amount_recovered_fen=f.get("amount_recovered_fen"))
+            row.update(status=_later(row["status"], "AGREED"), outcome=f.get("form"), amount_recovered_fen=f.get("amount_recovered_fen"))
         elif t == "MediationTerminated":
-            row.update(status=ended(f.get("reason")), outcome=f.get("reason"))
+            row.update(status=_later(row["status"], ended(f.get("reason"))), outcome=f.get("reason"))
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
-        elif t in ("CaseFilingDeclined", "PenaltyCaseClosed") and row["kind"] == "REPORT":
-            row.update(status="CLOSED", outcome=f.get("outcome") or f.get("reason"))
+        elif t in ("CaseFilingDeclined", "PenaltyCaseClosed"):
+            report_ended = f.get("outcome") or f.get("reason")  # a report's, whichever came first
     if row["kind"] is None:
         return None
+    if row["kind"] == "REPORT" and report_ended is not None:
+        row.update(status="CLOSED", outcome=report_ended)
     # JSON arrays, so a listing can hand them out as they are stored.
     row["workers"] = json.dumps(mediators, ensure_ascii=False)
     row["case_ids"] = json.dumps(list(dict.fromkeys(cases)))
@@ -101,11 +103,12 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
 
 def _later(current: str | None, new: str) -> str:
     """Records from different topics may arrive in any order: a decision that
-    comes after the mediation opened does not move the complaint back."""
-    order = ("RECEIVED", "ACCEPTED", "TRANSFERRED", "IN_MEDIATION")
-    if current in FINAL or (current in order and order.index(current) > order.index(new)):
-        return current
-    return new
+    comes after the mediation opened does not move the complaint back, and a
+    transfer of a complaint in mediation leaves it there (the status view's
+    rule: services/contract/status.py)."""
+    if current is None or STATUS_RANK[new] >= STATUS_RANK[current]:
+        return new
+    return current
 
 
 def china_date(instant: str | None) -> str | None:

@@ -1,0 +1,43 @@
+"""A complaint's row on the desk says the status its own page says
+(services/contract/status.py), whatever order its facts arrived in."""
+from __future__ import annotations
+
+from services.desk.rows import complaint_row
+
+AT = "2026-03-02T01:30:00+00:00"
+
+
+def fact(t: str, **fields) -> dict:
+    return {"type": t, "occurred_at": AT, "complaint_id": "TS-1", **fields}
+
+
+RECEIVED = fact("ComplaintReceived", receiving_agency_id="AMR-310115", subject_area="GOODS_QUALITY",
+                respondent={"name": "某某公司", "uscc": "91310115000000007E"}, consumer={"name": "陈静"})
+ACCEPTED = fact("ComplaintAccepted", agency_id="AMR-310115", decided_at=AT, decision_due=AT,
+                jurisdiction_basis="FIRST_RECEIVED")
+OPENED = fact("MediationOpened", agency_id="AMR-310115", mediation_due="2026-05-01T15:59:59+00:00")
+MOVED = fact("ComplaintTransferred", from_agency_id="AMR-310115", to_agency_id="AMR-310104",
+             reason="DESIGNATED_BY_AMR-310000")
+
+
+def row(*facts: dict) -> dict:
+    return complaint_row("TS-1", list(facts), lambda agency_id: agency_id or "")
+
+
+def test_a_transfer_of_a_complaint_in_mediation_moves_its_bureau_not_its_status():
+    moved = row(RECEIVED, ACCEPTED, OPENED, MOVED)
+    assert moved["status"] == "IN_MEDIATION" and moved["agency_id"] == "AMR-310104"
+    assert moved["deadline"] == "2026-05-01"  # the mediation's, still running
+
+
+def test_a_transfer_before_the_decision_waits_for_the_new_bureau():
+    moved = row(RECEIVED, MOVED)
+    assert moved["status"] == "TRANSFERRED" and moved["reason"] == "DESIGNATED_BY_AMR-310000"
+
+
+def test_a_report_whose_filing_was_declined_is_closed_even_when_the_decline_came_first():
+    report = {**RECEIVED, "type": "ReportReceived"}
+    declined = fact("CaseFilingDeclined", case_id="PC-1", reason="NO_VIOLATION")
+    assert row(declined, report)["status"] == "CLOSED"
+    assert row(report, declined)["status"] == "CLOSED"
+    assert row({**RECEIVED, "type": "ReportReceived"})["status"] == "RECEIVED"
