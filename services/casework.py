@@ -95,7 +95,7 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
     except illegal as exc:
         raise Problem(409, "Conflict", str(exc), current_state=getattr(exc, "current_state", None)) from None
     except ValueError as exc:
-        raise Problem(422, "Invalid request", str(exc)) from None
+        raise Problem(422, "Invalid request", str(exc), field=getattr(exc, "field", None)) from None
 
 
 def handling_agency(case) -> str:

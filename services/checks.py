@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from services.contract.errors import InvalidField
+
+
+def _field(name: str) -> str:
+    return name.split(" (")[0]  # "reason (under SAIC-62)" names the field reason
+
 
 def utc(value: object, name: str) -> datetime:
     """An aware datetime in UTC; a naive one is refused because its instant is unknown."""
     if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime, not {type(value).__name__}")
+        raise InvalidField(_field(name), f"{name} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must carry a time zone")
+        raise InvalidField(_field(name), f"{name} must carry a time zone")
     return value.astimezone(timezone.utc)
 
 
 def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        raise InvalidField(_field(name), f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value  # type: ignore[return-value]
 
 
 def text(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
+        raise InvalidField(_field(name), f"{name} must be a non-empty string")
     return value.strip()
 
 
@@ -32,5 +38,5 @@ def optional_text(value: object, name: str) -> str | None:
 
 def fen(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of fen, zero or more")
+        raise InvalidField(_field(name), f"{name} must be a whole number of fen, zero or more")
     return value

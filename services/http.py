@@ -52,6 +52,10 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            # Not JSON is a malformed request, not an invalid field: as intake answers it.
+            return problem_response(Problem(400, "Not JSON", f"the body is not JSON: {exc.errors()[0]['msg']}",
+                                            slug="not-json"), request)
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")),
                    "message": e["msg"]} for e in exc.errors()]
         problem = Problem(422, "Invalid request", errors[0]["message"] if errors else "invalid request",

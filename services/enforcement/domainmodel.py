@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services import checks
+from services.contract.errors import InvalidField
 from services.contract.vocabulary import VIOLATION_TYPES
 from services.ids import derive_id
 
@@ -97,7 +98,7 @@ class PenaltyCase(Aggregate):
         basis = checks.text(basis, "basis")
         rules.flag(no_penalty, "no_penalty")
         if no_penalty and fine_fen:
-            raise ValueError("a decision of no penalty cannot carry a fine")
+            raise InvalidField("fine_fen", "a decision of no penalty cannot carry a fine")
         at = self._when(at)
         self._require(INVESTIGATING, "decide", "a decision follows the investigation")
         self._decided(fine_fen=fine_fen, basis=basis, no_penalty=no_penalty, at=at,
@@ -142,7 +143,7 @@ class PenaltyCase(Aggregate):
         if self.is_final:
             raise IllegalTransition(self.status, f"cannot link complaint {complaint_id}: the case has ended")
         if at < self.received_at:
-            raise ValueError("at is before the lead was received")
+            raise InvalidField("at", "at is before the lead was received")
         self._complaint_linked(complaint_id=complaint_id, at=at, by_agency=by_agency, by_role=by_role)
         return True
 
@@ -197,7 +198,7 @@ class PenaltyCase(Aggregate):
     def _when(self, at: datetime) -> datetime:
         at = checks.utc(at, "at")
         if at < self.last_step_at:
-            raise ValueError(f"at is before the case's previous step ({self.last_step_at.isoformat()})")
+            raise InvalidField("at", f"at is before the case's previous step ({self.last_step_at.isoformat()})")
         return at
 
     def _require(self, allowed: str | tuple[str, ...], action: str, why: str) -> None:

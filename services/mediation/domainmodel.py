@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services import checks
+from services.contract.errors import InvalidField
 from services.ids import derive_id
 from services.routing import rulebook as rulebooks
 
@@ -76,7 +77,7 @@ class MediationCase(Aggregate):
                        by_agency: str | None = None, by_role: str | None = None) -> None:
         checks.one_of(party, rules.PARTIES, "party")
         if not isinstance(agreed, bool):
-            raise ValueError("agreed must be true or false")
+            raise InvalidField("agreed", "agreed must be true or false")
         at = self._when(at)
         self._require_live("record consent")
         if agreed and self.consents.get(party, {}).get("agreed"):
@@ -124,7 +125,7 @@ class MediationCase(Aggregate):
         if mediator not in self.panel:
             raise IllegalTransition(self.status, f"{mediator} is not on the panel ({', '.join(self.panel) or 'empty'})")
         if at < self._seat(mediator)["from_at"]:
-            raise ValueError("a mediator cannot step aside before joining the panel")
+            raise InvalidField("at", "a mediator cannot step aside before joining the panel")
         self._mediator_recused(mediator=mediator, reason=reason, requested_by=requested_by, at=at,
                                by_agency=by_agency, by_role=by_role)
 
@@ -147,14 +148,14 @@ class MediationCase(Aggregate):
     def decide_recusal(self, granted: bool, at: datetime, *, by_agency: str | None = None,
                        by_role: str | None = None) -> None:
         if not isinstance(granted, bool):
-            raise ValueError("granted must be true or false")
+            raise InvalidField("granted", "granted must be true or false")
         at = self._when(at)
         self._require_live("decide a recusal request")
         request = self.recusal_request
         if request is None:
             raise IllegalTransition(self.status, "no recusal request is waiting for a decision")
         if at < request["at"]:
-            raise ValueError("a recusal request cannot be decided before it was made")
+            raise InvalidField("at", "a recusal request cannot be decided before it was made")
         if granted:
             self._mediator_recused(mediator=request["mediator"], reason=request["reason"],
                                    requested_by=request["party"], at=at, by_agency=by_agency, by_role=by_role)
@@ -168,7 +169,7 @@ class MediationCase(Aggregate):
         checks.one_of(payer, rules.PAYERS, "payer")
         checks.one_of(body_chosen_by, rules.BODY_CHOICES, "body_chosen_by")
         if body_chosen_by == "BUREAU_DESIGNATED" and self.rulebook != "SAMR-121":
-            raise ValueError(f"under {self.rulebook} the parties agree on the appraisal body; "
+            raise InvalidField("body_chosen_by", f"under {self.rulebook} the parties agree on the appraisal body; "
                              "only SAMR-121 (art. 22) lets the bureau designate one")
         at = self._when(at)
         self._require_live("start an appraisal")
@@ -180,7 +181,7 @@ class MediationCase(Aggregate):
         finished = [a["completed_at"] for a in self.appraisals]
         if finished and at < max(finished):
             # Overlapping appraisals would pause the same hours twice.
-            raise ValueError("an appraisal cannot start before the previous one finished")
+            raise InvalidField("at", "an appraisal cannot start before the previous one finished")
         self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role,
                                 body_chosen_by=body_chosen_by)
 
@@ -192,7 +193,7 @@ class MediationCase(Aggregate):
         if not self.is_paused:
             raise IllegalTransition(self.status, "no appraisal is in progress")
         if at < self.open_appraisal["started_at"]:
-            raise ValueError("an appraisal cannot finish before it started")
+            raise InvalidField("at", "an appraisal cannot finish before it started")
         finished = [{**a, "completed_at": at} if a["completed_at"] is None else a for a in self.appraisals]
         due, provisional = rules.clock_end(self.accepted_at, self.mediation_days, finished,
                                            getattr(self, "mediation_unit", rulebooks.DAYS))
@@ -212,12 +213,14 @@ class MediationCase(Aggregate):
         terms = checks.text(terms, "terms")
         checks.fen(amount_recovered_fen, "amount_recovered_fen")
         if not isinstance(performed_at_once, bool):
-            raise ValueError("performed_at_once must be true or false")
+            raise InvalidField("performed_at_once", "performed_at_once must be true or false")
         if performed_at_once and form != "ORAL":
-            raise ValueError("performed_at_once is for an ORAL agreement; a WRITTEN one has its document")
+            raise InvalidField("performed_at_once",
+                               "performed_at_once is for an ORAL agreement; a WRITTEN one has its document")
         if performed_at_once and not self.book.no_document_when_performed:
-            raise ValueError(f"performed_at_once: under {self.rulebook} an agreement without a document needs both "
-                             "parties' consent (oral_consent); only SAMR-20 and SAMR-121 spare one performed at once")
+            raise InvalidField("performed_at_once",
+                               f"performed_at_once: under {self.rulebook} an agreement without a document needs both "
+                               "parties' consent (oral_consent); only SAMR-20 and SAMR-121 spare one performed at once")
         oral_consent = rules.oral_consent(form, oral_consent, performed_at_once)
         represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         at = self._when(at)
@@ -242,7 +245,7 @@ class MediationCase(Aggregate):
         represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, "a withdrawal")
                                if reason == "WITHDRAWN" else [])
         if reason == "OTHER" and text is None:
-            raise ValueError("termination for OTHER reasons needs a text saying which")
+            raise InvalidField("text", "termination for OTHER reasons needs a text saying which")
         at = self._when(at)
         self._require_live("terminate")
         if reason == "TIME_LIMIT_EXCEEDED":
@@ -262,7 +265,7 @@ class MediationCase(Aggregate):
         if self.notice is not None:
             raise IllegalTransition(self.status, "the parties were already told")
         if at < self.termination["at"]:
-            raise ValueError("the parties cannot be told before the termination")
+            raise InvalidField("at", "the parties cannot be told before the termination")
         due = self.termination.get("notice_due")
         self._termination_notified(at=at, late=due is not None and at > due, by_agency=by_agency, by_role=by_role)
 
@@ -405,7 +408,7 @@ class MediationCase(Aggregate):
     def _when(self, at: datetime) -> datetime:
         at = checks.utc(at, "at")
         if at < self.accepted_at:
-            raise ValueError("at is before the complaint was accepted")
+            raise InvalidField("at", "at is before the complaint was accepted")
         return at
 
     def _require_live(self, action: str) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from services.checks import text
+from services.contract.errors import InvalidField
 from services.routing import calendar
 from services.routing.rulebook import DAYS, Period
 
@@ -59,10 +60,10 @@ FINAL_STATES = (AGREED, TERMINATED)
 def names(values: object, name: str) -> list[str]:
     """A mediation panel: at least one person, each named once."""
     if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{name} must be a non-empty list of names")
+        raise InvalidField(name, f"{name} must be a non-empty list of names")
     cleaned = [text(v, name) for v in values]
     if len(set(cleaned)) != len(cleaned):
-        raise ValueError(f"{name} names someone twice")
+        raise InvalidField(name, f"{name} names someone twice")
     return cleaned
 
 
@@ -144,19 +145,21 @@ def oral_consent(form: str, parties, performed_at_once: bool = False) -> list[st
     art. 24; Order 62 likewise), or, under Orders 20 and 121, when the agreement
     was performed on the spot (`performed_at_once`, checked by the caller)."""
     if isinstance(parties, str) or not all(isinstance(p, str) for p in parties):
-        raise ValueError("oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
+        raise InvalidField("oral_consent", "oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
     given = sorted(set(parties))
     if unknown := [p for p in given if p not in PARTIES]:
-        raise ValueError(f"oral_consent: {', '.join(unknown)} is not a party (CONSUMER, RESPONDENT)")
+        raise InvalidField("oral_consent", f"oral_consent: {', '.join(unknown)} is not a party (CONSUMER, RESPONDENT)")
     if form != "ORAL":
         if given:
-            raise ValueError("oral_consent is for an ORAL agreement; a WRITTEN one is signed in its document")
+            raise InvalidField("oral_consent",
+                               "oral_consent is for an ORAL agreement; a WRITTEN one is signed in its document")
         return []
     if performed_at_once:
         return [p for p in PARTIES if p in given]
     if missing := [p for p in PARTIES if p not in given]:
-        raise ValueError(f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
-                         f"document; missing {', '.join(missing)}")
+        raise InvalidField("oral_consent",
+                           f"oral_consent: an ORAL agreement needs both parties' consent to do without a mediation "
+                           f"document; missing {', '.join(missing)}")
     return list(PARTIES)
 
 
@@ -167,12 +170,15 @@ def represented_consent(needed: list[str], given, action: str) -> list[str]:
     only with their consent (Order 20 art. 11, Order 121 art. 12, Order 62 art. 14).
     A complaint of one consumer needs none."""
     if isinstance(given, str) or not all(isinstance(name, str) for name in given):
-        raise ValueError("represented_consent must be a list of the represented consumers' names")
+        raise InvalidField("represented_consent",
+                           "represented_consent must be a list of the represented consumers' names")
     given = list(dict.fromkeys(name.strip() for name in given))
     if unknown := [name for name in given if name not in needed]:
-        raise ValueError(f"represented_consent: {', '.join(unknown)} is not a represented consumer of this "
-                         f"complaint ({', '.join(needed) or 'it has none'})")
+        raise InvalidField("represented_consent",
+                           f"represented_consent: {', '.join(unknown)} is not a represented consumer of this "
+                           f"complaint ({', '.join(needed) or 'it has none'})")
     if missing := [name for name in needed if name not in given]:
-        raise ValueError(f"represented_consent: {action} by the representatives of a joint complaint binds the "
-                         f"consumers they represent only with their consent; missing {', '.join(missing)}")
+        raise InvalidField("represented_consent",
+                           f"represented_consent: {action} by the representatives of a joint complaint binds the "
+                           f"consumers they represent only with their consent; missing {', '.join(missing)}")
     return [name for name in needed if name in given]

@@ -1,0 +1,80 @@
+"""Mediation's refusals over HTTP, as an integrator reads them: a withdrawal
+before mediation knows the complaint recorded for a complaint id and refused
+for what cannot be one; a command the rules refuse answered 422 naming the
+field; a body that is not JSON answered 400."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services import auth, casework
+from services.http import build_app
+from services.mediation.application import Mediation
+from tests import factories
+from tests.examples import EXAMPLES
+from tests.inbound import deliver
+
+KEY = "unit-test-signing-key-thirty-two-bytes"
+
+
+@pytest.fixture
+def client(monkeypatch):
+    monkeypatch.setenv("TOUSU_SIGNING_KEY", KEY)
+    casework._key.cache_clear()
+    app = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield TestClient(build_app({"mediation": factories.runner("mediation", app)})), app
+    app.close()
+    casework._key.cache_clear()
+
+
+def bearer() -> dict:
+    return {"Authorization": f"Bearer {auth.issue('AMR-310115', 'CASE_WORKER', KEY.encode())}"}
+
+
+def withdraw(client: TestClient, complaint_id: str):
+    return client.post(f"/complaints/{complaint_id}/withdrawal", json={}, headers=bearer())
+
+
+@pytest.mark.parametrize("complaint_id", ["TS-DOES-NOT-EXIST", "TS-20261201-0123456789ab", "42"])
+def test_what_cannot_be_a_complaint_id_is_not_found_and_nothing_is_recorded(client, complaint_id):
+    http, app = client
+    refused = withdraw(http, complaint_id)
+    assert refused.status_code == 404 and refused.json()["field"] == "complaint_id"
+    assert app.recorder.max_notification_id() in (None, 0)
+
+
+def test_a_complaint_not_yet_decided_has_its_withdrawal_recorded(client):
+    http, app = client
+    answer = withdraw(http, "TS-20261201-0123456789AB")
+    assert answer.status_code == 200 and answer.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
+    assert app.recorder.max_notification_id() == 1
+
+
+CID = EXAMPLES["ComplaintAccepted"]["complaint_id"]  # accepted by AMR-310115 under SAMR-121 on 2026-03-02
+SOON = "2026-03-03T02:00:00+00:00"  # within its time limit
+
+
+@pytest.mark.parametrize("route, body, field", [
+    ("mediation/agreement", {"form": "ORAL", "terms": "退款", "amount_recovered_fen": 100}, "oral_consent"),
+    ("mediation/agreement", {"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": 100,
+                             "performed_at_once": True}, "performed_at_once"),
+    ("mediation/termination", {"reason": "OTHER"}, "text"),
+    ("mediation/consent", {"party": "CONSUMER", "agreed": True, "at": "2020-01-01T00:00:00+00:00"}, "at"),
+])
+def test_a_command_the_rules_refuse_names_the_field(client, route, body, field):
+    http, app = client
+    deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))
+    if route != "mediation/consent":
+        for party in ("CONSUMER", "RESPONDENT"):
+            assert http.post(f"/complaints/{CID}/mediation/consent", json={"party": party, "agreed": True, "at": SOON},
+                             headers=bearer()).status_code == 200
+    refused = http.post(f"/complaints/{CID}/{route}", json={"at": SOON, **body}, headers=bearer())
+    assert refused.status_code == 422 and refused.json()["field"] == field, refused.json()
+
+
+def test_a_body_that_is_not_json_is_a_400(client):
+    http, app = client
+    deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))
+    refused = http.post(f"/complaints/{CID}/mediation/consent", content=b"{party: CONSUMER",
+                        headers={**bearer(), "Content-Type": "application/json"})
+    assert refused.status_code == 400 and refused.json()["type"].endswith("/not-json")
