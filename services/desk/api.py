@@ -172,6 +172,9 @@ def router(runner: ServiceRunner) -> APIRouter:
     @api.get("/public/operators/{uscc}", summary="An operator's complaint record, by credit code",
              response_model=OperatorDisclosure)
     def operator(uscc: str) -> dict:
-        return queries.operator(app, uscc)
+        try:
+            return queries.operator(app, uscc)
+        except L.InvalidQuery as exc:
+            raise Problem(422, "Invalid request", str(exc), field=exc.field) from None
 
     return api

@@ -29,6 +29,17 @@ class InvalidQuery(ValueError):
         self.field = field_name
 
 
+def credit_code(text: str, field_name: str = "uscc") -> str:
+    """A unified social credit code as the tables hold it, or InvalidQuery:
+    a code that cannot be one would only ever find nothing."""
+    from stdnum.cn import uscc
+
+    if not uscc.is_valid(text):
+        raise InvalidQuery(field_name, f"{field_name}: not a unified social credit code (18 characters ending "
+                                       "in its check character, e.g. 913301060000000039)")
+    return uscc.compact(text)
+
+
 class NotAllowed(PermissionError):
     pass
 
@@ -201,7 +212,7 @@ def complaint_filters(where: Where, q: dict, today: date) -> None:
     if q.get("respondent"):
         where.add("(respondent_name LIKE ? OR respondent_uscc = ?)", like(q["respondent"]), q["respondent"].upper())
     if q.get("uscc"):
-        where.add("respondent_uscc = ?", q["uscc"].upper())
+        where.add("respondent_uscc = ?", credit_code(q["uscc"]))
     day_range(where, "received_at", q.get("received_from"), q.get("received_to"), "received")
     day_range(where, "decided_at", q.get("decided_from"), q.get("decided_to"), "decided")
     if (due := _day(q.get("deadline_before"), "deadline_before")) is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
+from services.agencies.divisions import city_of
 from services.auth import Principal
 
 from . import listing as L
@@ -48,6 +49,9 @@ def public_complaints(app, q: dict, sort=None, cursor=None, limit: int | None = 
                                      "decided_from", "decided_to")}
     L.complaint_filters(where, allowed, today(app))
     if q.get("city"):
+        if not (q["city"].isdigit() and len(q["city"]) == 6 and city_of(q["city"]) == q["city"]):
+            raise L.InvalidQuery("city", "city: a city's six-digit code, e.g. 330100 (Hangzhou) or 310000 "
+                                         "(Shanghai); a county's code is not one")
         where.add("city_adcode = ?", q["city"])
     if sort not in (None, "received", "-received"):
         raise L.InvalidQuery("sort", "sort must be received or -received")
@@ -110,10 +114,11 @@ def operator(app, uscc: str) -> dict:
     """An operator's record as the public sees it: complaints against its
     credit code by month of receipt, the share of concluded mediations that
     ended in agreement, and the money recovered for consumers."""
+    uscc = L.credit_code(uscc)
     app.refresh()
     rows = app.tables.db.query(
         "SELECT respondent_name, status, received_at, amount_recovered_fen FROM desk_complaints "
-        "WHERE respondent_uscc = ? AND kind = 'COMPLAINT' ORDER BY received_at", (uscc.upper(),))
+        "WHERE respondent_uscc = ? AND kind = 'COMPLAINT' ORDER BY received_at", (uscc,))
     months: dict[str, dict] = defaultdict(lambda: {"complaints": 0, "agreed": 0})
     names = []
     for r in rows:
@@ -124,7 +129,7 @@ def operator(app, uscc: str) -> dict:
             names.append(r["respondent_name"])
     agreed = sum(r["status"] == "AGREED" for r in rows)
     concluded = sum(r["status"] in ("AGREED", "TERMINATED") for r in rows)
-    return {"respondent_uscc": uscc.upper(), "respondent_names": names, "complaints": len(rows),
+    return {"respondent_uscc": uscc, "respondent_names": names, "complaints": len(rows),
             "concluded": concluded, "agreed": agreed,
             "agreed_share": round(agreed / concluded, 4) if concluded else None,
             "amount_recovered_fen": sum(r["amount_recovered_fen"] or 0 for r in rows),

@@ -81,3 +81,11 @@ def test_a_form_the_route_would_refuse_is_named_before_it_is_sent(desk):
     assert response.status_code == 422
     assert re.search(r'data-field="amount_recovered_fen">[^<]*金额', response.text)
     assert "<details class=\"action\" id=\"action-agreement\" open>" in response.text
+
+
+def test_the_public_operator_page_says_when_a_code_cannot_be_one(desk):
+    client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
+    refused = client.get("/public/operator", params={"uscc": "91330106000000003X"})
+    assert refused.status_code == 422 and "不是有效的统一社会信用代码" in refused.text
+    shown = client.get("/public/operator", params={"uscc": factories.make_uscc(1)})
+    assert shown.status_code == 200 and 'id="complaints">1<' in shown.text

@@ -92,6 +92,13 @@ def test_an_export_that_matches_nothing_still_has_its_header(client, listing, ro
     ("/referrals?to=CA-310000", bearer("CA-310000", "AGENCY_SYSTEM"), 200),
     ("/public/complaints", {}, 200),
     ("/public/complaints?received_from=yesterday", {}, 422),
+    ("/public/complaints?uscc=bad", {}, 422),
+    ("/public/complaints?uscc=913301060000000038", {}, 422),  # its check character is wrong
+    ("/public/complaints?uscc=913301060000000039", {}, 200),
+    ("/public/complaints?city=330106", {}, 422),  # a county, not a city
+    ("/public/complaints?city=310000", {}, 200),
+    ("/public/operators/abc", {}, 422),
+    ("/public/operators/913301060000000039", {}, 200),
 ])
 def test_refusals_are_problems_naming_the_field(client, path, headers, status):
     response = client.get(path, headers=headers)
@@ -99,7 +106,7 @@ def test_refusals_are_problems_naming_the_field(client, path, headers, status):
     if status >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         if status == 422:
-            assert response.json()["field"] in ("status", "cursor", "received_from")
+            assert response.json()["field"] in ("status", "cursor", "received_from", "uscc", "city")
 
 
 def test_public_routes_carry_no_personal_data(client):

@@ -111,10 +111,17 @@ def router(desk) -> APIRouter:
 
     @api.get("/operator")
     def operator(request: Request, uscc: str | None = None):
-        disclosure = queries.operator(desk, uscc.strip()) if uscc and uscc.strip() else None
+        from .. import listing as L
+
+        disclosure, error = None, None
+        try:
+            disclosure = queries.operator(desk, uscc.strip()) if uscc and uscc.strip() else None
+        except L.InvalidQuery:
+            error = "这不是有效的统一社会信用代码（18 位，最后一位为校验码），请核对后重新输入。"
         peak = max([m["complaints"] for m in disclosure["by_month"]] or [1]) if disclosure else 1
         return templates.TemplateResponse(request, "public_operator.html",
-                                          {"uscc": uscc or "", "d": disclosure, "peak": peak})
+                                          {"uscc": uscc or "", "d": disclosure, "peak": peak, "error": error},
+                                          status_code=422 if error else 200)
 
     return api
 
