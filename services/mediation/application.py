@@ -124,7 +124,8 @@ class Mediation(ServiceApplication):
                              rulebook=book.name, represented=list(accepted.get("represented") or []),
                              public={"respondent": accepted.get("respondent"),
                                      "subject_area": accepted.get("subject_area"),
-                                     "city_adcode": accepted.get("city_adcode")})
+                                     "city_adcode": accepted.get("city_adcode"),
+                                     "received_at": accepted.get("received_at")})
         uow.add(case)
         withdrawal = uow.get(Withdrawal.create_id(complaint_id))
         recorder = None if withdrawal is None else self.entitled(withdrawal, case.agency_id, case.joint_represented)

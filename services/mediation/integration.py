@@ -12,9 +12,10 @@ from .domainmodel import MediationCase
 
 def public_update(case: MediationCase, status: str, outcome: str | None) -> Outgoing:
     public = case.public or {}
+    received = public.get("received_at")  # cases opened before it was kept have none
     return public_status.public_update(
         case.complaint_id, public.get("respondent"), public.get("subject_area"), public.get("city_adcode"),
-        status, outcome, None, china_date(case.accepted_at))
+        status, outcome, china_date(received) if received else None, china_date(case.accepted_at))
 
 
 def _mediation(case: MediationCase, record_type: str, **fields) -> Outgoing:

@@ -135,7 +135,8 @@ def public_view(public: dict | None) -> dict:
         raise ValueError("public must be a mapping")
     respondent = public.get("respondent") or {}
     return {"respondent": {"name": respondent.get("name"), "uscc": respondent.get("uscc")},
-            "subject_area": public.get("subject_area"), "city_adcode": public.get("city_adcode")}
+            "subject_area": public.get("subject_area"), "city_adcode": public.get("city_adcode"),
+            "received_at": public.get("received_at")}
 
 
 def oral_consent(form: str, parties, performed_at_once: bool = False) -> list[str]:

@@ -106,3 +106,16 @@ def test_a_joint_complaints_withdrawal_in_mediation_needs_every_consent(app):
     assert app.case("TS-1").status == "AWAITING_CONSENT"
     assert app.withdraw("TS-1", ACCEPTED["decided_at"], "AMR-310115", "CASE_WORKER",
                         represented_consent=["李娜", "王芳"]) == "TERMINATED"
+
+
+def test_the_public_feed_keeps_the_day_the_complaint_was_received(app):
+    from datetime import date
+
+    from services.mediation.integration import integration_events
+
+    deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))  # received 2026-03-02
+    case_id = MediationCase.create_id(EXAMPLES["ComplaintAccepted"]["complaint_id"])
+    opened = list(app.events.get(case_id))[0]  # read back from the store, as the relay reads it
+    [update] = [o for o in integration_events(opened, app.find(case_id)) if o.record_type == "PublicComplaintUpdate"]
+    assert update.record["status"] == "IN_MEDIATION"
+    assert update.record["received_on"] == date(2026, 3, 2) and update.record["decided_on"] == date(2026, 3, 2)

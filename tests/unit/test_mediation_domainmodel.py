@@ -112,7 +112,7 @@ def test_the_public_view_keeps_no_personal_data():
                           "subject_area": "GOODS_QUALITY", "city_adcode": "310100",
                           "consumer": {"name": "张三", "phone": "13800000000"}})
     assert case.public == {"respondent": {"name": "某电器公司", "uscc": "91310115MA1K4XXXXX"},
-                           "subject_area": "GOODS_QUALITY", "city_adcode": "310100"}
+                           "subject_area": "GOODS_QUALITY", "city_adcode": "310100", "received_at": None}
 
 
 # -- consent ---------------------------------------------------------------------
