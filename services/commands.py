@@ -388,13 +388,20 @@ def _print_problem(response) -> None:
         print(f"{response.status_code}: {response.text[:500]}", file=sys.stderr)
 
 
-def _jsonable(value, personal: bool, key: str | None = None):
-    if not personal and key in PERSONAL_FIELDS and value not in (None, [], ""):
+# What an operator is, and where it trades, is not a person's data: the
+# respondent's and the platform's address stay readable.
+BUSINESSES = {"respondent", "platform"}
+
+
+def _jsonable(value, personal: bool, key: str | None = None, within: str | None = None):
+    if (not personal and key in PERSONAL_FIELDS and value not in (None, [], "")
+            and not (key == "address" and within in BUSINESSES)
+            and not (key == "answer" and value in ("ACKNOWLEDGED", "DECLINED"))):  # a referral's answer, a code
         return "***"
     if isinstance(value, dict):
-        return {k: _jsonable(v, personal, k) for k, v in value.items()}
+        return {k: _jsonable(v, personal, k, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v, personal) for v in value]
+        return [_jsonable(v, personal, None, key) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -25,3 +25,15 @@ def test_a_joint_complaints_other_consumers_are_hidden_too():
     assert accepted["represented"] == "***" and accepted["consumer_count"] == 1
     agreed = _jsonable({**EXAMPLES["MediationAgreed"], "represented_consent": ["王芳"]}, personal=False)
     assert "王芳" not in repr(agreed)
+
+
+def test_what_is_no_persons_data_stays_readable():
+    received = _jsonable({**EXAMPLES["ComplaintReceived"],
+                          "respondent": {**EXAMPLES["ComplaintReceived"]["respondent"], "address": "某区商业街1号"}},
+                         personal=False)
+    assert received["respondent"]["address"] == "某区商业街1号"  # the operator's, not a person's
+    assert received["consumer"] == "***"
+    answered = _jsonable({**EXAMPLES["ReferralAnswered"], "answer": "DECLINED"}, personal=False)
+    assert answered["answer"] == "DECLINED"
+    consultation = _jsonable({**EXAMPLES["ConsultationReceived"], "answer": "可以要求退货,请保留票据。"}, personal=False)
+    assert consultation["answer"] == "***"
