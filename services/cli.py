@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tail = sub.add_parser("tail", help="decode a topic to readable lines or JSON lines")
     tail.add_argument("topic")
-    tail.add_argument("-n", "--lines", type=_number(1), default=10, metavar="N",
-                      help="show the last N records (default 10)")
+    tail.add_argument("-n", "--lines", type=_number(0), default=10, metavar="N",
+                      help="show the last N records (default 10; 0 with --follow: only new ones)")
     tail.add_argument("--from-beginning", action="store_true", help="show every record from the first")
     tail.add_argument("--follow", "-f", action="store_true", help="then keep showing new records")
     tail.add_argument("--json", action="store_true")
@@ -152,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
     _log_level_after_any_command(parser)
     args = parser.parse_args(argv)
+    if args.command == "tail" and args.lines == 0 and not args.follow:
+        parser.error("--lines: 0 shows nothing; with --follow it shows only the records that come from now on")
     level = args.log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         parser.error(f"--log-level (or TOUSU_LOG_LEVEL) {args.log_level!r}: one of DEBUG, INFO, WARNING, ERROR")

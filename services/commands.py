@@ -12,6 +12,9 @@ from datetime import date, datetime
 
 from services.bus.settings import bus_settings
 
+# A token lives at most ten years: beyond, a date no longer fits.
+MAX_TOKEN_DAYS = 3650
+
 # An agent complaining for a consumer (art. 13) is a person too: name, phone, identity number.
 PERSONAL_FIELDS = {"consumer", "agent", "facts", "id_number", "phone", "address", "original", "question", "answer",
                    # a joint complaint's other consumers, named in several records
@@ -658,8 +661,8 @@ def cmd_token(args) -> int:
     if not Directory.load().exists(args.agency_id):
         print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
         return 2
-    if args.ttl <= 0:
-        print("--ttl must be a positive number of days", file=sys.stderr)
+    if not 0 < args.ttl <= MAX_TOKEN_DAYS:  # not NaN either
+        print(f"--ttl must be a positive number of days, at most {MAX_TOKEN_DAYS}", file=sys.stderr)
         return 2
     if args.person is not None and not args.person.strip():
         print("--person must name someone", file=sys.stderr)
@@ -675,6 +678,10 @@ def cmd_agency(args) -> int:
 
     if not Directory.load().exists(args.agency_id):
         print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
+        return 2
+    if args.suggest and not args.decline:
+        print("tousu agency: --suggest names the competent agency of a decline: give --decline REASON too",
+              file=sys.stderr)
         return 2
     count = asyncio.run(serve(bus_settings().bootstrap_servers, args.agency_id, decline=args.decline,
                               suggest=args.suggest, follow=not args.once))

@@ -68,7 +68,7 @@ async def records(bootstrap: str, topic: str, last: int | None, follow: bool) ->
                 backlog.extend(records_)
         # Across partitions, "last" means latest written.
         backlog.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
-        for record in backlog if last is None else backlog[-last:]:
+        for record in backlog if last is None else backlog[len(backlog) - last:]:  # last=0: none
             yield _inbound(record)
         while follow:
             batch = await consumer.getmany(*tps, timeout_ms=1000)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
-from tests import factories
+from tests import factories, launcher
 from tests.harness import Processes, post_all, wait_until
 
 
@@ -73,3 +74,22 @@ def test_tail_without_flags_shows_the_last_records_and_refuses_unknown_topics(in
             await admin.close()
     assert not {"referrals.XX-000000", "referrals.CA-310000"} & asyncio.run(topics()), \
         "tail created a topic it was asked about"
+
+
+def test_tail_with_no_lines_and_follow_shows_only_what_comes_next(intake, tmp_path):
+    before = asyncio.run(post_all(intake.url, [factories.complaint(40)]))
+    wait_until(lambda: before[0] in intake.cli("tail", "complaints.received", "--json", "-n", "1").stdout, 30,
+               message="the first complaint on the topic")
+    log = tmp_path / "follow.log"
+    following = launcher.start(["tail", "complaints.received", "-n", "0", "--follow", "--json"], intake.env, log)
+    try:
+        time.sleep(3)  # at the topic's end, with nothing shown
+        assert not log.exists() or before[0] not in log.read_text()
+        [after] = asyncio.run(post_all(intake.url, [factories.complaint(41)]))
+        shown = wait_until(lambda: [json.loads(line)["record"]["complaint_id"]
+                                    for line in (log.read_text() if log.exists() else "").splitlines()
+                                    if line.startswith("{")], 30, message="the new complaint followed")
+        assert shown == [after]
+    finally:
+        following.kill()
+        following.wait()

@@ -59,7 +59,9 @@ def test_a_plain_log_line_carries_the_request_id_too_before_any_traceback():
 
 @pytest.mark.parametrize("argv, complaint", [
     (["republish", "intake", "--from", "-5"], "--from: -5 is out of range"),
-    (["tail", "audit.log", "-n", "0"], "--lines: 0 is out of range"),
+    (["tail", "audit.log", "-n", "0"], "--lines: 0 shows nothing"),
+    (["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--ttl", "1e9"], "--ttl must be a positive number"),
+    (["agency", "POST-330000", "--once", "--suggest", "AMR-330106"], "give --decline REASON too"),
     (["up", "--port", "70000"], "--port: 70000 is out of range"),
     (["token", "issue", "AMR-330106", "--role", "CASE_WORKER", "--ttl", "0"], "--ttl must be a positive number"),
 ])
