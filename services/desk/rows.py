@@ -61,7 +61,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
                        decision_due=f.get("decision_due"), reason=f.get("reason"))
         elif t == "ComplaintReferred":
             row.update(status=_later(row["status"], "REFERRED"), agency_id=f.get("from_agency_id") or row["agency_id"],
-                       decided_at=f.get("decided_at"), reason=f.get("subject_area"))
+                       decided_at=f.get("decided_at"), reason="OUT_OF_REMIT")
         elif t == "ComplaintTransferred":
             row.update(status=_later(row["status"], "TRANSFERRED"), agency_id=f["to_agency_id"])
             if row["status"] == "TRANSFERRED":

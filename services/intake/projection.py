@@ -83,7 +83,8 @@ def rejected(view: ComplaintStatus, r: dict, at: datetime) -> None:
 @on_status
 def referred(view: ComplaintStatus, r: dict, at: datetime) -> None:
     explanation = r.get("explanation")
-    view.change("REFERRED", at, agency_id=r["to_agency_id"], reason=r["subject_area"], rulebook=r.get("rulebook"),
+    # The reason code of DOMAIN.md: not market regulation's duty, referred (the subject area is its own field).
+    view.change("REFERRED", at, agency_id=r["to_agency_id"], reason="OUT_OF_REMIT", rulebook=r.get("rulebook"),
                 explanation=explanation,
                 grounds=[{"reason": "OUT_OF_REMIT", "explanation": explanation}] if explanation else None)
     view.decided(r["decided_at"], None)

@@ -95,7 +95,7 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
                 "consumer": record["consumer"],
                 "respondent": {k: (record.get("respondent") or {}).get(k) for k in ("name", "uscc", "address", "adcode")},
                 "facts": record.get("facts"), "reply_due": event.reply_due}),
-            public_update(complaint, "REFERRED", event.at, event.subject_area),
+            public_update(complaint, "REFERRED", event.at, "OUT_OF_REMIT"),
         ]
     if isinstance(event, Complaint.Transferred):
         return [Outgoing("complaints.decisions", cid, "ComplaintTransferred", {

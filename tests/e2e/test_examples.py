@@ -93,6 +93,7 @@ def test_the_agency_answers_each_referral_once_across_runs_and_the_status_shows_
     shown = wait_until(lambda: (s := status(system, first))["referral_answer"] and s, 60,
                        message="the answer on the status")
     assert shown["status"] == "REFERRED" and shown["agency_id"] == "EDU-110108"
+    assert shown["reason"] == "OUT_OF_REMIT"  # DOMAIN.md's code: referred, not market regulation's duty
     assert shown["referral_answer"] == "ACKNOWLEDGED" and shown["referral_answered_by"] == "EDU-110108"
     assert shown["referral_answered_at"] >= shown["received_at"]
     readable = system.cli("status", first, "--url", system.url).stdout
