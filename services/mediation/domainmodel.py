@@ -98,6 +98,8 @@ class MediationCase(Aggregate):
         place = checks.text(place, "place")
         mediators = rules.names(mediators, "mediators")
         at = self._when(at)
+        if session_at < at:
+            raise InvalidField("session_at", "a session is scheduled ahead: session_at is before the scheduling (at)")
         self._require_live("schedule a session")
         self._require_not_suspended("schedule a session")
         self._require_consents("schedule a session")

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from services.contract.errors import InvalidField
 from services.ids import derive_id
 
 DECIDED = ("ACCEPTED", "REJECTED", "REFERRED")
@@ -132,6 +133,8 @@ class Complaint(Aggregate):
                        by_agency: str | None = None, by_role: str | None = None) -> bool:
         """A suspected violation seen while handling this complaint, whatever its
         state: its own penalty case follows (另案处理). False for a repeat."""
+        if at < self.received_at:
+            raise InvalidField("at", "at is before the complaint was received: a violation is seen while handling it")
         if (violation_type, evidence) in [(v["violation_type"], v["evidence"])
                                           for v in getattr(self, "violations", [])]:
             return False

@@ -180,6 +180,13 @@ def test_scheduling_tells_time_place_and_mediators():
                               "scheduled_at": ACCEPTED + 2 * DAY}]
 
 
+def test_a_session_is_scheduled_ahead_not_in_the_past():
+    case = consented()
+    with pytest.raises(ValueError) as refused:
+        case.schedule(ACCEPTED + DAY, "调解室", ["李明"], ACCEPTED + 2 * DAY)
+    assert refused.value.field == "session_at" and case.sessions == []
+
+
 def test_rescheduling_keeps_the_history_of_sessions_and_mediators():
     case = scheduled()
     case.schedule(ACCEPTED + 9 * DAY, "调解室二", ["王芳", "赵强"], ACCEPTED + 4 * DAY)

@@ -56,6 +56,17 @@ def test_the_same_violation_flagged_twice_is_one_lead(app):
     assert names.count("ViolationFlagged") == 1
 
 
+def test_a_violation_is_not_seen_before_the_complaint_was_received(app):
+    from services.contract.errors import InvalidField
+
+    receive(app, "TS-1")
+    with pytest.raises(InvalidField) as refused:
+        app.flag_violation("TS-1", "COUNTERFEIT", "标签与正品不符", datetime(1999, 1, 1, tzinfo=UTC),
+                           "AMR-310115", "CASE_WORKER")
+    assert refused.value.field == "at"
+    assert "ViolationFlagged" not in [type(e).__name__ for e in app.events.get(Complaint.create_id("TS-1"))]
+
+
 def test_a_referral_and_a_transfer_are_explained_naming_the_agency(app):
     from services.agencies.directory import Directory
 
