@@ -9,7 +9,9 @@ from functools import lru_cache, partial
 
 from fastapi import Header
 from starlette.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from services import auth
 from services.bus import correlation
@@ -23,11 +25,22 @@ from services.http import Problem
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def _written_instant(value: object) -> object:
+    # Lax pydantic would read 1700000000 as seconds since 1970: an instant is written.
+    if value is not None and not isinstance(value, (str, datetime)):
+        raise ValueError("not an instant: write it ISO 8601 with its offset, e.g. 2026-03-02T09:30:00+08:00")
+    return value
+
+
+# An instant in a case-work body: ISO 8601 text with its offset, nothing else.
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_instant)]
+
+
 class CaseCommand(BaseModel):
     """Fields every case-work body may carry."""
 
     model_config = ConfigDict(extra="forbid")
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     by: str | None = None
 
     def when(self, clock=None) -> datetime:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
@@ -16,7 +16,7 @@ from .domainmodel import IllegalTransition, PenaltyCase
 class Decision(CaseCommand):
     fine_fen: int = Field(ge=0, strict=True)
     basis: str = Field(min_length=1)
-    no_penalty: bool = False
+    no_penalty: StrictBool = False
 
 
 class Closure(CaseCommand):

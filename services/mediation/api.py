@@ -5,15 +5,15 @@ from enum import Enum
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, Field
+from pydantic import Field, StrictBool
 
 from services.auth import Principal
-from services.http import Problem
-from services.ids import COMPLAINT_ID
 from services.bus.runtime import ServiceRunner
-from services.casework import (CaseCommand, act_on_case, authorise, authorise_role, check_by, principal,
+from services.casework import (CaseCommand, Instant, act_on_case, authorise, authorise_role, check_by, principal,
                                refusals)
 from services.contract.vocabulary import VIOLATION_TYPES
+from services.http import Problem
+from services.ids import COMPLAINT_ID
 from services.routing.rulebook import TERMINATION_CODES
 
 from . import rules
@@ -23,11 +23,11 @@ from .domainmodel import IllegalTransition, MediationCase
 
 class Consent(CaseCommand):
     party: Literal[rules.PARTIES]
-    agreed: bool
+    agreed: StrictBool
 
 
 class Schedule(CaseCommand):
-    session_at: AwareDatetime
+    session_at: Instant
     place: str = Field(min_length=1)
     mediators: list[str] = Field(min_length=1)
 
@@ -62,7 +62,7 @@ class Agreement(CaseCommand):
     oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
         default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
         "document (Order 20 art. 22, Order 121 art. 24)")
-    performed_at_once: bool = Field(default=False, description="ORAL, under SAMR-20 and SAMR-121: the agreement was "
+    performed_at_once: StrictBool = Field(default=False, description="ORAL, under SAMR-20 and SAMR-121: the agreement was "
                                     "carried out on the spot, so no document and no waiver of one is needed")
     represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)
 
@@ -76,7 +76,7 @@ class RecusalRequest(CaseCommand):
 
 
 class RecusalDecision(CaseCommand):
-    granted: bool
+    granted: StrictBool
 
 
 TerminationReason = Enum("TerminationReason", {code: code for code in TERMINATION_CODES}, type=str)

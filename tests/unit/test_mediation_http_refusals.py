@@ -78,3 +78,15 @@ def test_a_body_that_is_not_json_is_a_400(client):
     refused = http.post(f"/complaints/{CID}/mediation/consent", content=b"{party: CONSUMER",
                         headers={**bearer(), "Content-Type": "application/json"})
     assert refused.status_code == 400 and refused.json()["type"].endswith("/not-json")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"party": "CONSUMER", "agreed": "yes"}, "agreed"),
+    ({"party": "CONSUMER", "agreed": "true"}, "agreed"),
+    ({"party": "CONSUMER", "agreed": True, "at": 1772415000}, "at"),
+])
+def test_wrong_types_are_refused_as_intake_refuses_them(client, body, field):
+    http, app = client
+    deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))
+    refused = http.post(f"/complaints/{CID}/mediation/consent", json=body, headers=bearer())
+    assert refused.status_code == 422 and refused.json()["field"] == field, refused.json()
