@@ -115,6 +115,10 @@ class Routes:
             return "desk" if "desk" in self.documents else next(iter(self.documents), None)
         return None
 
+    def methods_for(self, path: str) -> list[str]:
+        """The methods some service serves at this path (for a 405's Allow)."""
+        return sorted({allowed for pattern, allowed, _ in self.table if pattern.match(path)})
+
     def merged(self) -> dict:
         """One OpenAPI document of every service's routes."""
         merged: dict = {}
@@ -314,6 +318,12 @@ class Up:
 
         async def forward(request: Request):
             service = self.routes.service_for(request.method, request.url.path)
+            if service is None and (allowed := self.routes.methods_for(request.url.path)):
+                return JSONResponse({"type": "https://tousu.example/problems/method-not-allowed",
+                                     "title": "Method not allowed", "status": 405,
+                                     "detail": f"{request.url.path} takes {', '.join(allowed)}, not {request.method}",
+                                     "instance": request.url.path}, status_code=405,
+                                    media_type="application/problem+json", headers={"Allow": ", ".join(allowed)})
             if service is None:
                 return JSONResponse({"type": "https://tousu.example/problems/not-found", "title": "Not found",
                                      "status": 404, "detail": f"no route {request.method} {request.url.path}",

@@ -166,3 +166,11 @@ def test_every_answer_of_the_one_address_carries_the_request_id(workers, proxy):
     for path in ("/healthz", "/openapi.json", "/nowhere"):  # answered here, a 404 too
         assert client.get(path, headers={"X-Request-ID": "trace-2"}).headers["x-request-id"] == "trace-2"
     assert client.get("/healthz", headers={"X-Request-ID": "not plain!"}).headers["x-request-id"] != "not plain!"
+
+
+def test_a_method_a_path_does_not_take_is_a_405_naming_those_it_does(workers, proxy):
+    client = proxy(workers("intake-1", []))
+    refused = client.delete("/complaints")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, POST"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert client.delete("/nowhere").status_code == 404
