@@ -302,7 +302,8 @@ class Routing(ServiceApplication):
     def complaint(self, complaint_id: str) -> Complaint:
         found = self.find(Complaint.create_id(complaint_id))
         if found is None:
-            raise ComplaintNotFound(complaint_id)
+            raise ComplaintNotFound(f"no complaint {complaint_id} is known to routing (a consultation is closed at "
+                                    "intake and a report goes to enforcement as it is: neither is routed)")
         return found
 
     # Case work (`casework.act_on_case`) asks each service's application for the case.

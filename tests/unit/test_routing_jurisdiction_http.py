@@ -81,3 +81,11 @@ def test_a_decline_suggests_another_agency_or_none(routing, suggested):
                           json={"answer": "DECLINED", "reason": "不属本局", "suggested_agency_id": suggested},
                           headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 422 and refused.json()["field"] == "suggested_agency_id"
+
+
+def test_an_unknown_complaint_is_a_404_that_says_so(routing):
+    client = TestClient(build_app({"routing": factories.runner("routing", routing)}))
+    token = auth.issue(PUDONG, "CASE_WORKER", KEY.encode())
+    missing = client.post("/complaints/TS-NOPE/violations", json={"violation_type": "COUNTERFEIT", "evidence": "x"},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404 and missing.json()["detail"].startswith("no complaint TS-NOPE is known")
