@@ -38,6 +38,9 @@ def may_act(actor: Actor, agency_id: str, is_superior: Callable[[str, str], bool
     if actor.role == "SUPERVISOR" and (actor.agency_id == agency_id or is_superior(actor.agency_id, agency_id)):
         return
     may_do_case_work(actor)
+    if actor.role == "CASE_WORKER" and is_superior(actor.agency_id, agency_id):
+        raise Forbidden(f"a case worker acts on its own agency's cases: {agency_id} handles this one; "
+                        f"a SUPERVISOR of {actor.agency_id}, above it, may act on it")
     raise Forbidden(f"{actor.agency_id} is not the handling agency {agency_id} nor above it")
 
 

@@ -76,3 +76,9 @@ def test_who_may_act_on_a_case(who, agency, allowed):
     else:
         with pytest.raises(authority.Forbidden):
             authority.may_act(who, agency, check)
+
+
+def test_a_case_worker_of_the_bureau_above_is_told_a_supervisor_may_act():
+    check = lambda upper, lower: (upper, lower) == ("AMR-310000", "AMR-310115")  # noqa: E731
+    with pytest.raises(authority.Forbidden, match="a SUPERVISOR of AMR-310000, above it, may act"):
+        authority.may_act(auth.Principal("AMR-310000", "CASE_WORKER"), "AMR-310115", check)
