@@ -119,7 +119,7 @@ def router(runner: ServiceRunner) -> APIRouter:
              response_model=None)
     def list_cases(
         request: Request,
-        status: str | None = Param(None, description="OPENED, INVESTIGATING, DECIDED, CLOSED, DECLINED"),
+        status: str | None = Param(None, description="LEAD (or OPENED), INVESTIGATING, DECIDED, CLOSED, DECLINED"),
         agency: str | None = Param(None, description="handling agency, and the agencies below it"),
         open: bool | None = Param(None, description="true: not yet closed or declined"),
         respondent: str | None = Param(None, description="part of the respondent's name, or its credit code"),

@@ -12,7 +12,7 @@ from services.auth import Principal
 from . import listing as L
 from .jsonpage import page_json
 from .rows import CASE_COLUMNS, COMPLAINT_COLUMNS, REFERRAL_COLUMNS
-from .vocabulary import CASE_STATUSES, REFERRAL_STATUSES, SUBJECT_AREAS
+from .vocabulary import CASE_STATUS_ALIASES, CASE_STATUSES, REFERRAL_STATUSES, SUBJECT_AREAS
 
 
 def today(app) -> date:
@@ -64,9 +64,10 @@ def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | Non
     where = L.Where()
     L.scope(where, who, "agency_id", "agency_line")
     L.below(where, q.get("agency"), L.flag(q.get("below"), "below"), "agency_id", "agency_line")
-    where.one_of("status", q.get("status"), CASE_STATUSES, "status")
+    where.one_of("status", _case_statuses(q.get("status")), CASE_STATUSES + tuple(CASE_STATUS_ALIASES),
+                 "status")
     if (is_open := L.flag(q.get("open"), "open")) is not None:
-        where.add(f"status {'' if is_open else 'NOT '}IN ('OPENED', 'INVESTIGATING', 'DECIDED')")
+        where.add(f"status {'' if is_open else 'NOT '}IN ('LEAD', 'OPENED', 'INVESTIGATING', 'DECIDED')")
     if q.get("respondent"):
         where.add("(respondent_name LIKE ? OR respondent_uscc = ?)", L.like(q["respondent"]), q["respondent"].upper())
     if q.get("complaint_id"):
@@ -76,6 +77,15 @@ def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | Non
     return _page(rows, lambda r: {**{k: v for k, v in r.items() if k not in ("agency_line", "deadline_key", "updated_at")},
                                   "complaint_ids": r["complaint_ids"].split(",") if r.get("complaint_ids") else []},
                  CASE_COLUMNS, next_cursor, sort, limit)
+
+
+def _case_statuses(text: str | None) -> str | None:
+    """A status filter with the old name taken for the new, and a lead matching
+    the rows that still carry the old one."""
+    if not text:
+        return text
+    values = [CASE_STATUS_ALIASES.get(v.strip(), v.strip()) for v in text.split(",") if v.strip()]
+    return ",".join(values + [old for old, new in CASE_STATUS_ALIASES.items() if new in values])
 
 
 def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:

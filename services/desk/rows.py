@@ -14,7 +14,7 @@ CST = ZoneInfo("Asia/Shanghai")
 
 KINDS = {"ComplaintReceived": "COMPLAINT", "ReportReceived": "REPORT", "ConsultationReceived": "CONSULTATION"}
 OPEN = ("RECEIVED", "ACCEPTED", "TRANSFERRED", "IN_MEDIATION")
-CASE_OPEN = ("OPENED", "INVESTIGATING", "DECIDED")
+CASE_OPEN = ("LEAD", "INVESTIGATING", "DECIDED")
 
 COMPLAINT_COLUMNS = (
     "complaint_id", "kind", "status", "channel", "receiving_agency_id", "agency_id", "agency_line",
@@ -143,7 +143,7 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
             row.update(origin=f.get("origin"), agency_id=f.get("agency_id"), violation_type=f.get("violation_type"),
                        respondent_name=respondent.get("name"), respondent_uscc=respondent.get("uscc"),
                        opened_at=at, filing_due=f.get("filing_due"))
-            row["status"] = row["status"] or "OPENED"
+            row["status"] = row["status"] or "LEAD"
         elif t == "PenaltyCaseComplaintLinked":
             complaints.append(f["complaint_id"])
         elif t == "CaseFilingDeclined":
@@ -158,7 +158,7 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
         return None
     row["complaint_ids"] = ",".join(dict.fromkeys(complaints)) or None
     row["agency_line"] = line(row["agency_id"])
-    row["deadline"] = china_date(row["filing_due"]) if row["status"] == "OPENED" else None
+    row["deadline"] = china_date(row["filing_due"]) if row["status"] == "LEAD" else None
     row["deadline_key"] = row["deadline"] or NO_DEADLINE
     return row
 

@@ -148,6 +148,12 @@ def test_cases_and_referrals(desk):
     assert ids(queries.cases(desk, Principal(XUHUI, "CASE_WORKER"), {})) == {"PC-1"}
     assert ids(queries.cases(desk, Principal(PUDONG, "CASE_WORKER"), {})) == set()
     assert ids(queries.cases(desk, Principal(SHANGHAI, "REGULATOR"), {"open": "true"})) == {"PC-1"}
+    # A lead is named as enforcement names it (GET /cases/{id}); the desk's old name still filters.
+    [lead] = queries.cases(desk, Principal(XUHUI, "CASE_WORKER"), {}).items
+    assert lead["status"] == "LEAD"
+    for name in ("LEAD", "OPENED", "LEAD,CLOSED"):
+        assert ids(queries.cases(desk, Principal(XUHUI, "CASE_WORKER"), {"status": name})) == {"PC-1"}
+    assert ids(queries.cases(desk, Principal(XUHUI, "CASE_WORKER"), {"status": "INVESTIGATING"})) == set()
     inbox = queries.referrals(desk, Principal("CA-310000", "AGENCY_SYSTEM"), {"to": "CA-310000"})
     assert [(r["complaint_id"], r["status"]) for r in inbox.items] == [("p-ref", "ISSUED")]
     assert inbox.items[0]["consumer_phone"] == "13812345678"  # the addressee must reach the consumer

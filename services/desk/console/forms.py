@@ -88,7 +88,8 @@ BY_STATUS = {
     "AGREED": ("violation",),
     "TERMINATED": ("violation",),
 }
-CASE_BY_STATUS = {"OPENED": ("investigation", "filing-declined"), "INVESTIGATING": ("decision", "closure"),
+CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined"), "OPENED": ("investigation", "filing-declined"),
+                  "INVESTIGATING": ("decision", "closure"),
                   "DECIDED": ("closure",)}
 
 
