@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Request too large", f"the body is {declared} bytes; at most {limit} are accepted")
+        raise problems.too_large(limit, int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Problem(413, "Request too large", f"the body is over {limit} bytes")
+            raise problems.too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

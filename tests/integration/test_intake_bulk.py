@@ -154,6 +154,7 @@ def test_a_bulk_that_cannot_be_taken_is_refused_whole_and_nothing_is_stored(inta
     assert str(bulk.MAX_LINES) in too_many.json()["detail"]
     too_big = intake.post_bulk(b"{}\n" * (bulk.MAX_BYTES // 3 + 1))
     assert too_big.status_code == 413 and too_big.headers["content-type"].startswith(PROBLEM)
+    assert too_big.json()["type"].endswith("/too-large")  # as a single request's and a line's
     array = intake.post_bulk(json.dumps([marked(0), marked(1)]).encode())
     assert array.status_code == 400 and "per line" in array.json()["detail"]
     assert intake.post_bulk(b"\n \n").status_code == 400
@@ -165,6 +166,7 @@ def test_a_bulk_that_cannot_be_taken_is_refused_whole_and_nothing_is_stored(inta
     huge = dict(marked(1), facts="很" * (api.MAX_BODY // 3 + 1))
     results = intake.bulk([marked(2), huge]).json()["results"]
     assert [result["status"] for result in results] == [202, 413]
+    assert results[1]["type"] == too_big.json()["type"]
 
 
 @pytest.mark.parametrize("store_env", ["sqlite"], indirect=True)
