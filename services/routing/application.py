@@ -262,6 +262,11 @@ class Routing(ServiceApplication):
         complaint = self.complaint(complaint_id)
         if not self.directory.exists(with_agency_id) or with_agency_id == complaint.agency_id:
             raise JurisdictionRefused(f"{with_agency_id} is not another bureau in the directory")
+        if complaint.dispute is not None:
+            if set(complaint.dispute["between"]) == {complaint.agency_id, with_agency_id}:
+                return complaint  # raised already: its date, and the period it started, stand
+            raise JurisdictionRefused(f"a dispute between {' and '.join(complaint.dispute['between'])} is already "
+                                      f"before {complaint.dispute['superior_id']}", current_state=complaint.state)
         superior = rules.resolve_dispute(complaint.agency_id, with_agency_id, self.directory)
         if superior is None:
             raise JurisdictionRefused(f"{complaint.agency_id} and {with_agency_id} have no common superior bureau")

@@ -57,6 +57,10 @@ def test_the_other_bureau_may_raise_a_dispute_and_only_the_common_superior_desig
     assert post(routing, "dispute", GUANGZHOU, with_agency_id=HUANGPU).status_code == 403
     disputed = post(routing, "dispute", HUANGPU, with_agency_id=HUANGPU)
     assert disputed.status_code == 200 and disputed.json()["dispute"]["superior_id"] == SHANGHAI
+    again = post(routing, "dispute", PUDONG, with_agency_id=HUANGPU)  # the other party raises it too
+    assert again.status_code == 200 and again.json()["dispute"] == disputed.json()["dispute"], "its date stands"
+    other = post(routing, "dispute", PUDONG, with_agency_id="AMR-310104")
+    assert other.status_code == 409 and "already before AMR-310000" in other.json()["detail"]
     assert post(routing, "designation", PUDONG, agency_id=HUANGPU).status_code == 403
     designated = post(routing, "designation", SHANGHAI, "SUPERVISOR", agency_id=HUANGPU)
     assert designated.status_code == 200 and designated.json()["agency_id"] == HUANGPU
