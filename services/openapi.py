@@ -22,7 +22,8 @@ PROBLEM_SCHEMA = {
     "additionalProperties": True,
 }
 STANDARD = {401: "No valid token: missing, malformed, expired or forged",
-            403: "The token does not allow this", 422: "The request is malformed: the field is named"}
+            403: "The token does not allow this", 422: "The request is malformed: the field is named",
+            404: "No such complaint or case here", 409: "Not in a state that allows this: `current_state` says which"}
 
 
 def _needs_token(operation: dict) -> bool:
@@ -72,10 +73,19 @@ def document(app: FastAPI) -> dict:
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            if _needs_token(operation):
+            optional, token = operation.pop("x-token-optional", False), _needs_token(operation)
+            if token and optional:
+                # Open to all: a token adds to the answer, and only one that is not valid is refused.
+                operation["security"] = [{}, {"bearer": []}]
+                responses.setdefault("401", {"description": STANDARD[401]})
+            elif token:
                 operation["security"] = [{"bearer": []}]
                 for status in (401, 403):
                     responses.setdefault(str(status), {"description": STANDARD[status]})
+                # Case work on one complaint or case: it may not be here, or not ready for this.
+                if "{complaint_id}" in path or "{case_id}" in path:
+                    for status in ((404, 409) if method == "post" else (404,)):
+                        responses.setdefault(str(status), {"description": STANDARD[status]})
             if operation.get("parameters") or operation.get("requestBody"):
                 responses.setdefault("422", {"description": STANDARD[422]})
             for status, response in responses.items():

@@ -110,7 +110,9 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
 
     @api.get("/complaints/{complaint_id}",
              summary="The status of a complaint: open to whoever holds the id, with no personal data; "
-                     "with a token of the handling agency (or above it) also the full record as received")
+                     "with a token of the handling agency (or above it) also the full record as received",
+             responses={404: {"description": "No complaint with this id"}},
+             openapi_extra={"x-token-optional": True})
     async def status(complaint_id: str, authorization: str | None = Header(default=None)):
         try:
             document = await runner.run_in_store(app.status, complaint_id)
