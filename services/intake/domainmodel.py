@@ -86,36 +86,47 @@ class ComplaintStatus(Aggregate):
             self.decision_due = decision_due
 
     @event("DecisionOverdue")
-    def flag_overdue(self, decision_due: datetime) -> None:
+    def flag_overdue(self, decision_due: datetime, at: datetime | None = None) -> None:
         self.decision_overdue = True
         self.decision_due = decision_due
+        self._touched(at)
 
     @event("MediationDueSet")
-    def set_mediation_due(self, mediation_due: datetime | None, paused: bool) -> None:
+    def set_mediation_due(self, mediation_due: datetime | None, paused: bool, at: datetime | None = None) -> None:
         self.mediation_due = mediation_due
         self.mediation_paused = paused
+        self._touched(at)
 
     @event("Noted")
-    def note(self, facts: dict) -> None:
+    def note(self, facts: dict, at: datetime | None = None) -> None:
         """Facts of the mediation's formalities the status shows (suspension,
         the termination notice): names from NOTED, values as the event said."""
         for name, value in facts.items():
             if name in NOTED:
                 setattr(self, name, value)
+        self._touched(at)
 
     @event("MediationConcluded")
-    def conclude(self, outcome: str, amount_recovered_fen: int | None) -> None:
+    def conclude(self, outcome: str, amount_recovered_fen: int | None, at: datetime | None = None) -> None:
         self.outcome = outcome
         self.amount_recovered_fen = amount_recovered_fen
+        self._touched(at)
 
     @event("ReferralAnswered")
     def referral_answered(self, answer: str, agency_id: str, at: datetime) -> None:
         self.referral_answer, self.referral_answered_by, self.referral_answered_at = answer, agency_id, at
+        self._touched(at)
 
     @event("PenaltyCaseLinked")
-    def link_case(self, case_id: str) -> None:
+    def link_case(self, case_id: str, at: datetime | None = None) -> None:
         if case_id not in self.penalty_case_ids:
             self.penalty_case_ids = [*self.penalty_case_ids, case_id]
+        self._touched(at)
+
+    def _touched(self, at: datetime | None) -> None:
+        # Events stored before they carried `at` leave it where it was.
+        if at is not None and at > self.updated_at:
+            self.updated_at = at
 
 
 class IdempotencyKeyReused(ValueError):

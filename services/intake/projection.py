@@ -36,7 +36,7 @@ def on_status(move: Callable[[ComplaintStatus, dict, datetime], None]) -> Move:
         view = _view(uow, r["complaint_id"], at)
         for provisional in PROVISIONAL:
             if r.get(provisional) is not None and r.get(provisional) != getattr(view, provisional, False):
-                view.note({provisional: r[provisional]})
+                view.note({provisional: r[provisional]}, at)
         move(view, r, at)
     return moved
 
@@ -45,11 +45,11 @@ def on_status(move: Callable[[ComplaintStatus, dict, datetime], None]) -> Move:
 
 def case_opened(uow: UnitOfWork, r: dict, at: datetime) -> None:
     for complaint_id in r["complaint_ids"]:
-        _view(uow, complaint_id, at).link_case(r["case_id"])
+        _view(uow, complaint_id, at).link_case(r["case_id"], at)
 
 
 def case_linked(uow: UnitOfWork, r: dict, at: datetime) -> None:
-    _view(uow, r["complaint_id"], at).link_case(r["case_id"])
+    _view(uow, r["complaint_id"], at).link_case(r["case_id"], at)
 
 
 def case_ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
@@ -70,7 +70,7 @@ def accepted(view: ComplaintStatus, r: dict, at: datetime) -> None:
     view.change("ACCEPTED", at, agency_id=r["agency_id"], reason=r["jurisdiction_basis"], rulebook=r.get("rulebook"))
     view.decided(r["decided_at"], r["decision_due"])
     if r.get("needs_placement"):
-        view.note({"needs_placement": True})
+        view.note({"needs_placement": True}, at)
 
 
 @on_status
@@ -95,10 +95,10 @@ def transferred(view: ComplaintStatus, r: dict, at: datetime) -> None:
     view.change("TRANSFERRED", at, agency_id=r["to_agency_id"], reason=r["reason"], rulebook=r.get("rulebook"),
                 explanation=r.get("explanation"))
     if getattr(view, "needs_placement", False):
-        view.note({"needs_placement": False})  # a person placed it
+        view.note({"needs_placement": False}, at)  # a person placed it
     if r.get("explanation"):
         # A transfer after acceptance does not move the status back: it is told apart.
-        view.note({"transfer_explanation": r["explanation"]})
+        view.note({"transfer_explanation": r["explanation"]}, at)
 
 
 @on_status
@@ -108,7 +108,7 @@ def referral_answered(view: ComplaintStatus, r: dict, at: datetime) -> None:
 
 @on_status
 def decision_overdue(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.flag_overdue(r["decision_due"])
+    view.flag_overdue(r["decision_due"], at)
 
 
 # Mediation ----------------------------------------------------------------
@@ -116,7 +116,7 @@ def decision_overdue(view: ComplaintStatus, r: dict, at: datetime) -> None:
 @on_status
 def mediation_opened(view: ComplaintStatus, r: dict, at: datetime) -> None:
     view.change("IN_MEDIATION", at, agency_id=r["agency_id"])
-    view.set_mediation_due(r["mediation_due"], paused=False)
+    view.set_mediation_due(r["mediation_due"], paused=False, at=at)
 
 
 @on_status
@@ -126,68 +126,69 @@ def consent_recorded(view: ComplaintStatus, r: dict, at: datetime) -> None:
 
 @on_status
 def appraisal_started(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.set_mediation_due(view.mediation_due, paused=True)
+    view.set_mediation_due(view.mediation_due, paused=True, at=at)
 
 
 @on_status
 def mediation_due_moved(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.set_mediation_due(r["mediation_due"], paused=False)
+    view.set_mediation_due(r["mediation_due"], paused=False, at=at)
 
 
 @on_status
 def agreed(view: ComplaintStatus, r: dict, at: datetime) -> None:
     view.change("AGREED", at, reason=r["form"])
-    view.conclude(r["form"], r["amount_recovered_fen"])
+    view.conclude(r["form"], r["amount_recovered_fen"], at)
 
 
 @on_status
 def terminated(view: ComplaintStatus, r: dict, at: datetime) -> None:
     view.change(ended(r["reason"]), at, reason=r["reason"])
-    view.conclude(r["reason"], None)
+    view.conclude(r["reason"], None, at)
     if r.get("notice_due") is not None:
-        view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False})
+        view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False}, at)
 
 
 @on_status
 def scheduled(view: ComplaintStatus, r: dict, at: datetime) -> None:
     # Time, place and mediators, as the parties are told them (art. 20 / seed Q&A 8).
     view.note({"next_session": {"session_at": r["session_at"], "place": r["place"],
-                                "mediators": list(r["mediators"])}})
+                                "mediators": list(r["mediators"])}}, at)
 
 
 @on_status
 def recusal_requested(view: ComplaintStatus, r: dict, at: datetime) -> None:
     if r["suspends"]:
-        view.note({"mediation_suspended": True})
+        view.note({"mediation_suspended": True}, at)
 
 
-def _resumed(view: ComplaintStatus) -> None:
+def _resumed(view: ComplaintStatus, at: datetime) -> None:
     if getattr(view, "mediation_suspended", False):
-        view.note({"mediation_suspended": False})
+        view.note({"mediation_suspended": False}, at)
 
 
 @on_status
 def recusal_settled(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    _resumed(view)
+    _resumed(view, at)
 
 
 @on_status
 def mediator_recused(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    _resumed(view)
+    _resumed(view, at)
     # The parties are told who mediates: a recused mediator is no longer among them.
     session = getattr(view, "next_session", None)
     if session and r["mediator"] in session.get("mediators", ()):
-        view.note({"next_session": {**session, "mediators": [m for m in session["mediators"] if m != r["mediator"]]}})
+        kept = [m for m in session["mediators"] if m != r["mediator"]]
+        view.note({"next_session": {**session, "mediators": kept}}, at)
 
 
 @on_status
 def termination_notified(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]})
+    view.note({"termination_notified_at": r["notified_at"], "termination_notice_late": r["late"]}, at)
 
 
 @on_status
 def termination_notice_overdue(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.note({"termination_notice_late": True})
+    view.note({"termination_notice_late": True}, at)
 
 
 # Every record type of INPUTS, to how it moves the status view.

@@ -1,4 +1,6 @@
 """The status view names how each record type of its input topics moves it."""
+from datetime import timedelta
+
 from services.bus import topics as registry
 from services.intake.projection import INPUTS, MOVES
 
@@ -21,9 +23,13 @@ def test_a_recused_mediator_leaves_the_next_session_the_parties_are_shown():
                 ("MediationScheduled", {**EXAMPLES["MediationScheduled"], "complaint_id": cid,
                                         "mediators": ["李明", "王芳"]}))
         assert app.status(cid)["next_session"]["mediators"] == ["李明", "王芳"]
+        before = app.status(cid)["updated_at"]
+        later = EXAMPLES["MediationScheduled"]["occurred_at"] + timedelta(days=2)
         deliver(app, "intake", ("MediatorRecused", {**EXAMPLES["MediatorRecused"], "complaint_id": cid,
-                                                    "mediator": "李明"}))
-        session = app.status(cid)["next_session"]
+                                                    "mediator": "李明", "occurred_at": later}))
+        shown = app.status(cid)
+        session = shown["next_session"]
         assert session["mediators"] == ["王芳"] and session["place"] == EXAMPLES["MediationScheduled"]["place"]
+        assert shown["updated_at"] > before, "the change is dated"
     finally:
         app.close()
