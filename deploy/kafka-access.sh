@@ -67,7 +67,7 @@ allow statistics Read group literal tousu-statistics
 allow statistics Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events
 allow statistics Write topic literal deadletter
 allow desk Read group literal tousu-desk
-allow desk Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events referrals.replies violations.found
+allow desk Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events violations.found
 allow desk Write topic literal deadletter
 allow CA-310000 Read group prefixed CA-310000
 allow CA-310000 Read topic literal public.complaints referrals.CA-310000

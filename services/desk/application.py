@@ -42,9 +42,9 @@ class Desk(ServiceApplication):
     @conflict_retried  # the consumer may file another fact on the same complaint meanwhile
     def note_answer(self, complaint_id: str, agency_id: str, answer: str, reason: str | None,
                     person: str | None) -> None:
-        """An answer to a referral given over HTTP reaches routing alone (an
-        acknowledgement publishes nothing): the desk files what its own page
-        sent, so the agency's inbox shows it answered."""
+        """An answer to a referral given on the desk's own page, once routing
+        took it: filed with the person who gave it, so the agency's inbox shows
+        it answered before routing's ReferralAnswered comes round."""
         record_type = "ReferralAcknowledged" if answer == "ACKNOWLEDGED" else "ReferralDeclined"
         file = f"complaint/{complaint_id}"
         fact = {"type": record_type, "event_id": f"console/{complaint_id}/{agency_id}/{record_type}",

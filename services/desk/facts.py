@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime, timezone
 
+# Not referrals.replies: what an agency writes there is its word until routing
+# has checked it, and routing's ReferralAnswered (complaints.decisions) says so.
 INPUTS = ("complaints.received", "complaints.decisions", "mediation.events", "enforcement.cases",
-          "referrals.replies", "violations.found")
+          "violations.found")
 
 CASE_RECORDS = ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided",
                 "PenaltyCaseClosed", "PenaltyCaseComplaintLinked")

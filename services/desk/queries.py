@@ -120,15 +120,22 @@ def _page(rows: list[dict], item, table_columns: tuple[str, ...], next_cursor, s
     return L.Page([item(r) for r in rows], next_cursor, sort, limit, columns)
 
 
+# What a bureau accepted: a complaint still undecided, refused or referred
+# elsewhere says nothing yet of the operator, and its name is the consumer's word.
+ACCEPTED = ("ACCEPTED", "IN_MEDIATION", "AGREED", "TERMINATED", "CLOSED")
+
+
 def operator(app, uscc: str) -> dict:
-    """An operator's record as the public sees it: complaints against its
-    credit code by month of receipt, the share of concluded mediations that
-    ended in agreement, and the money recovered for consumers."""
+    """An operator's record as the public sees it: the complaints against its
+    credit code that a bureau accepted, by month of receipt, the share of
+    concluded mediations that ended in agreement, and the money recovered for
+    consumers."""
     uscc = L.credit_code(uscc)
     app.refresh()
     rows = app.tables.db.query(
         "SELECT respondent_name, status, received_at, amount_recovered_fen FROM desk_complaints "
-        "WHERE respondent_uscc = ? AND kind = 'COMPLAINT' ORDER BY received_at", (uscc,))
+        "WHERE respondent_uscc = ? AND kind = 'COMPLAINT' AND status IN (" + ", ".join("?" * len(ACCEPTED)) + ") "
+        "ORDER BY received_at", (uscc, *ACCEPTED))
     months: dict[str, dict] = defaultdict(lambda: {"complaints": 0, "agreed": 0})
     names = []
     for r in rows:
@@ -151,10 +158,21 @@ def complaint(app, complaint_id: str) -> tuple[dict | None, list[dict]]:
     decides what the caller may see of it)."""
     app.refresh()
     rows = app.tables.db.query("SELECT * FROM desk_complaints WHERE complaint_id = ?", (complaint_id,))
-    return (rows[0] if rows else None), app.tables.history(f"complaint/{complaint_id}")
+    return (rows[0] if rows else None), _as_it_happened(app.tables.history(f"complaint/{complaint_id}"))
 
 
 def case(app, case_id: str) -> tuple[dict | None, list[dict]]:
     app.refresh()
     rows = app.tables.db.query("SELECT * FROM desk_cases WHERE case_id = ?", (case_id,))
-    return (rows[0] if rows else None), app.tables.history(f"case/{case_id}")
+    return (rows[0] if rows else None), _as_it_happened(app.tables.history(f"case/{case_id}"))
+
+
+def _as_it_happened(facts: list[dict]) -> list[dict]:
+    """In the order things happened: the desk reads each topic on its own, so a
+    decision may reach it before the receipt it decides on."""
+    def instant(fact: dict) -> datetime:
+        try:
+            return datetime.fromisoformat(fact.get("occurred_at") or "")
+        except ValueError:
+            return datetime.max.replace(tzinfo=L.CST)
+    return sorted(facts, key=instant)  # stable: facts of one instant keep their arrival order

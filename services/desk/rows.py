@@ -180,10 +180,12 @@ def referral_rows(complaint_id: str, facts: list[dict], line) -> list[dict]:
                        consumer_name=consumer.get("name"), consumer_phone=consumer.get("phone"),
                        facts=received.get("facts"))
             rows.append(row)
-        elif f["type"] in ("ReferralAcknowledged", "ReferralDeclined", "ReferralAnswered"):
-            # The agency's reply over Kafka, or routing's record of any answer
-            # (an answer given over HTTP, the console's, reaches the desk only so):
-            # the first one closes the referral.
+        elif f["type"] == "ReferralAnswered" or (f["type"] in ("ReferralAcknowledged", "ReferralDeclined")
+                                                  and f.get("via") == "console"):
+            # Routing's record of an answer it took (it checked the referral id,
+            # which only the addressee holds), or the answer this desk's own page
+            # gave through routing: never a reply as anyone may write it to
+            # referrals.replies. The first one closes the referral.
             waiting = [r for r in rows if r["to_agency_id"] == f.get("agency_id") and r["status"] == "ISSUED"]
             if waiting:
                 answer = f.get("answer") or ("ACKNOWLEDGED" if f["type"] == "ReferralAcknowledged" else "DECLINED")

@@ -108,7 +108,7 @@ def test_receivers_are_the_services_inputs_and_the_outside_parties(doc):
     expected = {
         "complaints.received": {"routing", "enforcement", "statistics", "desk"},
         "complaints.decisions": {"intake", "mediation", "statistics", "desk"},
-        "referrals.replies": {"routing", "desk"},
+        "referrals.replies": {"routing"},  # the desk follows routing's ReferralAnswered instead
         "mediation.events": {"intake", "statistics", "desk"},
         "violations.found": {"enforcement", "desk"},
         "enforcement.cases": {"intake", "statistics", "desk"},

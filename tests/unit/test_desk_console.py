@@ -30,6 +30,7 @@ def desk(monkeypatch):
          + f.complaint("fresh", PUDONG, START + timedelta(days=30), seed=2)
          + f.complaint("elsewhere", XUHUI, START, seed=3))
     app.clock.now = lambda: START + timedelta(days=70)  # past "late"'s mediation deadline, not "fresh"'s
+    app.feed = f
     yield app
     app.close()
     casework._key.cache_clear()
@@ -89,3 +90,30 @@ def test_the_public_operator_page_says_when_a_code_cannot_be_one(desk):
     assert refused.status_code == 422 and "不是有效的统一社会信用代码" in refused.text
     shown = client.get("/public/operator", params={"uscc": factories.make_uscc(1)})
     assert shown.status_code == 200 and 'id="complaints">1<' in shown.text
+
+
+def test_a_list_typed_on_a_chinese_keyboard_is_several_names():
+    from services.desk.console.forms import COMPLAINT_ACTIONS, body_of
+
+    body, errors = body_of(COMPLAINT_ACTIONS["schedule"], {"session_at": "2026-03-10T09:30", "place": "调解室",
+                                                           "mediators": "王五，赵六、钱七"})
+    assert not errors and body["mediators"] == ["王五", "赵六", "钱七"]
+    body, _ = body_of(COMPLAINT_ACTIONS["agreement"], {"form": "ORAL", "terms": "退款", "amount_recovered_fen": "10",
+                                                       "oral_consent": "消费者，被投诉方"})
+    assert body["oral_consent"] == ["CONSUMER", "RESPONDENT"]  # as the label names them
+
+
+def test_the_inbox_export_holds_only_open_complaints(desk):
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    feed(desk, [desk.feed.message("MediationAgreed", complaint_id="fresh")])
+    rows = client.get("/console/export.csv?open=true").text.lstrip("\ufeff").splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["late"]
+
+
+def test_a_complaint_page_is_titled_in_words_and_its_history_in_the_order_things_happened(desk):
+    html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/complaints/late").text
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "<" not in title and "late" in title
+    history = re.search(r'<h2>办理记录</h2>(.*?)</section>', html, re.S).group(1)
+    times = re.findall(r"<time>([^<]+)</time>", history)
+    assert times and times == sorted(times)

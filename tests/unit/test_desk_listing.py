@@ -163,7 +163,8 @@ def test_cases_and_referrals(desk):
         queries.referrals(desk, Principal("CA-440000", "AGENCY_SYSTEM"), {"to": "CA-310000"})
     sent = queries.referrals(desk, Principal(SHANGHAI, "SUPERVISOR"), {"from": PUDONG})
     assert [r["to_agency_id"] for r in sent.items] == ["CA-310000"]
-    feed(desk, [desk.feed.message("ReferralAcknowledged", complaint_id="p-ref", agency_id="CA-310000")])
+    feed(desk, [desk.feed.message("ReferralAnswered", complaint_id="p-ref", agency_id="CA-310000",
+                                  answer="ACKNOWLEDGED", reason=None)])
     inbox = queries.referrals(desk, Principal("CA-310000", "AGENCY_SYSTEM"), {})
     assert [r["status"] for r in inbox.items] == ["ACKNOWLEDGED"]
 

@@ -41,3 +41,20 @@ def test_a_report_whose_filing_was_declined_is_closed_even_when_the_decline_came
     assert row(declined, report)["status"] == "CLOSED"
     assert row(report, declined)["status"] == "CLOSED"
     assert row({**RECEIVED, "type": "ReportReceived"})["status"] == "RECEIVED"
+
+
+def test_a_referral_is_closed_by_routings_record_of_the_answer_never_by_a_reply_anyone_may_write():
+    from services.desk.rows import referral_rows
+
+    referred = fact("ComplaintReferred", from_agency_id="AMR-310115", to_agency_id="CA-310000",
+                    subject_area="TELECOM", decided_at=AT)
+    forged = fact("ReferralDeclined", agency_id="CA-310000", referral_id="TS-1/R1-forged", reason="FORGED")
+    answered = fact("ReferralAnswered", agency_id="CA-310000", referral_id="TS-1/R1-real", answer="ACKNOWLEDGED",
+                    answered_at=AT, reason=None)
+    line = lambda agency_id: agency_id or ""  # noqa: E731
+    [issued] = referral_rows("TS-1", [RECEIVED, referred, forged], line)
+    assert issued["status"] == "ISSUED" and issued["referral_id"] is None
+    [closed] = referral_rows("TS-1", [RECEIVED, referred, forged, answered], line)
+    assert (closed["status"], closed["referral_id"]) == ("ACKNOWLEDGED", "TS-1/R1-real")
+    by_page = {**forged, "via": "console", "person": "李明", "referral_id": None}  # this desk's own page's answer
+    assert referral_rows("TS-1", [RECEIVED, referred, by_page], line)[0]["status"] == "DECLINED"

@@ -4,6 +4,7 @@ The route itself validates: a refusal comes back naming the field, which the
 page shows next to it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -26,6 +27,7 @@ class Action:
 
 
 PARTIES = (("CONSUMER", "消费者"), ("RESPONDENT", "被投诉方"))
+PARTY_CODES = {name: code for code, name in PARTIES}  # typed as the label says
 YES_NO = (("true", "同意"), ("false", "不同意"))
 ENDINGS = (("WITHDRAWN", "投诉人撤回"), ("PARTY_REFUSED", "一方拒绝调解"), ("PARTY_ABSENT", "一方无正当理由不参加"),
            ("LITIGATION_OR_ARBITRATION", "已诉讼或仲裁"), ("SELF_SETTLED", "双方自行和解"),
@@ -57,7 +59,7 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
            (Field("form", "协议形式", "select", (("WRITTEN", "书面"), ("ORAL", "口头"))),
             Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"),
             # An oral agreement stands only if both parties waived the document (Order 121 art. 24).
-            Field("oral_consent", "口头协议:同意不制作调解书的当事人(CONSUMER,RESPONDENT)", "list", required=False),
+            Field("oral_consent", "口头协议:同意不制作调解书的当事人(消费者、被投诉方)", "list", required=False),
             JOINT_CONSENT)),
     Action("termination", "终止调解", "/complaints/{id}/mediation/termination",
            (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False),
@@ -87,6 +89,10 @@ BY_STATUS = {
     "TRANSFERRED": ("violation", "escalation", "dispute", "withdrawal"),
     "AGREED": ("violation",),
     "TERMINATED": ("violation",),
+    # A violation may show on any complaint routing decided (README "Case work").
+    "REJECTED": ("violation",),
+    "REFERRED": ("violation",),
+    "CLOSED": ("violation",),
 }
 CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined"), "OPENED": ("investigation", "filing-declined"),
                   "INVESTIGATING": ("decision", "closure"),
@@ -107,7 +113,9 @@ def body_of(action: Action, form: dict) -> tuple[dict, dict]:
             except InvalidOperation:
                 errors[f.name] = "请填写金额(元),如 2599 或 2599.50"
         elif f.kind == "list":
-            body[f.name] = [v.strip() for v in value.replace(",", ",").split(",") if v.strip()]
+            # As typed on a Chinese keyboard too: 王五，赵六 or 王五、赵六 are two names.
+            items = [v.strip() for v in re.split(r"[,，、;；]", value) if v.strip()]
+            body[f.name] = [PARTY_CODES.get(v, v) for v in items] if f.name == "oral_consent" else items
         elif f.kind == "datetime":
             body[f.name] = (value + (":00" if len(value) == 16 else "") + "+08:00") if value else value
         elif f.name == "agreed":

@@ -21,7 +21,7 @@ EVENTS = {
     "MediationTerminated": "终止调解", "ViolationFound": "发现违法线索", "PenaltyCaseOpened": "违法线索登记(待立案)",
     "CaseFilingDeclined": "不予立案", "InvestigationStarted": "立案调查", "PenaltyDecided": "作出行政处罚决定",
     "PenaltyCaseClosed": "结案", "PenaltyCaseComplaintLinked": "关联投诉", "ReferralAcknowledged": "移送已接收",
-    "ReferralDeclined": "移送被退回", "MediationDueRecomputed": "调解期限按节假日安排重新计算",
+    "ReferralDeclined": "移送被退回", "ReferralAnswered": "受移送机关答复", "MediationDueRecomputed": "调解期限按节假日安排重新计算",
 }
 
 

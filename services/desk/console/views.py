@@ -15,7 +15,8 @@ from .calls import call, problem
 from .forms import BY_STATUS, CASE_ACTIONS, CASE_BY_STATUS, COMPLAINT_ACTIONS, body_of
 from .render import templates
 
-FILTERS = ("status", "respondent", "subject_area", "overdue", "received_from", "received_to", "worker", "agency")
+FILTERS = ("status", "respondent", "subject_area", "overdue", "received_from", "received_to", "worker", "agency",
+           "open")
 
 
 def _page(request: Request, name: str, who=None, status_code: int = 200, **context) -> HTMLResponse:
@@ -90,7 +91,9 @@ def router(desk) -> APIRouter:
         personal = session.may_see_personal(who)
         received = next((f for f in history if f["type"] in ("ComplaintReceived", "ReportReceived",
                                                                  "ConsultationReceived")), {})
-        actions = [COMPLAINT_ACTIONS[a] for a in BY_STATUS.get(row["status"], ())] if session.may_act(who) else []
+        # A consultation is answered at intake and a report goes to enforcement: no case work here.
+        allowed = BY_STATUS.get(row["status"], ()) if row["kind"] == "COMPLAINT" else ()
+        actions = [COMPLAINT_ACTIONS[a] for a in allowed] if session.may_act(who) else []
         item = L.complaint_item(row, personal, queries.today(desk))
         journal = desk.journal.of(complaint_id) if personal else []
         return _page(request, "complaint.html", who, row=item, history=history, received=received, journal=journal,
