@@ -21,6 +21,20 @@ from .domainmodel import Complaint
 log = logging.getLogger(__name__)
 
 
+class ReplyRefused(ValueError):
+    """A reply on referrals.replies that answers no referral waiting for it."""
+
+
+def unanswerable(complaint: Complaint, referral_id: str, agency_id: str) -> str:
+    referral = complaint.referrals.get(referral_id)
+    if referral is None:
+        return (f"no referral {referral_id} of complaint {complaint.complaint_id}: a reply quotes the referral_id "
+                "its inbox carried")
+    if referral["to_agency_id"] != agency_id:
+        return f"referral {referral_id} is addressed to {referral['to_agency_id']}, not {agency_id}"
+    return f"referral {referral_id} was answered already ({referral['status']})"
+
+
 class ComplaintNotFound(LookupError):
     pass
 
@@ -143,8 +157,11 @@ class Routing(ServiceApplication):
         complaint = uow.get(Complaint.create_id(record["complaint_id"]))
         if complaint is None:
             raise ComplaintNotFound(f"a reply names complaint {record['complaint_id']}, which routing never received")
-        self._answer(complaint, record["referral_id"], record["agency_id"], acknowledged, record.get("reason"),
-                     record.get("suggested_agency_id"), self.clock.now())
+        # Only agency systems write referrals.replies: the answering agency's system acted.
+        if not self._answer(complaint, record["referral_id"], record["agency_id"], acknowledged, record.get("reason"),
+                            record.get("suggested_agency_id"), self.clock.now(), by_role="AGENCY_SYSTEM"):
+            # Nothing dropped silently: the reply becomes a dead letter saying why.
+            raise ReplyRefused(unanswerable(complaint, record["referral_id"], record["agency_id"]))
 
     def _answer(self, complaint: Complaint, referral_id: str, agency_id: str, acknowledged: bool,
                 reason: str | None, suggested: str | None, now: datetime, by_role: str | None = None) -> bool:

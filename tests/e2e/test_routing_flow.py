@@ -77,7 +77,7 @@ def test_a_declined_referral_is_decided_again(system, broker):
     actors = lambda: [(r["actor_agency_id"], r["actor_role"]) for _, r in decoded(bus.bootstrap_servers, "audit.log")  # noqa: E731
                       if r["event_type"] == "Complaint.ReferralDeclined" and r["complaint_id"] == cid]
     assert wait_until(lambda: len(actors()) == 2 and actors(), 30, message="both declines audited") == \
-        [(None, None), ("NFRA-310000", "AGENCY_SYSTEM")]
+        [("CA-310000", "AGENCY_SYSTEM"), ("NFRA-310000", "AGENCY_SYSTEM")]  # over Kafka, over HTTP
     status = system.wait_status(cid, "REJECTED", 60)
     assert status["reason"] == "OUT_OF_REMIT" and "NFRA-310000" in status["explanation"]
 

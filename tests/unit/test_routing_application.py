@@ -90,16 +90,37 @@ def reply(app, record_type, **record):
     deliver(app, "routing", (record_type, {**EXAMPLES[record_type], "complaint_id": "TS-1", **record}))
 
 
+def refused_reply(app, record_type, **record) -> str:
+    """The dead letter a reply that answers nothing becomes: its error."""
+    from services.bus.codec import default_codec
+    from services.bus.consumer import BatchProcessor
+    from services.bus.deadletters import DeadLetter
+    from services.system import spec
+    from tests.inbound import messages
+
+    given = messages(app, (record_type, {**EXAMPLES[record_type], "complaint_id": "TS-1", **record}))
+    assert BatchProcessor(app, spec("routing").handler(app), default_codec()).process(given).dead == 1
+    stored = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(0, 10_000)]
+    return [e for e in stored if isinstance(e, DeadLetter.Recorded)][-1].error
+
+
 def test_only_the_addressee_holding_the_referral_id_can_answer_on_the_bus(app):
     receive(app, received(subject_area="TELECOM"))
     [referral_id] = app.complaint("TS-1").referrals
     # Ids that could be guessed from the complaint id, or the right id in another
-    # agency's name, change nothing.
-    reply(app, "ReferralDeclined", referral_id="TS-1/R1", agency_id="CA-310000", reason="x")
-    reply(app, "ReferralDeclined", referral_id=referral_id, agency_id="EEB-310115", reason="x")
+    # agency's name, change nothing, and nothing is dropped unsaid: each is a dead letter.
+    assert "no referral TS-1/R1 of complaint TS-1" in refused_reply(
+        app, "ReferralDeclined", referral_id="TS-1/R1", agency_id="CA-310000", reason="x")
+    assert "addressed to CA-310000, not EEB-310115" in refused_reply(
+        app, "ReferralDeclined", referral_id=referral_id, agency_id="EEB-310115", reason="x")
     assert events(app) == ["Received", "Referred"]
     reply(app, "ReferralAcknowledged", referral_id=referral_id, agency_id="CA-310000")
     assert events(app) == ["Received", "Referred", "ReferralAcknowledged"]
+    # The answering agency's system acted: the audit record names it.
+    answered = list(app.events.get(Complaint.create_id("TS-1")))[-1]
+    assert (answered.by_agency, answered.by_role) == ("CA-310000", "AGENCY_SYSTEM")
+    assert "answered already (ACKNOWLEDGED)" in refused_reply(
+        app, "ReferralDeclined", referral_id=referral_id, agency_id="CA-310000", reason="又不接收了")
 
 
 def test_referral_ids_cannot_be_derived_from_the_complaint(app):
