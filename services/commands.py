@@ -583,7 +583,7 @@ def _audit_verify(args) -> int:
         gaps = _store_gaps(again.chains, published)
     for line in gaps:
         print(line, file=sys.stderr)
-    return 1 if any(line.startswith("GAP") for line in gaps) else 0
+    return 1 if any(line.startswith(("GAP", "FORGED")) for line in gaps) else 0
 
 
 def _service_stores():
@@ -611,22 +611,39 @@ def _published_positions() -> dict[str, int]:
 
 
 def _store_gaps(chains, positions: dict[str, int]) -> list[str]:
-    """Every event a service stored and had published must have its audit record."""
+    """Every event a service stored and had published must have its audit
+    record, and every record on the topic must be one its service's relay
+    wrote: for an event the store holds, and describing it (a record a chain
+    accepts, hashed by anyone who read the formula, is not enough)."""
+    from services.bus.audit import describes
+
     lines = []
     for name, app in _service_stores():
         if name not in positions:
             app.close()
             continue
         published = positions[name]
-        seen = chains[name].seen if name in chains else {}
-        after = 0
-        while page := app.recorder.select_notifications(after, 1000, stop=published, inclusive_of_start=False):
-            missing = next((n for n in page if n.id not in seen), None)
-            if missing is not None:
-                lines.append(f"GAP {name}: stored event {missing.id} ({missing.topic.rsplit(':', 1)[-1]}) "
-                             "has no audit record on audit.log")
-                break
+        records = chains[name].by_seq if name in chains else {}
+        after, stored, gap = 0, set(), False
+        # Up to the last record on the topic too: a relay may have published
+        # beyond the position it had recorded when this read it.
+        stop = max(published, max(records, default=0))
+        while page := app.recorder.select_notifications(after, 1000, stop=stop, inclusive_of_start=False):
+            for n in page:
+                stored.add(n.id)
+                record = records.get(n.id)
+                if record is None and n.id <= published and not gap:
+                    gap = True
+                    lines.append(f"GAP {name}: stored event {n.id} ({n.topic.rsplit(':', 1)[-1]}) "
+                                 "has no audit record on audit.log")
+                elif record is not None and not describes(record, n):
+                    lines.append(f"FORGED {name} seq {n.id} ({record['event_type']}): its audit record does not "
+                                 f"describe the event {name} stored (type, aggregate, version or payload)")
             after = page[-1].id
+        foreign = sorted(set(records) - stored)
+        if foreign:
+            lines.append(f"FORGED {name} seq {foreign[0]} ({records[foreign[0]]['event_type']}): on audit.log, but "
+                         f"{name} stored no such event" + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""))
         pending = (app.recorder.max_notification_id() or 0) - published
         if pending > 0:
             lines.append(f"{name}: {pending} stored events not yet published (the relay is behind)")

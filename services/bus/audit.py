@@ -42,6 +42,15 @@ def chain_hash(record: dict) -> str:
     return hashlib.sha256(record["prev_hash"].encode("ascii") + canonical_bytes(record)).hexdigest()
 
 
+def describes(record: dict, notification) -> bool:
+    """Whether an audit record is the one its service's relay writes for this
+    stored event: its type, aggregate and version, and its payload's hash."""
+    return (record["event_type"] == notification.topic.rsplit(":", 1)[-1]
+            and record["aggregate_id"] == str(notification.originator_id)
+            and record["aggregate_version"] == notification.originator_version
+            and record["payload_sha256"] == hashlib.sha256(notification.state).hexdigest())
+
+
 def audit_record(*, service: str, seq: int, event_id: str, event_type: str, aggregate_id: str,
                  aggregate_version: int, occurred_at: datetime, payload: bytes,
                  complaint_id: str | None, prev_hash: str, actor_agency_id: str | None = None,
@@ -71,6 +80,8 @@ class ChainState:
     last_hash: str = GENESIS
     seen: dict[int, str] = field(default_factory=dict)
     records: int = 0
+    # Each seq's record, for a check against the service's own store.
+    by_seq: dict[int, dict] = field(default_factory=dict)
 
 
 INTACT, MISSING, TAMPERED = "intact", "history missing", "altered or forked"
@@ -137,6 +148,7 @@ def verify(records) -> Verdict:
                     problems.append(f"{name}: the records before it ({after}) are missing; the broker lost "
                                     f"them: tousu republish {service} --from {first}")
             state.seen[seq] = record["hash"]
+            state.by_seq[seq] = record
             state.last_seq, state.last_hash = seq, record["hash"]
             state.records += 1
     if missing:

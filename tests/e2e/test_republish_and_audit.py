@@ -123,3 +123,28 @@ def test_audit_verify_names_the_record_that_was_altered_and_the_first_stored_eve
     result = system.cli("audit", "verify", check=False)
     assert result.returncode == 1
     assert f"GAP routing: stored event {last_routing}" in result.stderr
+
+    # A record forged onto the chain's end, hashed by the published formula: the
+    # topic alone cannot tell, the store can.
+    from services.bus.audit import chain_hash
+    last = max((r for r in records if r["service"] == "mediation"), key=lambda r: r["seq"])
+    forged = {**last, "seq": last["seq"] + 1, "event_type": "MediationCase.Agreed", "prev_hash": last["hash"],
+              "event_id": "00000000-0000-0000-0000-000000000001"}
+    forged["hash"] = chain_hash(forged)
+    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, records + [forged]))
+    assert system.cli("audit", "verify", "--topic-only", check=False).returncode == 0
+    result = system.cli("audit", "verify", check=False)
+    assert result.returncode == 1
+    assert f"FORGED mediation seq {forged['seq']} (MediationCase.Agreed)" in result.stderr, result.stderr
+    # One altered to describe another event than the one stored, rehashed along the rest of its chain.
+    # One copy of each (the topic may hold a record twice after a republish).
+    chain = sorted({r["seq"]: r for r in records if r["service"] == "mediation"}.values(), key=lambda r: r["seq"])
+    rewritten, prev = [], chain[0]["prev_hash"]
+    for r in chain:
+        r = {**r, "prev_hash": prev, **({"payload_sha256": "0" * 64} if r is chain[1] else {})}
+        r["hash"] = prev = chain_hash(r)
+        rewritten.append(r)
+    others = [r for r in records if r["service"] != "mediation"]
+    asyncio.run(rewrite_audit_log(bus.bootstrap_servers, others + rewritten))
+    result = system.cli("audit", "verify", check=False)
+    assert result.returncode == 1 and f"FORGED mediation seq {chain[1]['seq']}" in result.stderr, result.stderr
