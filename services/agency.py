@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.bus.codec import default_codec
+from services.bus.codec import CodecError, default_codec
 from services.bus.settings import kafka_security
 from services.bus.topics import referral_inbox
 from services.ids import derive_id
@@ -58,7 +58,15 @@ async def serve(bootstrap: str, agency_id: str, *, decline: str | None = None, s
                 return answered
             for tp, messages in batch.items():
                 for message in messages:
-                    record_type, referral = codec.decode(message.value)
+                    try:
+                        record_type, referral = codec.decode(message.value)
+                    except CodecError as exc:
+                        # Not a referral anyone could answer: said, and passed, so one
+                        # bad message does not hold the inbox up for good.
+                        print(f"{agency_id}: {tp.topic}/{tp.partition} offset {message.offset} skipped: {exc}",
+                              file=sys.stderr)
+                        await consumer.commit({tp: message.offset + 1})
+                        continue
                     if record_type == "ReferralIssued" and referral["to_agency_id"] == agency_id:
                         await _reply(producer, codec, referral, agency_id, decline, suggest, out)
                         answered += 1
