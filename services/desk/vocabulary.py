@@ -36,6 +36,18 @@ CHINESE = {
     "COUNTERFEIT": "假冒伪劣", "PRICE_FRAUD": "价格欺诈", "UNFAIR_TERMS": "不公平格式条款",
     "REFUSED_STATUTORY_RETURN": "拒不履行法定退货", "FOOD_SAFETY": "食品安全", "UNLICENSED_OPERATION": "无照经营",
     "PATTERN": "多起投诉",
+    # Why a complaint was not accepted (DOMAIN.md's reason codes).
+    "OUT_OF_REMIT": "不属于市场监管部门职责", "SHELF_LIFE_EXPIRED": "商品已过保质期",
+    "ALREADY_MEDIATED": "已由市场监管部门调解", "OTHER_MEDIATOR": "消费者协会或人民调解组织已调解或正在处理",
+    "COURT_ARBITRATION_OR_AGENCY": "法院、仲裁机构或其他行政机关已受理或处理", "OVER_ONE_YEAR": "知道权益受损超过一年",
+    "OVER_THREE_YEARS": "知道权益受损超过三年", "UNPROVABLE": "无法证实权益受到损害", "NOT_CONSUMPTION": "非生活消费",
+    "NO_CLEAR_RESPONDENT": "无明确被投诉人", "NO_SPECIFIC_REQUEST": "无具体投诉请求", "NO_FACTS": "无事实理由",
+    "OTHER_UNLAWFUL": "其他不符合法律法规规章的情形", "NOT_COMPETENT": "本机关不具有处理权限",
+    "PRIOR_HANDLING": "已由其他机构受理或处理", "FALSE_MATERIALS": "提供虚假材料",
+    "IMPERSONATION": "冒用他人名义", "IDENTITY_NOT_VERIFIED": "拒不配合核验真实身份",
+    "GROUND_FOUND_AFTER_ACCEPTANCE": "受理后发现不应受理的情形", "NO_AGREEMENT_POSSIBLE": "明确表示无法达成调解协议",
+    "APPRAISAL_DISAGREEMENT": "对鉴定机构或费用无法协商一致", "PARTY_DECEASED_OR_DISSOLVED": "当事人死亡或主体资格灭失",
+    "OTHER": "其他",
     "CASE_WORKER": "承办人", "SUPERVISOR": "主管", "REGULATOR": "监督机关", "AGENCY_SYSTEM": "机构系统",
 }
 

@@ -117,3 +117,25 @@ def test_a_complaint_page_is_titled_in_words_and_its_history_in_the_order_things
     history = re.search(r'<h2>办理记录</h2>(.*?)</section>', html, re.S).group(1)
     times = re.findall(r"<time>([^<]+)</time>", history)
     assert times and times == sorted(times)
+
+
+def test_every_ground_a_rulebook_names_has_its_chinese_name():
+    from services.desk.vocabulary import CHINESE
+    from services.routing import rulebook
+
+    grounds = {code for name in ("SAIC-62", "SAMR-20", "SAMR-121") for code in rulebook.named(name).grounds}
+    assert grounds and not grounds - set(CHINESE)
+
+
+@pytest.mark.parametrize("action", ["withdrawal", "escalation"])
+def test_an_act_that_cannot_be_undone_is_ticked_for_before_it_is_sent(desk, action):
+    from services.desk.console.forms import COMPLAINT_ACTIONS, body_of
+
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    page = client.get("/console/complaints/late").text
+    assert re.search(rf'id="action-{action}".*?<input type="checkbox" name="confirmed" required>', page, re.S)
+    response = client.post(f"/console/complaints/late/act/{action}", data={})
+    assert response.status_code == 422
+    assert re.search(r'data-field="confirmed">请先勾选确认', response.text)
+    body, errors = body_of(COMPLAINT_ACTIONS[action], {"confirmed": "on"})
+    assert not errors and "confirmed" not in body  # what the route takes, nothing more

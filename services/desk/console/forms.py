@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text, textarea, select, datetime, yuan, list, bool
+    kind: str = "text"  # text, textarea, select, datetime, yuan, list, bool, confirm (a box to tick, not sent)
     options: tuple[tuple[str, str], ...] = ()
     required: bool = True
 
@@ -66,10 +66,12 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
             JOINT_CONSENT)),
     Action("violation", "移交违法线索", "/complaints/{id}/violations",
            (Field("violation_type", "违法行为类型", "select", VIOLATIONS), Field("evidence", "证据与线索", "textarea"))),
-    Action("escalation", "报请上级管辖", "/complaints/{id}/jurisdiction/escalation"),
+    Action("escalation", "报请上级管辖", "/complaints/{id}/jurisdiction/escalation",
+           (Field("confirmed", "确认报请上级市场监管部门决定管辖(决定前本局不再办理)", "confirm"),)),
     Action("dispute", "移交/管辖争议", "/complaints/{id}/jurisdiction/dispute",
            (Field("with_agency_id", "另一方市场监管部门(如 AMR-310104)"),)),
-    Action("withdrawal", "投诉人撤回投诉", "/complaints/{id}/withdrawal", (JOINT_CONSENT,)),
+    Action("withdrawal", "投诉人撤回投诉", "/complaints/{id}/withdrawal",
+           (JOINT_CONSENT, Field("confirmed", "投诉人已明确撤回投诉(撤回后投诉终结,不能恢复)", "confirm"))),
 )}
 
 CASE_ACTIONS = {a.name: a for a in (
@@ -107,7 +109,11 @@ def body_of(action: Action, form: dict) -> tuple[dict, dict]:
         value = (form.get(f.name) or "").strip()
         if not value and not f.required:
             continue
-        if f.kind == "yuan":
+        if f.kind == "confirm":
+            # Said here, never sent: an act that cannot be undone is ticked for first.
+            if value != "on":
+                errors[f.name] = "请先勾选确认"
+        elif f.kind == "yuan":
             try:
                 body[f.name] = int((Decimal(value) * 100).to_integral_value())
             except InvalidOperation:
