@@ -139,3 +139,12 @@ def test_an_act_that_cannot_be_undone_is_ticked_for_before_it_is_sent(desk, acti
     assert re.search(r'data-field="confirmed">请先勾选确认', response.text)
     body, errors = body_of(COMPLAINT_ACTIONS[action], {"confirmed": "on"})
     assert not errors and "confirmed" not in body  # what the route takes, nothing more
+
+
+def test_a_mediators_page_says_who_consented_and_when_and_where_the_session_is(desk):
+    feed(desk, [desk.feed.message("ConsentRecorded", complaint_id="late", party="CONSUMER", agreed=True),
+                desk.feed.message("MediationScheduled", complaint_id="late", place="浦东新区市场监管局调解室",
+                                  mediators=["李明"])])
+    html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/complaints/late").text
+    assert "浦东新区市场监管局调解室" in re.search(r'id="next-session">([^<]*)<', html).group(1)
+    assert re.search(r'id="consents">([^<]*)<', html).group(1) == "消费者同意"
