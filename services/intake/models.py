@@ -13,7 +13,7 @@ a box left blank, and that is not a malformed code.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 
@@ -111,16 +111,6 @@ def _iso_date(value: object) -> date:
     raise ValueError("not a date: write it YYYY-MM-DD")
 
 
-def _not_after_today(value: date) -> date:
-    # The day something happened is not after today in China (a day of slack
-    # for a caller's clock); the services' clock, as every deadline uses it.
-    from services.bus.clock import Clock
-
-    if value > Clock.from_env().now().astimezone(timezone(timedelta(hours=8))).date() + timedelta(days=1):
-        raise ValueError("a date in the future: the day it happened, YYYY-MM-DD, is today or before")
-    return value
-
-
 def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -145,7 +135,6 @@ IdNumber = _string(_checked(ric, "resident identity number"),
 Adcode = _string(_adcode, {"pattern": "^[0-9]{6}$", "examples": ["310115"]})
 AgencyId = _string(_agency_id, {"pattern": f"^({'|'.join(AgencyKind)})-[0-9]{{6}}$", "examples": ["AMR-310115"]})
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
-PastDate = Annotated[IsoDate, AfterValidator(_not_after_today)]
 Text = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)]
 Fen = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]  # Avro long
 
@@ -180,7 +169,7 @@ class Platform(_Body):
 
 
 class Transaction(_Body):
-    date: optional(PastDate) = None
+    date: optional(IsoDate) = None
     place_adcode: optional(Adcode) = None
     amount_fen: Fen | None = None
     online: StrictBool
@@ -212,7 +201,7 @@ class _Filing(_Body):
     subject_area: SubjectArea
     purpose: Purpose = "UNKNOWN"
     facts: StrictStr | None = None
-    aware_date: optional(PastDate) = None
+    aware_date: optional(IsoDate) = None
     has_evidence: StrictBool
     goods_expiry_date: optional(IsoDate) = None
     prior_handling: Annotated[list[PriorHandling], _none_is(list)] = Field(default_factory=list)

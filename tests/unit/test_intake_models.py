@@ -311,17 +311,6 @@ def test_dates_that_are_not_dates_name_the_field(changes, field):
     assert failing_fields(complaint(**changes)) == [field]
 
 
-def test_what_happened_is_not_dated_in_the_future(monkeypatch):
-    monkeypatch.delenv("TOUSU_CLOCK_OFFSET_SECONDS", raising=False)
-    from datetime import datetime, timedelta, timezone
-
-    today = datetime.now(timezone(timedelta(hours=8))).date()
-    for field, path in (("aware_date", "aware_date"), ("transaction.date", "transaction.date")):
-        assert failing_fields(complaint(**{path: str(today + timedelta(days=30))})) == [field]
-        parse_submission(complaint(**{path: str(today)}))
-    parse_submission(complaint(goods_expiry_date=str(today + timedelta(days=300))))  # a shelf life ends when it ends
-
-
 def test_an_unknown_field_is_named_not_dropped():
     body = complaint(demand=["REFUND"])
     assert failing_fields(body) == ["demand"]
