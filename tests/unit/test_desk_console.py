@@ -148,3 +148,18 @@ def test_a_mediators_page_says_who_consented_and_when_and_where_the_session_is(d
     html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/complaints/late").text
     assert "浦东新区市场监管局调解室" in re.search(r'id="next-session">([^<]*)<', html).group(1)
     assert re.search(r'id="consents">([^<]*)<', html).group(1) == "消费者同意"
+
+
+def test_what_the_api_says_of_a_field_is_said_in_the_words_of_the_form():
+    import httpx
+
+    from services.desk.console.calls import problem
+
+    refused = problem(httpx.Response(422, json={
+        "detail": "Value error, a reason is required when the answer is DECLINED", "field": "reason",
+        "errors": [{"field": "session_at", "message": "Input should be a valid datetime or date, input is too short"},
+                   {"field": "mediators", "message": "List should have at least 1 item after validation, not 0"},
+                   {"field": "reason", "message": "Value error, a reason is required when the answer is DECLINED"}]}))
+    assert refused["fields"] == {"session_at": "请填写日期和时间", "mediators": "至少填写一项",
+                                 "reason": "a reason is required when the answer is DECLINED"}
+    assert refused["detail"] == "a reason is required when the answer is DECLINED"

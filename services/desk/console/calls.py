@@ -31,6 +31,26 @@ async def call(request: Request, method: str, path: str, token: str | None = Non
     return await clients[base].request(method, path, headers=headers, **kwargs)
 
 
+# What the API's validation says of a field, in the words a case worker reads:
+# (the start of the message, what the form says instead).
+_PLAIN = (
+    ("Field required", "必填"),
+    ("Input should be a valid datetime", "请填写日期和时间"),
+    ("Input should be a valid date", "请填写日期"),
+    ("List should have at least", "至少填写一项"),
+    ("String should have at least", "请填写"),
+    ("Input should be a valid integer", "请填写整数"),
+    ("Input should be", "请从选项中选择"),
+)
+
+
+def plain(message: str | None) -> str | None:
+    if not message:
+        return message
+    message = message.removeprefix("Value error, ")
+    return next((said for start, said in _PLAIN if message.startswith(start)), message)
+
+
 def problem(response: httpx.Response) -> dict | None:
     """The refusal in a response, or None when it succeeded."""
     if response.status_code < 400:
@@ -39,7 +59,7 @@ def problem(response: httpx.Response) -> dict | None:
         body = response.json()
     except ValueError:
         body = {"detail": response.text}
-    errors = {e.get("field"): e.get("message") for e in body.get("errors") or [] if e.get("field")}
+    errors = {e.get("field"): plain(e.get("message")) for e in body.get("errors") or [] if e.get("field")}
     if body.get("field") and body["field"] not in errors:
-        errors[body["field"]] = body.get("detail")
-    return {"status": response.status_code, "detail": body.get("detail") or body.get("title"), "fields": errors}
+        errors[body["field"]] = plain(body.get("detail"))
+    return {"status": response.status_code, "detail": plain(body.get("detail") or body.get("title")), "fields": errors}
