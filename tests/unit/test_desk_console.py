@@ -163,3 +163,13 @@ def test_what_the_api_says_of_a_field_is_said_in_the_words_of_the_form():
     assert refused["fields"] == {"session_at": "请填写日期和时间", "mediators": "至少填写一项",
                                  "reason": "a reason is required when the answer is DECLINED"}
     assert refused["detail"] == "a reason is required when the answer is DECLINED"
+
+
+def test_a_penalty_case_links_the_complaints_it_came_from(desk):
+    feed(desk, [desk.feed.message("PenaltyCaseOpened", complaint_id="late", case_id="PC-9", complaint_ids=["late"],
+                                  agency_id=PUDONG)])
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    html = client.get("/console/cases/PC-9").text
+    assert '<a href="/console/complaints/late">late</a>' in html and "立案期限" in html
+    feed(desk, [desk.feed.message("InvestigationStarted", case_id="PC-9", complaint_id="late")])
+    assert "立案期限" not in client.get("/console/cases/PC-9").text  # filed: that limit is past concern
