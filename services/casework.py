@@ -2,6 +2,7 @@
 `at` defaulting to now, and domain refusals as problem+json."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def _written_instant(value: object) -> object:
     # Lax pydantic would read 1700000000 as seconds since 1970: an instant is written.
-    if value is not None and not isinstance(value, (str, datetime)):
+    if value is not None and not isinstance(value, datetime) and not (
+            isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]", value)):
         raise ValueError("not an instant: write it ISO 8601 with its offset, e.g. 2026-03-02T09:30:00+08:00")
     return value
 

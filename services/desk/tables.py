@@ -41,6 +41,11 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS desk_referrals_to ON desk_referrals (to_agency_id, referred_at)",
 ]
 TABLES = ("desk_complaints", "desk_cases", "desk_referrals", "desk_history", "desk_position")
+# How rows are derived from the files (rows.py): a new number re-derives every
+# row at start, so rows projected by an earlier rule do not linger beside new
+# ones. 2: statuses by the status view's rule, LEAD, referrals closed by
+# routing's record of the answer.
+PROJECTION = 2
 
 
 class Database:
@@ -110,6 +115,9 @@ class DeskTables:
         with db.transaction():
             for statement in SCHEMA:
                 db.execute(statement)
+        rows = db.query("SELECT position FROM desk_position WHERE name = 'projection'")
+        if (rows[0]["position"] if rows else None) != PROJECTION:
+            self.rebuild()
 
     @property
     def position(self) -> int:
@@ -144,6 +152,7 @@ class DeskTables:
             with self.db.transaction():
                 for table in TABLES:
                     self.db.execute(f"DELETE FROM {table}")
+                self.db.upsert("desk_position", {"name": "projection", "position": PROJECTION}, ("name",))
         return self.refresh()
 
     def history(self, file: str) -> list[dict]:

@@ -157,7 +157,9 @@ def status_document(view: ComplaintStatus) -> dict:
     are shown in China time (+08:00), the clock the deadlines are counted on."""
     return {
         "complaint_id": view.complaint_id, "kind": view.kind, "status": view.status,
-        "agency_id": view.agency_id, "reason": view.reason, "explanation": view.explanation,
+        # A referral's reason is DOMAIN.md's code; views stored before it said so hold the subject area.
+        "agency_id": view.agency_id, "reason": "OUT_OF_REMIT" if view.status == "REFERRED" else view.reason,
+        "explanation": view.explanation,
         "grounds": list(getattr(view, "grounds", None) or []),
         "rulebook": getattr(view, "rulebook", None),
         "received_at": _china(view.received_at), "decided_at": _china(view.decided_at),

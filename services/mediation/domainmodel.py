@@ -98,12 +98,12 @@ class MediationCase(Aggregate):
         place = checks.text(place, "place")
         mediators = rules.names(mediators, "mediators")
         at = self._when(at)
-        if session_at < at:
-            raise InvalidField("session_at", "a session is scheduled ahead: session_at is before the scheduling (at)")
         self._require_live("schedule a session")
         self._require_not_suspended("schedule a session")
         self._require_consents("schedule a session")
         self._require_time_left("schedule a session", at)
+        if session_at < at:
+            raise InvalidField("session_at", "a session is scheduled ahead: session_at is before the scheduling (at)")
         due = self.mediation_due
         if due is not None and session_at > due:
             raise IllegalTransition(self.status, f"a session cannot be held after the time limit ({due.isoformat()})")

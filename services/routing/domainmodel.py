@@ -105,9 +105,9 @@ class Complaint(Aggregate):
                  by_agency: str | None = None, by_role: str | None = None) -> None:
         self.agency_id = to_agency_id
         self.needs_placement = False
-        if reason.startswith("DESIGNATED"):
-            self.dispute = None
+        # A superior's decision, whichever way it came, settles any dispute too.
         if reason == "ESCALATED" or reason.startswith("DESIGNATED") or reason == "TAKEN_OVER":
+            self.dispute = None
             self.escalation = None
 
     @event("EscalationRequested")

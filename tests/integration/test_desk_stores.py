@@ -86,3 +86,21 @@ def test_an_answer_filed_from_the_console_while_the_consumer_files_the_same_comp
         assert raced and {"consumer/fact", "console/c01/CA-110000/ReferralAcknowledged"} <= noted
     finally:
         desk.close()
+
+
+def test_rows_derived_by_an_earlier_rule_are_derived_again_at_start(store_env):
+    desk = open_desk(store_env)
+    f = Feed()
+    assert feed(desk, f.complaint("c1", PUDONG, START, seed=1) + [
+        f.message("PenaltyCaseOpened", complaint_id="c1", case_id="PC-1", complaint_ids=["c1"], agency_id=PUDONG)
+    ]).dead == 0
+    # As a desk of the rule before left them: a lead called OPENED, and no projection number.
+    with desk.tables.db.transaction():
+        desk.tables.db.execute("UPDATE desk_cases SET status = 'OPENED'")
+        desk.tables.db.execute("DELETE FROM desk_position WHERE name = 'projection'")
+    desk.close()
+    again = open_desk(store_env)
+    [lead] = queries.cases(again, Principal(PUDONG, "CASE_WORKER"), {}).items
+    assert lead["status"] == "LEAD"
+    assert len(queries.complaints(again, Principal(PUDONG, "CASE_WORKER"), {}).items) == 1
+    again.close()

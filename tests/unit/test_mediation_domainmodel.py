@@ -185,6 +185,9 @@ def test_a_session_is_scheduled_ahead_not_in_the_past():
     with pytest.raises(ValueError) as refused:
         case.schedule(ACCEPTED + DAY, "调解室", ["李明"], ACCEPTED + 2 * DAY)
     assert refused.value.field == "session_at" and case.sessions == []
+    # A case that has ended says so first, whatever the session's time.
+    case.terminate("SELF_SETTLED", ACCEPTED + 3 * DAY)
+    assert_refused(case, lambda c: c.schedule(ACCEPTED + DAY, "调解室", ["李明"], ACCEPTED + 4 * DAY), "TERMINATED")
 
 
 def test_rescheduling_keeps_the_history_of_sessions_and_mediators():

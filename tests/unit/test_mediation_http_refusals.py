@@ -84,6 +84,7 @@ def test_a_body_that_is_not_json_is_a_400(client):
     ({"party": "CONSUMER", "agreed": "yes"}, "agreed"),
     ({"party": "CONSUMER", "agreed": "true"}, "agreed"),
     ({"party": "CONSUMER", "agreed": True, "at": 1772415000}, "at"),
+    ({"party": "CONSUMER", "agreed": True, "at": "1772415000"}, "at"),
 ])
 def test_wrong_types_are_refused_as_intake_refuses_them(client, body, field):
     http, app = client

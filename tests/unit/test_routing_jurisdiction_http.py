@@ -93,3 +93,10 @@ def test_an_unknown_complaint_is_a_404_that_says_so(routing):
     missing = client.post("/complaints/TS-NOPE/violations", json={"violation_type": "COUNTERFEIT", "evidence": "x"},
                           headers={"Authorization": f"Bearer {token}"})
     assert missing.status_code == 404 and missing.json()["detail"].startswith("no complaint TS-NOPE is known")
+
+
+def test_a_superiors_take_over_settles_the_dispute_as_a_designation_does(routing):
+    assert post(routing, "dispute", HUANGPU, with_agency_id=HUANGPU).status_code == 200
+    assert post(routing, "escalation", PUDONG).status_code == 200
+    taken = post(routing, "escalation/decision", SHANGHAI, "SUPERVISOR", decision="TAKE_OVER")
+    assert taken.status_code == 200 and taken.json()["agency_id"] == SHANGHAI and taken.json()["dispute"] is None

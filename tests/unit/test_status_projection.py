@@ -33,3 +33,14 @@ def test_a_recused_mediator_leaves_the_next_session_the_parties_are_shown():
         assert shown["updated_at"] > before, "the change is dated"
     finally:
         app.close()
+
+
+def test_a_referral_stored_before_its_reason_was_a_code_reads_as_out_of_remit():
+    from datetime import datetime, timezone
+
+    from services.intake.application import status_document
+    from services.intake.domainmodel import ComplaintStatus
+
+    view = ComplaintStatus("TS-1", "COMPLAINT", datetime(2026, 3, 2, tzinfo=timezone.utc))
+    view.change("REFERRED", datetime(2026, 3, 3, tzinfo=timezone.utc), agency_id="CA-310000", reason="TELECOM")
+    assert status_document(view)["reason"] == "OUT_OF_REMIT"

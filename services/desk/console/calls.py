@@ -40,7 +40,8 @@ _PLAIN = (
     ("List should have at least", "至少填写一项"),
     ("String should have at least", "请填写"),
     ("Input should be a valid integer", "请填写整数"),
-    ("Input should be", "请从选项中选择"),
+    ("Input should be greater than or equal to 0", "请填写 0 或更大的数"),
+    ("Input should be '", "请从选项中选择"),
 )
 
 

@@ -216,7 +216,10 @@ def router(desk) -> APIRouter:
         from ..api import to_csv
 
         q = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
-        return to_csv(queries.complaints(desk, who, q, "deadline", None, None), "complaints")
+        try:
+            return to_csv(queries.complaints(desk, who, q, "deadline", None, None), "complaints")
+        except L.InvalidQuery as exc:
+            return Response(f"{exc.field}: {exc}", status_code=422, media_type="text/plain; charset=utf-8")
 
     return api
 
