@@ -20,6 +20,9 @@ CHINESE = {
     "IN_MEDIATION": "调解中", "AGREED": "调解成功", "TERMINATED": "终止调解", "CLOSED": "已办结",
     "LEAD": "待立案", "OPENED": "待立案", "INVESTIGATING": "调查中", "DECIDED": "已作出处罚决定", "DECLINED": "不予立案/已退回",
     "ISSUED": "待答复", "ACKNOWLEDGED": "已接收",
+    # A mediation case's and a penalty case's own states (a refusal's current_state).
+    "AWAITING_CONSENT": "待双方同意调解", "OPEN": "调解中", "SCHEDULED": "已安排调解", "IN_APPRAISAL": "鉴定中",
+    "SUSPENDED": "调解中止(回避申请待决定)", "FILED": "已立案",
     "GOODS_QUALITY": "商品质量", "SERVICE_CONTRACT": "服务合同", "FOOD": "食品", "PRICE": "价格",
     "ADVERTISING": "广告", "OTHER_MARKET": "其他市场监管事项", "ENVIRONMENT": "生态环境", "MEDICAL": "医疗卫生",
     "EDUCATION": "教育", "TRANSPORT": "交通运输", "HOUSING": "住房", "TOURISM": "文化旅游", "TELECOM": "电信",

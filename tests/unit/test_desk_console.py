@@ -188,3 +188,20 @@ def test_a_penalty_case_links_the_complaints_it_came_from(desk):
 def test_an_export_with_a_filter_that_cannot_be_read_is_refused_not_a_crash(desk):
     refused = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/export.csv?received_from=x")
     assert refused.status_code == 422 and "received_from" in refused.text
+
+
+def test_a_refusal_for_the_state_a_case_is_in_names_that_state_in_chinese():
+    import httpx
+
+    from services.desk.console.calls import problem
+    from services.desk.vocabulary import CHINESE
+    from services.enforcement import rules as enforcement
+    from services.mediation import rules as mediation
+
+    refused = problem(httpx.Response(409, json={
+        "detail": "cannot schedule a session before both parties agree to mediate", "current_state": "AWAITING_CONSENT"}))
+    assert refused["detail"].startswith("当前状态为「待双方同意调解」,不能办理此项")
+    states = {mediation.SUSPENDED, mediation.AWAITING_CONSENT, mediation.OPEN, mediation.SCHEDULED,
+              mediation.IN_APPRAISAL, mediation.AGREED, mediation.TERMINATED, enforcement.LEAD, enforcement.FILED,
+              enforcement.INVESTIGATING, enforcement.DECIDED, enforcement.CLOSED, enforcement.DECLINED}
+    assert not states - set(CHINESE)

@@ -11,6 +11,8 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 from fastapi import Request
 
+from ..vocabulary import zh
+
 # One client to the proxy per event loop: a client sets up TLS when made,
 # some 20 ms of CPU, which a page's every call to the API would pay again.
 _proxy_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -63,4 +65,8 @@ def problem(response: httpx.Response) -> dict | None:
     errors = {e.get("field"): plain(e.get("message")) for e in body.get("errors") or [] if e.get("field")}
     if body.get("field") and body["field"] not in errors:
         errors[body["field"]] = plain(body.get("detail"))
-    return {"status": response.status_code, "detail": plain(body.get("detail") or body.get("title")), "fields": errors}
+    detail = plain(body.get("detail") or body.get("title"))
+    if response.status_code == 409 and body.get("current_state"):
+        # Not ready for this: the state it is in, in Chinese, before the rule's own words.
+        detail = f"当前状态为「{zh(body['current_state'])}」,不能办理此项:{detail}"
+    return {"status": response.status_code, "detail": detail, "fields": errors}
