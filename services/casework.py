@@ -7,11 +7,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
+from typing import Annotated
 
 from fastapi import Header
 from starlette.concurrency import run_in_threadpool
-from typing import Annotated
-
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from services import auth

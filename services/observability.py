@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from services.bus.runtime import ServiceRunner
-from services.bus.correlation import ACCEPTABLE_ID, request_id
+from services.bus.correlation import request_id, request_id_for
 from services.metrics import EndOffsets, RunnerCollector, instrument
 
 log = logging.getLogger("tousu.http")
@@ -73,7 +72,7 @@ class RequestContext:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex
+        rid = request_id_for(given)
         token = request_id.set(rid)
         started, status = time.perf_counter(), 500
 

@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import time
-import uuid
 from dataclasses import dataclass
 
 import aiohttp
@@ -29,7 +28,7 @@ from starlette.routing import Route
 from services.bus.broker import EmbeddedBroker, create_topics
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services import launch
-from services.bus.correlation import ACCEPTABLE_ID
+from services.bus.correlation import request_id_for
 from services.desk import journal
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,9 @@ log = logging.getLogger(__name__)
 PAGES = ("/console", "/public", "/static", "/docs", "/redoc")
 STOP_SECONDS = 8.0
 # Not forwarded either way: they describe one connection, not the message.
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host",
+# Host is forwarded: the links a worker writes (a page's next, in its Link
+# header) then point at the address the caller used, not at the worker.
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "content-length", "proxy-authorization", "proxy-authenticate"}
 
 
@@ -330,10 +331,6 @@ class Up:
                                      "instance": request.url.path}, status_code=404,
                                     media_type="application/problem+json")
             headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-            if "host" in request.headers:
-                # The address the caller used, so the links a worker writes (a page's
-                # next, in its Link header) point at this address, not at the worker.
-                headers.append(("Host", request.headers["host"]))
             try:
                 answer = await self._forward(service, request.method, request.url.path,
                                              params=list(request.query_params.multi_items()), headers=headers,
@@ -385,7 +382,7 @@ class RequestIdOnEveryAnswer:
             return await self.app(scope, receive, send)
         headers = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = (given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex).encode()
+        rid = request_id_for(given).encode()
         scope = {**scope, "headers": [*headers, (b"x-request-id", rid)]}
 
         async def answer(message):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import uuid
 from typing import Iterable
 
 # The event attribute and the message header.
@@ -25,6 +26,11 @@ PERSON = "by_person"
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # An id from outside is kept only if it is short and plain: it goes into every log line.
 ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_for(given: str) -> str:
+    """The caller's X-Request-ID if acceptable, else a new one."""
+    return given if ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex
 # The person whose token the request being served carries, if it names one.
 person: contextvars.ContextVar[str | None] = contextvars.ContextVar("person", default=None)
 

@@ -67,7 +67,7 @@ def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | Non
     where.one_of("status", _case_statuses(q.get("status")), CASE_STATUSES + tuple(CASE_STATUS_ALIASES),
                  "status")
     if (is_open := L.flag(q.get("open"), "open")) is not None:
-        where.add(f"status {'' if is_open else 'NOT '}IN ('LEAD', 'OPENED', 'INVESTIGATING', 'DECIDED')")
+        where.add(f"status {'' if is_open else 'NOT '}IN ('LEAD', 'INVESTIGATING', 'DECIDED')")
     if q.get("respondent"):
         where.add("(respondent_name LIKE ? OR respondent_uscc = ?)", L.like(q["respondent"]), q["respondent"].upper())
     if q.get("complaint_id"):
@@ -80,12 +80,11 @@ def cases(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | Non
 
 
 def _case_statuses(text: str | None) -> str | None:
-    """A status filter with the old name taken for the new, and a lead matching
-    the rows that still carry the old one."""
+    """A status filter with the old name taken for the new (rows themselves are
+    derived again at start when their rule changes: tables.PROJECTION)."""
     if not text:
         return text
-    values = [CASE_STATUS_ALIASES.get(v.strip(), v.strip()) for v in text.split(",") if v.strip()]
-    return ",".join(values + [old for old, new in CASE_STATUS_ALIASES.items() if new in values])
+    return ",".join(CASE_STATUS_ALIASES.get(v.strip(), v.strip()) for v in text.split(",") if v.strip())
 
 
 def referrals(app, who: Principal, q: dict, sort=None, cursor=None, limit: int | None = 50) -> L.Page:

@@ -8,8 +8,7 @@ SUBJECT_AREAS = ("GOODS_QUALITY", "SERVICE_CONTRACT", "FOOD", "PRICE", "ADVERTIS
                  "ENVIRONMENT", "MEDICAL", "EDUCATION", "TRANSPORT", "HOUSING", "TOURISM", "TELECOM", "FINANCE",
                  "POSTAL")
 # A penalty case's status as enforcement names it (GET /cases/{id}); OPENED is
-# what the desk called a lead before, still taken in a filter and still in
-# rows projected then.
+# what the desk called a lead before, still taken in a filter (links of then).
 CASE_STATUSES = ("LEAD", "INVESTIGATING", "DECIDED", "CLOSED", "DECLINED")
 CASE_STATUS_ALIASES = {"OPENED": "LEAD"}
 REFERRAL_STATUSES = ("ISSUED", "ACKNOWLEDGED", "DECLINED")
@@ -18,7 +17,7 @@ CHINESE = {
     "COMPLAINT": "投诉", "REPORT": "举报", "CONSULTATION": "咨询",
     "RECEIVED": "已登记", "ACCEPTED": "已受理", "REJECTED": "不予受理", "REFERRED": "已移送", "TRANSFERRED": "已转办",
     "IN_MEDIATION": "调解中", "AGREED": "调解成功", "TERMINATED": "终止调解", "CLOSED": "已办结",
-    "LEAD": "待立案", "OPENED": "待立案", "INVESTIGATING": "调查中", "DECIDED": "已作出处罚决定", "DECLINED": "不予立案/已退回",
+    "LEAD": "待立案", "INVESTIGATING": "调查中", "DECIDED": "已作出处罚决定", "DECLINED": "不予立案/已退回",
     "ISSUED": "待答复", "ACKNOWLEDGED": "已接收",
     # A mediation case's and a penalty case's own states (a refusal's current_state).
     "AWAITING_CONSENT": "待双方同意调解", "OPEN": "调解中", "SCHEDULED": "已安排调解", "IN_APPRAISAL": "鉴定中",

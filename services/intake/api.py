@@ -124,9 +124,8 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                 try:
                     authorise(who, document["agency_id"] or request.record.get("receiving_agency_id") or "")
                     document = {**document, "record": request.record}
-                except Problem as refused:
-                    if refused.status != 403:
-                        raise
+                except Problem:  # 403: not this caller's to see
+                    pass
         except ComplaintNotFound:
             raise Problem(404, "Not found", f"no complaint {complaint_id}", field="complaint_id") from None
         return JSONResponse(json.loads(json.dumps(document, default=_iso, ensure_ascii=False)))

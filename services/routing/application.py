@@ -25,16 +25,6 @@ class ReplyRefused(ValueError):
     """A reply on referrals.replies that answers no referral waiting for it."""
 
 
-def unanswerable(complaint: Complaint, referral_id: str, agency_id: str) -> str:
-    referral = complaint.referrals.get(referral_id)
-    if referral is None:
-        return (f"no referral {referral_id} of complaint {complaint.complaint_id}: a reply quotes the referral_id "
-                "its inbox carried")
-    if referral["to_agency_id"] != agency_id:
-        return f"referral {referral_id} is addressed to {referral['to_agency_id']}, not {agency_id}"
-    return f"referral {referral_id} was answered already ({referral['status']})"
-
-
 class ComplaintNotFound(LookupError):
     pass
 
@@ -161,7 +151,7 @@ class Routing(ServiceApplication):
         if not self._answer(complaint, record["referral_id"], record["agency_id"], acknowledged, record.get("reason"),
                             record.get("suggested_agency_id"), self.clock.now(), by_role="AGENCY_SYSTEM"):
             # Nothing dropped silently: the reply becomes a dead letter saying why.
-            raise ReplyRefused(unanswerable(complaint, record["referral_id"], record["agency_id"]))
+            raise ReplyRefused(complaint.unanswerable(record["referral_id"], record["agency_id"]))
 
     def _answer(self, complaint: Complaint, referral_id: str, agency_id: str, acknowledged: bool,
                 reason: str | None, suggested: str | None, now: datetime, by_role: str | None = None) -> bool:

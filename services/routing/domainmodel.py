@@ -161,8 +161,7 @@ class Complaint(Aggregate):
         """False when the answer changes nothing (unknown referral, already
         answered). by_role: who at the agency answered, when the answer came
         over HTTP (the acting agency is then the answering one)."""
-        referral = self.referrals.get(referral_id)
-        if referral is None or referral["status"] not in ANSWERABLE or referral["to_agency_id"] != agency_id:
+        if self.unanswerable(referral_id, agency_id) is not None:
             return False
         by_agency = agency_id if by_role else None
         if acknowledged:
@@ -170,6 +169,18 @@ class Complaint(Aggregate):
         else:
             self._referral_declined(referral_id, agency_id, reason or "", at, by_agency=by_agency, by_role=by_role)
         return True
+
+    def unanswerable(self, referral_id: str, agency_id: str) -> str | None:
+        """Why this agency cannot answer this referral; None when it can."""
+        referral = self.referrals.get(referral_id)
+        if referral is None:
+            return (f"no referral {referral_id} of complaint {self.complaint_id}: a reply quotes the referral_id "
+                    "its inbox carried")
+        if referral["to_agency_id"] != agency_id:
+            return f"referral {referral_id} is addressed to {referral['to_agency_id']}, not {agency_id}"
+        if referral["status"] not in ANSWERABLE:
+            return f"referral {referral_id} was answered already ({referral['status']})"
+        return None
 
     def waiting_referral(self, agency_id: str) -> str | None:
         """The referral issued to the agency and not yet answered, if any."""

@@ -96,8 +96,7 @@ BY_STATUS = {
     "REFERRED": ("violation",),
     "CLOSED": ("violation",),
 }
-CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined"), "OPENED": ("investigation", "filing-declined"),
-                  "INVESTIGATING": ("decision", "closure"),
+CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined"), "INVESTIGATING": ("decision", "closure"),
                   "DECIDED": ("closure",)}
 
 
