@@ -12,6 +12,7 @@ import httpx
 from fastapi import Request
 
 from ..vocabulary import zh
+from . import refusals
 
 # One client to the proxy per event loop: a client sets up TLS when made,
 # some 20 ms of CPU, which a page's every call to the API would pay again.
@@ -66,7 +67,9 @@ def problem(response: httpx.Response) -> dict | None:
     if body.get("field") and body["field"] not in errors:
         errors[body["field"]] = plain(body.get("detail"))
     detail = plain(body.get("detail") or body.get("title"))
-    if response.status_code == 409 and body.get("current_state"):
-        # Not ready for this: the state it is in, in Chinese, before the rule's own words.
-        detail = f"当前状态为「{zh(body['current_state'])}」,不能办理此项:{detail}"
+    if response.status_code == 409:
+        detail = refusals.chinese(detail)
+        if body.get("current_state"):
+            # Not ready for this: the state it is in first, then the rule.
+            detail = f"当前状态为「{zh(body['current_state'])}」,不能办理此项:{detail}"
     return {"status": response.status_code, "detail": detail, "fields": errors}

@@ -1,0 +1,125 @@
+"""A case's refusal (a 409) in the words a case worker reads.
+
+The API says why a step is refused in English, for integrators; the console
+says it in Chinese. Each rule that can refuse a step has a line here: the
+shape of its English message and what the console says instead, with the
+names, ids and dates the message carries. A message with no line here is
+shown as the API gave it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..vocabulary import zh
+from .render import cst
+
+ACTIONS = {
+    # mediation
+    "record consent": "记录同意调解", "schedule a session": "安排调解", "recuse a mediator": "办理调解员回避",
+    "request a recusal": "申请回避", "decide a recusal request": "决定回避申请", "start an appraisal": "开始鉴定",
+    "complete an appraisal": "完成鉴定", "record an agreement": "记录调解协议", "terminate": "终止调解",
+    # penalty cases
+    "file the case": "立案", "decline filing": "决定不予立案", "start an investigation": "开始调查",
+    "decide": "作出处罚决定", "close the case": "结案", "extend the check": "延长核查期限",
+}
+
+WHY = {
+    "mediation has ended": "调解已结束",
+    "mediation is suspended until the bureau decides the recusal request": "回避申请待本机关决定,调解中止",
+    "only a lead not yet filed or declined can be filed": "只有尚未立案、也未决定不予立案的线索才能立案",
+    "only a lead not yet filed can be declined": "只有尚未立案的线索才能决定不予立案",
+    "the investigation has already begun": "调查已经开始",
+    "a decision follows the investigation": "处罚决定在调查之后作出",
+    "a case closes after its decision": "案件在作出处罚决定后才能结案",
+    "only a lead not yet filed or declined is being checked": "只有尚未立案、也未决定不予立案的线索处于核查期",
+}
+
+
+def _action(text: str) -> str:
+    return ACTIONS.get(text, text)
+
+
+def _when(text: str) -> str:
+    return cst(text) if re.fullmatch(r"\d{4}-\d\d-\d\d[T ][\d:.]+([+-]\d\d:\d\d|Z)?", text) else text
+
+
+def _names(text: str) -> str:
+    return "、".join(text.split(", "))
+
+
+Say = Callable[..., str]
+
+# (the English message's shape, what the console says): each group is passed on by name.
+SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), say) for shape, say in (
+    # Mediation and penalty cases
+    (r"cannot link complaint (?P<complaint>\S+): the case has ended",
+     lambda complaint: f"案件已结束,不能关联投诉 {complaint}"),
+    (r"cannot (?P<action>.+?): the time limit passed at (?P<due>\S+)",
+     lambda action, due: f"调解期限已于{_when(due)}届满,不能{_action(action)}"),
+    (r"cannot (?P<action>.+?) before both parties agree to mediate",
+     lambda action: f"双方都同意调解之前,不能{_action(action)}"),
+    (r"cannot (?P<action>.+?): (?P<why>.+)",
+     lambda action, why: f"{WHY.get(why, why)},不能{_action(action)}"),
+    (r"(?P<party>CONSUMER|RESPONDENT) has already agreed to mediate",
+     lambda party: f"{zh(party)}已经同意调解"),
+    (r"a session cannot be held after the time limit \((?P<due>\S+)\)",
+     lambda due: f"调解期限({_when(due)})届满之后不能安排调解"),
+    (r"(?P<names>.+) stepped aside from this case",
+     lambda names: f"{_names(names)}已在本案回避,不能再担任调解员"),
+    (r"(?P<mediator>.+) is not on the panel \((?P<panel>.*)\)",
+     lambda mediator, panel: f"{mediator}不在本案调解员之列(现为:{'无' if panel == 'empty' else _names(panel)})"),
+    (r"a recusal request is already waiting for the bureau's decision", lambda: "已有一项回避申请等待本机关决定"),
+    (r"no recusal request is waiting for a decision", lambda: "没有等待决定的回避申请"),
+    (r"an appraisal is already in progress", lambda: "已有鉴定正在进行"),
+    (r"no appraisal is in progress", lambda: "没有正在进行的鉴定"),
+    (r"the time limit is paused while an appraisal is in progress",
+     lambda: "鉴定期间调解期限暂停计算,不能以超过期限为由终止调解"),
+    (r"the time limit runs until (?P<due>\S+)",
+     lambda due: f"调解期限至{_when(due)}届满,届满前不能以超过期限为由终止调解"),
+    (r"mediation has not been terminated", lambda: "调解尚未终止"),
+    (r"the parties were already told", lambda: "已经告知双方当事人"),
+    # Penalty cases
+    (r"this lead has no check period to extend.*",
+     lambda: "此线索没有可延长的核查期限:只有依第20号令或第121号令在调解中发现的线索才有"),
+    (r"the check period was already extended.*", lambda: "核查期限已经延长过,规定只允许延长一次"),
+    (r"the check period ended at (?P<due>\S+?):.*",
+     lambda due: f"核查期限已于{_when(due)}届满:延长须在届满前批准"),
+    # Jurisdiction
+    (r"no referral of complaint (?P<complaint>\S+) is waiting for (?P<agency>\S+)'s answer",
+     lambda complaint, agency: f"投诉 {complaint} 没有等待 {agency} 答复的移送"),
+    (r"complaint (?P<complaint>\S+) already waits for (?P<agency>\S+)'s decision",
+     lambda complaint, agency: f"投诉 {complaint} 已在等待 {agency} 的决定"),
+    (r"complaint (?P<complaint>\S+) has no request waiting for a superior's decision",
+     lambda complaint: f"投诉 {complaint} 没有等待上级机关决定的请求"),
+    (r"complaint (?P<complaint>\S+) has no jurisdiction dispute to decide",
+     lambda complaint: f"投诉 {complaint} 没有待决定的管辖争议"),
+    (r"complaint (?P<complaint>\S+) is already (?P<state>\S+)",
+     lambda complaint, state: f"投诉 {complaint} 已经{zh(state)}"),
+    (r"a dispute between (?P<one>\S+) and (?P<other>\S+) is already before (?P<superior>\S+)",
+     lambda one, other, superior: f"{one} 与 {other} 之间的管辖争议已提请 {superior} 指定"),
+    (r"(?P<agency>\S+) has no superior bureau in the directory", lambda agency: f"机构目录中没有 {agency} 的上级机关"),
+    (r"(?P<agency>\S+) is not a bureau below (?P<superior>\S+)",
+     lambda agency, superior: f"{agency} 不是 {superior} 的下级机关"),
+    (r"(?P<upper>\S+) is not above (?P<lower>\S+)", lambda upper, lower: f"{upper} 不是 {lower} 的上级机关"),
+    (r"(?P<agency>\S+) is not another bureau in the directory",
+     lambda agency: f"{agency} 不是机构目录中的另一个市场监管部门"),
+    (r"(?P<one>\S+) and (?P<other>\S+) have no common superior bureau",
+     lambda one, other: f"{one} 与 {other} 没有共同的上级机关"),
+    (r"(?P<agency>\S+) is not a party to the dispute nor the superior deciding it",
+     lambda agency: f"{agency} 既不是争议一方,也不是指定管辖的上级机关"),
+))
+
+# A case's refusal names its state at the end; the console shows the state first.
+_STATE_SUFFIX = re.compile(r" \(the (penalty|mediation) case is [A-Z_]+\)$")
+
+
+def chinese(message: str | None) -> str | None:
+    """The refusal in Chinese, or the message as given when no rule here says it."""
+    if not message:
+        return message
+    message = _STATE_SUFFIX.sub("", message)
+    for shape, say in SAYINGS:
+        if said := shape.fullmatch(message):
+            return say(**said.groupdict())
+    return message
