@@ -73,7 +73,7 @@ def router(runner: ServiceRunner) -> APIRouter:
         if who.role != "SUPERVISOR":
             raise Problem(403, "Forbidden", "extending a lead's check period needs the approval of the bureau's "
                           "head: a SUPERVISOR token")
-        return await act(case_id, body, who, lambda c, at, kw: c.extend_check(body.approved_by, body.reason, at, **kw))
+        return await act(case_id, body, who, app.extend_check, body.approved_by, body.reason)
 
     @api.post("/decision")
     async def decision(case_id: str, body: Decision, who: Principal = Depends(principal)):

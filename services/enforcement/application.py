@@ -138,6 +138,11 @@ class Enforcement(ServiceApplication):
         return self.act(case_id, lambda c: c.decide(fine_fen, basis, at, no_penalty=no_penalty, by_agency=by_agency,
                                                     by_role=by_role))
 
+    def extend_check(self, case_id: str, approved_by: str, reason: str, at: datetime, *,
+                     by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:
+        return self.act(case_id, lambda c: c.extend_check(approved_by, reason, at, by_agency=by_agency,
+                                                          by_role=by_role))
+
     # Not `close`: that name is the Application's own, which closes the store.
     def close_case(self, case_id: str, outcome: str, at: datetime, *,
                    by_agency: str | None = None, by_role: str | None = None) -> PenaltyCase:

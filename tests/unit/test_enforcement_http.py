@@ -1,0 +1,52 @@
+"""A lead's check period extended over HTTP, as the bureau's head approves it
+(SAMR-20 art. 23, SAMR-121 art. 27): the route takes the approval, refuses a
+case worker's token and a second extension."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services import auth, casework
+from services.enforcement.application import Enforcement
+from services.http import build_app
+from tests import factories
+from tests.unit.test_enforcement_application import cases, feed, violation
+
+KEY = "unit-test-signing-key-thirty-two-bytes"
+WITHIN = "2026-03-05T02:00:00+00:00"  # before the example lead's check_due (2026-03-11, 24:00 in Beijing)
+
+
+@pytest.fixture
+def client(monkeypatch):
+    monkeypatch.setenv("TOUSU_SIGNING_KEY", KEY)
+    casework._key.cache_clear()
+    app = Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    feed(app, violation(1))
+    [lead] = cases(app, "COMPLAINT")
+    yield TestClient(build_app({"enforcement": factories.runner("enforcement", app)})), str(lead.id)
+    app.close()
+    casework._key.cache_clear()
+
+
+def as_(role: str) -> dict:
+    return {"Authorization": f"Bearer {auth.issue('AMR-310115', role, KEY.encode())}"}
+
+
+def test_the_head_extends_a_lead_check_once_by_fifteen_working_days(client):
+    http, case_id = client
+    before = http.get(f"/cases/{case_id}", headers=as_("CASE_WORKER")).json()
+    body = {"approved_by": "张局长", "reason": "需调取平台交易记录", "at": WITHIN}
+
+    refused = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("CASE_WORKER"))
+    assert refused.status_code == 403, refused.text
+
+    extended = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR"))
+    assert extended.status_code == 200, extended.text
+    case = extended.json()
+    assert case["check_extension"]["approved_by"] == "张局长"
+    # 11 March 2026 + 15 working days: 1 April, 24:00 in Beijing.
+    assert before["check_due"].startswith("2026-03-11T15:59:59")
+    assert case["check_due"].startswith("2026-04-01T15:59:59") and case["filing_due"] == case["check_due"]
+
+    again = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR"))
+    assert again.status_code == 409 and again.json()["current_state"] == "LEAD"
