@@ -219,6 +219,7 @@ def cmd_up(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    from services.bus.clock import Clock, stamp_events_with
     from services.failures import broker_unreachable, reachable
     from services.system import System
 
@@ -230,7 +231,9 @@ def cmd_worker(args) -> int:
         return 2
     print(f"{args.service} starting", flush=True)
     _fast_event_loops()
-    asyncio.run(_run_system(System([args.service]), args.host, args.port, args.fd))
+    clock = Clock.from_env()
+    stamp_events_with(clock)
+    asyncio.run(_run_system(System([args.service], clock=clock), args.host, args.port, args.fd))
     _exit_now(0)
     return 0
 
