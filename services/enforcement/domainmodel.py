@@ -46,9 +46,12 @@ class PenaltyCase(Aggregate):
                  # Keyword-only would suit these, but the library makes every
                  # keyword-only argument of a decorated __init__ required.
                  filing_days: int = rules.FILING_DAYS, conclusion_days: int = rules.CONCLUSION_DAYS,
-                 by_agency: str | None = None, by_role: str | None = None, check_due: datetime | None = None):
+                 by_agency: str | None = None, by_role: str | None = None, check_due: datetime | None = None,
+                 filing_unit: str = rules.DAYS):
         """`check_due`: a lead found in mediation under SAMR-20 or SAMR-121 must be
-        checked (filed or declined) by then, whatever `filing_days` says."""
+        checked (filed or declined) by then, whatever `filing_days` says.
+        `filing_unit`: what `filing_days` counts; calendar days for the leads
+        stored before the unit was (`rules.Limits` gives working days)."""
         self.origin = checks.one_of(origin, rules.ORIGINS, "origin")
         self.source_key = checks.text(source_key, "source_key")
         self.complaint_ids = rules.complaint_ids(complaint_ids)
@@ -58,6 +61,7 @@ class PenaltyCase(Aggregate):
         self.evidence = checks.optional_text(evidence, "evidence")
         self.received_at = checks.utc(received_at, "received_at")
         self.filing_days = rules.positive(filing_days, "filing_days")
+        self.filing_unit = rules.unit(filing_unit, "filing_unit")
         self.conclusion_days = rules.positive(conclusion_days, "conclusion_days")
         self.status = LEAD
         self.filed_at: datetime | None = None
@@ -160,7 +164,8 @@ class PenaltyCase(Aggregate):
 
     @property
     def filing_due(self) -> datetime:
-        return getattr(self, "check_due", None) or rules.due(self.received_at, self.filing_days)
+        return getattr(self, "check_due", None) or rules.due(self.received_at, self.filing_days,
+                                                             getattr(self, "filing_unit", rules.DAYS))
 
     @property
     def conclusion_due(self) -> datetime | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.checks import optional_text, text
+from services.contract.errors import InvalidField
 from services.routing import calendar
 from services.routing.rulebook import DAYS, WORKING_DAYS, Period
 
@@ -26,10 +27,14 @@ FINAL_STATES = (CLOSED, DECLINED)
 FILING = "FILING"
 CONCLUSION = "CONCLUSION"
 
-# Days counted as a legal period (Civil Code arts. 200-204): the day of the act
-# not counted, ending at 24:00 China time of the last day, a last day on a rest
-# day moved to the next working day (services/routing/calendar.py).
-FILING_DAYS = 15       # from the lead received to the decision whether to file
+# Periods counted as legal periods (Civil Code arts. 200-204): the day of the
+# act not counted, ending at 24:00 China time of the last day, a last day on a
+# rest day moved to the next working day (services/routing/calendar.py).
+# 市场监督管理行政处罚程序规定: a lead is checked and filing decided within 15
+# working days of its receipt (art. 18); a case filed is decided within 90
+# days (art. 64).
+FILING_DAYS = 15       # from the lead received to the decision whether to file ...
+FILING_UNIT = WORKING_DAYS  # ... in working days; leads opened before this was kept count calendar days
 CONCLUSION_DAYS = 90   # from filing to the decision on the case (penalty or no penalty)
 PATTERN_THRESHOLD = 5  # complaints against one operator about one kind of violation ...
 PATTERN_WINDOW_DAYS = 30  # ... within this many days make a lead
@@ -42,6 +47,7 @@ class Limits:
     case's deadline nor re-judges a past decision."""
 
     filing_days: int = FILING_DAYS
+    filing_unit: str = FILING_UNIT
     conclusion_days: int = CONCLUSION_DAYS
     pattern_threshold: int = PATTERN_THRESHOLD
     pattern_window_days: int = PATTERN_WINDOW_DAYS
@@ -49,18 +55,26 @@ class Limits:
     def __post_init__(self) -> None:
         for name in ("filing_days", "conclusion_days", "pattern_threshold", "pattern_window_days"):
             positive(getattr(self, name), name)
+        unit(self.filing_unit, "filing_unit")
 
     def case_limits(self) -> dict[str, int]:
         """Keyword arguments for opening a `PenaltyCase`."""
-        return {"filing_days": self.filing_days, "conclusion_days": self.conclusion_days}
+        return {"filing_days": self.filing_days, "filing_unit": self.filing_unit,
+                "conclusion_days": self.conclusion_days}
 
     def pattern_limits(self) -> dict[str, int]:
         """Keyword arguments for `PatternWatch.observe`."""
         return {"threshold": self.pattern_threshold, "window_days": self.pattern_window_days}
 
 
-def due(start: datetime, days: int) -> datetime:
-    return calendar.period_due(start, Period(days, DAYS, ""))[0]
+def due(start: datetime, days: int, in_unit: str = DAYS) -> datetime:
+    return calendar.period_due(start, Period(days, in_unit, ""))[0]
+
+
+def unit(value: str, field: str) -> str:
+    if value not in (DAYS, WORKING_DAYS):
+        raise InvalidField(field, f"{field} must be {DAYS} or {WORKING_DAYS}, not {value!r}")
+    return value
 
 
 # A lead found in mediation is checked within 15 working days, extended once by

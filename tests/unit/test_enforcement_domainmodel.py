@@ -1,5 +1,6 @@
 """The penalty case: its own id, every step of the procedure, every refusal,
 and the filing and conclusion time limits."""
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -100,10 +101,10 @@ def test_the_case_has_its_own_id_and_a_number_people_can_read():
 # -- opening -----------------------------------------------------------------------
 
 def test_a_lead_is_received_and_waits_for_filing():
-    case = lead(**BUREAU)
+    case = lead(**BUREAU, **Limits().case_limits())
     assert case.status == "LEAD" and not case.is_final
-    # 15 days after Friday 1 March 2024 is Saturday 16 March: the limit runs to Monday the 18th
-    assert case.filing_due == end_of_day(date(2024, 3, 18))
+    # 市场监督管理行政处罚程序规定 art. 18: 15 working days after Friday 1 March 2024, the 22nd.
+    assert case.filing_due == end_of_day(date(2024, 3, 22))
     assert case.conclusion_due is None
     [event] = case.collect_events()
     assert type(event).__qualname__ == "PenaltyCase.Opened"
@@ -111,8 +112,20 @@ def test_a_lead_is_received_and_waits_for_filing():
     assert (event.origin, event.complaint_ids, event.violation_type) == ("COMPLAINT", ["C-2024-0001"], "COUNTERFEIT")
 
 
+def test_a_lead_stored_before_its_unit_was_keeps_counting_calendar_days():
+    # 15 days after Friday 1 March 2024 is Saturday 16 March: the limit runs to Monday the 18th.
+    app = Application()
+    app.save(lead())
+    [stored] = app.recorder.select_events(lead().id)
+    state = json.loads(stored.state)
+    assert state.pop("filing_unit") == "DAYS"
+    stored = stored.__class__(**{**stored.__dict__, "state": json.dumps(state).encode()})
+    old = app.mapper.to_domain_event(stored).mutate(None)
+    assert old.filing_due == end_of_day(date(2024, 3, 18))
+
+
 def test_the_time_limits_come_from_the_rulebook():
-    case = lead(**Limits(filing_days=30, conclusion_days=60).case_limits())
+    case = lead(**Limits(filing_days=30, filing_unit="DAYS", conclusion_days=60).case_limits())
     assert case.filing_due == end_of_day(date(2024, 4, 1))  # 31 March, a Sunday
     case.file(RECEIVED + DAY)
     assert case.conclusion_due == end_of_day(date(2024, 5, 6))  # 1 May: Labour Day, off to the 5th
