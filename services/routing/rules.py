@@ -13,7 +13,8 @@ purchase, of the operator's location and of the third-party platform's location
 consumer's, not the act's. Among the competent bureaus, in order:
 
 1. the consumer's choice (preferred_agency_id), if competent: CONSUMER_CHOICE;
-   a choice that is not competent is not honoured;
+   a choice that is not competent is not honoured; under Orders 20 (art. 13)
+   and 121 (art. 14) a competent receiving bureau keeps it (step 2) instead;
 2. else the receiving bureau, if competent: FIRST_RECEIVED (首办责任);
 3. else a transfer (transfer_from = the receiving bureau) to the operator's
    location, failing that the act's or the platform's, with that basis.
@@ -144,6 +145,8 @@ def jurisdiction(complaint: dict, directory: Directory, rulebook: Rulebook | Non
     if not competent:
         return Jurisdiction(None, FIRST_RECEIVED)
     chosen = complaint.get("preferred_agency_id")
+    if receiving in competent and rulebook is not None and rulebook.first_received_over_choice:
+        return Jurisdiction(receiving, FIRST_RECEIVED)
     if chosen in competent:
         return Jurisdiction(chosen, CONSUMER_CHOICE, receiving if receiving != chosen else None)
     if receiving in competent:

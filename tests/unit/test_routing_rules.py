@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from services.routing import rules
 from services.agencies.directory import Directory, UnknownAgency
-from services.routing.rulebook import SAIC_ORDER_62, UnknownRulebook, rulebook_for
+from services.routing.rulebook import RULEBOOKS, SAIC_ORDER_62, UnknownRulebook, rulebook_for
 from services.routing.rules import (
     ACTIVITY_LOCATION, CONSUMER_CHOICE, FIRST_RECEIVED, OPERATOR_LOCATION, PLATFORM_LOCATION, Jurisdiction,
 )
@@ -94,6 +94,19 @@ def placed(respondent, place=None, receiving=None, preferred=None, online=False,
 ])
 def test_jurisdiction(d, record, expected):
     assert rules.jurisdiction(record, d) == Jurisdiction(*expected)
+
+
+@pytest.mark.parametrize("name", ["SAMR-20", "SAMR-121"])
+def test_under_orders_20_and_121_a_competent_receiving_bureau_keeps_what_the_consumer_prefers_elsewhere(d, name):
+    # Order 20 art. 13, Order 121 art. 14: of two competent bureaus, the first to receive handles it.
+    book = RULEBOOKS[name]
+    record = placed("440106", "440106", receiving="AMR-440106", preferred="AMR-330106", online=True,
+                    platform="330106")
+    assert rules.jurisdiction(record, d, book) == Jurisdiction("AMR-440106", FIRST_RECEIVED, None)
+    assert rules.jurisdiction(record, d, SAIC_ORDER_62) == Jurisdiction("AMR-330106", CONSUMER_CHOICE, "AMR-440106")
+    # A unified receiving unit above the counties passes it to the one the consumer chose.
+    upper = placed("440106", "440106", receiving="AMR-440100", preferred="AMR-330106", online=True, platform="330106")
+    assert rules.jurisdiction(upper, d, book) == Jurisdiction("AMR-330106", CONSUMER_CHOICE, "AMR-440100")
 
 
 def test_jurisdiction_of_a_record_without_transaction_or_respondent(d):
