@@ -190,6 +190,53 @@ def record_broker(address: str):
     return path
 
 
+UP_LOCK = "up.lock"
+
+
+class DataDirInUse(RuntimeError):
+    def __init__(self, folder, pid: str):
+        super().__init__(f"a `tousu up` (pid {pid or '?'}) already runs with the data directory {folder}")
+        self.folder, self.pid = folder, pid
+
+
+def hold_data_dir():
+    """The data directory for this `tousu up` alone, for as long as the
+    returned file stays open: a second one would run a second set of services
+    on the same SQLite stores and replace the first one's broker address.
+    Raises DataDirInUse. The lock is the kernel's, so a `tousu up` killed
+    with -9 leaves nothing to clean up."""
+    import fcntl
+
+    from services.bus.settings import data_dir
+
+    path = data_dir() / UP_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip()
+        handle.close()
+        raise DataDirInUse(path.parent, pid) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def refuse_beside_up(command: str) -> str | None:
+    """Why `command`, which replaces a store in the data directory, must not
+    run now: a `tousu up` on that directory whose services write to it."""
+    try:
+        hold_data_dir().close()
+    except DataDirInUse as busy:
+        return (f"{command}: {busy}, whose services keep writing to the store this would replace: "
+                "stop it (Ctrl-C) first, or run this beside a service stopped on its own")
+    return None
+
+
 def recorded_broker():
     """(address, file) that a running `tousu up` recorded in the data directory, or None."""
     from services.bus.settings import data_dir
@@ -210,6 +257,12 @@ def cmd_up(args) -> int:
         print(f"tousu up: no Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={stale} (left over "
               "from an earlier `tousu up`?): run `unset KAFKA_BOOTSTRAP_SERVERS` and `tousu up` starts "
               "its own broker, or start the broker at that address", file=sys.stderr)
+        return 2
+    try:
+        held = hold_data_dir()  # noqa: F841 (held until the process ends)
+    except DataDirInUse as busy:
+        print(f"tousu up: {busy}: stop it first, or give this one another folder (TOUSU_DATA_DIR)",
+              file=sys.stderr)
         return 2
     _fast_event_loops()
     asyncio.run(up.run(args.host, args.port, args.log_level))

@@ -74,7 +74,17 @@ def rebuild(bootstrap_servers: str, env=os.environ) -> int:
     return count
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from services.commands import refuse_beside_up
+
+    argparse.ArgumentParser(prog="python -m services.desk.rebuild", description=__doc__.split("\n\n")[0],
+                            epilog="Reads the topics at KAFKA_BOOTSTRAP_SERVERS; the store is the one "
+                                   "TOUSU_DATA_DIR (or PostgreSQL's settings) names.").parse_args(argv)
+    if refused := refuse_beside_up("the desk's rebuild"):
+        print(refused, file=sys.stderr)
+        return 2
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         print("the desk's rebuild reads the topics at KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
         return 2

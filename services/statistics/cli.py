@@ -45,6 +45,11 @@ def cmd_stats(args) -> int:
         print(f"tousu stats: --chart {args.chart}: {problem}", file=sys.stderr)
         return 2
     if args.rebuild:
+        from services.commands import refuse_beside_up
+
+        if refused := refuse_beside_up("tousu stats --rebuild"):
+            print(refused, file=sys.stderr)
+            return 2
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
             print("tousu stats --rebuild reads the topics: set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)

@@ -159,6 +159,18 @@ def test_tousu_up_started_again_restores_its_topics_and_the_chain_verifies_and_k
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert "audit chain intact" in verify.stdout
 
+        # A second `tousu up` on the same data directory is refused, and leaves the first one's broker address.
+        cli_env.pop("KAFKA_BOOTSTRAP_SERVERS")
+        second = subprocess.run([sys.executable, "-m", "services.cli", "up", "--port", str(free_port())],
+                                env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and f"(pid {up.pid}) already runs with the data directory" in second.stderr
+        rebuild = subprocess.run([sys.executable, "-m", "services.cli", "stats", "--rebuild"], env=cli_env,
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert rebuild.returncode == 2 and "stop it (Ctrl-C) first" in rebuild.stderr
+        tail = subprocess.run([sys.executable, "-m", "services.cli", "tail", "complaints.decisions", "-n", "1"],
+                              env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert tail.returncode == 0 and "ComplaintAccepted" in tail.stdout, tail.stderr
+
         # Killed outright, it cannot stop them: its workers and broker end with it all the same.
         left = children(up.pid)
         assert len(left) >= 6, left  # the broker and a worker per service
