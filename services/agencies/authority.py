@@ -44,6 +44,14 @@ def may_act(actor: Actor, agency_id: str, is_superior: Callable[[str, str], bool
     raise Forbidden(f"{actor.agency_id} is not the handling agency {agency_id} nor above it")
 
 
+def may_hand_over_in_bulk(actor: Actor) -> None:
+    """A batch of requests comes from a system handing them over (AGENCY_SYSTEM)
+    or a bureau's staff; a regulator changes nothing."""
+    if actor.role not in ("AGENCY_SYSTEM", "CASE_WORKER", "SUPERVISOR"):
+        raise Forbidden(f"role {actor.role} cannot hand over requests; a token of the handing-over system "
+                        "(AGENCY_SYSTEM) or of a bureau's staff (CASE_WORKER, SUPERVISOR) is needed")
+
+
 def may_answer_referral(actor: Actor, addressees: set[str]) -> None:
     """An agency answers referrals addressed to it: its system or its case
     workers, never another agency and never a regulator."""

@@ -11,7 +11,8 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from services.bus.runtime import ServiceRunner
-from services.casework import authorise, principal
+from services.agencies.authority import may_hand_over_in_bulk
+from services.casework import authorise, permitted, principal
 from services.http import Problem
 
 from . import bulk, problems, submission
@@ -92,10 +93,12 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                                "content": {"application/json": {"schema": bulk.RESPONSE_SCHEMA}}},
                          400: {"description": "No line, or a JSON array instead of lines"},
                          401: {"description": "No valid bearer token"},
+                         403: {"description": "A regulator's token: it changes nothing"},
                          413: {"description": f"Over {bulk.MAX_LINES} lines or {bulk.MAX_BYTES} bytes"}})
     async def submit_bulk(request: Request, idempotency_key: str | None = Header(default=None),
                           authorization: str | None = Header(default=None)):
         who = await principal(authorization)
+        permitted(may_hand_over_in_bulk, who)
         raw = await _body(request, bulk.MAX_BYTES)
         lines = await asyncio.get_running_loop().run_in_executor(None, bulk.read, raw, idempotency_key)
         good = [line for line in lines if line.submission is not None]

@@ -55,7 +55,7 @@ class Line:
 def read(body: bytes, header_key: str | None) -> list[Line]:
     """Every non-blank line, parsed and validated (CPU work: run it off the
     event loop). Raises Problem when the body as a whole cannot be taken."""
-    if body.lstrip()[:1] == b"[":
+    if body.lstrip()[:1] == b"[" and _is_array(body):
         raise Problem(400, "Not NDJSON", "the body is a JSON array; send one JSON request per line "
                       "(application/x-ndjson)")
     raw_lines = body.split(b"\n")
@@ -66,6 +66,15 @@ def read(body: bytes, header_key: str | None) -> list[Line]:
         raise Problem(413, "Too many requests in one call", f"the body holds {len(numbered)} requests; at most "
                       f"{MAX_LINES} are taken in one call: split the batch", limit=MAX_LINES)
     return [_line(number, raw, header_key) for number, raw in numbered]
+
+
+def _is_array(body: bytes) -> bool:
+    """The whole body one JSON array (a common mistake, answered as such);
+    a first line that is an array is only that line's problem."""
+    try:
+        return isinstance(json.loads(body), list)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
 
 
 def _line(number: int, raw: bytes, header_key: str | None) -> Line:

@@ -160,13 +160,23 @@ def test_a_bulk_that_cannot_be_taken_is_refused_whole_and_nothing_is_stored(inta
     assert intake.post_bulk(b"\n \n").status_code == 400
     anonymous = intake.bulk([marked(0)], token=False)
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    intake.token = auth.issue("AMR-310000", "REGULATOR", KEY.encode())
+    regulator = intake.bulk([marked(0)])
+    assert regulator.status_code == 403 and "REGULATOR" in regulator.json()["detail"]
     assert intake.received() == []
 
     # One line over what `POST /complaints` takes is refused alone.
+    intake.token = auth.issue("AMR-310115", "AGENCY_SYSTEM", KEY.encode())
     huge = dict(marked(1), facts="很" * (api.MAX_BODY // 3 + 1))
     results = intake.bulk([marked(2), huge]).json()["results"]
     assert [result["status"] for result in results] == [202, 413]
     assert results[1]["type"] == too_big.json()["type"]
+
+
+def test_a_first_line_that_is_an_array_is_that_line_s_problem_alone(intake):
+    results = intake.post_bulk(b"[1]\n" + json.dumps(marked(1)).encode()).json()["results"]
+    assert [result["status"] for result in results] == [422, 202]
+    assert intake.received() == [results[1]["complaint_id"]]
 
 
 @pytest.mark.parametrize("store_env", ["sqlite"], indirect=True)
