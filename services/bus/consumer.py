@@ -137,7 +137,11 @@ class BatchProcessor:
         for index in range(start, len(items)):
             item = items[index]
             if item.decoded is None:
-                taken.dead += self._add_dead_letter(uow, item.message, item.error)
+                added = self._add_dead_letter(uow, item.message, item.error)
+                if added:
+                    log.warning("dead-lettering undecodable input at %s/%s offset %s: %s", item.message.topic,
+                                item.message.partition, item.message.offset, item.error)
+                taken.dead += added
             elif item.event_id and item.event_id in seen:
                 taken.skipped += 1
             else:

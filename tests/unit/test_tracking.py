@@ -1,4 +1,6 @@
 """Exactly-once effects: the batch processor against an in-memory store."""
+import logging
+
 import pytest
 from eventsourcing.domain import Aggregate, event
 
@@ -153,13 +155,17 @@ def test_older_positions_after_a_newer_one_are_skipped(app):
     assert counts(app, "x") == 2
 
 
-def test_undecodable_bytes_become_dead_letters_and_the_rest_goes_on(app):
+def test_undecodable_bytes_become_dead_letters_and_the_rest_goes_on(app, caplog):
     processor = BatchProcessor(app, handle, default_codec())
     garbage = Inbound("complaints.received", 0, 2, None, b"\x00not avro at all", {})
-    result = processor.process([message("g1", 1), garbage, message("g2", 3)])
+    with caplog.at_level(logging.WARNING, "services.bus.consumer"):
+        result = processor.process([message("g1", 1), garbage, message("g2", 3)])
     assert (result.handled, result.dead) == (2, 1)
     letter = app.repository.get(DeadLetter.create_id("complaints.received", 0, 2, "AG5vdCBhdnJvIGF0IGFsbA=="))
     assert "marker" in letter.error
+    # The operator's log says so, where and why, once.
+    [said] = [r.getMessage() for r in caplog.records if "dead-lettering" in r.getMessage()]
+    assert "complaints.received/0 offset 2" in said and "marker" in said
     assert processor.process([garbage]).dead == 0  # the same message again: one dead letter only
 
 
