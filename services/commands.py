@@ -562,14 +562,25 @@ def _audit_sign(args) -> int:
     return 0
 
 
+def _checkpoint_usage(args) -> str | None:
+    """What keeps the checkpoints from being checked at all: a usage error
+    (exit 2), said before the chain is read, never a verdict on the chain."""
+    from pathlib import Path
+
+    if not args.public_key:
+        return "--checkpoint needs --public-key, the key the checkpoints were signed with"
+    for flag, path in (("--checkpoint", args.checkpoint), ("--public-key", args.public_key)):
+        if not Path(path).is_file():
+            return f"{flag} {path}: no such file"
+    return None
+
+
 def _checked_checkpoints(args, chains) -> list[str]:
     """Problems with the signed checkpoints given to verify, if any."""
     from pathlib import Path
 
     from services.bus.signing import SigningError, verified
 
-    if not args.public_key:
-        return ["--checkpoint needs --public-key, the key the checkpoints were signed with"]
     problems = []
     try:
         lines = [line for line in Path(args.checkpoint).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -601,6 +612,9 @@ def _audit_verify(args) -> int:
     from services.bus.reader import read_all_sync
 
     codec = default_codec()
+    if args.checkpoint and (usage := _checkpoint_usage(args)):
+        print(f"tousu audit: {usage}", file=sys.stderr)
+        return 2
 
     def read_and_verify():
         verdict = verify(codec.decode(m.value)[1] for m in read_all_sync(bus_settings().bootstrap_servers, "audit.log"))

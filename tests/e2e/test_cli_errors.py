@@ -66,6 +66,11 @@ CASES = (
         ("port in use: up", ["up", "--port", "{held}"], {}, "cannot listen on 127.0.0.1:{held} (in use)"),
         ("unknown host: up", ["up", "--host", "nosuchhost.invalid", "--port", "{port}"], {},
          "cannot listen on nosuchhost.invalid"),
+        ("checkpoint without its key: audit verify", ["audit", "verify", "--checkpoint", str(ROOT / "README.md")],
+         {"KAFKA_BOOTSTRAP_SERVERS": STOPPED}, "--checkpoint needs --public-key"),
+        ("missing checkpoint file: audit verify", ["audit", "verify", "--checkpoint", "heads.jsonl",
+                                                   "--public-key", str(ROOT / "README.md")],
+         {"KAFKA_BOOTSTRAP_SERVERS": STOPPED}, "--checkpoint heads.jsonl: no such file"),
         ("stopped database: stats", ["stats"], {"PERSISTENCE_MODULE": "eventsourcing.postgres",
                                                  "POSTGRES_PORT": STOPPED.split(":")[1]}, "PostgreSQL at"),
         ("stopped database: republish", ["republish", "routing"],
@@ -91,9 +96,10 @@ def run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("cli")
+    # A folder each: `tousu up` holds its data directory, and the cases run at once.
+    folders = [tmp_path_factory.mktemp("cli") for _ in CASES]
     with ThreadPoolExecutor(4) as pool:
-        done = list(pool.map(lambda case: run(case[1], case[2], cwd), CASES))
+        done = list(pool.map(lambda case, cwd: run(case[1], case[2], cwd), CASES, folders))
     return {case[0]: result for case, result in zip(CASES, done)}
 
 
@@ -106,3 +112,9 @@ def test_a_failing_command_says_why_in_one_line(results, name, args, env, cause)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith((f"tousu {args[0]}: ", "tousu: ")), lines[0]
     assert cause.replace("{held}", str(HELD.getsockname()[1])) in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("name", ["checkpoint without its key: audit verify", "missing checkpoint file: audit verify"])
+def test_a_usage_error_of_audit_verify_is_not_a_verdict_on_the_chain(results, name):
+    # Exit 1 says the chain was altered: a regulator's script must not read a mistyped flag as that.
+    assert results[name].returncode == 2 and "intact" not in results[name].stdout
