@@ -157,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     level = args.log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         parser.error(f"--log-level (or TOUSU_LOG_LEVEL) {args.log_level!r}: one of DEBUG, INFO, WARNING, ERROR")
-    from services.logs import configure
+    from services.logs import configure, log_format
 
+    try:
+        log_format()
+    except ValueError as exc:
+        parser.error(str(exc))
     configure(level, json_lines=args.command in LONG_RUNNING,
               service=args.service if args.command == "worker" else None)
     if args.command not in LONG_RUNNING and level != "DEBUG":

@@ -16,11 +16,12 @@ TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class TextFormatter(logging.Formatter):
-    """Plain lines, ending with the request id when the line was written on a
-    request's behalf, as the JSON lines carry it."""
+    """Plain lines, naming the service that wrote them (the services of `tousu
+    up` share one terminal) and ending with the request id when the line was
+    written on a request's behalf, as the JSON lines carry both."""
 
-    def __init__(self):
-        super().__init__(TEXT)
+    def __init__(self, service: str | None = None):
+        super().__init__(TEXT.replace("%(name)s", f"{service} %(name)s") if service else TEXT)
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # before any traceback
         line = super().formatMessage(record)
@@ -58,13 +59,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+FORMATS = ("json", "text")
+
+
+def log_format() -> str:
+    """TOUSU_LOG_FORMAT, checked: a misspelt value stops the command rather
+    than being read as one or the other."""
+    value = os.environ.get("TOUSU_LOG_FORMAT", "json").lower()
+    if value not in FORMATS:
+        raise ValueError(f"TOUSU_LOG_FORMAT={os.environ['TOUSU_LOG_FORMAT']!r}: one of {', '.join(FORMATS)}")
+    return value
+
+
 def configure(level: str, json_lines: bool, service: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if json_lines and os.environ.get("TOUSU_LOG_FORMAT", "json").lower() != "text":
+    if json_lines and log_format() == "json":
         handler.setFormatter(JsonFormatter(service))
     else:
-        handler.setFormatter(TextFormatter())
+        handler.setFormatter(TextFormatter(service))
     handler.set_name("tousu")
     root = logging.getLogger()
     # Ours replaced (main() may run twice in one process); anyone else's kept.

@@ -55,6 +55,8 @@ def test_a_plain_log_line_carries_the_request_id_too_before_any_traceback():
     plain = logging.LogRecord("tousu", logging.INFO, __file__, 1, "started", (), None)
     RequestIdFilter().filter(plain)
     assert TextFormatter().format(plain).endswith("INFO tousu: started")
+    # A service's lines say which one wrote them: under `tousu up` six share a terminal.
+    assert TextFormatter("routing").format(plain).endswith("INFO routing tousu: started")
 
 
 @pytest.mark.parametrize("argv, complaint", [
