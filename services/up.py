@@ -19,13 +19,14 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
+from aiokafka.errors import KafkaError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.bus.broker import EmbeddedBroker, create_topics
+from services.bus.broker import BrokerError, EmbeddedBroker, create_topics
 from services.bus.settings import EMBEDDED_SESSION_TIMEOUT_S, store_settings
 from services import launch
 from services.bus.correlation import request_id_for
@@ -235,15 +236,30 @@ class Up:
         raise SystemExit(f"tousu up: the {worker.name} worker did not answer within {timeout:.0f}s")
 
     async def supervise(self) -> None:
-        """A worker that dies is started again, as compose's restart policy does."""
+        """A worker that dies is started again, as compose's restart policy does;
+        so is the embedded broker, on its own port, where the workers find it."""
         while not self.stopping:
             await asyncio.sleep(1)
+            if self.broker and not self.broker.alive() and not self.stopping:
+                await self._restart_broker()
             for worker in self.workers:
                 if not worker.alive() and not self.stopping:
                     worker.restarts += 1
                     log.warning("the %s worker exited with %s; starting it again", worker.name,
                                 worker.process.returncode)
                     worker.start()
+
+    async def _restart_broker(self) -> None:
+        """Its topics were in its memory: the relays see the broker lost its data
+        and publish their history again, as after any broker loss."""
+        code = self.broker.process.returncode if self.broker.process else None
+        log.warning("the embedded broker exited with %s; starting it again on %s (its topics were in memory: "
+                    "the services publish their history again)", code, self.broker.bootstrap_servers)
+        try:
+            await asyncio.to_thread(self.broker.start)
+            await create_topics(self.broker.bootstrap_servers)
+        except (BrokerError, KafkaError, OSError) as exc:
+            log.error("the embedded broker could not be started again (%s); trying again in a second", exc)
 
     async def stop(self) -> None:
         self.stopping = True

@@ -66,6 +66,9 @@ class EmbeddedBroker:
         self.stop()
         raise BrokerError(f"embedded broker did not answer on port {self.port} within {timeout}s")
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -13,7 +13,7 @@ import pytest
 
 from services.bus.broker import free_port
 from tests import factories
-from tests.harness import HTTP, wait_until
+from tests.harness import HTTP, distinct_events, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,19 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
                                                         timeout=30)).status_code == 202 and answer, 30,
                            interval=0.5, message="a complaint accepted by the restarted intake")
         assert again.json()["complaint_id"] != cid
+
+        # So is the embedded broker, on its port: the services put their history back on it.
+        broker = "".join(banner).split("broker: ")[1].split()[0]
+        [tansu] = [pid for pid in children(up.pid) if alive(pid) and
+                   Path(f"/proc/{pid}/comm").read_text().startswith("tansu")]
+        os.kill(tansu, signal.SIGKILL)
+        later = wait_until(lambda: (answer := HTTP.post(f"{url}/complaints", json=factories.complaint(3),
+                                                        timeout=30)).status_code == 202 and answer, 30,
+                           interval=0.5, message="a complaint taken after the broker died").json()["complaint_id"]
+        wait_until(lambda: HTTP.get(f"{url}/complaints/{later}", timeout=10).json()["status"] == "IN_MEDIATION",
+                   90, interval=0.5, message="decided on the broker started again")
+        wait_until(lambda: {cid, later} <= set(distinct_events(broker, "complaints.decisions")), 60, interval=1,
+                   message="the first decision published again")
         descendants = children(up.pid)
 
         started = time.monotonic()
@@ -88,6 +101,7 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
         assert up.returncode == 0, out
         assert out.strip().endswith("tousu stopped."), out
         assert "Traceback" not in out, out
+        assert "the embedded broker exited with -9; starting it again" in out, out[-3000:]
         assert time.monotonic() - started < 30
         # The broker, and the fork server its workers came from, end with it.
         wait_until(lambda: not [pid for pid in descendants if alive(pid)], 10, message="tousu up's children to end")
