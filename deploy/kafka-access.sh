@@ -49,25 +49,25 @@ user AMR-310000 "${KAFKA_PASSWORD_AMR_310000:?KAFKA_PASSWORD_AMR_310000 is not s
 user cca "${KAFKA_PASSWORD_CCA:?KAFKA_PASSWORD_CCA is not set}"
 
 allow intake Read group literal tousu-intake
-allow intake Read topic literal complaints.decisions enforcement.cases mediation.events
+allow intake Read topic literal audit.log complaints.decisions deadletter enforcement.cases mediation.events
 allow intake Write topic literal audit.log complaints.received deadletter
 allow routing Create topic prefixed referrals.
 allow routing Read group literal tousu-routing
-allow routing Read topic literal complaints.received referrals.replies
+allow routing Read topic literal audit.log complaints.received deadletter public.complaints referrals.replies violations.found
 allow routing Write topic literal audit.log complaints.decisions deadletter public.complaints violations.found
 allow routing Write topic prefixed referrals.
 deny routing Write topic literal referrals.replies
 allow mediation Read group literal tousu-mediation
-allow mediation Read topic literal complaints.decisions
+allow mediation Read topic literal audit.log complaints.decisions deadletter public.complaints violations.found
 allow mediation Write topic literal audit.log deadletter mediation.events public.complaints violations.found
 allow enforcement Read group literal tousu-enforcement
-allow enforcement Read topic literal complaints.received violations.found
+allow enforcement Read topic literal audit.log complaints.received deadletter violations.found
 allow enforcement Write topic literal audit.log deadletter enforcement.cases
 allow statistics Read group literal tousu-statistics
-allow statistics Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events
+allow statistics Read topic literal complaints.decisions complaints.received deadletter enforcement.cases mediation.events
 allow statistics Write topic literal deadletter
 allow desk Read group literal tousu-desk
-allow desk Read topic literal complaints.decisions complaints.received enforcement.cases mediation.events violations.found
+allow desk Read topic literal complaints.decisions complaints.received deadletter enforcement.cases mediation.events violations.found
 allow desk Write topic literal deadletter
 allow CA-310000 Read group prefixed CA-310000
 allow CA-310000 Read topic literal public.complaints referrals.CA-310000

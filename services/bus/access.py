@@ -51,6 +51,10 @@ def service_grants(service: str, inputs: tuple[str, ...]) -> list[Grant]:
     if inputs:
         grants.append(Grant(service, "Read", "group", group_id(service)))
     grants += [Grant(service, "Write", "topic", t.name) for t in REGISTRY if service in t.writers]
+    # Where others write too, a relay reads back the message at its last offset
+    # to tell whether the broker lost what it published (positions.fingerprints_at).
+    grants += [Grant(service, "Read", "topic", t.name) for t in REGISTRY
+               if service in t.writers and len(t.writers) > 1 and t.name not in inputs]
     if service in REFERRAL_INBOX.writers:
         # Inboxes appear as agencies are first referred to, so the writer creates
         # them; a prefix is the only way to name topics that do not exist yet.
