@@ -325,6 +325,9 @@ LOCATION = re.compile(r"location\s+(~|=)?\s*(\S+)\s*\{\s*"
 def nginx_locations() -> list[tuple[str, str, dict]]:
     """(modifier, pattern, upstream by method, None for any other) in the file's order."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
+    # Upstreams are named once, in variables, so that nginx resolves them as it goes.
+    upstreams = dict(re.findall(r"set \$(\w+) (http://[\w-]+:\d+);", text))
+    text = re.sub(r"proxy_pass \$(\w+);", lambda m: f"proxy_pass {upstreams[m.group(1)]};", text)
     return [(modifier, pattern, {method: upstream, None: default} if method else {None: default})
             for modifier, pattern, method, upstream, default in LOCATION.findall(text)]
 
@@ -384,8 +387,11 @@ def test_prometheus_scrapes_every_worker_and_the_dashboard_plots_metrics_that_ex
     import json
 
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
-    targets = {t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]}
+    # By name through Docker's DNS, so every worker of a scaled service is scraped.
+    targets = {f"{name}:{sd['port']}" for job in config["scrape_configs"] for sd in job["dns_sd_configs"]
+               for name in sd["names"]}
     assert targets == {f"{name}:{WORKER_PORTS[name]}" for name in WORKERS}
+    assert all(sd["type"] == "A" for job in config["scrape_configs"] for sd in job["dns_sd_configs"])
     assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in compose["services"]["prometheus"]["volumes"]
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "tousu.json").read_text())
     source = "".join((ROOT / "services" / name).read_text() for name in ("metrics.py", "observability.py"))
@@ -425,3 +431,11 @@ def test_the_asyncapi_document_names_the_listener_outside_parties_use(compose):
     servers = document()["servers"]
     assert servers["external"]["host"] == f"localhost:{port}"
     assert servers["production"]["host"] == compose["services"]["intake"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+def test_the_proxy_finds_workers_as_they_come_and_go():
+    # A name in proxy_pass is resolved once, when nginx starts: workers added by
+    # `--scale` later would get nothing. Through variables and Docker's DNS they do.
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"^\s*resolver 127\.0\.0\.11 valid=\d+s", text, re.M)
+    assert not re.findall(r"proxy_pass\s+http://", text)
