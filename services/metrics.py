@@ -124,7 +124,8 @@ class RunnerCollector(Collector):
         dead = CounterMetricFamily("tousu_dead_letters", "Inputs the service stored as dead letters",
                                    labels=["service"])
         overdue = CounterMetricFamily("tousu_overdue", "Complaints found overdue: decisions past their due "
-                                      "date, mediations ended by the time limit", labels=["kind"])
+                                      "date, referrals unanswered past their reply time, mediations ended by the "
+                                      "time limit", labels=["kind"])
         overdue_now = GaugeMetricFamily("tousu_overdue_open", "Complaints overdue now: no decision past its due "
                                         "date, a referral unanswered past its reply time", labels=["kind"])
         for name, runner in self.runners.items():
@@ -154,6 +155,7 @@ class RunnerCollector(Collector):
                 for event, decision in DECISIONS.items():
                     decisions.add_metric([decision], counts.by_type.get(event, 0))
                 overdue.add_metric(["decision"], counts.by_type.get("Complaint.DecisionOverdue", 0))
+                overdue.add_metric(["referral"], counts.by_type.get("Complaint.ReferralOverdue", 0))
                 for kind, ids in counts.overdue_now.items():
                     overdue_now.add_metric([kind], len(ids))
             if name == "mediation":

@@ -51,6 +51,7 @@ def test_decisions_overdue_and_backlog_come_from_the_store_and_are_counted_once(
         assert seen[("tousu_decisions_total", (("decision", "REJECTED"),))] == 1
         assert seen[("tousu_decisions_total", (("decision", "REFERRED"),))] == 1
         assert seen[("tousu_overdue_total", (("kind", "decision"),))] == 1
+        assert seen[("tousu_overdue_total", (("kind", "referral"),))] == 1
         assert seen[("tousu_overdue_open", (("kind", "decision"),))] == 0, "TS-4 was decided after all"
         assert seen[("tousu_overdue_open", (("kind", "referral_reply"),))] == 1
         assert seen[("tousu_events_total", (("event", "Complaint.Received"), ("service", "routing")))] == 4
