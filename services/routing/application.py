@@ -165,7 +165,7 @@ class Routing(ServiceApplication):
             self.refer(complaint, now, to_agency_id=suggested)
         else:
             complaint.reject(complaint.record.get("receiving_agency_id") or agency_id, "OUT_OF_REMIT",
-                             declined_explanation(agency_id, reason), now)
+                             declined_explanation(agency_id, reason, rulebooks.named(complaint.rulebook)), now)
         return True
 
     def answer_referral(self, complaint_id: str, agency_id: str, acknowledged: bool, reason: str | None,
@@ -322,9 +322,10 @@ class Routing(ServiceApplication):
     case = complaint
 
 
-def declined_explanation(agency_id: str, reason: str | None) -> str:
+def declined_explanation(agency_id: str, reason: str | None, rulebook: rulebooks.Rulebook) -> str:
+    routes = rules.other_routes(rulebook)
     return (f"您的投诉不属于市场监督管理部门职责范围,已移送的{agency_id}回复不予处理"
-            f"({reason or '未说明理由'}),请向有关主管部门反映或通过诉讼、仲裁等途径解决。")
+            f"({reason or '未说明理由'}),请向有关主管部门反映或通过诉讼、仲裁等途径解决。{routes}")
 
 
 def _location(record: dict) -> str | None:

@@ -11,6 +11,7 @@ from .calendar import china_date
 from . import joint
 from .domainmodel import Complaint
 from .rulebook import DEFAULT
+from .rules import other_routes
 
 
 def public_update(complaint: Complaint, status: str, at, outcome: str | None = None) -> Outgoing:
@@ -40,9 +41,10 @@ def referred_explanation(complaint: Complaint, to_agency_id: str, subject_area: 
     from .rulebook import named
     book = named(complaint.rulebook)
     ground = book.grounds["OUT_OF_REMIT"]
+    # Not accepted here (Order 121 art. 16(1)): under Order 121 art. 15 that says the other routes too.
     return (f"您反映的是{_AREA.get(subject_area, subject_area)}方面的问题，不属于市场监督管理部门职责范围"
             f"（{book.title}{ground.article}：{ground.rule}），已移送{_name(to_agency_id, directory)}处理，"
-            "请等待该机关联系。")
+            f"请等待该机关联系。{other_routes(book)}")
 
 
 def transferred_explanation(reason: str, to_agency_id: str, directory=None) -> str:

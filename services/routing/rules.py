@@ -378,6 +378,12 @@ _ART_39 = ("您还可以通过下列途径解决消费者权益争议：与经�
            "向有关行政部门投诉；根据与经营者达成的仲裁协议提请仲裁机构仲裁；向人民法院提起诉讼。")
 
 
+def other_routes(rulebook: Rulebook) -> str:
+    """What a refusal adds under a rulebook that has it name the other routes
+    (Order No. 121 art. 15), else nothing."""
+    return _ART_39 if rulebook.names_other_routes else ""
+
+
 def _explanation(reason: str, finding: str, rulebook: Rulebook) -> str:
     ground = rulebook.grounds[reason]
     if ground.rule.endswith("不予受理"):
@@ -386,7 +392,7 @@ def _explanation(reason: str, finding: str, rulebook: Rulebook) -> str:
         conclusion = "，不予受理"
     else:
         conclusion = "，本投诉不予受理"
-    routes = _ART_39 if rulebook.names_other_routes else ""
+    routes = other_routes(rulebook)
     return f"{finding}根据{rulebook.title}{ground.article}，{ground.rule}{conclusion}。{_NEXT_STEP[reason]}{routes}"
 
 

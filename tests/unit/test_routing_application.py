@@ -249,3 +249,23 @@ def test_a_joint_complaint_is_one_complaint_of_several_consumers(co_consumers, r
     [decision, public] = integration_events(accepted, complaint)
     assert decision.record["consumer_count"] == count and decision.record["represented"] == represented
     assert "李娜" not in repr(public.record) and "张三" not in repr(public.record)
+
+
+@pytest.mark.parametrize("rulebook, names_routes", [("SAIC-62", False), ("SAMR-121", True)])
+def test_a_referral_and_its_decline_name_the_other_routes_under_order_121(rulebook, names_routes, monkeypatch):
+    # Order 121 art. 15: a complaint not accepted is told the routes of CPL art. 39, a referral too (16(1)).
+    from services.routing.integration import referred_explanation
+
+    monkeypatch.setenv("TOUSU_RULEBOOK", rulebook)
+    clock = Clock()
+    clock.offset = RECEIVED + timedelta(hours=1) - datetime.now(timezone.utc)
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    receive(app, received(subject_area="TELECOM"))
+    complaint = app.complaint("TS-1")
+    assert complaint.rulebook == rulebook
+    routes = "根据与经营者达成的仲裁协议提请仲裁机构仲裁"
+    assert (routes in referred_explanation(complaint, "CA-310000", "TELECOM")) is names_routes
+    [referral_id] = complaint.referrals
+    reply(app, "ReferralDeclined", complaint_id="TS-1", referral_id=referral_id, agency_id="CA-310000",
+          reason="不属于本机关职责", suggested_agency_id=None)
+    assert (routes in app.complaint("TS-1").explanation) is names_routes
