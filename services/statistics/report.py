@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable, Mapping
 
 from services.agencies import divisions
+from services.agencies.directory import Directory
 from services.agencies.ids import AgencyId, adcode_of
 
 from .summary import RequestSummary, summarise
@@ -86,6 +87,13 @@ class Query:
             raise InvalidQuery("agency", f"agency must be an agency id like AMR-310115, not {agency!r}")
         if area and not divisions.ADCODE_PREFIX.match(area):
             raise InvalidQuery("area", f"area must be a division code like 440000 or 440100, not {area!r}")
+        # A well-formed code of nothing would give empty figures that read as "none there".
+        directory = Directory.load()
+        # An agency, or a scope of its kind over a known area (EEB-440100: Guangzhou's county bureaus).
+        if agency and not directory.exists(agency) and not directory.exists(f"AMR-{adcode_of(agency)}"):
+            raise InvalidQuery("agency", f"no agency {agency} in the directory, nor an area it could cover")
+        if area and not directory.exists("AMR-" + area.ljust(6, "0")):
+            raise InvalidQuery("area", f"no division {area} in the directory")
         names = [n.strip() for n in (by.split(",") if isinstance(by, str) else by or ()) if n.strip()]
         unknown = [n for n in names if n not in DIMENSIONS]
         if unknown:

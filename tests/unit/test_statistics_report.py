@@ -235,6 +235,8 @@ def test_facts_keep_no_personal_data():
 @pytest.mark.parametrize("kwargs, field", [
     ({"by": "kind,colour"}, "by"), ({"start": "2026-13-01"}, "from"), ({"end": "yesterday"}, "to"),
     ({"start": "2026-03-02", "end": "2026-03-01"}, "to"), ({"agency": "310115"}, "agency"), ({"area": "4"}, "area"),
+    # Well-formed codes of nothing: empty figures would read as "none there".
+    ({"agency": "AMR-999999"}, "agency"), ({"area": "999999"}, "area"), ({"area": "4499"}, "area"),
 ])
 def test_malformed_queries_name_the_field(kwargs, field):
     with pytest.raises(InvalidQuery) as raised:
