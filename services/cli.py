@@ -63,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), all services, HTTP API")
-    up.add_argument("--port", type=_number(1, 65535), default=_env_port("TOUSU_HTTP_PORT") or DEFAULT_PORT)
-    up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"))
+    up.add_argument("--port", type=_number(1, 65535), default=_env_port("TOUSU_HTTP_PORT") or DEFAULT_PORT,
+                    help=f"the one HTTP address's port (or TOUSU_HTTP_PORT; default {DEFAULT_PORT})")
+    up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"),
+                    help="the address it listens on (or TOUSU_HTTP_HOST; 0.0.0.0 for every interface; "
+                         "default 127.0.0.1)")
 
     worker = sub.add_parser("worker", help="run one service against KAFKA_BOOTSTRAP_SERVERS")
     worker.add_argument("service", choices=EVERYTHING)

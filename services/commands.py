@@ -739,6 +739,9 @@ def cmd_republish(args) -> int:
     return 0
 
 
+AGENCY_IDS = "ids are KIND-ADCODE, e.g. AMR-310115 or CA-310000 (a county-level code for AMR, EEB, HC, EDU, TRANS, HOUSING, TOUR; a province's for CA, NFRA, POST)"
+
+
 def cmd_token(args) -> int:
     from datetime import timedelta
 
@@ -746,7 +749,7 @@ def cmd_token(args) -> int:
     from services.agencies.directory import Directory
 
     if not Directory.load().exists(args.agency_id):
-        print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
+        print(f"tousu token: unknown agency {args.agency_id}: not in the directory; {AGENCY_IDS}", file=sys.stderr)
         return 2
     if not 0 < args.ttl <= MAX_TOKEN_DAYS:  # not NaN either
         print(f"--ttl must be a positive number of days, at most {MAX_TOKEN_DAYS}", file=sys.stderr)
@@ -763,8 +766,14 @@ def cmd_agency(args) -> int:
     from services.agency import serve
     from services.agencies.directory import Directory
 
-    if not Directory.load().exists(args.agency_id):
-        print(f"unknown agency {args.agency_id}: not in the directory", file=sys.stderr)
+    directory = Directory.load()
+    if not directory.exists(args.agency_id):
+        print(f"tousu agency: unknown agency {args.agency_id}: not in the directory; {AGENCY_IDS}", file=sys.stderr)
+        return 2
+    if directory.agency(args.agency_id).kind == "AMR":
+        print(f"tousu agency: {args.agency_id} is a market-regulation bureau: complaints reach it through routing, "
+              "not a referral inbox; this command answers for the agencies complaints are referred to "
+              "(e.g. CA-310000)", file=sys.stderr)
         return 2
     if args.suggest and not args.decline:
         print("tousu agency: --suggest names the competent agency of a decline: give --decline REASON too",
