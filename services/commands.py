@@ -259,6 +259,11 @@ def cmd_up(args) -> int:
               "its own broker, or start the broker at that address", file=sys.stderr)
         return 2
     try:
+        up.instances(os.environ)
+    except ValueError as exc:
+        print(f"tousu up: {exc}", file=sys.stderr)
+        return 2
+    try:
         held = hold_data_dir()  # noqa: F841 (held until the process ends)
     except DataDirInUse as busy:
         print(f"tousu up: {busy}: stop it first, or give this one another folder (TOUSU_DATA_DIR)",

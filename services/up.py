@@ -155,19 +155,8 @@ class Up:
         self.journal: journal.Journal | None = None
         self.recorded = None
 
-    def instances(self) -> int:
-        """TOUSU_WORKERS of each service: several share a PostgreSQL store; a
-        SQLite store has one writer."""
-        wanted = self.env.get("TOUSU_WORKERS", "1")
-        if not wanted.isdigit() or int(wanted) < 1:
-            raise SystemExit(f"tousu up: TOUSU_WORKERS must be a whole number from 1, not {wanted!r}")
-        if int(wanted) > 1 and not self.env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
-            raise SystemExit("tousu up: several workers of a service need a shared PostgreSQL store "
-                             "(PERSISTENCE_MODULE=eventsourcing.postgres); SQLite has one writer")
-        return int(wanted)
-
     async def start(self) -> None:
-        count = self.instances()
+        count = instances(self.env)
         bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
             from services.commands import record_broker
@@ -434,6 +423,18 @@ def merged_metrics(texts: dict[str, str]) -> bytes:
         def collect(self):
             return list(families.values())
     return generate_latest(Collected())
+
+
+def instances(env) -> int:
+    """TOUSU_WORKERS of each service: several share a PostgreSQL store; a
+    SQLite store has one writer. ValueError says what is wrong with it."""
+    wanted = env.get("TOUSU_WORKERS", "1")
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise ValueError(f"TOUSU_WORKERS must be a whole number from 1, not {wanted!r}")
+    if int(wanted) > 1 and not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+        raise ValueError("several workers of a service (TOUSU_WORKERS) need a shared PostgreSQL store "
+                         "(PERSISTENCE_MODULE=eventsourcing.postgres); SQLite has one writer")
+    return int(wanted)
 
 
 async def run(host: str, port: int, log_level: str) -> None:

@@ -74,6 +74,8 @@ CASES = (
         ("unknown agency: token", ["token", "issue", "XYZ-1", "--role", "CASE_WORKER"], {},
          "unknown agency XYZ-1: not in the directory; ids are KIND-ADCODE"),
         ("a bureau has no inbox: agency", ["agency", "AMR-310115", "--once"], {}, "is a market-regulation bureau"),
+        ("two workers on SQLite: up", ["up", "--port", "{port}"], {"TOUSU_WORKERS": "2"},
+         "need a shared PostgreSQL store"),
         ("stopped database: stats", ["stats"], {"PERSISTENCE_MODULE": "eventsourcing.postgres",
                                                  "POSTGRES_PORT": STOPPED.split(":")[1]}, "PostgreSQL at"),
         ("stopped database: republish", ["republish", "routing"],
