@@ -428,8 +428,10 @@ class Relay:
         await self._repair_topics()
         self.restorations += 1
         self.restoring_to = max(self.position, self.recorded)
-        log.warning("relay %s: the broker lost data (%s); created the topics, publishing the history "
-                    "again (%s events)", self.service, reason, self.restoring_to)
+        what = ("its dead letters again (read from %s stored events)" if self.dead_letters_only
+                else "the history again (%s events)")
+        log.warning("relay %s: the broker lost data (%s); created the topics, publishing " + what,
+                    self.service, reason, self.restoring_to)
         self.known_topics = {t.name for t in registry.REGISTRY}
         self.acked, self.floors, self.prints = {}, {}, {}
         await self.in_store(self.offsets.clear)
