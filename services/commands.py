@@ -735,12 +735,19 @@ def cmd_republish(args) -> int:
     service = spec(args.service)
     app = service.build(env=store_settings().for_service(args.service))
 
-    def progress(count, position):
-        print(f"\r{args.service}: {count} events republished (position {position})", end="", file=sys.stderr, flush=True)
+    shown = sys.stderr.isatty()  # a line rewritten as it goes, where someone watches it
 
+    def progress(count, position):
+        if shown:
+            print(f"\r{args.service}: {count} events republished (position {position})", end="", file=sys.stderr,
+                  flush=True)
+
+    last = app.recorder.max_notification_id() or 0
     count = asyncio.run(republish(args.service, app, service.outbound(app), default_codec(),
                                   bus_settings().bootstrap_servers, args.start, progress, audited=service.audited))
-    print(f"\n{args.service}: republished {count} events from position {args.start}", file=sys.stderr)
+    beyond = f" (its store ends at position {last})" if args.start > last else ""
+    print(f"{chr(13) if shown else ''}{args.service}: republished {count} events from position {args.start}{beyond}"
+          .ljust(72 if shown else 0), file=sys.stderr)
     return 0
 
 
