@@ -68,6 +68,10 @@ def read(body: bytes, header_key: str | None) -> list[Line]:
     return [_line(number, raw, header_key) for number, raw in numbered]
 
 
+def _json_kind(value) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
 def _is_array(body: bytes) -> bool:
     """The whole body one JSON array (a common mistake, answered as such);
     a first line that is an array is only that line's problem."""
@@ -90,8 +94,12 @@ def _line(number: int, raw: bytes, header_key: str | None) -> Line:
     except RecursionError:
         line.refuse(problems.not_json("nested too deeply").body())
         return line
+    if not isinstance(data, dict):
+        line.refuse(Problem(422, "Malformed request", f"line {number} is a JSON {_json_kind(data)}: each line is "
+                            "one JSON object, a request as `POST /complaints` takes").body())
+        return line
     key = f"{header_key}:{number}" if header_key else None
-    if isinstance(data, dict) and KEY_FIELD in data:
+    if KEY_FIELD in data:
         data = dict(data)
         own = data.pop(KEY_FIELD)
         if not isinstance(own, str) or not 0 < len(own) <= MAX_KEY:

@@ -176,6 +176,7 @@ def test_a_bulk_that_cannot_be_taken_is_refused_whole_and_nothing_is_stored(inta
 def test_a_first_line_that_is_an_array_is_that_line_s_problem_alone(intake):
     results = intake.post_bulk(b"[1]\n" + json.dumps(marked(1)).encode()).json()["results"]
     assert [result["status"] for result in results] == [422, 202]
+    assert "line 1 is a JSON array" in results[0]["detail"] and not results[0].get("field")
     assert intake.received() == [results[1]["complaint_id"]]
 
 
