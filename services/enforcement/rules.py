@@ -3,12 +3,12 @@ its time limits, and the threshold at which complaints become a lead.
 Pure values and functions; the aggregates decide with them."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.checks import optional_text, text
 from services.contract.errors import InvalidField
+from services.contract.operators import normalise_name
 from services.routing import calendar
 from services.routing.rulebook import DAYS, WORKING_DAYS, Period
 
@@ -121,26 +121,6 @@ def respondent(value: object) -> dict:
 
 
 # -- who the operator is -----------------------------------------------------------
-
-# The Company Law lets a limited-liability company call itself either: one form.
-# Other forms (股份有限公司, 分公司, 合伙) are different operators and keep their words.
-_SAME_FORM = (("有限责任公司", "有限公司"),)
-
-
-def normalise_name(name: str) -> str:
-    """An operator's name as the same operator is spelled every time: full-width
-    letters and digits made half-width, Latin letters lower-case, whitespace,
-    punctuation (brackets included, their contents kept) and symbols dropped,
-    and 有限责任公司 written 有限公司."""
-    folded = unicodedata.normalize("NFKC", text(name, "name")).casefold()
-    kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZSC")
-    for variant, canonical in _SAME_FORM:
-        if kept.endswith(variant):
-            kept = kept[: -len(variant)] + canonical
-    if not kept:
-        raise ValueError(f"name {name!r} has nothing left to identify the operator")
-    return kept
-
 
 def operator_key(operator: dict) -> str:
     """The unified social credit code where known, else the normalised name.

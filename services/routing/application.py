@@ -15,7 +15,7 @@ from services.bus.store import ServiceApplication, UnitOfWork, conflict_retried
 
 from . import calendar, rules
 from . import rulebook as rulebooks
-from .domainmodel import Complaint
+from .domainmodel import Dispute, Complaint
 
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Routing(ServiceApplication):
         complaint = Complaint(complaint_id, {k: v for k, v in record.items() if k not in ("event_id", "occurred_at")},
                               received_at, due, provisional_due=provisional, rulebook=rulebook.name)
         uow.add(complaint)
-        self.decide(complaint)
+        self.decide(complaint, uow)
 
     def decision_due(self, received_at: datetime, rulebook: rulebooks.Rulebook | None = None) -> tuple[datetime, bool]:
         """The due date, and whether a day it depends on is in a year whose
@@ -89,7 +89,7 @@ class Routing(ServiceApplication):
                         received_at, due)
         return due, provisional
 
-    def decide(self, complaint: Complaint) -> None:
+    def decide(self, complaint: Complaint, uow: UnitOfWork) -> None:
         now = self.clock.now()
         record = complaint.record
         if now > complaint.decision_due and not complaint.overdue_flagged:
@@ -97,7 +97,12 @@ class Routing(ServiceApplication):
         receiving = record.get("receiving_agency_id")
         rulebook = rulebooks.named(complaint.rulebook)
         elsewhere = rules.lacks_competence(record, self.directory, rulebook)
-        found = rules.refusals(record, complaint.received_at, rulebook, elsewhere)
+        # Kept with the decision: two workers accepting the same dispute at once
+        # conflict on it, and the batch tried again finds the first.
+        key = rules.dispute_key(record) if rulebook.bars_dispute_accepted_before else None
+        earlier = uow.get(Dispute.create_id(key)) if key else None
+        found = rules.refusals(record, complaint.received_at, rulebook, elsewhere,
+                               accepted_before=earlier.as_earlier() if earlier else None)
         rejection = found[0] if found else None
         if rejection is not None and rejection.reason == "OUT_OF_REMIT":
             if self.referral_target(record):
@@ -120,6 +125,8 @@ class Routing(ServiceApplication):
         # operator's or the act's place (Order 62 art. 6, Order 20 art. 12,
         # Order 121 art. 13), never the receiver's by default.
         complaint.accept(agency, decision.basis, now, needs_placement=decision.agency_id is None)
+        if key:
+            uow.add(Dispute(key, complaint.complaint_id, agency, now))
 
     def referral_target(self, record: dict) -> str | None:
         subject = record["subject_area"]

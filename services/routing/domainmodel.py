@@ -203,3 +203,22 @@ class Complaint(Aggregate):
     @event("ReferralOverdue")
     def flag_referral_overdue(self, referral_id: str, at: datetime) -> None:
         self.referrals[referral_id] = {**self.referrals[referral_id], "status": "OVERDUE"}
+
+
+class Dispute(Aggregate):
+    """A consumer's dispute a bureau accepted a complaint about (`rules.dispute_key`):
+    under Orders 20 and 121 the same dispute is not accepted again."""
+
+    @staticmethod
+    def create_id(key: str):
+        return derive_id("routing", "dispute", key)
+
+    @event("Accepted")
+    def __init__(self, key: str, complaint_id: str, agency_id: str, accepted_at: datetime):
+        self.key = key
+        self.complaint_id = complaint_id
+        self.agency_id = agency_id
+        self.accepted_at = accepted_at
+
+    def as_earlier(self) -> dict:
+        return {"complaint_id": self.complaint_id, "agency_id": self.agency_id, "accepted_at": self.accepted_at}

@@ -59,6 +59,8 @@ def transferred_explanation(reason: str, to_agency_id: str, directory=None) -> s
 
 
 def integration_events(event, complaint: Complaint, directory=None) -> list[Outgoing]:
+    if not isinstance(complaint, Complaint):
+        return []  # routing's own index of disputes: nothing for the bus
     cid = complaint.complaint_id
     rulebook = complaint.rulebook or DEFAULT
     if isinstance(event, Complaint.Received):

@@ -96,6 +96,10 @@ class Rulebook:
     # and 121: it does not accept (art. 15(1) / 16(1)) and tells the consumer the
     # competent bureau; a unified receiving unit distributes instead (art. 37 / 41).
     transfers_without_competence: bool = True
+    # Orders 20 (art. 15(2)) and 121 (art. 16(2)): a dispute a market-regulation
+    # bureau already accepted is not accepted again (PRIOR_HANDLING), whether or
+    # not the consumer says so. Order No. 62 bars only one already mediated.
+    bars_dispute_accepted_before: bool = False
     # Orders 20 (art. 13) and 121 (art. 14): of two competent bureaus, the one
     # that received the complaint first handles it, whichever the consumer
     # would prefer. Order No. 62 lets the consumer choose among them.
@@ -237,6 +241,7 @@ SAMR_ORDER_20 = Rulebook(
     dispute_settlement=Period(7, WORKING_DAYS, "第三十条"),
     transfers_without_competence=False,
     first_received_over_choice=True,
+    bars_dispute_accepted_before=True,
     prior_handling_bodies=("AMR_MEDIATION", "CONSUMER_ASSOCIATION", "PEOPLES_MEDIATION", "COURT", "ARBITRATION",
                            "OTHER_AGENCY"),
     platform_merchant=Ground("第十二条第二款", "对平台内经营者的投诉，由其实际经营地或者平台经营者住所地县级市场监督管理部门处理"),
@@ -304,6 +309,7 @@ SAMR_ORDER_121 = Rulebook(
     dispute_settlement=Period(7, WORKING_DAYS, "第三十三条"),
     transfers_without_competence=False,
     first_received_over_choice=True,
+    bars_dispute_accepted_before=True,
     # Other lawful mediation bodies (people's mediation) are no longer listed.
     prior_handling_bodies=("AMR_MEDIATION", "CONSUMER_ASSOCIATION", "COURT", "ARBITRATION", "OTHER_AGENCY"),
     names_other_routes=True,

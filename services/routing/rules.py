@@ -80,11 +80,13 @@ The awareness limit's last day, like every period, moves past rest days.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.agencies.directory import KIND_OF_AREA, REMITS, Directory
 from services.agencies.ids import adcode_of
+from services.contract.operators import normalise_name
 
 from . import calendar
 from .calendar import china_date
@@ -204,9 +206,11 @@ def acceptance(complaint: dict, received_at: datetime, rulebook: Rulebook,
 
 
 def refusals(complaint: dict, received_at: datetime, rulebook: Rulebook,
-             competent_elsewhere: str | None = None) -> list[Rejection]:
+             competent_elsewhere: str | None = None, accepted_before: dict | None = None) -> list[Rejection]:
     """Every ground that applies, in the rulebook's order: the first is the
-    reason, the rest are told too (a consumer who cures one learns of the others)."""
+    reason, the rest are told too (a consumer who cures one learns of the others).
+    `accepted_before`: the complaint of the same dispute a bureau accepted
+    earlier ({complaint_id, agency_id, accepted_at}; see `dispute_key`)."""
     received_on = china_date(received_at)
     found = []
     for reason in rulebook.acceptance_checks:
@@ -214,9 +218,31 @@ def refusals(complaint: dict, received_at: datetime, rulebook: Rulebook,
             finding = _not_competent(complaint, competent_elsewhere)
         else:
             finding = _CHECKS[reason](complaint, received_on, rulebook)
+        if finding is None and reason == "PRIOR_HANDLING" and accepted_before and rulebook.bars_dispute_accepted_before:
+            finding = (f"{accepted_before['agency_id']}已于{_day(china_date(accepted_before['accepted_at']))}受理您就同一"
+                       f"争议提出的投诉（{accepted_before['complaint_id']}），不再重复受理。")
         if finding is not None:
             found.append(Rejection(reason, _explanation(reason, finding, rulebook)))
     return found
+
+
+def dispute_key(c: dict) -> str | None:
+    """What makes two complaints one consumer's dispute (同一消费者权益争议):
+    the same consumer (identity number, else phone), the same operator
+    (credit code, else its name as normalised for counting), the same
+    purchase (its date and amount) and subject. None when the consumer or the
+    operator cannot be told apart: no match is made on a guess."""
+    consumer, respondent = c.get("consumer") or {}, c.get("respondent") or {}
+    transaction = c.get("transaction") or {}
+    who = _text(consumer.get("id_number")).upper() or re.sub(r"\D", "", _text(consumer.get("phone")))
+    try:
+        operator = _text(respondent.get("uscc")).upper() or normalise_name(respondent.get("name"))
+    except ValueError:
+        operator = ""
+    if not who or not operator:
+        return None
+    return "|".join((who, operator, str(transaction.get("date") or ""), str(transaction.get("amount_fen") or ""),
+                     c.get("subject_area") or ""))
 
 
 def _not_competent(c: dict, competent_elsewhere: str | None) -> str | None:

@@ -269,3 +269,58 @@ def test_a_referral_and_its_decline_name_the_other_routes_under_order_121(rulebo
     reply(app, "ReferralDeclined", complaint_id="TS-1", referral_id=referral_id, agency_id="CA-310000",
           reason="不属于本机关职责", suggested_agency_id=None)
     assert (routes in app.complaint("TS-1").explanation) is names_routes
+
+
+def book_app(rulebook: str, monkeypatch) -> Routing:
+    monkeypatch.setenv("TOUSU_RULEBOOK", rulebook)
+    clock = Clock()
+    clock.offset = RECEIVED + timedelta(hours=1) - datetime.now(timezone.utc)
+    return Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+
+
+@pytest.mark.parametrize("rulebook", ["SAMR-20", "SAMR-121"])
+def test_a_dispute_a_bureau_accepted_is_not_accepted_again(rulebook, monkeypatch):
+    # Order 20 art. 15(2), Order 121 art. 16(2): 市场监督管理部门已经受理或者处理过同一消费者权益争议的.
+    from services.routing.domainmodel import Dispute
+    from services.routing.integration import integration_events
+
+    app = book_app(rulebook, monkeypatch)
+    receive(app, received("TS-1"))
+    assert app.complaint("TS-1").state == "ACCEPTED"
+    # The same consumer about the same purchase, in other words, to the other competent bureau (the platform's).
+    receive(app, received("TS-2", facts="同一件商品，再次投诉。", receiving_agency_id="AMR-330106"))
+    again = app.complaint("TS-2")
+    assert events(app, "TS-2") == ["Received", "Rejected"]
+    assert again.reason == "PRIOR_HANDLING" and "TS-1" in again.explanation and "AMR-310115" in again.explanation
+    # Routing's index of disputes stays in its store: nothing of it goes on the bus.
+    [stored] = [e for e in app.events.get(Dispute.create_id(app_key(app, "TS-1")))]
+    assert integration_events(stored, app.repository.get(stored.originator_id)) == []
+
+
+def app_key(app, complaint_id: str) -> str:
+    from services.routing import rules
+    return rules.dispute_key(app.complaint(complaint_id).record)
+
+
+@pytest.mark.parametrize("second", [
+    {"transaction": {**EXAMPLES["ComplaintReceived"]["transaction"], "date": RECEIVED.date().replace(day=1)}},
+    {"consumer": {**EXAMPLES["ComplaintReceived"]["consumer"], "id_number": None, "phone": "13900000009"}},
+    {"respondent": {**EXAMPLES["ComplaintReceived"]["respondent"], "name": "上海另一家电器有限公司", "uscc": None}},
+])
+def test_another_purchase_consumer_or_operator_is_another_dispute(second, monkeypatch):
+    app = book_app("SAMR-121", monkeypatch)
+    receive(app, received("TS-1"))
+    receive(app, received("TS-2", **second))
+    assert app.complaint("TS-2").state == "ACCEPTED"
+
+
+def test_a_dispute_first_refused_or_under_order_62_is_accepted_when_complained_of_again(monkeypatch):
+    app = book_app("SAMR-121", monkeypatch)
+    receive(app, received("TS-1", demands=[]))  # not accepted: nothing to handle yet
+    receive(app, received("TS-2"))
+    assert app.complaint("TS-2").state == "ACCEPTED"
+    # Order 62 bars only a dispute already mediated (ALREADY_MEDIATED, as the consumer says).
+    old = book_app("SAIC-62", monkeypatch)
+    receive(old, received("TS-1"))
+    receive(old, received("TS-2"))
+    assert old.complaint("TS-2").state == "ACCEPTED"

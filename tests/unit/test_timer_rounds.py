@@ -158,7 +158,7 @@ def test_routing_reads_an_undecided_complaint_again_at_its_decision_due_time(mon
     received = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
     clock = FixedClock(received)
     app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    monkeypatch.setattr(app, "decide", lambda complaint: None)  # received, and left undecided
+    monkeypatch.setattr(app, "decide", lambda complaint, uow: None)  # received, and left undecided
     deliver(app, "routing", ("ComplaintReceived", dict(
         EXAMPLES["ComplaintReceived"], complaint_id="TS-1", occurred_at=received, aware_date=received.date(),
         prior_handling=[], preferred_agency_id=None)))

@@ -1,0 +1,26 @@
+"""Operators as every service names them: the same operator spelled the same
+way, so that complaints about it can be counted and matched together."""
+from __future__ import annotations
+
+import unicodedata
+
+from services.checks import text
+
+# The Company Law lets a limited-liability company call itself either: one form.
+# Other forms (股份有限公司, 分公司, 合伙) are different operators and keep their words.
+_SAME_FORM = (("有限责任公司", "有限公司"),)
+
+
+def normalise_name(name: str) -> str:
+    """An operator's name as the same operator is spelled every time: full-width
+    letters and digits made half-width, Latin letters lower-case, whitespace,
+    punctuation (brackets included, their contents kept) and symbols dropped,
+    and 有限责任公司 written 有限公司."""
+    folded = unicodedata.normalize("NFKC", text(name, "name")).casefold()
+    kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZSC")
+    for variant, canonical in _SAME_FORM:
+        if kept.endswith(variant):
+            kept = kept[: -len(variant)] + canonical
+    if not kept:
+        raise ValueError(f"name {name!r} has nothing left to identify the operator")
+    return kept
