@@ -50,6 +50,8 @@ CHINESE = {
     "GROUND_FOUND_AFTER_ACCEPTANCE": "受理后发现不应受理的情形", "NO_AGREEMENT_POSSIBLE": "明确表示无法达成调解协议",
     "APPRAISAL_DISAGREEMENT": "对鉴定机构或费用无法协商一致", "PARTY_DECEASED_OR_DISSOLVED": "当事人死亡或主体资格灭失",
     "OTHER": "其他",
+    # How a report's life ended: with its penalty case.
+    "CASE_CLOSED": "案件已办结", "FILING_DECLINED": "不予立案",
     "CASE_WORKER": "承办人", "SUPERVISOR": "主管", "REGULATOR": "监督机关", "AGENCY_SYSTEM": "机构系统",
 }
 

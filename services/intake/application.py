@@ -152,13 +152,25 @@ def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
     return [(kind, {k: v for k, v in record.items() if not (kind == "COMPLAINT" and k == "alleged_violation")})]
 
 
+REPORT_ENDINGS = ("CASE_CLOSED", "FILING_DECLINED")
+
+
+def _reason(view: ComplaintStatus) -> str | None:
+    # A referral's reason is DOMAIN.md's code; views stored before it said so hold the subject area.
+    if view.status == "REFERRED":
+        return "OUT_OF_REMIT"
+    # Reports closed before their endings were codes hold the case's closing note: never shown.
+    if view.kind == "REPORT" and view.status == "CLOSED" and view.reason not in REPORT_ENDINGS:
+        return None
+    return view.reason
+
+
 def status_document(view: ComplaintStatus) -> dict:
     """The status with no personal data: safe for whoever holds the id. Times
     are shown in China time (+08:00), the clock the deadlines are counted on."""
     return {
         "complaint_id": view.complaint_id, "kind": view.kind, "status": view.status,
-        # A referral's reason is DOMAIN.md's code; views stored before it said so hold the subject area.
-        "agency_id": view.agency_id, "reason": "OUT_OF_REMIT" if view.status == "REFERRED" else view.reason,
+        "agency_id": view.agency_id, "reason": _reason(view),
         "explanation": view.explanation,
         "grounds": list(getattr(view, "grounds", None) or []),
         "rulebook": getattr(view, "rulebook", None),

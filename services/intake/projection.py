@@ -45,18 +45,26 @@ def on_status(move: Callable[[ComplaintStatus, dict, datetime], None]) -> Move:
 
 def case_opened(uow: UnitOfWork, r: dict, at: datetime) -> None:
     for complaint_id in r["complaint_ids"]:
-        _view(uow, complaint_id, at).link_case(r["case_id"], at)
+        view = _view(uow, complaint_id, at)
+        view.link_case(r["case_id"], at)
+        if view.kind == "REPORT" and view.agency_id is None and r.get("agency_id"):
+            # A report's bureau is its case's: routing never places a report.
+            view.change(view.status, at, agency_id=r["agency_id"])
 
 
 def case_linked(uow: UnitOfWork, r: dict, at: datetime) -> None:
     _view(uow, r["complaint_id"], at).link_case(r["case_id"], at)
 
 
-def case_ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
-    # A report's life ends with its case; a complaint's does not.
-    view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
-    if view is not None and view.kind == "REPORT":
-        view.change("CLOSED", at, reason=r.get("outcome") or r.get("reason"))
+def report_ended(ending: str) -> Move:
+    """A report's life ends with its case (a complaint's does not), said as a
+    code, never in the case's own words: the status is open to whoever holds
+    the id, and a closing note may name the reporter."""
+    def ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
+        view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
+        if view is not None and view.kind == "REPORT":
+            view.change("CLOSED", at, reason=ending)
+    return ended
 
 
 def case_worked(uow: UnitOfWork, r: dict, at: datetime) -> None:
@@ -195,8 +203,8 @@ def termination_notice_overdue(view: ComplaintStatus, r: dict, at: datetime) -> 
 MOVES: dict[str, Move] = {
     "PenaltyCaseOpened": case_opened,
     "PenaltyCaseComplaintLinked": case_linked,
-    "CaseFilingDeclined": case_ended,
-    "PenaltyCaseClosed": case_ended,
+    "CaseFilingDeclined": report_ended("FILING_DECLINED"),
+    "PenaltyCaseClosed": report_ended("CASE_CLOSED"),
     "InvestigationStarted": case_worked,
     "PenaltyDecided": case_worked,
     "ComplaintAccepted": accepted,

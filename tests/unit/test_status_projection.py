@@ -44,3 +44,34 @@ def test_a_referral_stored_before_its_reason_was_a_code_reads_as_out_of_remit():
     view = ComplaintStatus("TS-1", "COMPLAINT", datetime(2026, 3, 2, tzinfo=timezone.utc))
     view.change("REFERRED", datetime(2026, 3, 3, tzinfo=timezone.utc), agency_id="CA-310000", reason="TELECOM")
     assert status_document(view)["reason"] == "OUT_OF_REMIT"
+
+
+def test_a_report_closed_with_its_case_shows_its_bureau_and_a_code_never_the_closing_note():
+    from datetime import datetime, timezone
+
+    import json
+    from pathlib import Path
+
+    from services.intake import submission
+    from services.intake.application import Intake, status_document
+    from services.intake.domainmodel import ComplaintStatus
+    from tests.examples import EXAMPLES
+    from tests.inbound import deliver
+
+    app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
+        cid = app.submit(*submission.parse(body))["complaint_id"]
+        note = "已电话告知举报人林小红（13800000099）处理结果"
+        deliver(app, "intake", ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], "origin": "REPORT", "complaint_ids": [cid]}),
+                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], "complaint_id": cid, "outcome": note}))
+        shown = app.status(cid)
+        assert shown["status"] == "CLOSED" and shown["reason"] == "CASE_CLOSED"
+        assert shown["agency_id"] == EXAMPLES["PenaltyCaseOpened"]["agency_id"]
+        assert "13800000099" not in str(shown)
+    finally:
+        app.close()
+    # A report closed before endings were codes kept the note: it is not shown.
+    view = ComplaintStatus("TS-1", "REPORT", datetime(2026, 3, 2, tzinfo=timezone.utc))
+    view.change("CLOSED", datetime(2026, 3, 9, tzinfo=timezone.utc), reason=note)
+    assert status_document(view)["reason"] is None
