@@ -44,6 +44,14 @@ def may_act(actor: Actor, agency_id: str, is_superior: Callable[[str, str], bool
     raise Forbidden(f"{actor.agency_id} is not the handling agency {agency_id} nor above it")
 
 
+def may_oversee(actor: Actor, agency_id: str, is_superior: Callable[[str, str], bool]) -> None:
+    """A regulator reads what the agencies of its area hold, as the desk lists
+    them for it: its own agency's and those below it."""
+    if actor.agency_id == agency_id or is_superior(actor.agency_id, agency_id):
+        return
+    raise Forbidden(f"a regulator of {actor.agency_id} reads its own area's cases; {agency_id}'s is outside it")
+
+
 def may_hand_over_in_bulk(actor: Actor) -> None:
     """A batch of requests comes from a system handing them over (AGENCY_SYSTEM)
     or a bureau's staff; a regulator changes nothing."""

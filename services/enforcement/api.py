@@ -6,7 +6,8 @@ from pydantic import Field, StrictBool
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import CaseCommand, act_on_case, authorise, principal, refusals
+from services.agencies.authority import may_oversee
+from services.casework import CaseCommand, act_on_case, authorise, is_superior, permitted, principal, refusals
 from services.http import Problem
 
 from .application import CaseNotFound, Enforcement
@@ -55,7 +56,9 @@ def router(runner: ServiceRunner) -> APIRouter:
     async def get_case(case_id: str, who: Principal = Depends(principal)):
         with refusals(CaseNotFound, IllegalTransition):
             case = await runner.run_in_store(app.case, case_id)
-            if who.role != "REGULATOR":
+            if who.role == "REGULATOR":
+                permitted(may_oversee, who, case.agency_id, is_superior)
+            else:
                 authorise(who, case.agency_id)
         return document(case)
 

@@ -28,8 +28,8 @@ def client(monkeypatch):
     casework._key.cache_clear()
 
 
-def as_(role: str) -> dict:
-    return {"Authorization": f"Bearer {auth.issue('AMR-310115', role, KEY.encode())}"}
+def as_(role: str, agency: str = "AMR-310115") -> dict:
+    return {"Authorization": f"Bearer {auth.issue(agency, role, KEY.encode())}"}
 
 
 def test_the_head_extends_a_lead_check_once_by_fifteen_working_days(client):
@@ -50,3 +50,11 @@ def test_the_head_extends_a_lead_check_once_by_fifteen_working_days(client):
 
     again = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR"))
     assert again.status_code == 409 and again.json()["current_state"] == "LEAD"
+
+
+@pytest.mark.parametrize("regulator, allowed", [("AMR-310115", True), ("AMR-310000", True), ("AMR-100000", True),
+                                                ("AMR-330000", False), ("AMR-310104", False)])
+def test_a_regulator_reads_the_cases_of_its_own_area(client, regulator, allowed):
+    http, case_id = client
+    read = http.get(f"/cases/{case_id}", headers=as_("REGULATOR", regulator))
+    assert read.status_code == (200 if allowed else 403), read.text
