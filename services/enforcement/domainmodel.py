@@ -208,7 +208,9 @@ class PenaltyCase(Aggregate):
 
     def _require(self, allowed: str | tuple[str, ...], action: str, why: str) -> None:
         if self.status not in ((allowed,) if isinstance(allowed, str) else allowed):
-            raise IllegalTransition(self.status, f"cannot {action}: {why}")
+            # `why` says what the step follows; an ended case follows nothing more.
+            ended = {CLOSED: "the case is closed", DECLINED: "filing was declined: the case has ended"}
+            raise IllegalTransition(self.status, f"cannot {action}: {ended.get(self.status, why)}")
 
     # -- events: their bodies only record what was decided ------------------------------
 

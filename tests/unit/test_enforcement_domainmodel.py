@@ -391,3 +391,10 @@ def test_the_extension_is_the_rulebooks():
     for book in (SAMR_ORDER_20, SAMR_ORDER_121):
         assert (book.violation_check_extension.length, book.violation_check_extension.unit) == \
             (CHECK_EXTENSION.length, CHECK_EXTENSION.unit)
+
+
+@pytest.mark.parametrize("state, said", [("CLOSED", "the case is closed"), ("DECLINED", "filing was declined")])
+def test_an_ended_case_refuses_every_step_saying_it_ended(state, said):
+    for command in COMMANDS.values():
+        with pytest.raises(IllegalTransition, match=said):
+            command(STATES[state]())

@@ -33,6 +33,8 @@ WHY = {
     "a decision follows the investigation": "处罚决定在调查之后作出",
     "a case closes after its decision": "案件在作出处罚决定后才能结案",
     "only a lead not yet filed or declined is being checked": "只有尚未立案、也未决定不予立案的线索处于核查期",
+    "the case is closed": "案件已结案",
+    "filing was declined: the case has ended": "已决定不予立案,案件已结束",
 }
 
 
