@@ -223,12 +223,13 @@ class MediationCase(Aggregate):
             raise InvalidField("performed_at_once",
                                f"performed_at_once: under {self.rulebook} an agreement without a document needs both "
                                "parties' consent (oral_consent); only SAMR-20 and SAMR-121 spare one performed at once")
-        oral_consent = rules.oral_consent(form, oral_consent, performed_at_once)
-        represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         at = self._when(at)
         self._require_live("record an agreement")
         self._require_not_suspended("record an agreement")
         self._require_consents("record an agreement")
+        # Whose consent it takes only once it may be recorded at all.
+        oral_consent = rules.oral_consent(form, oral_consent, performed_at_once)
+        represented_consent = rules.represented_consent(self.joint_represented, represented_consent, "an agreement")
         # No check for a running appraisal: parties may settle before its result.
         self._require_time_left("record an agreement", at)
         self._agreed(form=form, terms=terms, amount_recovered_fen=amount_recovered_fen, at=at,
@@ -238,18 +239,20 @@ class MediationCase(Aggregate):
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
                   by_agency: str | None = None, by_role: str | None = None, represented_consent=()) -> None:
-        """`represented_consent`: of a joint complaint withdrawn by its
-        representatives, the represented consumers who consent; a withdrawal
-        gives up their complaint too, so it needs all of them (Order 20 art. 11,
-        Order 121 art. 12). Not asked for other grounds."""
+        """`represented_consent`: of a joint complaint its representatives
+        withdraw or settle with the respondent themselves, the represented
+        consumers who consent; giving up the request or settling it binds them
+        only with their consent, so it needs all of them (Order 62 art. 14,
+        Order 20 art. 11, Order 121 art. 12). Not asked for other grounds."""
         checks.one_of(reason, tuple(self.book.termination_grounds), f"reason (under {self.rulebook})")
         text = checks.optional_text(text, "text")
-        represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, "a withdrawal")
-                               if reason == "WITHDRAWN" else [])
         if reason == "OTHER" and text is None:
             raise InvalidField("text", "termination for OTHER reasons needs a text saying which")
         at = self._when(at)
         self._require_live("terminate")
+        binding = {"WITHDRAWN": "a withdrawal", "SELF_SETTLED": "a settlement"}.get(reason)
+        represented_consent = (rules.represented_consent(self.joint_represented, represented_consent, binding)
+                               if binding else [])
         if reason == "TIME_LIMIT_EXCEEDED":
             if self.is_paused:
                 raise IllegalTransition(self.status, "the time limit is paused while an appraisal is in progress")

@@ -569,6 +569,8 @@ def joint() -> MediationCase:
     lambda c, consent: c.agree("WRITTEN", "商家向每位消费者退款999元。", 299700, ACCEPTED + 4 * DAY,
                                represented_consent=consent),
     lambda c, consent: c.terminate("WITHDRAWN", ACCEPTED + 4 * DAY, represented_consent=consent),
+    # Settling between themselves binds the represented as an agreement does (Order 62 art. 14).
+    lambda c, consent: c.terminate("SELF_SETTLED", ACCEPTED + 4 * DAY, represented_consent=consent),
 ])
 @pytest.mark.parametrize("consent, missing", [
     ([], "李娜, 王芳"),
@@ -621,3 +623,10 @@ def test_a_joint_case_replays_with_its_consents():
     replayed = app.repository.get(case.id)
     assert replayed.represented == REPRESENTED
     assert replayed.agreement["represented_consent"] == REPRESENTED and replayed.agreement["oral_consent"] == list(BOTH)
+
+
+def test_an_agreement_before_both_parties_consent_is_refused_for_that_first():
+    # Not for whose consent it would take: it cannot be recorded at all yet.
+    case = opened(represented=REPRESENTED)
+    with pytest.raises(IllegalTransition, match="before both parties agree to mediate"):
+        case.agree("WRITTEN", "退款", 100, ACCEPTED + 4 * DAY)
