@@ -46,7 +46,8 @@ def facts_of(record_type: str, record: dict) -> list[tuple[str, dict]]:
         return [(complaint_file(record["complaint_id"]), fact)]
     pairs = [(case_file(record["case_id"]), fact)]
     linked = list(record.get("complaint_ids") or [])
-    if record_type == "PenaltyCaseComplaintLinked":
+    if record_type in ("PenaltyCaseComplaintLinked", "CaseFilingDeclined", "PenaltyCaseClosed"):
+        # The complaint it names: a report's life ends with its case.
         linked.append(record["complaint_id"])
     for complaint_id in dict.fromkeys(linked):
         pairs.append((complaint_file(complaint_id), fact))

@@ -206,3 +206,17 @@ def test_a_redelivered_batch_and_a_rebuild_leave_the_same_rows(desk):
     rebuilt = {i["complaint_id"]: i for i in queries.complaints(desk, who, {}, limit=None).items}
     assert rebuilt == after
     assert {i["complaint_id"] for i in before} == set(after)
+
+
+def test_a_report_closed_with_its_case_leaves_the_inbox(desk):
+    f, worker = desk.feed, Principal(XUHUI, "CASE_WORKER")
+    messages = [f.message("ReportReceived", complaint_id="x-report", receiving_agency_id=XUHUI, occurred_at=START),
+                f.message("PenaltyCaseOpened", complaint_id="x-report", case_id="PC-R", complaint_ids=["x-report"],
+                          origin="REPORT", agency_id=XUHUI)]
+    assert feed(desk, messages).dead == 0
+    assert "x-report" in ids(queries.complaints(desk, worker, {"open": "true"}))
+    assert feed(desk, [f.message("PenaltyCaseClosed", complaint_id="x-report", case_id="PC-R",
+                                 outcome="罚款已缴纳")]).dead == 0
+    [row] = [r for r in queries.complaints(desk, worker, {}).items if r["complaint_id"] == "x-report"]
+    assert row["status"] == "CLOSED"
+    assert "x-report" not in ids(queries.complaints(desk, worker, {"open": "true"}))
