@@ -205,3 +205,23 @@ def test_a_refusal_for_the_state_a_case_is_in_names_that_state_in_chinese():
               mediation.IN_APPRAISAL, mediation.AGREED, mediation.TERMINATED, enforcement.LEAD, enforcement.FILED,
               enforcement.INVESTIGATING, enforcement.DECIDED, enforcement.CLOSED, enforcement.DECLINED}
     assert not states - set(CHINESE)
+
+
+def test_a_complaint_page_names_every_consumer_the_representatives_the_agent_and_every_ground(desk):
+    f = desk.feed
+    agent = {"name": "钱代理", "phone": "13900000001", "id_number": None, "power_of_attorney_ref": "WT-2026-001",
+             "power_of_attorney_scope": "代为投诉、调解", "power_of_attorney_expires": "2027-01-31"}
+    co = [{"name": "吴刚", "phone": "13900000002", "id_number": None, "address": None}]
+    grounds = [{"reason": "NO_SPECIFIC_REQUEST", "explanation": "投诉没有具体的投诉请求。"},
+               {"reason": "UNPROVABLE", "explanation": "您不能证明权益受到损害。"}]
+    feed(desk, [f.message("ComplaintReceived", complaint_id="joint", receiving_agency_id=PUDONG, occurred_at=START,
+                          co_consumers=co, representatives=["吴刚"], agent=agent),
+                f.message("ComplaintRejected", complaint_id="joint", agency_id=PUDONG, reason="NO_SPECIFIC_REQUEST",
+                          explanation=grounds[0]["explanation"], grounds=grounds)])
+    html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/complaints/joint").text
+    assert "吴刚" in re.search(r'id="co-consumers">([^<]*)<', html).group(1)
+    assert re.search(r'id="representatives">([^<]*)<', html).group(1) == "吴刚"
+    shown = re.search(r'id="agent">([^<]*)<', html).group(1)
+    assert "钱代理" in shown and "WT-2026-001" in shown and "2027-01-31" in shown
+    said = re.findall(r'<dd class="ground">([^<]*)<', html)
+    assert said == ["无具体投诉请求:投诉没有具体的投诉请求。", "无法证实权益受到损害:您不能证明权益受到损害。"]
