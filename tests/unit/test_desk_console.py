@@ -223,5 +223,7 @@ def test_a_complaint_page_names_every_consumer_the_representatives_the_agent_and
     assert re.search(r'id="representatives">([^<]*)<', html).group(1) == "吴刚"
     shown = re.search(r'id="agent">([^<]*)<', html).group(1)
     assert "钱代理" in shown and "WT-2026-001" in shown and "2027-01-31" in shown
+    # The record of what happened names the ground in words too.
+    assert "NO_SPECIFIC_REQUEST" not in re.search(r'<ol class="history">(.*?)</ol>', html, re.S).group(1)
     said = re.findall(r'<dd class="ground">([^<]*)<', html)
     assert said == ["无具体投诉请求:投诉没有具体的投诉请求。", "无法证实权益受到损害:您不能证明权益受到损害。"]
