@@ -25,7 +25,7 @@ for _t in ("MediationOpened", "ConsentRecorded", "MediationScheduled", "Mediator
            "AppraisalCompleted", "MediationAgreed", "MediationTerminated"):
     TOPIC_OF[_t] = "mediation.events"
 for _t in ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided", "PenaltyCaseClosed",
-           "PenaltyCaseComplaintLinked"):
+           "PenaltyCaseComplaintLinked", "PenaltyCaseCheckExtended"):
     TOPIC_OF[_t] = "enforcement.cases"
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)

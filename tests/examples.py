@@ -101,6 +101,8 @@ EXAMPLES = {
     "InvestigationStarted": _case(),
     "PenaltyDecided": _case(fine_fen=5000000, basis="《中华人民共和国广告法》第五十七条"),
     "PenaltyCaseClosed": _case(outcome="PENALTY_EXECUTED"),
+    "PenaltyCaseCheckExtended": _case(check_due=DUE, check_due_provisional=False, approved_by="张局长",
+                                      reason="需调取平台交易记录"),
     "AuditRecord": {"event_id": "e-1", "occurred_at": AT, "complaint_id": CID, "service": "routing",
                     "seq": 7, "event_type": "Complaint.Accepted", "aggregate_id": "9b1c", "aggregate_version": 2,
                     "payload_sha256": "ab" * 32, "prev_hash": "0" * 64, "hash": "cd" * 32,

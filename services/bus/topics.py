@@ -64,7 +64,7 @@ REGISTRY: tuple[Topic, ...] = (
           description="Suspected violations of law seen while handling complaints."),
     Topic("enforcement.cases",
           ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted",
-           "PenaltyDecided", "PenaltyCaseClosed", "PenaltyCaseComplaintLinked"),
+           "PenaltyDecided", "PenaltyCaseClosed", "PenaltyCaseComplaintLinked", "PenaltyCaseCheckExtended"),
           ("enforcement",), "case_id",
           description="Penalty cases, each with its own id."),
     # One partition: a regulator reads each service's chain in order, and the key

@@ -12,7 +12,7 @@ INPUTS = ("complaints.received", "complaints.decisions", "mediation.events", "en
           "violations.found")
 
 CASE_RECORDS = ("PenaltyCaseOpened", "CaseFilingDeclined", "InvestigationStarted", "PenaltyDecided",
-                "PenaltyCaseClosed", "PenaltyCaseComplaintLinked")
+                "PenaltyCaseClosed", "PenaltyCaseComplaintLinked", "PenaltyCaseCheckExtended")
 
 
 def complaint_file(complaint_id: str) -> str:

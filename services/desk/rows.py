@@ -133,7 +133,7 @@ def _deadline(row: dict) -> str | None:
 def case_row(case_id: str, facts: list[dict], line) -> dict | None:
     row = dict.fromkeys(CASE_COLUMNS)
     row["case_id"] = case_id
-    complaints = []
+    complaints, extended_to = [], None
     for f in facts:
         t, at = f["type"], f.get("occurred_at")
         row["updated_at"] = max(row["updated_at"] or "", at or "")
@@ -154,6 +154,10 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
             row.update(status="DECIDED" if row["status"] != "CLOSED" else "CLOSED", fine_fen=f.get("fine_fen"))
         elif t == "PenaltyCaseClosed":
             row.update(status="CLOSED", outcome=f.get("outcome"))
+        elif t == "PenaltyCaseCheckExtended":
+            extended_to = f.get("check_due")
+    if extended_to:  # whichever came first, the opening or the extension
+        row["filing_due"] = extended_to
     if row["origin"] is None:
         return None
     row["complaint_ids"] = ",".join(dict.fromkeys(complaints)) or None

@@ -28,6 +28,9 @@ def integration_events(event, case) -> list[Outgoing]:
         return [_case(case, "InvestigationStarted")]
     if isinstance(event, PenaltyCase.Decided):
         return [_case(case, "PenaltyDecided", fine_fen=event.fine_fen, basis=event.basis)]
+    if isinstance(event, PenaltyCase.CheckExtended):
+        return [_case(case, "PenaltyCaseCheckExtended", check_due=event.check_due,
+                      check_due_provisional=event.provisional, approved_by=event.approved_by, reason=event.reason)]
     if isinstance(event, PenaltyCase.Closed):
         return [_case(case, "PenaltyCaseClosed", outcome=event.outcome)]
     return []

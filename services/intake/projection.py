@@ -207,6 +207,7 @@ MOVES: dict[str, Move] = {
     "PenaltyCaseClosed": report_ended("CASE_CLOSED"),
     "InvestigationStarted": case_worked,
     "PenaltyDecided": case_worked,
+    "PenaltyCaseCheckExtended": case_worked,
     "ComplaintAccepted": accepted,
     "ComplaintRejected": rejected,
     "ComplaintReferred": referred,

@@ -220,3 +220,12 @@ def test_a_report_closed_with_its_case_leaves_the_inbox(desk):
     [row] = [r for r in queries.complaints(desk, worker, {}).items if r["complaint_id"] == "x-report"]
     assert row["status"] == "CLOSED"
     assert "x-report" not in ids(queries.complaints(desk, worker, {"open": "true"}))
+
+
+def test_a_lead_whose_check_was_extended_is_due_when_the_extension_says(desk):
+    f, worker = desk.feed, Principal(XUHUI, "CASE_WORKER")
+    extended = START + timedelta(days=40)
+    assert feed(desk, [f.message("PenaltyCaseCheckExtended", complaint_id="x-open", case_id="PC-1",
+                                 check_due=extended)]).dead == 0
+    [lead] = queries.cases(desk, worker, {}).items
+    assert lead["filing_due"] == extended.isoformat() and lead["deadline"] == "2026-04-11"

@@ -23,7 +23,9 @@ def client(monkeypatch):
     app = Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     feed(app, violation(1))
     [lead] = cases(app, "COMPLAINT")
-    yield TestClient(build_app({"enforcement": factories.runner("enforcement", app)})), str(lead.id)
+    http = TestClient(build_app({"enforcement": factories.runner("enforcement", app)}))
+    http.store = app
+    yield http, str(lead.id)
     app.close()
     casework._key.cache_clear()
 
@@ -50,6 +52,26 @@ def test_the_head_extends_a_lead_check_once_by_fifteen_working_days(client):
 
     again = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR"))
     assert again.status_code == 409 and again.json()["current_state"] == "LEAD"
+
+
+def test_an_extension_goes_out_on_enforcement_cases_with_the_new_limit(client):
+    # The desk and every reader of the topic learn the new limit from it.
+    from uuid import UUID
+
+    from services.bus.codec import default_codec
+    from services.enforcement.integration import integration_events
+
+    http, case_id = client
+    body = {"approved_by": "张局长", "reason": "需调取平台交易记录", "at": WITHIN}
+    assert http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR")).status_code == 200
+    app = http.store
+    case = app.repository.get(UUID(case_id))
+    [extended] = [o for e in app.events.get(case.id) for o in integration_events(e, case)
+                  if o.record_type == "PenaltyCaseCheckExtended"]
+    assert extended.topic == "enforcement.cases" and extended.key == case_id
+    assert (extended.record["check_due"], extended.record["approved_by"]) == (case.check_due, "张局长")
+    record = {"event_id": "e-1", "occurred_at": case.check_due, **extended.record}
+    assert default_codec().decode(default_codec().encode("PenaltyCaseCheckExtended", record))[1] == record
 
 
 @pytest.mark.parametrize("regulator, allowed", [("AMR-310115", True), ("AMR-310000", True), ("AMR-100000", True),

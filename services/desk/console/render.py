@@ -22,6 +22,7 @@ EVENTS = {
     "CaseFilingDeclined": "不予立案", "InvestigationStarted": "立案调查", "PenaltyDecided": "作出行政处罚决定",
     "PenaltyCaseClosed": "结案", "PenaltyCaseComplaintLinked": "关联投诉", "ReferralAcknowledged": "移送已接收",
     "ReferralDeclined": "移送被退回", "ReferralAnswered": "受移送机关答复", "MediationDueRecomputed": "调解期限按节假日安排重新计算",
+    "PenaltyCaseCheckExtended": "经负责人批准延长核查期限",
 }
 
 
