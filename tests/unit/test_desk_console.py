@@ -106,8 +106,19 @@ def test_a_list_typed_on_a_chinese_keyboard_is_several_names():
 def test_the_inbox_export_holds_only_open_complaints(desk):
     client = signed_in(desk, PUDONG, "CASE_WORKER")
     feed(desk, [desk.feed.message("MediationAgreed", complaint_id="fresh")])
-    rows = client.get("/console/export.csv?open=true").text.lstrip("\ufeff").splitlines()[1:]
+    header, *rows = client.get("/console/export.csv?open=true").text.lstrip("\ufeff").splitlines()
     assert [r.split(",")[0] for r in rows] == ["late"]
+    # For a person with a spreadsheet: columns in words, codes in Chinese, China time.
+    columns = header.split(",")
+    assert columns[:3] == ["编号", "类别", "状态"] and "投诉人电话" in columns
+    late = dict(zip(columns, rows[0].split(",")))
+    assert (late["类别"], late["状态"]) == ("投诉", "调解中")
+    assert late["登记时间"] == "2026-03-02 09:30"  # START, 01:30 UTC
+
+
+def test_a_regulators_export_has_no_personal_columns(desk):
+    header = signed_in(desk, SHANGHAI, "REGULATOR").get("/console/export.csv").text.lstrip("\ufeff").splitlines()[0]
+    assert "编号" in header and "投诉人" not in header
 
 
 def test_a_complaint_page_is_titled_in_words_and_its_history_in_the_order_things_happened(desk):

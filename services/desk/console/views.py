@@ -2,6 +2,8 @@
 referrals, statistics."""
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,7 +15,7 @@ from .. import queries
 from . import session
 from .calls import call, problem
 from .forms import BY_STATUS, CASE_ACTIONS, CASE_BY_STATUS, COMPLAINT_ACTIONS, body_of
-from .render import templates
+from .render import cst, templates, zh
 
 FILTERS = ("status", "respondent", "subject_area", "overdue", "received_from", "received_to", "worker", "agency",
            "open")
@@ -217,11 +219,37 @@ def router(desk) -> APIRouter:
 
         q = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
         try:
-            return to_csv(queries.complaints(desk, who, q, "deadline", None, None), "complaints")
+            return to_csv(readable(queries.complaints(desk, who, q, "deadline", None, None)), "complaints")
         except L.InvalidQuery as exc:
             return Response(f"{exc.field}: {exc}", status_code=422, media_type="text/plain; charset=utf-8")
 
     return api
+
+
+# The export a case worker opens in a spreadsheet: the columns in words, codes
+# in Chinese, times in China time and money in yuan. (The API's `format=csv`
+# keeps codes, UTC and fen, for programs.) Personal columns only where the
+# listing has them: a regulator's has not.
+EXPORT = (
+    ("complaint_id", "编号", str), ("kind", "类别", zh), ("status", "状态", zh), ("channel", "渠道", zh),
+    ("agency_id", "承办机关", str), ("subject_area", "事项", zh), ("respondent_name", "被投诉方", str),
+    ("respondent_uscc", "统一社会信用代码", str), ("received_at", "登记时间", cst),
+    ("decided_at", "决定时间", cst), ("decision_due", "受理期限", lambda v: cst(v, False)),
+    ("decision_overdue", "受理决定逾期", lambda v: "是" if v else "否"),
+    ("mediation_due", "调解期限", lambda v: cst(v, False)), ("deadline", "当前期限", str),
+    ("overdue", "已逾期", lambda v: "是" if v else "否"), ("reason", "理由或依据", zh), ("outcome", "结果", zh),
+    ("amount_recovered_fen", "挽回金额(元)", lambda v: "" if v is None else f"{int(v) / 100:.2f}"),
+    ("workers", "调解员", lambda v: "、".join(v or ())), ("case_ids", "处罚案件", lambda v: "、".join(v or ())),
+    ("consumer_name", "投诉人", str), ("consumer_phone", "投诉人电话", str),
+)
+
+
+def readable(page: L.Page) -> L.Page:
+    present = set(page.items[0]) if page.items else set(page.columns)
+    columns = [(key, title, say) for key, title, say in EXPORT if key in present]
+    items = [{title: ("" if item.get(key) is None and say is not zh else say(item.get(key)) or "")
+              for key, title, say in columns} for item in page.items]
+    return dataclasses.replace(page, items=items, columns=tuple(title for _, title, _ in columns))
 
 
 def _csv(report: dict) -> Response:
