@@ -109,3 +109,41 @@ def test_the_console_shows_the_state_then_the_rule_with_china_time():
 def test_a_refusal_without_a_saying_is_shown_as_the_api_gave_it():
     assert chinese("a rule added later") == "a rule added later"
     assert problem(httpx.Response(409, json={"detail": "a rule added later"}))["detail"] == "a rule added later"
+
+
+def field_refusals() -> set[str]:
+    from services.contract.errors import InvalidField
+    from tests.unit.test_mediation_domainmodel import REPRESENTED
+
+    def joint():
+        case = mediation.opened(represented=REPRESENTED)
+        case.record_consent("CONSUMER", True, M + DAY)
+        case.record_consent("RESPONDENT", True, M + DAY)
+        return case
+    tries = [
+        lambda: joint().agree("WRITTEN", "退款", 100, M + 4 * DAY, represented_consent=["李娜"]),
+        lambda: joint().terminate("SELF_SETTLED", M + 4 * DAY),
+        lambda: joint().agree("WRITTEN", "退款", 100, M + 4 * DAY, represented_consent=["赵强", *REPRESENTED]),
+        lambda: mediation.consented().agree("ORAL", "退款", 100, M + 4 * DAY, oral_consent=["CONSUMER"]),
+        lambda: mediation.consented().agree("WRITTEN", "退款", 100, M + 4 * DAY, oral_consent=["CONSUMER"]),
+        lambda: mediation.consented().agree("ORAL", "退款", 100, M + 4 * DAY, performed_at_once=True),
+        lambda: mediation.consented().schedule(M + DAY, "调解室", ["李明"], M + 2 * DAY),
+        lambda: mediation.consented().schedule(M + 5 * DAY, "调解室", ["李明", "李明"], M + 2 * DAY),
+        lambda: mediation.scheduled().terminate("OTHER", M + 3 * DAY),
+        lambda: mediation.terminated().notify_termination(M + 2 * DAY),
+        lambda: mediation.scheduled().recuse("李明", "利害关系", M - DAY),
+        lambda: mediation.consented().start_appraisal("质检所", "CONSUMER", M + 2 * DAY, body_chosen_by="BUREAU_DESIGNATED"),
+        lambda: penalty.investigating().decide(100, "依据", penalty.LATER, no_penalty=True),
+        lambda: penalty.filed().start_investigation(penalty.RECEIVED),
+        lambda: penalty.lead().file(penalty.RECEIVED - DAY),
+    ]
+    return {refusal(attempt, InvalidField) for attempt in tries}
+
+
+def test_every_refusal_of_a_field_reads_in_chinese():
+    from services.desk.console.refusals import field_chinese
+
+    said = field_refusals()
+    assert len(said) >= 12
+    untranslated = {message: field_chinese(message) for message in said if english_left(field_chinese(message))}
+    assert not untranslated

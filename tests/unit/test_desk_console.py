@@ -182,8 +182,18 @@ def test_what_the_api_says_of_a_field_is_said_in_the_words_of_the_form():
         {"field": "party", "message": "Input should be 'CONSUMER' or 'RESPONDENT'"}]}))["fields"] == {
         "fine_fen": "请填写 0 或更大的数", "party": "请从选项中选择"}
     assert refused["fields"] == {"session_at": "请填写日期和时间", "mediators": "至少填写一项",
-                                 "reason": "a reason is required when the answer is DECLINED"}
-    assert refused["detail"] == "a reason is required when the answer is DECLINED"
+                                 "reason": "退回移送须说明理由"}
+    assert refused["detail"] == "请修改标出的各项"  # each field says its own
+    # The rules' own words, and the checks the public form meets, in Chinese too.
+    said = problem(httpx.Response(422, json={
+        "detail": "represented_consent: an agreement by the representatives of a joint complaint binds the consumers "
+                  "they represent only with their consent; missing 吴刚, 李娜", "field": "represented_consent"}))
+    assert said["detail"] == "共同投诉的代表人调解协议须经被代表的投诉人同意,尚缺:吴刚、李娜"
+    assert said["fields"] == {"represented_consent": said["detail"]}
+    phone = problem(httpx.Response(422, json={"detail": "consumer.phone: not a mainland China phone number: ...",
+                                              "errors": [{"field": "consumer.phone", "message":
+                                                          "Value error, not a mainland China phone number: x"}]}))
+    assert phone["fields"]["consumer.phone"].startswith("不是有效的中国大陆电话号码")
 
 
 def test_a_penalty_case_links_the_complaints_it_came_from(desk):

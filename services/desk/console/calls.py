@@ -52,7 +52,7 @@ def plain(message: str | None) -> str | None:
     if not message:
         return message
     message = message.removeprefix("Value error, ")
-    return next((said for start, said in _PLAIN if message.startswith(start)), message)
+    return next((said for start, said in _PLAIN if message.startswith(start)), None) or refusals.field_chinese(message)
 
 
 def problem(response: httpx.Response) -> dict | None:
@@ -67,6 +67,8 @@ def problem(response: httpx.Response) -> dict | None:
     if body.get("field") and body["field"] not in errors:
         errors[body["field"]] = plain(body.get("detail"))
     detail = plain(body.get("detail") or body.get("title"))
+    if response.status_code == 422 and len(errors) > 1:
+        detail = "请修改标出的各项"  # each field says its own; the summary named only the first in English
     if response.status_code == 409:
         detail = refusals.chinese(detail)
         if body.get("current_state"):

@@ -1,10 +1,10 @@
-"""A case's refusal (a 409) in the words a case worker reads.
+"""A refusal in the words a case worker reads.
 
 The API says why a step is refused in English, for integrators; the console
-says it in Chinese. Each rule that can refuse a step has a line here: the
-shape of its English message and what the console says instead, with the
-names, ids and dates the message carries. A message with no line here is
-shown as the API gave it.
+says it in Chinese. Each rule that can refuse a step (a 409) or a field (a
+422) has a line here: the shape of its English message and what the console
+says instead, with the names, ids and dates the message carries. A message
+with no line here is shown as the API gave it.
 """
 from __future__ import annotations
 
@@ -111,6 +111,81 @@ SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), say) for
     (r"(?P<agency>\S+) is not a party to the dispute nor the superior deciding it",
      lambda agency: f"{agency} 既不是争议一方,也不是指定管辖的上级机关"),
 ))
+
+BINDING = {"an agreement": "调解协议", "a withdrawal": "撤回投诉", "a settlement": "自行和解"}
+
+
+def _parties(text: str) -> str:
+    return "、".join(zh(p) for p in text.split(", "))
+
+
+# What the rules and the checks say of one field (a 422), as the form says it.
+FIELD_SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), say) for shape, say in (
+    # Joint complaints and oral agreements
+    (r"(?P<action>an agreement|a withdrawal|a settlement) by the representatives of a joint complaint binds the "
+     r"consumers they represent only with their consent; missing (?P<names>.+)",
+     lambda action, names: f"共同投诉的代表人{BINDING[action]}须经被代表的投诉人同意,尚缺:{_names(names)}"),
+    (r"(?P<unknown>.+?) is not a represented consumer of this complaint \((?P<needed>.*)\)",
+     lambda unknown, needed: f"{_names(unknown)}不是本投诉被代表的投诉人(被代表的投诉人:"
+                             f"{'无' if needed == 'it has none' else _names(needed)})"),
+    (r"represented_consent must be a list.*", lambda: "请填写被代表的投诉人姓名"),
+    (r"an ORAL agreement needs both parties' consent to do without a mediation document; missing (?P<parties>.+)",
+     lambda parties: f"口头协议不制作调解书,须双方当事人同意,尚缺:{_parties(parties)}"),
+    (r"oral_consent is for an ORAL agreement.*", lambda: "只有口头协议填写此项;书面协议由双方在调解书上签字"),
+    (r"(?P<unknown>.+?) is not a party \(CONSUMER, RESPONDENT\)", lambda unknown: f"{unknown}不是当事人"),
+    (r"oral_consent must be a list.*", lambda: "请选择同意不制作调解书的当事人"),
+    (r"performed_at_once is for an ORAL agreement.*", lambda: "只有口头协议可以即时履行"),
+    (r"under (?P<book>\S+) an agreement without a document needs both parties' consent.*",
+     lambda book: f"{book} 下不制作调解书须双方当事人同意;只有第20号令、第121号令允许即时履行的协议不制作调解书"),
+    (r"performed_at_once must be true or false", lambda: "请选择是否即时履行"),
+    # Steps and their times
+    (r"a session is scheduled ahead: session_at is before the scheduling \(at\)", lambda: "调解时间不能早于安排的时间"),
+    (r"a mediator cannot step aside before joining the panel", lambda: "调解员加入本案之前不能回避"),
+    (r"a recusal request cannot be decided before it was made", lambda: "回避申请提出之前不能作出决定"),
+    (r"under (?P<book>\S+) the parties agree on the appraisal body.*",
+     lambda book: f"{book} 下鉴定机构由双方协商确定;只有第121号令(第二十二条)允许由本机关指定"),
+    (r"an appraisal cannot start before the previous one finished", lambda: "上一次鉴定结束之前不能开始新的鉴定"),
+    (r"an appraisal cannot finish before it started", lambda: "鉴定完成时间不能早于开始时间"),
+    (r"termination for OTHER reasons needs a text saying which", lambda: "以其他理由终止调解,须写明理由"),
+    (r"the parties cannot be told before the termination", lambda: "告知时间不能早于终止调解的时间"),
+    (r"at is before the complaint was accepted", lambda: "办理时间不能早于受理时间"),
+    (r"at is before the complaint was received.*", lambda: "时间不能早于收到投诉的时间"),
+    (r"at is before the lead was received", lambda: "办理时间不能早于收到线索的时间"),
+    (r"at is before the case's previous step \((?P<when>\S+)\)",
+     lambda when: f"办理时间不能早于案件上一步骤的时间({_when(when)})"),
+    (r"a decision of no penalty cannot carry a fine", lambda: "不予处罚的决定不能有罚款"),
+    (r"a reason is required when the answer is DECLINED", lambda: "退回移送须说明理由"),
+    (r"DESIGNATE needs the bureau below.*", lambda: "指定管辖须选择承办的下级机关"),
+    # What any field may be told
+    (r"\S+ must be a non-empty list of names", lambda: "请至少填写一个姓名"),
+    (r"\S+ names someone twice", lambda: "有姓名重复"),
+    (r"\S+ must be a non-empty string", lambda: "必填"),
+    (r"\S+ must be a whole number of fen, zero or more", lambda: "请填写 0 或更大的整数(单位:分)"),
+    (r"\S+ must be one of .*", lambda: "请从选项中选择"),
+    (r"\S+ must carry a time zone|\S+ must be a datetime.*|not an instant.*", lambda: "请填写日期和时间"),
+    (r"\S+ must be true or false", lambda: "请选择是或否"),
+    # The checks of a request as intake takes it (the public form)
+    (r"not a mainland China phone number.*", lambda: "不是有效的中国大陆电话号码(手机号为11位数字,固定电话请加区号)"),
+    (r"not a valid unified social credit code.*", lambda: "统一社会信用代码无效(18位,校验位不符)"),
+    (r"not a valid resident identity number.*", lambda: "居民身份证号码无效(18位,校验位不符)"),
+    (r"not a mainland division code.*", lambda: "不是有效的行政区划代码(6位数字,如310115)"),
+    (r"not an agency id.*", lambda: "不是有效的机关代码(如 AMR-310115)"),
+    (r"not a date.*", lambda: "请填写日期"),
+))
+
+_FIELD_PREFIX = re.compile(r"^[a-z_][a-z_.0-9]*: ")
+
+
+def field_chinese(message: str | None) -> str | None:
+    """What a rule or a check says of one field, in Chinese; as given when no line here says it."""
+    if not message:
+        return message
+    bare = _FIELD_PREFIX.sub("", message)
+    for shape, say in FIELD_SAYINGS:
+        if said := shape.fullmatch(bare):
+            return say(**said.groupdict())
+    return message
+
 
 # A case's refusal names its state at the end; the console shows the state first.
 _STATE_SUFFIX = re.compile(r" \(the (penalty|mediation) case is [A-Z_]+\)$")
