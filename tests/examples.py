@@ -98,7 +98,7 @@ EXAMPLES = {
                                violation_type="FALSE_ADVERTISING", agency_id="AMR-310115", filing_due=DUE),
     "CaseFilingDeclined": _case(reason="违法事实不成立"),
     "PenaltyCaseComplaintLinked": _case(complaint_ids=[CID, "TS-20260303-0F0E0D0C0B0A"]),
-    "InvestigationStarted": _case(),
+    "InvestigationStarted": _case(conclusion_due=DUE),
     "PenaltyDecided": _case(fine_fen=5000000, basis="《中华人民共和国广告法》第五十七条"),
     "PenaltyCaseClosed": _case(outcome="PENALTY_EXECUTED"),
     "PenaltyCaseCheckExtended": _case(check_due=DUE, check_due_provisional=False, approved_by="张局长",

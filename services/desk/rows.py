@@ -133,7 +133,7 @@ def _deadline(row: dict) -> str | None:
 def case_row(case_id: str, facts: list[dict], line) -> dict | None:
     row = dict.fromkeys(CASE_COLUMNS)
     row["case_id"] = case_id
-    complaints, extended_to = [], None
+    complaints, extended_to, conclusion_due = [], None, None
     for f in facts:
         t, at = f["type"], f.get("occurred_at")
         row["updated_at"] = max(row["updated_at"] or "", at or "")
@@ -150,6 +150,7 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
             row.update(status="DECLINED", outcome=f.get("reason"))
         elif t == "InvestigationStarted":
             row["status"] = row["status"] if row["status"] in ("DECIDED", "CLOSED", "DECLINED") else "INVESTIGATING"
+            conclusion_due = f.get("conclusion_due")
         elif t == "PenaltyDecided":
             row.update(status="DECIDED" if row["status"] != "CLOSED" else "CLOSED", fine_fen=f.get("fine_fen"))
         elif t == "PenaltyCaseClosed":
@@ -162,7 +163,9 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
         return None
     row["complaint_ids"] = ",".join(dict.fromkeys(complaints)) or None
     row["agency_line"] = line(row["agency_id"])
-    row["deadline"] = china_date(row["filing_due"]) if row["status"] == "LEAD" else None
+    # The bureau's next limit: filing while a lead, the decision while investigated.
+    row["deadline"] = (china_date(row["filing_due"]) if row["status"] == "LEAD"
+                       else china_date(conclusion_due) if row["status"] == "INVESTIGATING" else None)
     row["deadline_key"] = row["deadline"] or NO_DEADLINE
     return row
 

@@ -25,7 +25,7 @@ def integration_events(event, case) -> list[Outgoing]:
     if isinstance(event, PenaltyCase.FilingDeclined):
         return [_case(case, "CaseFilingDeclined", reason=event.reason)]
     if isinstance(event, PenaltyCase.InvestigationStarted):
-        return [_case(case, "InvestigationStarted")]
+        return [_case(case, "InvestigationStarted", conclusion_due=case.conclusion_due)]
     if isinstance(event, PenaltyCase.Decided):
         return [_case(case, "PenaltyDecided", fine_fen=event.fine_fen, basis=event.basis)]
     if isinstance(event, PenaltyCase.CheckExtended):

@@ -248,3 +248,22 @@ def test_a_complaint_page_names_every_consumer_the_representatives_the_agent_and
     assert "NO_SPECIFIC_REQUEST" not in re.search(r'<ol class="history">(.*?)</ol>', html, re.S).group(1)
     said = re.findall(r'<dd class="ground">([^<]*)<', html)
     assert said == ["无具体投诉请求:投诉没有具体的投诉请求。", "无法证实权益受到损害:您不能证明权益受到损害。"]
+
+
+def test_the_duties_of_orders_20_and_121_are_offered_and_the_extension_to_the_head_alone(desk):
+    html = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/complaints/late").text
+    for action in ("recusal-request", "recusal-decision"):
+        assert f'id="action-{action}"' in html
+    assert 'name="performed_at_once"' in html and "当事人死亡或主体资格灭失" in html
+    feed(desk, [desk.feed.message("PenaltyCaseOpened", complaint_id="late", case_id="PC-7", complaint_ids=["late"],
+                                  agency_id=PUDONG)])
+    worker = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/cases/PC-7").text
+    head = signed_in(desk, PUDONG, "SUPERVISOR").get("/console/cases/PC-7").text
+    assert 'id="action-check-extension"' not in worker and 'id="action-check-extension"' in head
+
+
+def test_a_form_that_says_yes_sends_true():
+    from services.desk.console.forms import CASE_ACTIONS, body_of
+
+    body, errors = body_of(CASE_ACTIONS["decision"], {"fine_fen": "0", "basis": "违法行为轻微并及时改正", "no_penalty": "true"})
+    assert body == {"fine_fen": 0, "basis": "违法行为轻微并及时改正", "no_penalty": True} and not errors

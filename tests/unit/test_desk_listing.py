@@ -229,3 +229,12 @@ def test_a_lead_whose_check_was_extended_is_due_when_the_extension_says(desk):
                                  check_due=extended)]).dead == 0
     [lead] = queries.cases(desk, worker, {}).items
     assert lead["filing_due"] == extended.isoformat() and lead["deadline"] == "2026-04-11"
+
+
+def test_a_case_under_investigation_is_due_when_its_decision_is(desk):
+    f, worker = desk.feed, Principal(XUHUI, "CASE_WORKER")
+    due = START + timedelta(days=95)
+    assert feed(desk, [f.message("InvestigationStarted", complaint_id="x-open", case_id="PC-1",
+                                 conclusion_due=due)]).dead == 0
+    [case] = queries.cases(desk, worker, {}).items
+    assert case["status"] == "INVESTIGATING" and case["deadline"] == "2026-06-05"

@@ -80,3 +80,17 @@ def test_a_regulator_reads_the_cases_of_its_own_area(client, regulator, allowed)
     http, case_id = client
     read = http.get(f"/cases/{case_id}", headers=as_("REGULATOR", regulator))
     assert read.status_code == (200 if allowed else 403), read.text
+
+
+def test_an_investigation_goes_out_with_the_day_its_decision_is_due(client):
+    from uuid import UUID
+
+    from services.enforcement.integration import integration_events
+
+    http, case_id = client
+    started = http.post(f"/cases/{case_id}/investigation", json={"at": WITHIN}, headers=as_("CASE_WORKER"))
+    assert started.status_code == 200, started.text
+    case = http.store.repository.get(UUID(case_id))
+    [record] = [o.record for e in http.store.events.get(case.id) for o in integration_events(e, case)
+                if o.record_type == "InvestigationStarted"]
+    assert record["conclusion_due"] == case.conclusion_due is not None

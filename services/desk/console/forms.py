@@ -8,6 +8,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from services.routing.rulebook import TERMINATION_CODES
+
+from ..vocabulary import zh
+
 
 @dataclass(frozen=True)
 class Field:
@@ -29,9 +33,9 @@ class Action:
 PARTIES = (("CONSUMER", "消费者"), ("RESPONDENT", "被投诉方"))
 PARTY_CODES = {name: code for code, name in PARTIES}  # typed as the label says
 YES_NO = (("true", "同意"), ("false", "不同意"))
-ENDINGS = (("WITHDRAWN", "投诉人撤回"), ("PARTY_REFUSED", "一方拒绝调解"), ("PARTY_ABSENT", "一方无正当理由不参加"),
-           ("LITIGATION_OR_ARBITRATION", "已诉讼或仲裁"), ("SELF_SETTLED", "双方自行和解"),
-           ("TIME_LIMIT_EXCEEDED", "超过调解期限"), ("OTHER", "其他"))
+# Every rulebook's grounds: the route refuses one the complaint's rulebook lacks, naming it.
+ENDINGS = tuple((code, zh(code)) for code in TERMINATION_CODES)
+YES = (("", "否"), ("true", "是"))
 VIOLATIONS = (("FALSE_ADVERTISING", "虚假宣传"), ("SUBSTANDARD_GOODS", "不合格商品"), ("EXPIRED_GOODS", "过期商品"),
               ("COUNTERFEIT", "假冒伪劣"), ("PRICE_FRAUD", "价格欺诈"), ("UNFAIR_TERMS", "不公平格式条款"),
               ("REFUSED_STATUTORY_RETURN", "拒不履行法定退货"), ("FOOD_SAFETY", "食品安全"),
@@ -60,7 +64,15 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
             Field("terms", "协议内容", "textarea"), Field("amount_recovered_fen", "为消费者挽回金额(元)", "yuan"),
             # An oral agreement stands only if both parties waived the document (Order 121 art. 24).
             Field("oral_consent", "口头协议:同意不制作调解书的当事人(消费者、被投诉方)", "list", required=False),
+            Field("performed_at_once", "口头协议当场履行完毕(即时履行,第20号令、第121号令)", "select", YES,
+                  required=False),
             JOINT_CONSENT)),
+    Action("recusal-request", "当事人申请回避(第20号令、第121号令)", "/complaints/{id}/mediation/recusal/request",
+           (Field("mediator", "申请回避的调解员"), Field("party", "申请人", "select", PARTIES),
+            Field("reason", "申请理由"))),
+    Action("recusal-decision", "决定回避申请", "/complaints/{id}/mediation/recusal/decision",
+           (Field("granted", "决定", "select", (("true", "同意回避"), ("false", "驳回申请"))),)),
+    Action("termination-notice", "已告知双方终止调解(第20号令、第121号令)", "/complaints/{id}/mediation/termination/notice"),
     Action("termination", "终止调解", "/complaints/{id}/mediation/termination",
            (Field("reason", "终止原因", "select", ENDINGS), Field("text", "说明", "textarea", required=False),
             JOINT_CONSENT)),
@@ -77,26 +89,30 @@ COMPLAINT_ACTIONS = {a.name: a for a in (
 CASE_ACTIONS = {a.name: a for a in (
     Action("investigation", "立案调查", "/cases/{id}/investigation"),
     Action("filing-declined", "不予立案", "/cases/{id}/filing-declined", (Field("reason", "理由", "textarea"),)),
-    Action("decision", "作出处罚决定", "/cases/{id}/decision",
-           (Field("fine_fen", "罚款金额(元)", "yuan"), Field("basis", "处罚依据", "textarea"))),
+    Action("decision", "作出处理决定", "/cases/{id}/decision",
+           (Field("fine_fen", "罚款金额(元,不予处罚填 0)", "yuan"), Field("basis", "处罚依据或不予处罚的理由", "textarea"),
+            Field("no_penalty", "不予行政处罚", "select", YES, required=False))),
+    # The head approves (SAMR-20 art. 23, SAMR-121 art. 27): the route takes a SUPERVISOR's token only.
+    Action("check-extension", "延长核查期限(经负责人批准)", "/cases/{id}/check-extension",
+           (Field("approved_by", "批准的负责人"), Field("reason", "延长理由", "textarea"))),
     Action("closure", "结案", "/cases/{id}/closure", (Field("outcome", "结案情况", "textarea"),)),
 )}
 
 # Which actions each state of a complaint allows; the route still decides.
 BY_STATUS = {
-    "IN_MEDIATION": ("consent", "schedule", "recusal", "appraisal", "agreement", "termination", "violation",
-                     "escalation", "dispute", "withdrawal"),
+    "IN_MEDIATION": ("consent", "schedule", "recusal", "recusal-request", "recusal-decision", "appraisal", "agreement",
+                     "termination", "violation", "escalation", "dispute", "withdrawal"),
     "ACCEPTED": ("violation", "escalation", "dispute", "withdrawal"),
     "RECEIVED": ("withdrawal",),
     "TRANSFERRED": ("violation", "escalation", "dispute", "withdrawal"),
     "AGREED": ("violation",),
-    "TERMINATED": ("violation",),
+    "TERMINATED": ("termination-notice", "violation"),
     # A violation may show on any complaint routing decided (README "Case work").
     "REJECTED": ("violation",),
     "REFERRED": ("violation",),
     "CLOSED": ("violation",),
 }
-CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined"), "INVESTIGATING": ("decision", "closure"),
+CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined", "check-extension"), "INVESTIGATING": ("decision", "closure"),
                   "DECIDED": ("closure",)}
 
 
@@ -123,7 +139,7 @@ def body_of(action: Action, form: dict) -> tuple[dict, dict]:
             body[f.name] = [PARTY_CODES.get(v, v) for v in items] if f.name == "oral_consent" else items
         elif f.kind == "datetime":
             body[f.name] = (value + (":00" if len(value) == 16 else "") + "+08:00") if value else value
-        elif f.name == "agreed":
+        elif f.name in ("agreed", "granted", "performed_at_once", "no_penalty"):
             body[f.name] = value == "true"
         else:
             body[f.name] = value

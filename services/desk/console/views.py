@@ -151,7 +151,8 @@ def router(desk) -> APIRouter:
         row, history = queries.case(desk, case_id)
         if row is None or not session.may_read(who, row["agency_id"], row["agency_line"]):
             return _page(request, "missing.html", who, what=f"案件 {case_id}", status_code=404)
-        actions = [CASE_ACTIONS[a] for a in CASE_BY_STATUS.get(row["status"], ())] if session.may_act(who) else []
+        actions = [CASE_ACTIONS[a] for a in CASE_BY_STATUS.get(row["status"], ())
+                   if a != "check-extension" or who.role == "SUPERVISOR"] if session.may_act(who) else []
         return _page(request, "case.html", who, row=row, history=history, actions=actions, failed=action,
                      failure=failure, values=values or {}, status_code=status_code)
 
