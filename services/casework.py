@@ -18,6 +18,7 @@ from services.bus import correlation
 from services.agencies.authority import Forbidden, may_act, may_do_case_work
 from services.agencies.directory import Directory
 from services.http import Problem
+from services.routing.rulebook import CHINA_STANDARD_TIME
 
 
 # How far a caller's clock may run ahead of the service's before an `at` counts
@@ -110,6 +111,18 @@ def refusals(not_found: type[Exception], illegal: type[Exception]):
         raise Problem(409, "Conflict", str(exc), current_state=getattr(exc, "current_state", None)) from None
     except ValueError as exc:
         raise Problem(422, "Invalid request", str(exc), field=getattr(exc, "field", None)) from None
+
+
+def in_china_time(value):
+    """A case-work answer's instants as `GET /complaints/{id}` shows them: in
+    China time (+08:00), the clock the deadlines are counted on."""
+    if isinstance(value, datetime):
+        return value.astimezone(CHINA_STANDARD_TIME)
+    if isinstance(value, dict):
+        return {k: in_china_time(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [in_china_time(v) for v in value]
+    return value
 
 
 def handling_agency(case) -> str:

@@ -7,7 +7,8 @@ from pydantic import Field, StrictBool
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.agencies.authority import may_oversee
-from services.casework import CaseCommand, act_on_case, authorise, is_superior, permitted, principal, refusals
+from services.casework import (CaseCommand, act_on_case, authorise, in_china_time, is_superior, permitted, principal,
+                               refusals)
 from services.http import Problem
 
 from .application import CaseNotFound, Enforcement
@@ -36,12 +37,12 @@ class CheckExtension(CaseCommand):
 
 
 def document(case: PenaltyCase) -> dict:
-    return {"case_id": str(case.id), "case_number": case.case_number, "origin": case.origin,
+    return in_china_time({"case_id": str(case.id), "case_number": case.case_number, "origin": case.origin,
             "status": case.status, "complaint_ids": list(case.complaint_ids), "respondent": case.respondent,
             "violation_type": case.violation_type, "agency_id": case.agency_id, "received_at": case.received_at,
             "filing_due": case.filing_due, "conclusion_due": case.conclusion_due, "decision": case.decision,
             "closure": case.closure, "declined": case.declined, "overdue": list(case.flagged_overdue),
-            "check_due": getattr(case, "check_due", None), "check_extension": getattr(case, "check_extension", None)}
+            "check_due": getattr(case, "check_due", None), "check_extension": getattr(case, "check_extension", None)})
 
 
 def router(runner: ServiceRunner) -> APIRouter:

@@ -9,8 +9,8 @@ from pydantic import Field, StrictBool
 
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
-from services.casework import (CaseCommand, Instant, act_on_case, authorise, authorise_role, check_by, principal,
-                               refusals)
+from services.casework import (CaseCommand, Instant, act_on_case, authorise, authorise_role, check_by, in_china_time,
+                               principal, refusals)
 from services.contract.vocabulary import VIOLATION_TYPES
 from services.http import Problem
 from services.ids import COMPLAINT_ID
@@ -95,13 +95,13 @@ class Violation(CaseCommand):
 
 def summary(case: MediationCase) -> dict:
     termination = case.termination or {}
-    return {"complaint_id": case.complaint_id, "agency_id": case.agency_id, "status": case.status,
+    return in_china_time({"complaint_id": case.complaint_id, "agency_id": case.agency_id, "status": case.status,
             "rulebook": case.rulebook, "mediation_due": case.mediation_due,
             "mediation_due_provisional": case.provisional_due, "paused": case.is_paused,
             "suspended": case.is_suspended, "notice_due": termination.get("notice_due"),
             "notified_at": (case.notice or {}).get("at"), "panel": case.panel,
             "sessions": len(case.sessions), "outcome": (case.agreement or case.termination or {}).get("form")
-            or (case.termination or {}).get("reason")}
+            or (case.termination or {}).get("reason")})
 
 
 def router(runner: ServiceRunner) -> APIRouter:

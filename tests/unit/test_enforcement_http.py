@@ -46,9 +46,9 @@ def test_the_head_extends_a_lead_check_once_by_fifteen_working_days(client):
     assert extended.status_code == 200, extended.text
     case = extended.json()
     assert case["check_extension"]["approved_by"] == "张局长"
-    # 11 March 2026 + 15 working days: 1 April, 24:00 in Beijing.
-    assert before["check_due"].startswith("2026-03-11T15:59:59")
-    assert case["check_due"].startswith("2026-04-01T15:59:59") and case["filing_due"] == case["check_due"]
+    # 11 March 2026 + 15 working days: 1 April, 24:00 in Beijing, shown in China time.
+    assert before["check_due"].startswith("2026-03-11T23:59:59") and before["check_due"].endswith("+08:00")
+    assert case["check_due"].startswith("2026-04-01T23:59:59") and case["filing_due"] == case["check_due"]
 
     again = http.post(f"/cases/{case_id}/check-extension", json=body, headers=as_("SUPERVISOR"))
     assert again.status_code == 409 and again.json()["current_state"] == "LEAD"
