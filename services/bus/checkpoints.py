@@ -52,6 +52,14 @@ class ChainCheckpoint:
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
                 (self.name, position, chain_hash))
 
+    def clear(self, cursor=None) -> None:
+        """In a transaction of its own, or in the caller's when given its cursor."""
+        if self.kind is None:
+            return
+        with self._writing(cursor) as cursor:
+            self._create(cursor)
+            cursor.execute(self._sql("DELETE FROM {table} WHERE name = ?"), (self.name,))
+
     @contextlib.contextmanager
     def _writing(self, cursor=None):
         """The caller's transaction when given its cursor, else one of its own."""
@@ -101,13 +109,6 @@ class PublishedOffsets(ChainCheckpoint):
                 "ON CONFLICT (name, topic, part) DO UPDATE SET last_offset = excluded.last_offset, "
                 "fingerprint = excluded.fingerprint"),
                 [(self.name, t, p, o, prints.get((t, p))) for (t, p), o in offsets.items()])
-
-    def clear(self) -> None:
-        if self.kind is None:
-            return
-        with self.datastore.transaction(commit=True) as cursor:
-            self._create(cursor)
-            cursor.execute(self._sql("DELETE FROM {table} WHERE name = ?"), (self.name,))
 
     def _create(self, cursor) -> None:
         if not self._created:

@@ -162,6 +162,9 @@ class Relay:
         self.states = AggregateStates(app)
         self.checkpoint = ChainCheckpoint(app)
         self.offsets = PublishedOffsets(app)
+        # How far a restoration of the history has come (position, chain hash),
+        # kept while one runs: the worker leading next takes it up from there.
+        self.restored = ChainCheckpoint(app, name="restoring")
         self.watch = BrokerWatch(service, bootstrap_servers)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -207,7 +210,15 @@ class Relay:
         """Take up publishing where the store says it stands (another worker
         may have led until now)."""
         self.position = self.recorded = await self.in_store(self._published_position)
-        if self.audited:
+        restoring = await self.in_store(self.restored.load)
+        if restoring is not None and restoring[0] < self.recorded:
+            # The worker that led before died while restoring a broker that had
+            # lost the history: what it had not restored yet is restored now.
+            self.position, self.last_hash = restoring
+            self.restoring_to = self.recorded
+            log.warning("relay %s: taking up the restoration of the history at position %s (of %s)",
+                        self.service, self.position, self.restoring_to)
+        elif self.audited:
             self.last_hash = await self.in_store(self._hash_at, self.position)
         self.floors, self.prints = await self.in_store(self.offsets.load)
         self.acked = {}
@@ -373,6 +384,17 @@ class Relay:
         if shrunk:
             raise BrokerLost(shrunk[0])
 
+    def _begin_restoring(self) -> None:
+        """The floors of the lost log forgotten and the restoration's start kept,
+        in one transaction: a worker leading after a crash in between restores."""
+        datastore = getattr(self.app.process_recorder, "datastore", None)
+        if datastore is None:  # a store with no SQL (unit tests' popo)
+            self.offsets.clear()
+            return
+        with datastore.transaction(commit=True) as cursor:
+            self.offsets.clear(cursor)
+            self.restored.save(0, GENESIS, cursor)
+
     def _record(self, position: int, chain_hash: str, acked: dict, prints: dict) -> None:
         """The position, the floors and the chain's checkpoint, in one transaction:
         one commit (an fsync, or a round trip and a WAL flush) a page, not three."""
@@ -402,6 +424,11 @@ class Relay:
             self.offsets.save(acked, prints, cursor)
             if advancing and self.audited:
                 self.checkpoint.save(position, chain_hash, cursor)
+            if self.restoring_to is not None:
+                if position >= self.restoring_to:
+                    self.restored.clear(cursor)
+                else:
+                    self.restored.save(position, chain_hash, cursor)
 
     async def _ensure_topics(self, names: set[str]) -> None:
         new = sorted(names - self.known_topics)
@@ -434,7 +461,7 @@ class Relay:
                     self.service, reason, self.restoring_to)
         self.known_topics = {t.name for t in registry.REGISTRY}
         self.acked, self.floors, self.prints = {}, {}, {}
-        await self.in_store(self.offsets.clear)
+        await self.in_store(self._begin_restoring)
         self.position, self.last_hash = 0, GENESIS
 
     async def _run(self) -> None:

@@ -227,3 +227,42 @@ def test_a_page_is_recorded_in_one_commit_and_a_position_another_leader_passed_s
         assert PublishedOffsets(app).load() == (floor, {("audit.log", 0): "print-at-3"})
     finally:
         app.close()
+
+
+def test_a_leader_dying_while_it_restores_the_history_leaves_the_rest_to_the_next_one(bus, store_env):
+    """The broker lost the history; the relay restoring it published a page
+    and died. The next one (another worker, or this one started again) takes
+    the restoration up where it stood: nothing of the history stays missing."""
+    from services.bus.broker import create_topics
+
+    env = store_settings({**store_env}).for_service("routing")
+    app = Routing(env=env)
+    try:
+        receive(app, 0, 300)  # 600 events: more than a page
+        newest = app.recorder.max_notification_id()
+        asyncio.run(relay_until_caught_up(app, bus.bootstrap_servers))
+        bus.wipe()
+
+        async def restore_one_page_and_die():
+            relay = Relay("routing", app, integration_events, default_codec(), bus.bootstrap_servers)
+            await relay.start_producer()
+            await create_topics(bus.bootstrap_servers)
+            await relay._lead()
+            assert relay._lost, "the broker lost what the relay wrote"
+            await relay._restore(relay._lost)
+            count, position, _ = await relay.publish(0, record_position=True, prev_hash=relay.last_hash)
+            assert 0 < position < newest
+            await relay.producer.stop()  # and nothing more: it is gone
+        asyncio.run(restore_one_page_and_die())
+        assert ChainCheckpoint(app, name="restoring").load()[0] > 0
+
+        asyncio.run(relay_until_caught_up(app, bus.bootstrap_servers))
+        assert ChainCheckpoint(app, name="restoring").load() is None, "the restoration is over"
+        codec = default_codec()
+        decided = {codec.decode(m.value)[1]["complaint_id"]
+                   for m in asyncio.run(read_all(bus.bootstrap_servers, "complaints.decisions"))}
+        assert decided == {f"TS-CP-{i}" for i in range(300)}
+        verdict = audit.verify(asyncio.run(audit_records(bus.bootstrap_servers)))
+        assert verdict.ok and verdict.chains["routing"].records == newest, verdict.problem
+    finally:
+        app.close()
