@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,14 @@ def test_the_log_level_may_follow_the_command(argv, tmp_path, capsys):
     assert main([arg.format(missing=missing) for arg in argv]) == 1
     err = capsys.readouterr().err
     assert "no such file" in err and "Traceback" in err  # DEBUG shows where it failed
+
+
+def test_a_worker_keeps_few_postgres_connections_unless_told_otherwise():
+    # Two workers of six services must fit PostgreSQL's default of 100 connections.
+    from services.bus.settings import StoreSettings
+
+    pg = {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
+    kept = StoreSettings(Path("."), pg).for_service("routing")
+    assert (kept["POSTGRES_POOL_SIZE"], kept["POSTGRES_MAX_OVERFLOW"]) == ("2", "8")
+    told = StoreSettings(Path("."), {**pg, "POSTGRES_POOL_SIZE": "6"}).for_service("routing")
+    assert told["POSTGRES_POOL_SIZE"] == "6"
