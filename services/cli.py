@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     configure(level, json_lines=args.command in LONG_RUNNING,
-              service=args.service if args.command == "worker" else None)
+              service=(os.environ.get("TOUSU_WORKER_NAME") or args.service) if args.command == "worker" else None)
     if args.command not in LONG_RUNNING and level != "DEBUG":
         for noisy in ("aiokafka", "asyncio", "kafka"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)

@@ -48,7 +48,9 @@ class JsonFormatter(logging.Formatter):
         line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         if self.service:
-            line["service"] = self.service
+            # "routing-2" names the second worker of routing; "service" stays the service's name.
+            line["service"] = self.service.rsplit("-", 1)[0] if self.service[-1:].isdigit() else self.service
+            line["worker"], line["pid"] = self.service, os.getpid()
         if getattr(record, "request_id", None):
             line["request_id"] = record.request_id
         for key, value in vars(record).items():

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from services.bus.relay import RELAY_TRACKING
 from services.bus.runtime import ServiceRunner
 
 log = logging.getLogger("tousu.metrics")
@@ -114,12 +115,16 @@ class RunnerCollector(Collector):
         broker = GaugeMetricFamily("tousu_broker_answering", "1 when the broker answered this scrape")
         stored = GaugeMetricFamily("tousu_store_position", "Highest notification id in the service's event store",
                                    labels=["service"])
-        published = GaugeMetricFamily("tousu_relay_position", "Highest notification id the relay has published",
+        leading = GaugeMetricFamily("tousu_relay_leading", "1 on the worker of the service that publishes its "
+                                    "events and runs its timers", labels=["service"])
+        published = GaugeMetricFamily("tousu_relay_position", "Highest notification id the service's relay has "
+                                      "published, as its store says (whichever worker leads)",
                                       labels=["service"])
         backlog = GaugeMetricFamily("tousu_relay_backlog", "Stored events not yet published", labels=["service"])
         events = CounterMetricFamily("tousu_events", "Domain events in the service's store, by type",
                                      labels=["service", "event"])
-        decisions = CounterMetricFamily("tousu_decisions", "Routing decisions stored, by decision",
+        decisions = CounterMetricFamily("tousu_decisions", "Routing decisions stored, by decision (every worker of "
+                                        "routing reports its one store's count: take the max across workers)",
                                         labels=["decision"])
         dead = CounterMetricFamily("tousu_dead_letters", "Inputs the service stored as dead letters",
                                    labels=["service"])
@@ -146,8 +151,12 @@ class RunnerCollector(Collector):
                 log.warning("metrics: the %s store did not answer", name, exc_info=True)
                 continue
             stored.add_metric([name], top)
-            published.add_metric([name], runner.relay.position)
-            backlog.add_metric([name], max(top - runner.relay.position, 0))
+            # From the store: a worker that does not lead publishes nothing, its own position says nothing.
+            published_to = (runner.relay.position if runner.relay.leading
+                            else runner.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0)
+            leading.add_metric([name], 1 if runner.relay.leading else 0)
+            published.add_metric([name], published_to)
+            backlog.add_metric([name], max(top - published_to, 0))
             for event, count in sorted(counts.by_type.items()):
                 events.add_metric([name, event], count)
             dead.add_metric([name], counts.by_type.get("DeadLetter.Recorded", 0))
@@ -163,8 +172,8 @@ class RunnerCollector(Collector):
         for (topic, partition), offset in sorted(self.ends.ends.items()):
             end.add_metric([topic, str(partition)], offset)
         broker.add_metric([], 1 if self.ends.answered else 0)
-        yield from (handled, lag, position, end, broker, stored, published, backlog, events, decisions, dead,
-                    overdue, overdue_now)
+        yield from (handled, lag, position, end, broker, stored, leading, published, backlog, events, decisions,
+                    dead, overdue, overdue_now)
 
 
 def _positions(runner: ServiceRunner) -> dict[tuple[str, int], int]:

@@ -84,7 +84,9 @@ class Worker:
         with bound_socket("127.0.0.1", 0) as bound:
             self.port = bound.getsockname()[1]
             self.process = launch.start(
-                ["--log-level", self.log_level, "worker", self.service], self.env, listen=bound,
+                ["--log-level", self.log_level, "worker", self.service],
+                # Its name on its log lines: two workers of a service write to one terminal.
+                {**self.env, "TOUSU_WORKER_NAME": self.name}, listen=bound,
                 # Ctrl-C in a terminal reaches the whole foreground group: the parent
                 # alone handles it, and stops the workers in order.
                 own_session=True, name=f"tousu-{self.name}")
@@ -319,7 +321,8 @@ class Up:
             from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
             answers = await self._each("/metrics")
-            return Response(merged_metrics({s: a.body.decode() for s, a in answers.items() if a is not None}),
+            several = frozenset(w.name for w in self.workers if len(self.pool[w.service]) > 1)
+            return Response(merged_metrics({s: a.body.decode() for s, a in answers.items() if a is not None}, several),
                             media_type=CONTENT_TYPE_LATEST)
 
         async def forward(request: Request):
@@ -398,9 +401,11 @@ class RequestIdOnEveryAnswer:
         await self.app(scope, receive, answer)
 
 
-def merged_metrics(texts: dict[str, str]) -> bytes:
+def merged_metrics(texts: dict[str, str], labelled: frozenset[str] = frozenset()) -> bytes:
     """Every worker's Prometheus text as one; a sample that more than one worker
-    reports (the same name and labels) is told apart by a `worker` label."""
+    reports (the same name and labels) is told apart by a `worker` label, and
+    so is every sample of the `labelled` workers (those of a service with
+    several: a series keeps its labels while one of them restarts)."""
     from collections import Counter
 
     from prometheus_client.core import Metric
@@ -415,7 +420,7 @@ def merged_metrics(texts: dict[str, str]) -> bytes:
         for family in worker_families:
             merged = families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
             for sample in family.samples:
-                if reported[(sample.name, tuple(sorted(sample.labels.items())))] > 1:
+                if worker in labelled or reported[(sample.name, tuple(sorted(sample.labels.items())))] > 1:
                     sample = sample._replace(labels={**sample.labels, "worker": worker})
                 merged.samples.append(sample)
 

@@ -40,7 +40,7 @@ def test_decisions_overdue_and_backlog_come_from_the_store_and_are_counted_once(
     clock.advance(timedelta(days=20))
     receive(app, "TS-4")  # decided after its due date: flagged overdue first
     assert app.flag_overdue() == 1  # TS-3's referral, unanswered past its reply time
-    runner = SimpleNamespace(app=app, processed=BatchResult(handled=4), relay=SimpleNamespace(position=2),
+    runner = SimpleNamespace(app=app, processed=BatchResult(handled=4), relay=SimpleNamespace(position=2, leading=True),
                              faust_app=None, name="routing")
     registry = CollectorRegistry()
     registry.register(RunnerCollector({"routing": runner}))
@@ -59,3 +59,32 @@ def test_decisions_overdue_and_backlog_come_from_the_store_and_are_counted_once(
         top = app.recorder.max_notification_id()
         assert seen[("tousu_relay_backlog", (("service", "routing"),))] == top - 2
         assert seen[("tousu_dead_letters_total", (("service", "routing"),))] == 0
+
+
+def test_a_worker_that_does_not_lead_reports_what_the_store_says_was_published():
+    # Else a follower's backlog reads as the whole store, unpublished, for ever.
+    from eventsourcing.persistence import Tracking
+
+    from services.bus.relay import RELAY_TRACKING
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    receive(app, "TS-1")
+    top = app.recorder.max_notification_id()
+    app.process_recorder.insert_tracking(Tracking(RELAY_TRACKING, top))
+    follower = SimpleNamespace(app=app, processed=BatchResult(), relay=SimpleNamespace(position=0, leading=False),
+                               faust_app=None, name="routing")
+    registry = CollectorRegistry()
+    registry.register(RunnerCollector({"routing": follower}))
+    seen = scrape(registry)
+    assert seen[("tousu_relay_backlog", (("service", "routing"),))] == 0
+    assert seen[("tousu_relay_leading", (("service", "routing"),))] == 0
+
+
+def test_every_series_of_a_service_with_several_workers_names_its_worker():
+    from services.up import merged_metrics
+
+    text = "# TYPE tousu_relay_leading gauge\ntousu_relay_leading{service=\"routing\"} 1.0\n"
+    alone = merged_metrics({"routing": text}, frozenset({"routing", "routing-2"})).decode()
+    assert 'tousu_relay_leading{service="routing",worker="routing"} 1.0' in alone  # routing-2 is restarting
+    single = merged_metrics({"routing": text}).decode()
+    assert 'tousu_relay_leading{service="routing"} 1.0' in single

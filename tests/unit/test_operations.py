@@ -121,3 +121,11 @@ def test_a_worker_keeps_few_postgres_connections_unless_told_otherwise():
     assert (kept["POSTGRES_POOL_SIZE"], kept["POSTGRES_MAX_OVERFLOW"]) == ("2", "8")
     told = StoreSettings(Path("."), {**pg, "POSTGRES_POOL_SIZE": "6"}).for_service("routing")
     assert told["POSTGRES_POOL_SIZE"] == "6"
+
+
+def test_a_log_line_names_the_worker_that_wrote_it():
+    record = logging.LogRecord("services.bus.relay", logging.WARNING, __file__, 1, "this worker leads", (), None)
+    RequestIdFilter().filter(record)
+    line = json.loads(JsonFormatter("routing-2").format(record))
+    assert (line["service"], line["worker"]) == ("routing", "routing-2") and isinstance(line["pid"], int)
+    assert "routing-2 services.bus.relay: this worker leads" in TextFormatter("routing-2").format(record)
