@@ -17,6 +17,7 @@ import faust
 from faust import tables as faust_tables
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
+from eventsourcing.persistence import IntegrityError
 
 from services.agencies.directory import Directory
 
@@ -318,6 +319,15 @@ class ServiceRunner:
                 # store's offsets, not the broker's, say where reading resumes.
                 await asyncio.gather(asyncio.wrap_future(future), return_exceptions=True)
                 raise
+            except IntegrityError as conflict:
+                # Two workers of a service storing the same aggregate at once
+                # (each reads other topics' partitions): the batch tried again
+                # reads what the other stored. Expected, not a fault.
+                log.info("%s: another worker stored the same aggregate first (%s); storing the batch again",
+                         self.name, str(conflict).splitlines()[0][:200])
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
             except Exception:
                 log.exception("%s could not store a batch; retrying, never skipping", self.name)
                 await asyncio.sleep(backoff)
