@@ -43,6 +43,9 @@ committed = consumer.committed([TopicPartition(TOPIC, p) for p in partitions], t
 consumer.assign([TopicPartition(TOPIC, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
                  for tp in committed])
 idle = 0
+# A message may come twice (the same event_id) when a worker or the broker died
+# while it was being sent: each update is printed once.
+seen: set[str] = set()
 while idle < 5 or not args.once:
     message = consumer.poll(1.0)
     if message is None or message.error():
@@ -51,6 +54,8 @@ while idle < 5 or not args.once:
     idle = 0
     body = io.BytesIO(message.value()[10:])  # after C3 01 and the 8-byte schema fingerprint
     update = fastavro.schemaless_reader(body, schema)
-    print(json.dumps(update, ensure_ascii=False, default=str), flush=True)
+    if update["event_id"] not in seen:
+        seen.add(update["event_id"])
+        print(json.dumps(update, ensure_ascii=False, default=str), flush=True)
     consumer.commit(message, asynchronous=False)
 consumer.close()
