@@ -313,7 +313,9 @@ class Up:
                 document = answer.json() if answer is not None else None
                 checks[name] = (document.get("services", {}).get(self.by_worker[name].service, document)
                                 if document is not None else {"process": "no answer"})
-            ready = all(a is not None and a.status == 200 for a in answers.values())
+            # Ready while every service has a worker ready: its requests go to that one.
+            ready = all(any(answers.get(w.name) is not None and 200 <= answers[w.name].status < 300 for w in workers)
+                        for workers in self.pool.values())
             return JSONResponse({"status": "ready" if ready else "not ready", "services": checks},
                                 status_code=200 if ready else 503)
 
