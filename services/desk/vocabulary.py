@@ -45,7 +45,7 @@ CHINESE = {
     "OVER_THREE_YEARS": "知道权益受损超过三年", "UNPROVABLE": "无法证实权益受到损害", "NOT_CONSUMPTION": "非生活消费",
     "NO_CLEAR_RESPONDENT": "无明确被投诉人", "NO_SPECIFIC_REQUEST": "无具体投诉请求", "NO_FACTS": "无事实理由",
     "OTHER_UNLAWFUL": "其他不符合法律法规规章的情形", "NOT_COMPETENT": "本机关不具有处理权限",
-    "PRIOR_HANDLING": "已由其他机构受理或处理", "FALSE_MATERIALS": "提供虚假材料",
+    "PRIOR_HANDLING": "同一争议已被受理或处理过", "FALSE_MATERIALS": "提供虚假材料",
     "IMPERSONATION": "冒用他人名义", "IDENTITY_NOT_VERIFIED": "拒不配合核验真实身份",
     "GROUND_FOUND_AFTER_ACCEPTANCE": "受理后发现不应受理的情形", "NO_AGREEMENT_POSSIBLE": "明确表示无法达成调解协议",
     "APPRAISAL_DISAGREEMENT": "对鉴定机构或费用无法协商一致", "PARTY_DECEASED_OR_DISSOLVED": "当事人死亡或主体资格灭失",

@@ -124,13 +124,16 @@ def test_a_case_worker_mediates_a_new_complaint_to_agreement(up, browser, shoot,
     history = page.inner_text("ol.history")
     assert "达成调解协议" in history and "2,599.00 元" in history and "李明、王芳" in history
     journal = page.inner_text("#journal")  # each action names the person who took it
-    assert journal.count("李明") == 4 and "mediation/agreement" in journal
+    assert journal.count("李明") == 4 and "达成调解协议" in journal
     shoot(page, "complaint-agreed")
 
     public = page.context.new_page()
     public.goto(f"{up.url}/public/status/{complaint_id}")
     reload_until(public, lambda: public.inner_text("#status") == "调解成功", "the public status page")
     assert body["consumer"]["name"] not in public.content()
+    assert public.inner_text("#reason") == "达成书面调解协议"
+    public.goto(f"{up.url}/public/status?id=%20{complaint_id.lower()}%20")  # as read out on the phone
+    assert public.inner_text("#status") == "调解成功"
     shoot(public, "public-status-agreed")
     public.goto(f"{up.url}/public/operator?uscc={body['respondent']['uscc']}")
     reload_until(public, lambda: "2,599.00 元" in public.inner_text("#recovered"), "the operator's disclosure")
@@ -214,7 +217,10 @@ def test_a_consumer_fixes_a_wrong_credit_code_and_follows_the_status(up, browser
     message = error.inner_text()
     api = HTTP.post(f"{up.url}/complaints", json={**factories.complaint(41), "respondent": {
         **factories.complaint(41)["respondent"], "uscc": fields["respondent.uscc"]}}, timeout=30).json()
-    assert message == next(e["message"] for e in api["errors"] if e["field"] == "respondent.uscc")
+    # What the API says of the field, in the form's words.
+    from services.desk.console.calls import plain
+    said = next(e["message"] for e in api["errors"] if e["field"] == "respondent.uscc")
+    assert message == plain(said) and message.startswith("统一社会信用代码无效")
     assert page.input_value("[name='consumer.name']") == "孙丽"  # nothing typed is lost
     shoot(page, "public-form-error")
 

@@ -144,3 +144,23 @@ def body_of(action: Action, form: dict) -> tuple[dict, dict]:
         else:
             body[f.name] = value
     return body, errors
+
+
+# What a recorded request did, for the journal of who did what: the actions
+# above by their routes, and the routes the console reaches otherwise.
+_DONE = {
+    **{a.path: a.label for a in (*COMPLAINT_ACTIONS.values(), *CASE_ACTIONS.values())},
+    "/complaints/{id}/referral/reply": "答复移送", "/complaints/{id}/jurisdiction/escalation/decision": "决定报请的管辖",
+    "/complaints/{id}/jurisdiction/takeover": "上级机关提级处理", "/complaints/{id}/jurisdiction/designation": "指定管辖",
+}
+_ROUTES = [(re.compile("^" + re.escape(path).replace(re.escape("{id}"), "[^/]+") + "$"), label)
+           for path, label in _DONE.items()]
+
+
+def done(method: str, path: str) -> str:
+    """In words, what a request of the journal did; the request itself when no route here says."""
+    if method == "POST":
+        for route, label in _ROUTES:
+            if route.match(path):
+                return label
+    return f"{method} {path}"

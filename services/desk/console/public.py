@@ -96,7 +96,8 @@ def router(desk) -> APIRouter:
     @api.get("/status")
     def status_lookup(request: Request, id: str | None = None):
         if id:
-            return RedirectResponse(f"/public/status/{id.strip()}", status_code=303)
+            # As written on a receipt or read out on the phone: any case, any spaces around.
+            return RedirectResponse(f"/public/status/{id.strip().upper()}", status_code=303)
         return templates.TemplateResponse(request, "public_status.html", {"status": None, "row": None})
 
     @api.get("/status/{complaint_id}")

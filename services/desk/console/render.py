@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..listing import CST
 from ..vocabulary import zh
+from .forms import done
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -43,4 +44,5 @@ def yuan(fen) -> str:
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters.update(zh=zh, cst=cst, yuan=yuan, event=lambda t: EVENTS.get(t, t))
+templates.env.filters.update(zh=zh, cst=cst, yuan=yuan, event=lambda t: EVENTS.get(t, t),
+                             done=lambda entry: done(entry.get("method") or "", entry.get("path") or ""))
