@@ -146,6 +146,8 @@ def case_row(case_id: str, facts: list[dict], line) -> dict | None:
             row["status"] = row["status"] or "LEAD"
         elif t == "PenaltyCaseComplaintLinked":
             complaints.append(f["complaint_id"])
+            if f.get("filing_due"):  # a repeated report with new facts restarted it
+                row["filing_due"] = f["filing_due"]
         elif t == "CaseFilingDeclined":
             row.update(status="DECLINED", outcome=f.get("reason"))
         elif t == "InvestigationStarted":

@@ -11,8 +11,10 @@ from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
 from services.routing import calendar
+from services.routing import rulebook as rulebooks
 
-from .domainmodel import IllegalTransition, PenaltyCase
+from . import rules
+from .domainmodel import IllegalTransition, PenaltyCase, ReportThread
 from .patterns import JOIN_CASE, OPEN_CASE, PatternWatch
 from .rules import Limits, operator_key
 
@@ -28,6 +30,8 @@ class Enforcement(ServiceApplication):
         super().__init__(env=env, clock=clock)
         self.limits = limits or Limits()
         self.directory = directory or Directory.load()
+        # Read once, as routing reads it: which regulation a report is handled under.
+        self.rulebook_choice = rulebooks.setting()
         self.live_cases = Watchlist(self, PenaltyCase.Opened, until=(PenaltyCase.Closed, PenaltyCase.FilingDeclined),
                                     basis=calendar.loaded_notices)
 
@@ -57,14 +61,34 @@ class Enforcement(ServiceApplication):
     def report_received(self, uow: UnitOfWork, item: Decoded) -> None:
         r = item.record
         key = r["complaint_id"]
-        if uow.get(PenaltyCase.create_id("REPORT", key)) is None:
-            respondent = r.get("respondent") or {}
-            operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
-            agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
-                                           respondent.get("adcode"), fallback=r["receiving_agency_id"])
-            uow.add(PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
-                                r["occurred_at"], **self.limits.case_limits()))
-            self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
+        if uow.get(PenaltyCase.create_id("REPORT", key)) is not None:
+            return
+        thread_key = rules.report_key(r) if self.merges_repeats(r["occurred_at"]) else None
+        thread = uow.get(ReportThread.create_id(thread_key)) if thread_key else None
+        facts = rules.facts_of(r)
+        if thread is not None:
+            handling = uow.get(thread.case_id)
+            if handling is not None and not handling.is_final:
+                # Not handled apart (Order 121 art. 35): the case handling the
+                # reporter's earlier report takes it, anew with new facts.
+                if handling.report_again(key, thread.tells_more(facts), r["occurred_at"]):
+                    thread.follow(facts)
+                return
+        respondent = r.get("respondent") or {}
+        operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}
+        agency = self.competent_bureau((r.get("transaction") or {}).get("place_adcode"),
+                                       respondent.get("adcode"), fallback=r["receiving_agency_id"])
+        case = PenaltyCase("REPORT", key, [key], operator, r["alleged_violation"], agency, r.get("facts"),
+                           r["occurred_at"], **self.limits.case_limits())
+        uow.add(case)
+        if thread is not None:
+            thread.follow(facts, case.id)  # the case before ended: this one handles the thread now
+        elif thread_key:
+            uow.add(ReportThread(thread_key, case.id, facts))
+        self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
+
+    def merges_repeats(self, received_at: datetime) -> bool:
+        return rulebooks.chosen(received_at, self.rulebook_choice).merges_repeated_reports
 
     def watch(self, uow: UnitOfWork, complaint_id: str, respondent: dict, violation_type: str, agency: str,
               evidence: str | None, at) -> None:

@@ -151,6 +151,20 @@ class PenaltyCase(Aggregate):
         self._complaint_linked(complaint_id=complaint_id, at=at, by_agency=by_agency, by_role=by_role)
         return True
 
+    def report_again(self, complaint_id: str, new_facts: bool, at: datetime) -> bool:
+        """The same reporter reports the same suspected violation of the same
+        operator again, while this case handles the first report (Order 121
+        art. 35): it joins the case rather than opening one; with new facts,
+        the filing period of a lead runs again from this report's receipt.
+        False when the report had joined already."""
+        complaint_id = checks.text(complaint_id, "complaint_id")
+        at = checks.utc(at, "at")
+        if complaint_id in self.complaint_ids or self.is_final:
+            return False
+        self._reported_again(complaint_id=complaint_id, at=at,
+                             restarts=bool(new_facts) and self.status == LEAD and getattr(self, "check_due", None) is None)
+        return True
+
     # -- what the case looks like ---------------------------------------------------
 
     @property
@@ -164,7 +178,9 @@ class PenaltyCase(Aggregate):
 
     @property
     def filing_due(self) -> datetime:
-        return getattr(self, "check_due", None) or rules.due(self.received_at, self.filing_days,
+        # From the lead's receipt, or from a repeated report's that brought new facts (Order 121 art. 35).
+        start = getattr(self, "filing_from", None) or self.received_at
+        return getattr(self, "check_due", None) or rules.due(start, self.filing_days,
                                                              getattr(self, "filing_unit", rules.DAYS))
 
     @property
@@ -254,7 +270,41 @@ class PenaltyCase(Aggregate):
                                 "from": self.check_due, "provisional": provisional}
         self.check_due = check_due
 
+    @event("ReportedAgain")
+    def _reported_again(self, complaint_id: str, at: datetime, restarts: bool) -> None:
+        self.complaint_ids = [*self.complaint_ids, complaint_id]
+        if restarts:
+            self.filing_from = at
+
     @event("ComplaintLinked")
     def _complaint_linked(self, complaint_id: str, at: datetime,
                           by_agency: str | None, by_role: str | None) -> None:
         self.complaint_ids = [*self.complaint_ids, complaint_id]
+
+
+class ReportThread(Aggregate):
+    """One reporter's reports of one suspected violation by one operator
+    (`rules.report_key`), and the case handling them (Order 121 art. 35)."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return derive_id("enforcement", "reports", key)
+
+    @event("Started")
+    def __init__(self, key: str, case_id: UUID, facts: str):
+        self.key = key
+        self.case_id = case_id
+        self.facts = [facts]
+
+    def tells_more(self, facts: str) -> bool:
+        """Whether a report brings facts none of the thread's reports told."""
+        return facts not in self.facts
+
+    @event("Followed")
+    def follow(self, facts: str, case_id: UUID | None = None) -> None:
+        """A further report: its facts, and the case now handling the thread when
+        the one before had ended."""
+        if facts not in self.facts:
+            self.facts = [*self.facts, facts]
+        if case_id is not None:
+            self.case_id = case_id

@@ -22,8 +22,12 @@ def integration_events(event, case) -> list[Outgoing]:
         return [Outgoing("enforcement.cases", str(case.id), "PenaltyCaseComplaintLinked", {
             "complaint_id": event.complaint_id, "case_id": str(case.id),
             "complaint_ids": list(case.complaint_ids)})]
+    if isinstance(event, PenaltyCase.ReportedAgain):
+        return [Outgoing("enforcement.cases", str(case.id), "PenaltyCaseComplaintLinked", {
+            "complaint_id": event.complaint_id, "case_id": str(case.id), "complaint_ids": list(case.complaint_ids),
+            "filing_due": case.filing_due})]
     if isinstance(event, PenaltyCase.FilingDeclined):
-        return [_case(case, "CaseFilingDeclined", reason=event.reason)]
+        return [_case(case, "CaseFilingDeclined", reason=event.reason, complaint_ids=list(case.complaint_ids))]
     if isinstance(event, PenaltyCase.InvestigationStarted):
         return [_case(case, "InvestigationStarted", conclusion_due=case.conclusion_due)]
     if isinstance(event, PenaltyCase.Decided):
@@ -32,5 +36,5 @@ def integration_events(event, case) -> list[Outgoing]:
         return [_case(case, "PenaltyCaseCheckExtended", check_due=event.check_due,
                       check_due_provisional=event.provisional, approved_by=event.approved_by, reason=event.reason)]
     if isinstance(event, PenaltyCase.Closed):
-        return [_case(case, "PenaltyCaseClosed", outcome=event.outcome)]
+        return [_case(case, "PenaltyCaseClosed", outcome=event.outcome, complaint_ids=list(case.complaint_ids))]
     return []

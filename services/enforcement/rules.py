@@ -3,6 +3,7 @@ its time limits, and the threshold at which complaints become a lead.
 Pure values and functions; the aggregates decide with them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -128,3 +129,22 @@ def operator_key(operator: dict) -> str:
     from one that gives the code, unless intake resolved the code."""
     known = respondent(operator)
     return f"USCC:{known['uscc']}" if known["uscc"] else f"NAME:{normalise_name(known['name'])}"
+
+
+def report_key(report: dict) -> str | None:
+    """One reporter's report of one suspected violation by one operator
+    (Order 121 art. 35): the reporter by identity number, else phone; the
+    operator as patterns count it. None when either cannot be told."""
+    consumer = report.get("consumer") or {}
+    who = str(consumer.get("id_number") or "").strip().upper() or re.sub(r"\D", "", str(consumer.get("phone") or ""))
+    respondent = report.get("respondent") or {}
+    try:
+        operator = operator_key({"name": respondent.get("name") or "", "uscc": respondent.get("uscc")})
+    except ValueError:
+        return None
+    return f"{who}|{operator}|{report.get('alleged_violation')}" if who else None
+
+
+def facts_of(report: dict) -> str:
+    """A report's facts as compared with another's: the same words, whatever the spacing."""
+    return "".join(str(report.get("facts") or "").split())

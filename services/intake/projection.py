@@ -61,9 +61,10 @@ def report_ended(ending: str) -> Move:
     code, never in the case's own words: the status is open to whoever holds
     the id, and a closing note may name the reporter."""
     def ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
-        view = uow.get(ComplaintStatus.create_id(r["complaint_id"]))
-        if view is not None and view.kind == "REPORT":
-            view.change("CLOSED", at, reason=ending)
+        for complaint_id in dict.fromkeys([r["complaint_id"], *(r.get("complaint_ids") or ())]):
+            view = uow.get(ComplaintStatus.create_id(complaint_id))
+            if view is not None and view.kind == "REPORT":
+                view.change("CLOSED", at, reason=ending)
     return ended
 
 

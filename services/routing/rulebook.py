@@ -100,6 +100,10 @@ class Rulebook:
     # bureau already accepted is not accepted again (PRIOR_HANDLING), whether or
     # not the consumer says so. Order No. 62 bars only one already mediated.
     bars_dispute_accepted_before: bool = False
+    # Order No. 121 art. 35: a reporter's report of the same facts against the
+    # same operator again is not handled apart, one with new facts is merged
+    # into the case already handling it, its period counted from the last.
+    merges_repeated_reports: bool = False
     # Orders 20 (art. 13) and 121 (art. 14): of two competent bureaus, the one
     # that received the complaint first handles it, whichever the consumer
     # would prefer. Order No. 62 lets the consumer choose among them.
@@ -313,6 +317,7 @@ SAMR_ORDER_121 = Rulebook(
     # Other lawful mediation bodies (people's mediation) are no longer listed.
     prior_handling_bodies=("AMR_MEDIATION", "CONSUMER_ASSOCIATION", "COURT", "ARBITRATION", "OTHER_AGENCY"),
     names_other_routes=True,
+    merges_repeated_reports=True,
     unlisted_merchant_goes_to_platform=True,
     platform_merchant=Ground(
         "第十三条", "对平台内经营者的投诉，由其在平台公示的地址所在地或者平台经营者住所地县级市场监督管理部门处理；"

@@ -90,3 +90,67 @@ def test_a_case_past_its_filing_limit_is_flagged_once(app):
     assert app.flag_overdue() == 0
     [case] = cases(app, "COMPLAINT")
     assert case.flagged_overdue == ["FILING"]
+
+
+# -- repeated reports (Order 121 art. 35) ----------------------------------------------
+
+def report(n: int, days: float = 0.0, facts: str = "商品页面宣称“国家级”,实为普通产品。", **changes) -> Inbound:
+    record = dict(EXAMPLES["ReportReceived"], event_id=f"r{n}", complaint_id=f"TS-R{n}",
+                  occurred_at=START + timedelta(days=days), facts=facts, **changes)
+    return Inbound("complaints.received", 0, 1000 + n, None, default_codec().encode("ReportReceived", record),
+                   {"source": b"intake", "position": str(1000 + n).encode()})
+
+
+def under(rulebook: str, monkeypatch) -> Enforcement:
+    monkeypatch.setenv("TOUSU_RULEBOOK", rulebook)
+    return Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def test_a_report_of_the_same_facts_again_is_not_handled_apart(monkeypatch):
+    # 对于同一举报人就同一涉嫌违法事实重复举报同一被举报人的，不再另行处理.
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1))
+    [case] = cases(app, "REPORT")
+    due = case.filing_due
+    feed(app, report(2, days=3, facts=" 商品页面宣称“国家级”, 实为普通产品。"))  # the same words, spaced otherwise
+    [case] = cases(app, "REPORT")
+    assert case.complaint_ids == ["TS-R1", "TS-R2"] and case.filing_due == due
+
+
+def test_a_report_with_new_facts_joins_the_case_and_its_period_runs_from_it(monkeypatch):
+    # 以补充新的事实为由再次举报同一被举报人的，可以合并处理，并自收到最后一次举报之日起重新计算处理期限.
+    from services.enforcement.integration import integration_events
+
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1))
+    feed(app, report(2, days=3, facts="另发现该店铺在直播中宣称“全网最低价”。"))
+    [case] = cases(app, "REPORT")
+    assert case.complaint_ids == ["TS-R1", "TS-R2"]
+    from services.enforcement import rules
+
+    restarted = rules.due(START + timedelta(days=3), rules.FILING_DAYS, rules.FILING_UNIT)
+    assert case.filing_due == restarted > rules.due(START, rules.FILING_DAYS, rules.FILING_UNIT)
+    [linked] = [o for e in app.events.get(case.id) for o in integration_events(e, case)
+                if o.record_type == "PenaltyCaseComplaintLinked"]
+    assert linked.record["complaint_id"] == "TS-R2" and linked.record["filing_due"] == case.filing_due
+
+
+@pytest.mark.parametrize("rulebook, second", [
+    ("SAIC-62", {}),  # no such rule before Order 121
+    ("SAMR-121", {"consumer": {**EXAMPLES["ReportReceived"]["consumer"], "id_number": "110105194912310061"}}),
+    ("SAMR-121", {"alleged_violation": "PRICE_FRAUD"}),
+])
+def test_another_reporter_or_violation_or_rulebook_is_a_case_of_its_own(rulebook, second, monkeypatch):
+    app = under(rulebook, monkeypatch)
+    feed(app, report(1), report(2, days=1, **second))
+    assert len(cases(app, "REPORT")) == 2
+
+
+def test_a_report_again_after_its_case_ended_opens_another(monkeypatch):
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1))
+    [first] = cases(app, "REPORT")
+    app.decline_filing(str(first.id), "违法事实不成立", START + timedelta(days=2))
+    feed(app, report(2, days=5), report(3, days=6))
+    second = [c for c in cases(app, "REPORT") if c.id != first.id]
+    assert len(second) == 1 and second[0].complaint_ids == ["TS-R2", "TS-R3"]

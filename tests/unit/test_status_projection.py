@@ -75,3 +75,30 @@ def test_a_report_closed_with_its_case_shows_its_bureau_and_a_code_never_the_clo
     view = ComplaintStatus("TS-1", "REPORT", datetime(2026, 3, 2, tzinfo=timezone.utc))
     view.change("CLOSED", datetime(2026, 3, 9, tzinfo=timezone.utc), reason=note)
     assert status_document(view)["reason"] is None
+
+
+def test_every_report_a_case_handled_is_closed_with_it():
+    import json
+    from pathlib import Path
+
+    from services.intake import submission
+    from services.intake.application import Intake
+    from tests.examples import EXAMPLES
+    from tests.inbound import deliver
+
+    app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
+        first, again = (app.submit(*submission.parse(body))["complaint_id"] for _ in range(2))
+        case = {"case_id": EXAMPLES["PenaltyCaseOpened"]["case_id"]}
+        deliver(app, "intake",
+                ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
+                                       "complaint_id": first, "complaint_ids": [first]}),
+                ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
+                                                "complaint_ids": [first, again]}),
+                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
+                                       "complaint_ids": [first, again]}))
+        assert [app.status(c)["status"] for c in (first, again)] == ["CLOSED", "CLOSED"]
+        assert app.status(again)["penalty_case_ids"] == [case["case_id"]]
+    finally:
+        app.close()
