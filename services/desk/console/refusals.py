@@ -176,27 +176,25 @@ FIELD_SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), sa
 _FIELD_PREFIX = re.compile(r"^[a-z_][a-z_.0-9]*: ")
 
 
-def field_chinese(message: str | None) -> str | None:
-    """What a rule or a check says of one field, in Chinese; as given when no line here says it."""
+# A case's refusal names its state at the end; the console shows the state first.
+_STATE_SUFFIX = re.compile(r" \(the (penalty|mediation) case is [A-Z_]+\)$")
+
+
+def _said(message: str | None, sayings, noise: re.Pattern) -> str | None:
     if not message:
         return message
-    bare = _FIELD_PREFIX.sub("", message)
-    for shape, say in FIELD_SAYINGS:
+    bare = noise.sub("", message)
+    for shape, say in sayings:
         if said := shape.fullmatch(bare):
             return say(**said.groupdict())
     return message
 
 
-# A case's refusal names its state at the end; the console shows the state first.
-_STATE_SUFFIX = re.compile(r" \(the (penalty|mediation) case is [A-Z_]+\)$")
+def field_chinese(message: str | None) -> str | None:
+    """What a rule or a check says of one field, in Chinese; as given when no line here says it."""
+    return _said(message, FIELD_SAYINGS, _FIELD_PREFIX)
 
 
 def chinese(message: str | None) -> str | None:
     """The refusal in Chinese, or the message as given when no rule here says it."""
-    if not message:
-        return message
-    message = _STATE_SUFFIX.sub("", message)
-    for shape, say in SAYINGS:
-        if said := shape.fullmatch(message):
-            return say(**said.groupdict())
-    return message
+    return _said(message, SAYINGS, _STATE_SUFFIX)
