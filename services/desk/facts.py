@@ -45,7 +45,7 @@ def facts_of(record_type: str, record: dict) -> list[tuple[str, dict]]:
     if record_type not in CASE_RECORDS:
         return [(complaint_file(record["complaint_id"]), fact)]
     pairs = [(case_file(record["case_id"]), fact)]
-    linked = list(record.get("complaint_ids") or [])
+    linked = [*(record.get("complaint_ids") or ()), *(record.get("reports_closed") or ())]
     if record_type in ("PenaltyCaseComplaintLinked", "CaseFilingDeclined", "PenaltyCaseClosed"):
         # The complaint it names: a report's life ends with its case.
         linked.append(record["complaint_id"])

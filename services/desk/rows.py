@@ -86,7 +86,11 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
         elif t in ("CaseFilingDeclined", "PenaltyCaseClosed"):
-            report_ended = f.get("outcome") or f.get("reason")  # a report's, whichever came first
+            # Only the case handling the report ends it (a pattern's counts it, and ends apart);
+            # a record from before the ending named its reports names its case's first complaint.
+            closed = f.get("reports_closed")
+            if complaint_id in (closed if closed is not None else [f.get("complaint_id")]):
+                report_ended = f.get("outcome") or f.get("reason")  # whichever came first
     if row["kind"] is None:
         return None
     if row["kind"] == "REPORT" and report_ended is not None:

@@ -11,6 +11,13 @@ def _case(case: PenaltyCase, record_type: str, **fields) -> Outgoing:
                     {"complaint_id": case.complaint_ids[0], "case_id": str(case.id), **fields})
 
 
+def _reports(case: PenaltyCase) -> list[str]:
+    """The reports a case's ending closes: a report's case handles the report
+    and a reporter's repeats of it; a complaint's or a pattern's handles none
+    (the reports a pattern counts have their own cases)."""
+    return list(case.complaint_ids) if case.origin == "REPORT" else []
+
+
 def integration_events(event, case) -> list[Outgoing]:
     if not isinstance(case, PenaltyCase):
         return []
@@ -27,7 +34,7 @@ def integration_events(event, case) -> list[Outgoing]:
             "complaint_id": event.complaint_id, "case_id": str(case.id), "complaint_ids": list(case.complaint_ids),
             "filing_due": case.filing_due})]
     if isinstance(event, PenaltyCase.FilingDeclined):
-        return [_case(case, "CaseFilingDeclined", reason=event.reason, complaint_ids=list(case.complaint_ids))]
+        return [_case(case, "CaseFilingDeclined", reason=event.reason, reports_closed=_reports(case))]
     if isinstance(event, PenaltyCase.InvestigationStarted):
         return [_case(case, "InvestigationStarted", conclusion_due=case.conclusion_due)]
     if isinstance(event, PenaltyCase.Decided):
@@ -36,5 +43,5 @@ def integration_events(event, case) -> list[Outgoing]:
         return [_case(case, "PenaltyCaseCheckExtended", check_due=event.check_due,
                       check_due_provisional=event.provisional, approved_by=event.approved_by, reason=event.reason)]
     if isinstance(event, PenaltyCase.Closed):
-        return [_case(case, "PenaltyCaseClosed", outcome=event.outcome, complaint_ids=list(case.complaint_ids))]
+        return [_case(case, "PenaltyCaseClosed", outcome=event.outcome, reports_closed=_reports(case))]
     return []

@@ -61,7 +61,9 @@ def report_ended(ending: str) -> Move:
     code, never in the case's own words: the status is open to whoever holds
     the id, and a closing note may name the reporter."""
     def ended(uow: UnitOfWork, r: dict, at: datetime) -> None:
-        for complaint_id in dict.fromkeys([r["complaint_id"], *(r.get("complaint_ids") or ())]):
+        # Records written before they named the reports they close name the case's first complaint.
+        closed = r.get("reports_closed")
+        for complaint_id in (closed if closed is not None else [r["complaint_id"]]):
             view = uow.get(ComplaintStatus.create_id(complaint_id))
             if view is not None and view.kind == "REPORT":
                 view.change("CLOSED", at, reason=ending)

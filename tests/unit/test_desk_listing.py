@@ -216,7 +216,7 @@ def test_a_report_closed_with_its_case_leaves_the_inbox(desk):
     assert feed(desk, messages).dead == 0
     assert "x-report" in ids(queries.complaints(desk, worker, {"open": "true"}))
     assert feed(desk, [f.message("PenaltyCaseClosed", complaint_id="x-report", case_id="PC-R",
-                                 outcome="罚款已缴纳")]).dead == 0
+                                 outcome="罚款已缴纳", reports_closed=["x-report"])]).dead == 0
     [row] = [r for r in queries.complaints(desk, worker, {}).items if r["complaint_id"] == "x-report"]
     assert row["status"] == "CLOSED"
     assert "x-report" not in ids(queries.complaints(desk, worker, {"open": "true"}))

@@ -58,3 +58,11 @@ def test_a_referral_is_closed_by_routings_record_of_the_answer_never_by_a_reply_
     assert (closed["status"], closed["referral_id"]) == ("ACKNOWLEDGED", "TS-1/R1-real")
     by_page = {**forged, "via": "console", "person": "李明", "referral_id": None}  # this desk's own page's answer
     assert referral_rows("TS-1", [RECEIVED, referred, by_page], line)[0]["status"] == "DECLINED"
+
+
+def test_a_pattern_cases_ending_leaves_the_report_it_counted_open():
+    report = {**RECEIVED, "type": "ReportReceived"}
+    pattern_declined = fact("CaseFilingDeclined", case_id="PC-P", reason="不构成违法", reports_closed=[])
+    assert row(report, pattern_declined)["status"] == "RECEIVED"
+    own_declined = fact("CaseFilingDeclined", case_id="PC-1", reason="违法事实不成立", reports_closed=["TS-1"])
+    assert row(report, pattern_declined, own_declined)["status"] == "CLOSED"

@@ -154,3 +154,25 @@ def test_a_report_again_after_its_case_ended_opens_another(monkeypatch):
     feed(app, report(2, days=5), report(3, days=6))
     second = [c for c in cases(app, "REPORT") if c.id != first.id]
     assert len(second) == 1 and second[0].complaint_ids == ["TS-R2", "TS-R3"]
+
+
+def test_a_pattern_cases_ending_closes_no_report_its_reports_cases_handle(monkeypatch):
+    # Six reports of one operator by six reporters: six cases of their own, and a pattern's counting them.
+    from services.enforcement.integration import integration_events
+
+    app = under("SAMR-121", monkeypatch)
+    consumer = EXAMPLES["ReportReceived"]["consumer"]
+    feed(app, *[report(n, days=n, consumer={**consumer, "id_number": None, "phone": f"1390000000{n}"})
+                for n in range(6)])
+    [pattern] = cases(app, "PATTERN")
+    assert len(cases(app, "REPORT")) == 6 and len(pattern.complaint_ids) >= 5
+    app.decline_filing(str(pattern.id), "不构成违法", START + timedelta(days=7))
+    ended = app.repository.get(pattern.id)
+    [declined] = [o.record for e in app.events.get(pattern.id) for o in integration_events(e, ended)
+                  if o.record_type == "CaseFilingDeclined"]
+    assert declined["reports_closed"] == []
+    own = cases(app, "REPORT")[0]
+    app.decline_filing(str(own.id), "违法事实不成立", START + timedelta(days=8))
+    [declined] = [o.record for e in app.events.get(own.id)
+                  for o in integration_events(e, app.repository.get(own.id)) if o.record_type == "CaseFilingDeclined"]
+    assert declined["reports_closed"] == own.complaint_ids

@@ -64,7 +64,8 @@ def test_a_report_closed_with_its_case_shows_its_bureau_and_a_code_never_the_clo
         cid = app.submit(*submission.parse(body))["complaint_id"]
         note = "已电话告知举报人林小红（13800000099）处理结果"
         deliver(app, "intake", ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], "origin": "REPORT", "complaint_ids": [cid]}),
-                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], "complaint_id": cid, "outcome": note}))
+                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], "complaint_id": cid, "outcome": note,
+                                       "reports_closed": [cid]}))
         shown = app.status(cid)
         assert shown["status"] == "CLOSED" and shown["reason"] == "CASE_CLOSED"
         assert shown["agency_id"] == EXAMPLES["PenaltyCaseOpened"]["agency_id"]
@@ -97,7 +98,7 @@ def test_every_report_a_case_handled_is_closed_with_it():
                 ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
                                                 "complaint_ids": [first, again]}),
                 ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
-                                       "complaint_ids": [first, again]}))
+                                       "reports_closed": [first, again]}))
         assert [app.status(c)["status"] for c in (first, again)] == ["CLOSED", "CLOSED"]
         assert app.status(again)["penalty_case_ids"] == [case["case_id"]]
     finally:
