@@ -211,6 +211,7 @@ class Relay:
         may have led until now)."""
         self.position = self.recorded = await self.in_store(self._published_position)
         restoring = await self.in_store(self.restored.load)
+        self.restoring_to = None
         if restoring is not None and restoring[0] < self.recorded:
             # The worker that led before died while restoring a broker that had
             # lost the history: what it had not restored yet is restored now.
@@ -218,8 +219,11 @@ class Relay:
             self.restoring_to = self.recorded
             log.warning("relay %s: taking up the restoration of the history at position %s (of %s)",
                         self.service, self.position, self.restoring_to)
-        elif self.audited:
-            self.last_hash = await self.in_store(self._hash_at, self.position)
+        else:
+            if restoring is not None:
+                await self.in_store(self.restored.clear)  # one that came through: nothing to take up
+            if self.audited:
+                self.last_hash = await self.in_store(self._hash_at, self.position)
         self.floors, self.prints = await self.in_store(self.offsets.load)
         self.acked = {}
         self.leading = True
@@ -349,7 +353,9 @@ class Relay:
             raise
         self._check_acks(acks, [value for _, _, value, _ in batch])
         now = asyncio.get_running_loop().time()
-        if record_position and (batch or now - self._recorded_at >= RECORD_NOTHING_SECONDS):
+        # While restoring, every page: how far it came is what a next leader takes up.
+        if record_position and (batch or self.restoring_to is not None
+                                or now - self._recorded_at >= RECORD_NOTHING_SECONDS):
             await self.in_store(self._record, last, prev_hash, dict(self.floors), dict(self.prints))
             self._recorded_at = now
         return len(page), last, prev_hash

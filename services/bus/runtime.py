@@ -308,7 +308,7 @@ class ServiceRunner:
             log.warning("%s: could not seek %s/%s back yet (%r)", self.name, *refused.tp, exc)
 
     async def _store(self, messages: list[Inbound]) -> BatchResult:
-        backoff = 0.1
+        backoff, conflicts = 0.1, 0
         while True:
             future = self.executor.submit(self.processor.process, messages)
             try:
@@ -320,11 +320,17 @@ class ServiceRunner:
                 await asyncio.gather(asyncio.wrap_future(future), return_exceptions=True)
                 raise
             except IntegrityError as conflict:
-                # Two workers of a service storing the same aggregate at once
-                # (each reads other topics' partitions): the batch tried again
-                # reads what the other stored. Expected, not a fault.
-                log.info("%s: another worker stored the same aggregate first (%s); storing the batch again",
-                         self.name, str(conflict).splitlines()[0][:200])
+                # Most often two workers of a service storing the same aggregate
+                # at once (each reads other topics' partitions): the batch tried
+                # again reads what the other stored. Expected, not a fault; one
+                # that comes back every time is, and is said as such.
+                conflicts += 1
+                if conflicts <= 3:
+                    log.info("%s: a write conflicted with one stored meanwhile (%s); storing the batch again",
+                             self.name, str(conflict).splitlines()[0][:200])
+                else:
+                    log.exception("%s: the batch conflicts with what is stored, %s times now; retrying, never "
+                                  "skipping", self.name, conflicts)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue

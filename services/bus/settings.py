@@ -70,11 +70,11 @@ class StoreSettings:
             env.setdefault("POSTGRES_PORT", "5432")
             env.setdefault("POSTGRES_USER", "postgres")
             env.setdefault("POSTGRES_PASSWORD", "")
-            # Two connections kept open a worker (the library keeps five), more
-            # while busy: with a lock and a listening connection besides, 2
-            # workers of 6 services fit PostgreSQL's default of 100 with room.
+            # Two connections kept open a worker (the library keeps five), up to
+            # six while busy: with its lock's and its listener's, at most 8 a
+            # worker, so 2 workers of 6 services fit PostgreSQL's default 100.
             env.setdefault("POSTGRES_POOL_SIZE", "2")
-            env.setdefault("POSTGRES_MAX_OVERFLOW", "8")
+            env.setdefault("POSTGRES_MAX_OVERFLOW", "4")
             return env
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return {

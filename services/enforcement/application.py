@@ -68,6 +68,8 @@ class Enforcement(ServiceApplication):
         facts = rules.facts_of(r)
         if thread is not None:
             handling = uow.get(thread.case_id)
+            if handling is not None and key in handling.complaint_ids:
+                return  # merged already, and delivered again
             if handling is not None and not handling.is_final:
                 # Not handled apart (Order 121 art. 35): the case handling the
                 # reporter's earlier report takes it, anew with new facts.

@@ -147,7 +147,8 @@ def jurisdiction(complaint: dict, directory: Directory, rulebook: Rulebook | Non
     if not competent:
         return Jurisdiction(None, FIRST_RECEIVED)
     chosen = complaint.get("preferred_agency_id")
-    if receiving in competent and rulebook is not None and rulebook.first_received_over_choice:
+    if (receiving in competent and chosen != receiving and rulebook is not None
+            and rulebook.first_received_over_choice):
         return Jurisdiction(receiving, FIRST_RECEIVED)
     if chosen in competent:
         return Jurisdiction(chosen, CONSUMER_CHOICE, receiving if receiving != chosen else None)
@@ -239,8 +240,8 @@ def dispute_key(c: dict) -> str | None:
         operator = _text(respondent.get("uscc")).upper() or normalise_name(respondent.get("name"))
     except ValueError:
         operator = ""
-    if not who or not operator:
-        return None
+    if not who or not operator or transaction.get("amount_fen") is None:
+        return None  # without the amount two purchases of one day could not be told apart
     return "|".join((who, operator, str(transaction.get("date") or ""), str(transaction.get("amount_fen") or ""),
                      c.get("subject_area") or ""))
 

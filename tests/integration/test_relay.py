@@ -266,3 +266,19 @@ def test_a_leader_dying_while_it_restores_the_history_leaves_the_rest_to_the_nex
         assert verdict.ok and verdict.chains["routing"].records == newest, verdict.problem
     finally:
         app.close()
+
+
+def test_a_restoration_that_came_through_leaves_nothing_to_take_up(bus, store_env):
+    # Its last page unrecorded (a relay whose page sent nothing): the next leader clears it, republishing nothing.
+    env = store_settings({**store_env}).for_service("routing")
+    app = Routing(env=env)
+    try:
+        receive(app, 0, 5)
+        done = asyncio.run(relay_until_caught_up(app, bus.bootstrap_servers))
+        ChainCheckpoint(app, name="restoring").save(done.position, done.last_hash)
+        reads: list[int] = []
+        again = asyncio.run(relay_until_caught_up(app, bus.bootstrap_servers, reads))
+        assert ChainCheckpoint(app, name="restoring").load() is None
+        assert again.restoring_to is None and min(reads) >= done.position
+    finally:
+        app.close()

@@ -176,3 +176,16 @@ def test_a_pattern_cases_ending_closes_no_report_its_reports_cases_handle(monkey
     [declined] = [o.record for e in app.events.get(own.id)
                   for o in integration_events(e, app.repository.get(own.id)) if o.record_type == "CaseFilingDeclined"]
     assert declined["reports_closed"] == own.complaint_ids
+
+
+def test_a_merged_report_delivered_again_after_its_case_ended_opens_nothing(monkeypatch):
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1), report(2, days=1))
+    [case] = cases(app, "REPORT")
+    app.decline_filing(str(case.id), "违法事实不成立", START + timedelta(days=2))
+    # The same report under another event id (published twice under two positions).
+    record = dict(EXAMPLES["ReportReceived"], event_id="r2-again", complaint_id="TS-R2",
+                  occurred_at=START + timedelta(days=1), facts="商品页面宣称“国家级”,实为普通产品。")
+    feed(app, Inbound("complaints.received", 0, 1100, None, default_codec().encode("ReportReceived", record),
+                      {"source": b"intake", "position": b"1100"}))
+    assert [c.id for c in cases(app, "REPORT")] == [case.id]

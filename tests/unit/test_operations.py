@@ -118,7 +118,7 @@ def test_a_worker_keeps_few_postgres_connections_unless_told_otherwise():
 
     pg = {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
     kept = StoreSettings(Path("."), pg).for_service("routing")
-    assert (kept["POSTGRES_POOL_SIZE"], kept["POSTGRES_MAX_OVERFLOW"]) == ("2", "8")
+    assert (kept["POSTGRES_POOL_SIZE"], kept["POSTGRES_MAX_OVERFLOW"]) == ("2", "4")
     told = StoreSettings(Path("."), {**pg, "POSTGRES_POOL_SIZE": "6"}).for_service("routing")
     assert told["POSTGRES_POOL_SIZE"] == "6"
 

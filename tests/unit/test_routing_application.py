@@ -324,3 +324,11 @@ def test_a_dispute_first_refused_or_under_order_62_is_accepted_when_complained_o
     receive(old, received("TS-1"))
     receive(old, received("TS-2"))
     assert old.complaint("TS-2").state == "ACCEPTED"
+
+
+def test_without_the_amounts_two_purchases_of_one_day_are_not_matched_on_a_guess(monkeypatch):
+    app = book_app("SAMR-121", monkeypatch)
+    unpriced = {"transaction": {**EXAMPLES["ComplaintReceived"]["transaction"], "amount_fen": None}}
+    receive(app, received("TS-1", **unpriced))
+    receive(app, received("TS-2", **unpriced))
+    assert app.complaint("TS-2").state == "ACCEPTED"

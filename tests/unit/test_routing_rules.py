@@ -104,6 +104,9 @@ def test_under_orders_20_and_121_a_competent_receiving_bureau_keeps_what_the_con
                     platform="330106")
     assert rules.jurisdiction(record, d, book) == Jurisdiction("AMR-440106", FIRST_RECEIVED, None)
     assert rules.jurisdiction(record, d, SAIC_ORDER_62) == Jurisdiction("AMR-330106", CONSUMER_CHOICE, "AMR-440106")
+    # The consumer who chose the bureau that received it is said to have chosen it.
+    chose = placed("440106", "440106", receiving="AMR-330106", preferred="AMR-330106", online=True, platform="330106")
+    assert rules.jurisdiction(chose, d, book) == Jurisdiction("AMR-330106", CONSUMER_CHOICE, None)
     # A unified receiving unit above the counties passes it to the one the consumer chose.
     upper = placed("440106", "440106", receiving="AMR-440100", preferred="AMR-330106", online=True, platform="330106")
     assert rules.jurisdiction(upper, d, book) == Jurisdiction("AMR-330106", CONSUMER_CHOICE, "AMR-440100")
