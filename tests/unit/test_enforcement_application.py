@@ -189,3 +189,14 @@ def test_a_merged_report_delivered_again_after_its_case_ended_opens_nothing(monk
     feed(app, Inbound("complaints.received", 0, 1100, None, default_codec().encode("ReportReceived", record),
                       {"source": b"intake", "position": b"1100"}))
     assert [c.id for c in cases(app, "REPORT")] == [case.id]
+
+
+def test_a_repeat_of_the_same_facts_says_so_and_moves_no_limit(monkeypatch):
+    from services.enforcement.integration import integration_events
+
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1), report(2, days=1))
+    [case] = cases(app, "REPORT")
+    [linked] = [o.record for e in app.events.get(case.id) for o in integration_events(e, case)
+                if o.record_type == "PenaltyCaseComplaintLinked"]
+    assert linked["reported_again"] is True and linked["filing_due"] is None
