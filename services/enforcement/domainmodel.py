@@ -284,7 +284,8 @@ class PenaltyCase(Aggregate):
 
 class ReportThread(Aggregate):
     """One reporter's reports of one suspected violation by one operator
-    (`rules.report_key`), and the case handling them (Order 121 art. 35)."""
+    (`rules.report_key`, sealed: it holds the reporter's phone or identity
+    number), and the case handling them (Order 121 art. 35)."""
 
     @staticmethod
     def create_id(key: str) -> UUID:

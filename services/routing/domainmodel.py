@@ -206,8 +206,9 @@ class Complaint(Aggregate):
 
 
 class Dispute(Aggregate):
-    """A consumer's dispute a bureau accepted a complaint about (`rules.dispute_key`):
-    under Orders 20 and 121 the same dispute is not accepted again."""
+    """A consumer's dispute a bureau accepted a complaint about (`rules.dispute_key`,
+    sealed: it holds the consumer's phone or identity number): under Orders 20
+    and 121 the same dispute is not accepted again."""
 
     @staticmethod
     def create_id(key: str):
