@@ -746,8 +746,9 @@ def cmd_republish(args) -> int:
     count = asyncio.run(republish(args.service, app, service.outbound(app), default_codec(),
                                   bus_settings().bootstrap_servers, args.start, progress, audited=service.audited))
     beyond = f" (its store ends at position {last})" if args.start > last else ""
-    print(f"{chr(13) if shown else ''}{args.service}: republished {count} events from position {args.start}{beyond}"
-          .ljust(72 if shown else 0), file=sys.stderr)
+    said = f"{args.service}: republished {count} events from position {args.start}{beyond}"
+    # On a terminal it replaces the progress line, blanking what is left of it.
+    print(f"\r{said:<72}" if shown else said, file=sys.stderr)
     return 0
 
 

@@ -90,7 +90,7 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
             # a record from before the ending named its reports names its case's first complaint.
             closed = f.get("reports_closed")
             if complaint_id in (closed if closed is not None else [f.get("complaint_id")]):
-                report_ended = f.get("outcome") or f.get("reason")  # whichever came first
+                report_ended = f.get("outcome") or f.get("reason")
     if row["kind"] is None:
         return None
     if row["kind"] == "REPORT" and report_ended is not None:

@@ -267,3 +267,23 @@ def test_a_form_that_says_yes_sends_true():
 
     body, errors = body_of(CASE_ACTIONS["decision"], {"fine_fen": "0", "basis": "违法行为轻微并及时改正", "no_penalty": "true"})
     assert body == {"fine_fen": 0, "basis": "违法行为轻微并及时改正", "no_penalty": True} and not errors
+
+
+def test_a_closing_note_is_shown_to_the_bureau_not_to_a_regulator(desk):
+    note = "已电话告知举报人（13800000099）处理结果"
+    feed(desk, [desk.feed.message("PenaltyCaseOpened", complaint_id="late", case_id="PC-8", complaint_ids=["late"],
+                                  agency_id=PUDONG),
+                desk.feed.message("PenaltyCaseClosed", complaint_id="late", case_id="PC-8", outcome=note,
+                                  reports_closed=[])])
+    assert note in signed_in(desk, PUDONG, "CASE_WORKER").get("/console/cases/PC-8").text
+    for page in ("/console/cases/PC-8", "/console/complaints/late"):
+        assert note not in signed_in(desk, SHANGHAI, "REGULATOR").get(page).text, page
+
+
+def test_a_name_written_like_a_formula_is_exported_as_text(desk):
+    feed(desk, desk.feed.complaint("formula", PUDONG, START, seed=9, name="=HYPERLINK('http://x')"))
+    import csv
+    import io
+    text = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/export.csv").text.lstrip("\ufeff")
+    [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["编号"] == "formula"]
+    assert row["被投诉方"].startswith("'=")

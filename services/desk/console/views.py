@@ -154,7 +154,8 @@ def router(desk) -> APIRouter:
         actions = [CASE_ACTIONS[a] for a in CASE_BY_STATUS.get(row["status"], ())
                    if a != "check-extension" or who.role == "SUPERVISOR"] if session.may_act(who) else []
         return _page(request, "case.html", who, row=row, history=history, actions=actions, failed=action,
-                     failure=failure, values=values or {}, status_code=status_code)
+                     failure=failure, values=values or {}, status_code=status_code,
+                     personal=session.may_see_personal(who))
 
     @api.post("/cases/{case_id}/act/{name}")
     async def act_on_case(request: Request, case_id: str, name: str):
@@ -248,8 +249,12 @@ EXPORT = (
 def readable(page: L.Page) -> L.Page:
     present = set(page.items[0]) if page.items else set(page.columns)
     columns = [(key, title, say) for key, title, say in EXPORT if key in present]
-    items = [{title: ("" if item.get(key) is None and say is not zh else say(item.get(key)) or "")
-              for key, title, say in columns} for item in page.items]
+
+    def cell(value, say) -> str:
+        text = "" if value is None and say is not zh else (say(value) or "")
+        # Names come from the open front door: one starting like a formula is text, not a formula.
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    items = [{title: cell(item.get(key), say) for key, title, say in columns} for item in page.items]
     return dataclasses.replace(page, items=items, columns=tuple(title for _, title, _ in columns))
 
 
