@@ -126,6 +126,7 @@ class ServiceRunner:
         self.commands = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix=f"{spec.name}-commands")
         self.faust_app: faust.App | None = None
         self._timer_tasks: list[asyncio.Task] = []
+        self._stopping = False
         self._stored_wakes: list[asyncio.Event] = []
         self.processed = BatchResult()
 
@@ -150,6 +151,7 @@ class ServiceRunner:
             self._timer_tasks.append(asyncio.create_task(self._guard_progress(), name=f"{self.name}-progress"))
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._timer_tasks:
             task.cancel()
         if self.faust_app is not None:
@@ -217,7 +219,15 @@ class ServiceRunner:
             # faust acks a taken batch once this body moves on, so the body must
             # not move on before the batch is stored.
             async for events in stream.batches(self.bus.batch_size, self.bus.batch_within_s):
-                await self.process([_inbound(e) for e in events])
+                try:
+                    await self.process([_inbound(e) for e in events])
+                except asyncio.CancelledError:
+                    # Cut short while the worker stops (faust revokes the partitions
+                    # before it marks its agents stopping, and takes that for a
+                    # crash): what was not stored is read again after the restart.
+                    if self._stopping:
+                        return
+                    raise
 
         app.agent(topic, name=f"tousu-{self.name}.inbound")(inbound)
         return app
