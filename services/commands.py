@@ -676,11 +676,11 @@ def _service_stores():
 
 
 def _published_positions() -> dict[str, int]:
-    from services.bus.relay import RELAY_TRACKING
+    from services.bus.relay import published_position
 
     positions = {}
     for name, app in _service_stores():
-        positions[name] = app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
+        positions[name] = published_position(app)
         app.close()
     return positions
 

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.bus.relay import RELAY_TRACKING
+from services.bus.relay import published_position
 from services.bus.runtime import ServiceRunner
 
 log = logging.getLogger("tousu.metrics")
@@ -152,8 +152,7 @@ class RunnerCollector(Collector):
                 continue
             stored.add_metric([name], top)
             # From the store: a worker that does not lead publishes nothing, its own position says nothing.
-            published_to = (runner.relay.position if runner.relay.leading
-                            else runner.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0)
+            published_to = runner.relay.position if runner.relay.leading else published_position(runner.app)
             leading.add_metric([name], 1 if runner.relay.leading else 0)
             published.add_metric([name], published_to)
             backlog.add_metric([name], max(top - published_to, 0))

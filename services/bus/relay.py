@@ -117,6 +117,12 @@ def cloudevents(event_id: str, record_type: str, service: str, occurred_at) -> l
             ("content-type", b"application/avro")]
 
 
+def published_position(app: ServiceApplication) -> int:
+    """The position the service's relay has published to, as its store says,
+    whichever worker leads."""
+    return app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
+
+
 class BrokerLost(Exception):
     """The broker's log is not the one this relay wrote: it lost data."""
 
@@ -209,7 +215,7 @@ class Relay:
     async def _lead(self) -> None:
         """Take up publishing where the store says it stands (another worker
         may have led until now)."""
-        self.position = self.recorded = await self.in_store(self._published_position)
+        self.position = self.recorded = await self.in_store(published_position, self.app)
         restoring = await self.in_store(self.restored.load)
         self.restoring_to = None
         if restoring is not None and restoring[0] < self.recorded:
@@ -256,9 +262,6 @@ class Relay:
         await self.in_store(self.leadership.release)
         self.leading = False
         await asyncio.get_running_loop().run_in_executor(None, self._reader.shutdown, True)
-
-    def _published_position(self) -> int:
-        return self.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
 
     def _notifications(self, after: int, stop: int | None = None) -> list[Notification]:
         return list(self.app.recorder.select_notifications(
