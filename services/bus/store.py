@@ -11,6 +11,8 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
+from services.ids import sealed
+
 from . import correlation
 from .consumed import Consumed, ConsumedStore
 
@@ -93,6 +95,17 @@ class ServiceApplication(Application):
         correlation.stamp((e for o in objs for e in getattr(o, "_pending_events", ())), correlation.request_id.get(),
                           correlation.person.get())
         return super().save(*objs, **kwargs)
+
+    def sealed(self, key: str) -> str:
+        """A business key holding personal data, sealed with the service's
+        secret (ids.sealed) before it is stored or an id is derived from it."""
+        return sealed(self._secret, key)
+
+    @functools.cached_property
+    def _secret(self) -> bytes:
+        from services import auth  # the key tokens are signed with, read once it is needed
+
+        return auth.signing_key()
 
     def find(self, aggregate_id):
         try:

@@ -1,18 +1,15 @@
 """Enforcement: leads become penalty cases, each with its own id and life."""
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Callable
 
 from eventsourcing.persistence import IntegrityError
 
-from services import auth
 from services.agencies.directory import Directory
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork
-from services.ids import sealed
 from services.routing import calendar
 from services.routing import rulebook as rulebooks
 
@@ -67,7 +64,7 @@ class Enforcement(ServiceApplication):
         if uow.get(PenaltyCase.create_id("REPORT", key)) is not None:
             return
         thread_key = rules.report_key(r) if self.merges_repeats(r["occurred_at"]) else None
-        thread_key = sealed(self.secret, thread_key) if thread_key else None
+        thread_key = self.sealed(thread_key) if thread_key else None
         thread = uow.get(ReportThread.create_id(thread_key)) if thread_key else None
         facts = rules.facts_of(r)
         if thread is not None:
@@ -92,12 +89,6 @@ class Enforcement(ServiceApplication):
         elif thread_key:
             uow.add(ReportThread(thread_key, case.id, facts))
         self.watch(uow, key, operator, r["alleged_violation"], agency, None, r["occurred_at"])
-
-    @functools.cached_property
-    def secret(self) -> bytes:
-        """The service's secret (the one tokens are signed with): what keys
-        holding personal data are sealed with (ids.sealed)."""
-        return auth.signing_key()
 
     def merges_repeats(self, received_at: datetime) -> bool:
         return rulebooks.chosen(received_at, self.rulebook_choice).merges_repeated_reports

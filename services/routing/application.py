@@ -1,20 +1,17 @@
 """Routing: jurisdiction, acceptance and referral decisions, and their deadlines."""
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
-from services import auth
 from services.agencies.directory import Directory
 from services.agencies.ids import adcode_of
 from services.bus.logindex import Watchlist
 from services.bus.messages import Decoded
 from services.bus.store import ServiceApplication, UnitOfWork, conflict_retried
-from services.ids import sealed
 
 from . import calendar, rules
 from . import rulebook as rulebooks
@@ -92,12 +89,6 @@ class Routing(ServiceApplication):
                         received_at, due)
         return due, provisional
 
-    @functools.cached_property
-    def secret(self) -> bytes:
-        """The service's secret (the one tokens are signed with): what keys
-        holding personal data are sealed with (ids.sealed)."""
-        return auth.signing_key()
-
     def decide(self, complaint: Complaint, uow: UnitOfWork) -> None:
         now = self.clock.now()
         record = complaint.record
@@ -109,7 +100,7 @@ class Routing(ServiceApplication):
         # Kept with the decision: two workers accepting the same dispute at once
         # conflict on it, and the batch tried again finds the first.
         key = rules.dispute_key(record) if rulebook.bars_dispute_accepted_before else None
-        key = sealed(self.secret, key) if key else None
+        key = self.sealed(key) if key else None
         earlier = uow.get(Dispute.create_id(key)) if key else None
         found = rules.refusals(record, complaint.received_at, rulebook, elsewhere,
                                accepted_before=earlier.as_earlier() if earlier else None)

@@ -302,9 +302,8 @@ def test_a_dispute_a_bureau_accepted_is_not_accepted_again(rulebook, monkeypatch
 
 
 def app_key(app, complaint_id: str) -> str:
-    from services.ids import sealed
     from services.routing import rules
-    return sealed(app.secret, rules.dispute_key(app.complaint(complaint_id).record))
+    return app.sealed(rules.dispute_key(app.complaint(complaint_id).record))
 
 
 @pytest.mark.parametrize("second", [
