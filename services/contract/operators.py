@@ -1,7 +1,9 @@
-"""Operators as every service names them: the same operator spelled the same
-way, so that complaints about it can be counted and matched together."""
+"""The parties as every service tells them apart: the same operator spelled
+the same way, so that complaints about it can be counted and matched
+together, and the same consumer known by the same key."""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from services.checks import text
@@ -24,3 +26,13 @@ def normalise_name(name: str) -> str:
     if not kept:
         raise ValueError(f"name {name!r} has nothing left to identify the operator")
     return kept
+
+
+def person_key(consumer: dict) -> str:
+    """A consumer (or reporter) as two of their requests are matched: by
+    identity number, else by the digits of their phone; "" when neither is
+    given. It is personal data: seal it before storing it (ids.sealed)."""
+    id_number = consumer.get("id_number")
+    phone = consumer.get("phone")
+    return ((id_number.strip().upper() if isinstance(id_number, str) else "")
+            or (re.sub(r"\D", "", phone) if isinstance(phone, str) else ""))

@@ -3,13 +3,12 @@ its time limits, and the threshold at which complaints become a lead.
 Pure values and functions; the aggregates decide with them."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.checks import optional_text, text
 from services.contract.errors import InvalidField
-from services.contract.operators import normalise_name
+from services.contract.operators import normalise_name, person_key
 from services.routing import calendar
 from services.routing.rulebook import DAYS, WORKING_DAYS, Period
 
@@ -135,8 +134,7 @@ def report_key(report: dict) -> str | None:
     """One reporter's report of one suspected violation by one operator
     (Order 121 art. 35): the reporter by identity number, else phone; the
     operator as patterns count it. None when either cannot be told."""
-    consumer = report.get("consumer") or {}
-    who = str(consumer.get("id_number") or "").strip().upper() or re.sub(r"\D", "", str(consumer.get("phone") or ""))
+    who = person_key(report.get("consumer") or {})
     respondent = report.get("respondent") or {}
     try:
         operator = operator_key({"name": respondent.get("name") or "", "uscc": respondent.get("uscc")})

@@ -80,13 +80,12 @@ The awareness limit's last day, like every period, moves past rest days.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.agencies.directory import KIND_OF_AREA, REMITS, Directory
 from services.agencies.ids import adcode_of
-from services.contract.operators import normalise_name
+from services.contract.operators import normalise_name, person_key
 
 from . import calendar
 from .calendar import china_date
@@ -235,7 +234,7 @@ def dispute_key(c: dict) -> str | None:
     operator cannot be told apart: no match is made on a guess."""
     consumer, respondent = c.get("consumer") or {}, c.get("respondent") or {}
     transaction = c.get("transaction") or {}
-    who = _text(consumer.get("id_number")).upper() or re.sub(r"\D", "", _text(consumer.get("phone")))
+    who = person_key(consumer)
     try:
         operator = _text(respondent.get("uscc")).upper() or normalise_name(respondent.get("name"))
     except ValueError:
