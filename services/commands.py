@@ -752,7 +752,8 @@ def cmd_republish(args) -> int:
     return 0
 
 
-AGENCY_IDS = "ids are KIND-ADCODE, e.g. AMR-310115 or CA-310000 (a county-level code for AMR, EEB, HC, EDU, TRANS, HOUSING, TOUR; a province's for CA, NFRA, POST)"
+AGENCY_IDS = ("ids are KIND-ADCODE, e.g. AMR-310115 or CA-310000 (a county-level code for AMR, EEB, HC, EDU, TRANS, "
+              "HOUSING, TOUR; a province's for CA, NFRA, POST)")
 
 
 def cmd_token(args) -> int:

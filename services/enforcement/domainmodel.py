@@ -161,8 +161,9 @@ class PenaltyCase(Aggregate):
         at = checks.utc(at, "at")
         if complaint_id in self.complaint_ids or self.is_final:
             return False
-        self._reported_again(complaint_id=complaint_id, at=at,
-                             restarts=bool(new_facts) and self.status == LEAD and getattr(self, "check_due", None) is None)
+        # A lead found in mediation keeps its check period (SAMR-20 art. 23, SAMR-121 art. 27).
+        restarts = bool(new_facts) and self.status == LEAD and getattr(self, "check_due", None) is None
+        self._reported_again(complaint_id=complaint_id, at=at, restarts=restarts)
         return True
 
     # -- what the case looks like ---------------------------------------------------

@@ -85,7 +85,8 @@ TerminationReason = Enum("TerminationReason", {code: code for code in TERMINATIO
 class Termination(CaseCommand):
     reason: TerminationReason = Field(description="A ground of the case's rulebook; another rulebook's ground is refused")
     text: str | None = None
-    represented_consent: list[str] = Field(default_factory=list, description="With WITHDRAWN or SELF_SETTLED: " + JOINT_CONSENT)
+    represented_consent: list[str] = Field(default_factory=list,
+                                           description="With WITHDRAWN or SELF_SETTLED: " + JOINT_CONSENT)
 
 
 class Violation(CaseCommand):

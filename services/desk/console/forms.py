@@ -112,7 +112,8 @@ BY_STATUS = {
     "REFERRED": ("violation",),
     "CLOSED": ("violation",),
 }
-CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined", "check-extension"), "INVESTIGATING": ("decision", "closure"),
+CASE_BY_STATUS = {"LEAD": ("investigation", "filing-declined", "check-extension"),
+                  "INVESTIGATING": ("decision", "closure"),
                   "DECIDED": ("closure",)}
 
 
