@@ -5,14 +5,35 @@ partitions through the consumer group; exactly one of them relays (so the audit
 chain stays one chain, published in order) and runs the timers. It is the one
 holding a PostgreSQL advisory lock on a connection of its own: when that worker
 dies, its connection closes, the lock goes with it and another worker takes it
-within a second. On SQLite a service has one worker, which always leads."""
+within a second. A worker that is frozen instead (stopped, swapped out, its
+machine paused) keeps its connection and so its lock: the leader asks that
+connection every second whether it still leads, and a worker wanting the lead
+ends the session of one silent for longer than SILENT_SECONDS. On SQLite a
+service has one worker, which always leads."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from .settings import postgres_connection
 
 log = logging.getLogger(__name__)
+
+# A leader's lock connection answers a query this often, from a thread of its
+# own, however busy the worker is; silent for SILENT_SECONDS, it is frozen.
+HEARTBEAT_SECONDS = 1.0
+SILENT_SECONDS = 10.0
+
+# The lock's holder, if its session has been idle for longer than the given seconds.
+# A one-bigint advisory lock shows its high half as classid, its low half as objid.
+SILENT_HOLDER = """
+SELECT a.pid, extract(epoch FROM clock_timestamp() - a.state_change)
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid
+  AND a.state = 'idle' AND a.state_change < clock_timestamp() - make_interval(secs => %s)"""
 
 
 class Leadership:
@@ -22,42 +43,84 @@ class Leadership:
         self.shared = str(env.get("PERSISTENCE_MODULE", "")).endswith("postgres")
         self.key = f"tousu/{env.get('POSTGRES_SCHEMA', 'public')}/{service}/leader"
         self._conn = None
+        # The lock's connection is used by the relay's store thread and by the
+        # heartbeat: one at a time.
+        self._using = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
+        self._held = threading.Event()
 
     def acquire(self) -> bool:
         """Take the lead if nobody holds it; True if this worker leads."""
         if not self.shared:
             return True
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = postgres_connection(
-                    self.env, connect_timeout=5,
-                    # A leader whose machine died must lose the lock in seconds, not at TCP's timeout.
-                    keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
-            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
-            return bool(row[0])
+            with self._using:
+                if self._conn is None or self._conn.closed:
+                    self._conn = postgres_connection(
+                        self.env, connect_timeout=5,
+                        # A leader whose machine died must lose the lock in seconds, not at TCP's timeout.
+                        keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
+                row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
+                if not row[0]:
+                    self._end_a_frozen_lead()
+                    return False
         except Exception as exc:
             log.warning("%s: cannot reach the store to take the lead (%s)", self.service, exc.__class__.__name__)
             self.release()
             return False
+        self._held.set()
+        # Its own thread, not the relay's loop: a relay waiting on a broker
+        # that does not answer is busy, not frozen.
+        self._heartbeat = threading.Thread(target=self._beat, name=f"lead-{self.service}", daemon=True)
+        self._heartbeat.start()
+        return True
+
+    def _beat(self) -> None:
+        """Asks the lock's connection every HEARTBEAT_SECONDS whether it is
+        still there; the first time it is not, the lock is lost with it."""
+        while self._held.is_set():
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._using:
+                if not self._held.is_set():
+                    return
+                try:
+                    self._conn.execute("SELECT 1").fetchone()
+                except Exception:
+                    self._held.clear()
+
+    def _end_a_frozen_lead(self) -> None:
+        """Ends the session of a leader silent for SILENT_SECONDS, so that its
+        lock is free at the next try. Should it wake, its heartbeat finds its
+        connection gone and it stops leading; what it sent meanwhile is sent
+        again by the new leader, and consumers skip it by event id."""
+        (lock,) = self._conn.execute("SELECT hashtext(%s)::bigint", (self.key,)).fetchone()
+        held = self._conn.execute(SILENT_HOLDER, ((lock >> 32) & 0xFFFFFFFF, lock & 0xFFFFFFFF,
+                                                  SILENT_SECONDS)).fetchone()
+        if held:
+            pid, silent = held
+            log.warning("%s: the worker leading has not been heard from for %.0f s (store session %s): "
+                        "ending its session to take the lead", self.service, silent, pid)
+            self._conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
     def holds(self) -> bool:
-        """Still leading: the lock's connection is alive (a lost connection lost the lock)."""
+        """Still leading: the lock's connection answered its last heartbeat
+        (a lost connection lost the lock)."""
         if not self.shared:
             return True
-        try:
-            self._conn.execute("SELECT 1").fetchone()
+        if self._held.is_set():
             return True
-        except Exception:
-            self.release()
-            return False
+        self.release()
+        return False
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                pass
-            self._conn = None
+        self._held.clear()
+        with self._using:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except Exception:
+                    pass
+                self._conn = None
 
 
 class StoreNotifications:
@@ -71,14 +134,10 @@ class StoreNotifications:
         self._thread = None
 
     def start(self) -> None:
-        import threading
-
         self._thread = threading.Thread(target=self._listen, name=f"notify-{self.channel}", daemon=True)
         self._thread.start()
 
     def _listen(self) -> None:
-        import time
-
         from psycopg import sql
 
         while not self._stop:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 
 import pytest
 
@@ -59,5 +60,34 @@ def test_a_killed_worker_hands_over_its_partitions_and_its_lead(system, bus):
     for service, dead in (("routing", routing_leader), ("mediation", mediation_worker)):
         survivor = f"{service}-2" if dead == service else service
         assert LEADS in system.workers[survivor].log_path.read_text(errors="replace"), survivor
+    verify = system.cli("audit", "verify", check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_frozen_leader_loses_its_lead_and_its_partitions(system, bus):
+    """A leader stopped (SIGSTOP) keeps its store connection, and so its lock:
+    the other worker ends its session and leads; woken, the old leader
+    follows, and nothing is lost or doubled."""
+    rng = random.Random(41)
+    frozen = wait_until(lambda: leader(system, "routing"), 60, message="one routing worker leads")
+    other = "routing-2" if frozen == "routing" else "routing"
+    process = system.workers[frozen].process
+    process.send_signal(signal.SIGSTOP)
+    try:
+        ids = asyncio.run(post_all(system.url, [factories.varied(i, rng) for i in range(60)]))
+        decisions, _ = wait_until(lambda: settled(bus.bootstrap_servers, ids), 120, interval=2,
+                                  message="complaints decided while the leader is frozen")
+        taken = system.workers[other].log_path.read_text(errors="replace")
+        assert "has not been heard from" in taken and LEADS in taken, taken[-3000:]
+    finally:
+        process.send_signal(signal.SIGCONT)
+    wait_until(lambda: "lost the lead" in system.workers[frozen].log_path.read_text(errors="replace"), 30,
+               message="the woken worker knows it no longer leads")
+    more = asyncio.run(post_all(system.url, [factories.varied(i, rng) for i in range(60, 120)]))
+    decisions, mediation = wait_until(lambda: settled(bus.bootstrap_servers, ids + more), 120, interval=2,
+                                      message="complaints decided after the old leader woke")
+    for cid in ids + more:
+        assert sum(decisions[cid][t] for t in DECISIONS) == 1, (cid, decisions[cid])
+        assert mediation[cid]["MediationOpened"] == decisions[cid]["ComplaintAccepted"], (cid, mediation[cid])
     verify = system.cli("audit", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
