@@ -59,9 +59,10 @@ class Agreement(CaseCommand):
     form: Literal[rules.FORMS]
     terms: str = Field(min_length=1)
     amount_recovered_fen: int = Field(ge=0, strict=True)
-    oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] = Field(
-        default_factory=list, description="ORAL only, and then both parties: they agreed to do without a mediation "
-        "document (Order 20 art. 22, Order 121 art. 24)")
+    oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] | None = Field(
+        default=None, description="ORAL only, and then both parties: they agreed to do without a mediation "
+        "document (Order 20 art. 22, Order 121 art. 24). Left out, an ORAL agreement records both: the "
+        "mediator's record of it says the parties agreed")
     performed_at_once: StrictBool = Field(default=False, description="ORAL, under SAMR-20 and SAMR-121: the agreement was "
                                     "carried out on the spot, so no document and no waiver of one is needed")
     represented_consent: list[str] = Field(default_factory=list, description=JOINT_CONSENT)

@@ -202,7 +202,7 @@ class Mediation(ServiceApplication):
                                                                      by_role=by_role))
 
     def agree(self, complaint_id: str, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
-              oral_consent=(), represented_consent=(), performed_at_once: bool = False,
+              oral_consent=None, represented_consent=(), performed_at_once: bool = False,
               by_agency: str | None = None, by_role: str | None = None) -> MediationCase:
         return self.act(complaint_id, lambda c: c.agree(
             form, terms, amount_recovered_fen, at, oral_consent=oral_consent, represented_consent=represented_consent,

@@ -203,10 +203,11 @@ class MediationCase(Aggregate):
                                   announced_due=due, announced_provisional=provisional)
 
     def agree(self, form: str, terms: str, amount_recovered_fen: int, at: datetime, *,
-              by_agency: str | None = None, by_role: str | None = None, oral_consent=(),
+              by_agency: str | None = None, by_role: str | None = None, oral_consent=None,
               represented_consent=(), performed_at_once: bool = False) -> None:
         """`oral_consent`: the parties who agreed that no mediation document be
-        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24).
+        made; an ORAL agreement needs both (Order 20 art. 22, Order 121 art. 24),
+        and not named, has both (see rules.oral_consent).
         `represented_consent`: of a joint complaint, the represented consumers
         who consent to the agreement; it needs all of them (art. 11 / art. 12).
         `performed_at_once`: an ORAL agreement carried out on the spot, which

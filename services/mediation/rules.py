@@ -144,7 +144,11 @@ def oral_consent(form: str, parties, performed_at_once: bool = False) -> list[st
     agreement has them, and it needs both: a mediator's record stands in for
     the document only when neither party wants one (Order 20 art. 22, Order 121
     art. 24; Order 62 likewise), or, under Orders 20 and 121, when the agreement
-    was performed on the spot (`performed_at_once`, checked by the caller)."""
+    was performed on the spot (`performed_at_once`, checked by the caller).
+    Not named (None), an ORAL agreement not performed at once is the
+    mediator's record that both parties agreed: the form says as much."""
+    if parties is None:
+        return list(PARTIES) if form == "ORAL" and not performed_at_once else []
     if isinstance(parties, str) or not all(isinstance(p, str) for p in parties):
         raise InvalidField("oral_consent", "oral_consent must be a list of parties (CONSUMER, RESPONDENT)")
     given = sorted(set(parties))

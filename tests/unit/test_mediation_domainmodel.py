@@ -426,6 +426,16 @@ def test_an_oral_agreement_is_recorded_by_the_mediator_with_both_parties_consent
     assert case.agreement["oral_consent"] == ["CONSUMER", "RESPONDENT"]
 
 
+@pytest.mark.parametrize("form, recorded", [("ORAL", ["CONSUMER", "RESPONDENT"]), ("WRITTEN", None)])
+def test_an_agreement_naming_no_consent_records_what_its_form_says(form, recorded):
+    # The contract's body (form, terms, amount) is enough: an ORAL agreement is
+    # the mediator's record that both parties agreed to do without a document.
+    case = consented()
+    case.agree(form, "退款", 100, ACCEPTED + DAY)
+    assert case.status == "AGREED" and case.agreement["form"] == form
+    assert case.agreement.get("oral_consent") == recorded
+
+
 @pytest.mark.parametrize("form, given, refusal", [
     ("ORAL", [], "missing CONSUMER, RESPONDENT"),
     ("ORAL", ["CONSUMER"], "missing RESPONDENT"),

@@ -55,7 +55,8 @@ SOON = "2026-03-03T02:00:00+00:00"  # within its time limit
 
 
 @pytest.mark.parametrize("route, body, field", [
-    ("mediation/agreement", {"form": "ORAL", "terms": "退款", "amount_recovered_fen": 100}, "oral_consent"),
+    ("mediation/agreement", {"form": "ORAL", "terms": "退款", "amount_recovered_fen": 100,
+                             "oral_consent": ["CONSUMER"]}, "oral_consent"),
     ("mediation/agreement", {"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": 100,
                              "performed_at_once": True}, "performed_at_once"),
     ("mediation/termination", {"reason": "OTHER"}, "text"),

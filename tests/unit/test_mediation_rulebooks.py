@@ -189,6 +189,7 @@ def test_who_chose_the_appraisal_body_and_who_pays(name, chosen_by, allowed):
 @pytest.mark.parametrize("name, consent, accepted", [
     ("SAMR-20", [], True),                        # art. 22: performed on the spot, no document needed
     ("SAMR-121", ["CONSUMER"], True),             # art. 24: the same
+    ("SAMR-121", None, True),                     # no consent named: none recorded
     ("SAIC-62", ["CONSUMER", "RESPONDENT"], False),  # only both parties' waiver spares the document
 ])
 def test_an_oral_agreement_performed_at_once_needs_no_waiver_under_orders_20_and_121(name, consent, accepted):
@@ -198,6 +199,7 @@ def test_an_oral_agreement_performed_at_once_needs_no_waiver_under_orders_20_and
     if accepted:
         agree()
         assert case.agreement["performed_at_once"] is True and case.status == "AGREED"
+        assert case.agreement.get("oral_consent", []) == (consent or [])
     else:
         with pytest.raises(ValueError, match="performed_at_once: under SAIC-62"):
             agree()
