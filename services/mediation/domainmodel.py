@@ -185,7 +185,7 @@ class MediationCase(Aggregate):
             # Overlapping appraisals would pause the same hours twice.
             raise InvalidField("at", "an appraisal cannot start before the previous one finished")
         self._appraisal_started(body=body, payer=payer, at=at, by_agency=by_agency, by_role=by_role,
-                                body_chosen_by=body_chosen_by)
+                                body_chosen_by=body_chosen_by, days_paused=rules.AFTER_ITS_FIRST_DAY)
 
     def complete_appraisal(self, at: datetime, *, result: str | None = None,
                            by_agency: str | None = None, by_role: str | None = None) -> None:
@@ -484,9 +484,14 @@ class MediationCase(Aggregate):
 
     @event("AppraisalStarted")
     def _appraisal_started(self, body: str, payer: str, at: datetime,
-                           by_agency: str | None, by_role: str | None, body_chosen_by: str | None = None) -> None:
+                           by_agency: str | None, by_role: str | None, body_chosen_by: str | None = None,
+                           days_paused: str = rules.EVERY_DAY_TOUCHED) -> None:
+        # An appraisal stored before its days were counted as a period of their
+        # own keeps pausing every day it touched: the due dates told stay true.
         self.appraisals = [*self.appraisals, {"body": body, "payer": payer, "started_at": at,
-                                              "completed_at": None, "result": None, "body_chosen_by": body_chosen_by}]
+                                              "completed_at": None, "result": None, "body_chosen_by": body_chosen_by,
+                                              **({} if days_paused == rules.AFTER_ITS_FIRST_DAY
+                                                 else {"days_paused": days_paused})}]
 
     @event("AppraisalCompleted")
     def _appraisal_completed(self, at: datetime, result: str | None,

@@ -7,10 +7,13 @@ aggregate decides with them.
 
 How the limit is counted (one rule, used for the due date shown, for case work
 and for the timer): the acceptance day is not counted; each following China day
-counts (SAMR-20: each working day); a day on which an appraisal was under way
-at any moment is not counted at all, so a paused part-day counts as a whole
-paused day (the regulations exclude the appraisal's time, and a part-day is not
-divisible on a calendar of days); a limit in days whose last day is a rest day
+counts (SAMR-20: each working day); an appraisal's time is left out as a
+period of its own, counted the same way: the day it began counts, each day
+after it up to and including the day of its result does not. An appraisal of N
+days (start to result, on the China calendar) moves the limit by N days, as
+the contract's "acceptance + 60 days + appraisal time" says; one begun and
+finished on the same day moves it by none, a part-day not being divisible on
+a calendar of days; a limit in days whose last day is a rest day
 ends on the next working day; the limit ends at 24:00 China time of its last
 day. Work dated at or before that instant is in time; the timer ends the case
 only after it.
@@ -81,16 +84,23 @@ def appraisal_time(appraisals: list[dict]) -> timedelta:
     )
 
 
+# How an appraisal's days are taken out of the limit: after the day it began, up
+# to the day of its result (see above); or, for one stored before that rule,
+# every day it touched, the day it began included.
+AFTER_ITS_FIRST_DAY, EVERY_DAY_TOUCHED = "AFTER_ITS_FIRST_DAY", "EVERY_DAY_TOUCHED"
+
+
 def paused_days(appraisals: list[dict], now: datetime | None = None) -> frozenset[date]:
-    """Every China day on which an appraisal was under way; a running one up
-    to `now` (or, with no `now`, not at all)."""
+    """The China days appraisals take out of the limit; a running one's up to
+    `now` (or, with no `now`, none)."""
     days: set[date] = set()
     for appraisal in appraisals:
         end = appraisal["completed_at"] or now
         if end is None:
             continue
-        first, last = calendar.china_date(appraisal["started_at"]), calendar.china_date(max(end, appraisal["started_at"]))
-        days |= {first + timedelta(days=n) for n in range((last - first).days + 1)}
+        began, result = calendar.china_date(appraisal["started_at"]), calendar.china_date(end)
+        first = 0 if appraisal.get("days_paused") == EVERY_DAY_TOUCHED else 1
+        days |= {began + timedelta(days=n) for n in range(first, (result - began).days + 1)}
     return frozenset(days)
 
 

@@ -206,8 +206,8 @@ def test_a_limit_moved_by_an_appraisal_is_recomputed_from_what_the_appraisal_ann
     case.record_consent("CONSUMER", True, accepted_at)
     case.record_consent("RESPONDENT", True, accepted_at)
     case.start_appraisal("某检测中心", "CLAIMANT", accepted_at + timedelta(days=5))
-    case.complete_appraisal(accepted_at + timedelta(days=7))  # 15-17 Dec not counted: 8 Feb + 3
-    assert case.mediation_due == calendar.end_of_day(date(2027, 2, 11)) and case.provisional_due
+    case.complete_appraisal(accepted_at + timedelta(days=7))  # 16-17 Dec not counted: 8 Feb + 2
+    assert case.mediation_due == calendar.end_of_day(date(2027, 2, 10)) and case.provisional_due
     assert case.recompute_due(accepted_at + timedelta(days=8)) is False
     calendar.use_notices([holidays.parse(NOTICE_2027)])
     assert case.recompute_due(accepted_at + timedelta(days=8)) is True
