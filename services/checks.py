@@ -36,7 +36,14 @@ def optional_text(value: object, name: str) -> str | None:
     return None if value is None else text(value, name)
 
 
+# Ten trillion yuan: no sum recovered or fined comes near it, and totals of
+# many stay within the 64-bit integers of Avro and SQL.
+MAX_FEN = 10**15
+
+
 def fen(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidField(_field(name), f"{name} must be a whole number of fen, zero or more")
+    if value > MAX_FEN:
+        raise InvalidField(_field(name), f"{name} must be at most {MAX_FEN} fen (ten trillion yuan), not {value}")
     return value

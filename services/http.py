@@ -37,6 +37,54 @@ class Problem(Exception):
         return body
 
 
+# Case work's bodies, as intake's: a text of megabytes would make an event
+# larger than the broker takes, and its service could publish nothing after it.
+MAX_BODY = 1024 * 1024
+# Intake reads its own bodies, with its own limits (a bulk is larger).
+OWN_LIMITS = ("/complaints", "/complaints/bulk")
+
+
+def too_large(limit: int, size: int | None = None) -> Problem:
+    what = f"the body is {size} bytes" if size is not None else "the body is too large"
+    return Problem(413, "Request too large", f"{what}; at most {limit} bytes are accepted", slug="too-large",
+                   limit=limit)
+
+
+class BodyLimit:
+    """Refuses (413) a body over MAX_BODY, declared or as it arrives: read
+    whole first (case work's bodies are small), then handed on."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or scope["path"] in OWN_LIMITS:
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        size = int(declared) if declared.isdigit() else None
+        chunks, received, more = [], 0, size is None or size <= MAX_BODY
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            more = message.get("more_body", False) and received <= MAX_BODY
+        if size is not None and size > MAX_BODY or received > MAX_BODY:
+            response = problem_response(too_large(MAX_BODY, size), Request(scope))
+            return await response(scope, receive, send)
+        body, given = b"".join(chunks), False
+
+        async def replay():
+            nonlocal given
+            if given:
+                return await receive()  # after the body: a disconnect, when it comes
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM,
                         headers=problem.headers)
@@ -69,6 +117,7 @@ def build_app(runners: dict[str, ServiceRunner]) -> FastAPI:
 
     from services.observability import observe
 
+    app.add_middleware(BodyLimit)
     observe(app, runners)
     from services.asyncapi_cli import router as asyncapi_router
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import Field, StrictBool
 
+from services import checks
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.agencies.authority import may_oversee
@@ -16,7 +17,7 @@ from .domainmodel import IllegalTransition, PenaltyCase
 
 
 class Decision(CaseCommand):
-    fine_fen: int = Field(ge=0, strict=True)
+    fine_fen: int = Field(ge=0, le=checks.MAX_FEN, strict=True)
     basis: str = Field(min_length=1)
     no_penalty: StrictBool = False
 

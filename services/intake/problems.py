@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from services.http import Problem
+from services.http import Problem, too_large  # noqa: F401 (intake's limits are its own)
 
 KINDS = frozenset({"COMPLAINT", "REPORT", "CONSULTATION"})
 # Errors raised before any field was read: the whole body, or its `kind`.
@@ -88,8 +88,3 @@ def invalid(exc: ValidationError) -> Problem:
 def not_json(reason: str | None = None) -> Problem:
     detail = "the body is not JSON" + (f": {reason}" if reason else "")
     return problem(400, "not-json", "Not JSON", detail)
-
-
-def too_large(limit: int, size: int | None = None) -> Problem:
-    what = f"the body is {size} bytes" if size is not None else "the body is too large"
-    return problem(413, "too-large", "Request too large", f"{what}; at most {limit} bytes are accepted", limit=limit)

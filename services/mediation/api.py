@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import Field, StrictBool
 
+from services import checks
 from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import (CaseCommand, Instant, act_on_case, authorise, authorise_role, check_by, in_china_time,
@@ -58,7 +59,7 @@ class Withdrawal(CaseCommand):
 class Agreement(CaseCommand):
     form: Literal[rules.FORMS]
     terms: str = Field(min_length=1)
-    amount_recovered_fen: int = Field(ge=0, strict=True)
+    amount_recovered_fen: int = Field(ge=0, le=checks.MAX_FEN, strict=True)
     oral_consent: list[Literal["CONSUMER", "RESPONDENT"]] | None = Field(
         default=None, description="ORAL only, and then both parties: they agreed to do without a mediation "
         "document (Order 20 art. 22, Order 121 art. 24). Left out, an ORAL agreement records both: the "

@@ -199,6 +199,14 @@ def test_a_penalty_is_decided_then_the_case_closes():
     assert new_events(case) == ["PenaltyCase.Decided", "PenaltyCase.Closed"]
 
 
+@pytest.mark.parametrize("fine_fen", [-1, 10**15 + 1, 2**63])
+def test_a_fine_no_sum_comes_to_is_refused_naming_it(fine_fen):
+    case = investigating()
+    with pytest.raises(ValueError, match="fine_fen") as refused:
+        case.decide(fine_fen, "《产品质量法》第五十条", RECEIVED + 40 * DAY)
+    assert refused.value.field == "fine_fen" and case.decision is None
+
+
 def test_no_penalty_is_a_decision_too():
     case = investigating()
     case.decide(0, "违法行为轻微并及时改正", RECEIVED + 10 * DAY, no_penalty=True)

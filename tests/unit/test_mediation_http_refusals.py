@@ -4,6 +4,8 @@ for what cannot be one; a command the rules refuse answered 422 naming the
 field; a body that is not JSON answered 400."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -59,6 +61,11 @@ SOON = "2026-03-03T02:00:00+00:00"  # within its time limit
                              "oral_consent": ["CONSUMER"]}, "oral_consent"),
     ("mediation/agreement", {"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": 100,
                              "performed_at_once": True}, "performed_at_once"),
+    # Beyond what any sum comes to, and beyond Avro's long: stored, it could never be published.
+    ("mediation/agreement", {"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": 2**70},
+     "amount_recovered_fen"),
+    ("mediation/agreement", {"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": 10**15 + 1},
+     "amount_recovered_fen"),
     ("mediation/termination", {"reason": "OTHER"}, "text"),
     ("mediation/consent", {"party": "CONSUMER", "agreed": True, "at": "2020-01-01T00:00:00+00:00"}, "at"),
 ])
@@ -92,3 +99,22 @@ def test_wrong_types_are_refused_as_intake_refuses_them(client, body, field):
     deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))
     refused = http.post(f"/complaints/{CID}/mediation/consent", json=body, headers=bearer())
     assert refused.status_code == 422 and refused.json()["field"] == field, refused.json()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_a_mebibyte_is_a_413_and_stores_nothing(client, chunked):
+    # A text of megabytes would make an event larger than the broker takes:
+    # the service could publish nothing after it.
+    http, app = client
+    deliver(app, "mediation", ("ComplaintAccepted", EXAMPLES["ComplaintAccepted"]))
+    stored = app.recorder.max_notification_id()
+    body = json.dumps({"reason": "OTHER", "text": "说明" * 400_000, "at": SOON}).encode()
+    content = iter([body[:1000], body[1000:]]) if chunked else body
+    refused = http.post(f"/complaints/{CID}/mediation/termination", content=content,
+                        headers={**bearer(), "Content-Type": "application/json"})
+    assert refused.status_code == 413 and refused.json()["type"].endswith("/too-large"), refused.text
+    assert app.recorder.max_notification_id() == stored
+    # Just below the limit it is taken.
+    fits = {"reason": "OTHER", "text": "说明" * 170_000, "at": SOON}
+    taken = http.post(f"/complaints/{CID}/mediation/termination", json=fits, headers=bearer())
+    assert taken.status_code == 200, taken.text
