@@ -1,7 +1,7 @@
 """Case work on penalty cases."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 from pydantic import Field, StrictBool
 
 from services import checks
@@ -65,7 +65,8 @@ def router(runner: ServiceRunner) -> APIRouter:
         return document(case)
 
     @api.post("/investigation")
-    async def investigation(case_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def investigation(case_id: str, who: Principal = Depends(principal),
+                            body: CaseCommand = Body(default_factory=CaseCommand)):
         return await act(case_id, body, who, app.start_investigation)
 
     @api.post("/filing-declined")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 from pydantic import Field, StrictBool
 
 from services import checks
@@ -137,7 +137,8 @@ def router(runner: ServiceRunner) -> APIRouter:
         return await act(complaint_id, body, who, app.decide_recusal, body.granted)
 
     @api.post("/mediation/termination/notice")
-    async def termination_notice(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def termination_notice(complaint_id: str, who: Principal = Depends(principal),
+                                 body: CaseCommand = Body(default_factory=CaseCommand)):
         """The parties were told that mediation ended."""
         return await act(complaint_id, body, who, app.notify_termination)
 
@@ -160,7 +161,8 @@ def router(runner: ServiceRunner) -> APIRouter:
                          represented_consent=body.represented_consent)
 
     @api.post("/withdrawal")
-    async def withdrawal(complaint_id: str, body: Withdrawal, who: Principal = Depends(principal)):
+    async def withdrawal(complaint_id: str, who: Principal = Depends(principal),
+                         body: Withdrawal = Body(default_factory=Withdrawal)):
         check_by(body, who)
         with refusals(CaseNotFound, IllegalTransition):
             case = await runner.run_in_store(app.find, MediationCase.create_id(complaint_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 from pydantic import Field, ValidationInfo, field_validator
 
 from services.agencies.authority import may_answer_referral
@@ -112,7 +112,8 @@ def router(runner: ServiceRunner) -> APIRouter:
                                           not_found=ComplaintNotFound, illegal=JurisdictionRefused))
 
     @api.post("/jurisdiction/escalation")
-    async def escalation(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def escalation(complaint_id: str, who: Principal = Depends(principal),
+                         body: CaseCommand = Body(default_factory=CaseCommand)):
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):
             authorise(who, (await stored(complaint_id)).agency_id)
@@ -127,7 +128,8 @@ def router(runner: ServiceRunner) -> APIRouter:
                          acting_for=superior_asked)
 
     @api.post("/jurisdiction/takeover")
-    async def takeover(complaint_id: str, body: CaseCommand, who: Principal = Depends(principal)):
+    async def takeover(complaint_id: str, who: Principal = Depends(principal),
+                       body: CaseCommand = Body(default_factory=CaseCommand)):
         """The caller's bureau, above the handling one at any level, handles the complaint itself."""
         check_by(body, who)
         with refusals(ComplaintNotFound, JurisdictionRefused):

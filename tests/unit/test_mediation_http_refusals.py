@@ -118,3 +118,11 @@ def test_a_body_over_a_mebibyte_is_a_413_and_stores_nothing(client, chunked):
     fits = {"reason": "OTHER", "text": "说明" * 170_000, "at": SOON}
     taken = http.post(f"/complaints/{CID}/mediation/termination", json=fits, headers=bearer())
     assert taken.status_code == 200, taken.text
+
+
+def test_a_withdrawal_needs_no_body_at_all(client):
+    # Its fields (`at`, the consent of those represented) all have defaults.
+    http, app = client
+    answer = http.post("/complaints/TS-20261201-0123456789AB/withdrawal", headers=bearer())
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
