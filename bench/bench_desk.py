@@ -7,6 +7,7 @@ per page.
     python bench/bench_desk.py [N] [--postgres]"""
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -40,9 +41,14 @@ def timed(fn, rounds: int = 7) -> tuple[float, object]:
 
 
 def main() -> None:
-    n = int(next((a for a in sys.argv[1:] if a.isdigit()), 10_000))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints listed (10_000)")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL too (POSTGRES_* or 127.0.0.1:5432/test)")
+    args = parser.parse_args()
+    n = args.n
     with tempfile.TemporaryDirectory() as tmp:
-        if "--postgres" in sys.argv:
+        if args.postgres:
             env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": "test",
                    "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "5432", "POSTGRES_USER": "postgres",
                    "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": f"bench_desk_{os.getpid()}"}

@@ -488,11 +488,11 @@ def table(rows: list[Row], args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--stores", default="sqlite,postgres", help="stores to run on, in turn (sqlite,postgres)")
     parser.add_argument("--workers", default="1,2", help="workers per service to run (default 1,2)")
     parser.add_argument("-n", type=int, default=2000, help="complaints in the closed loop, messages raw (2000)")
     parser.add_argument("-c", "--clients", type=int, default=32, help="closed-loop connections (32)")
-    parser.add_argument("--rates", default="10,100,500", help="open-loop offered rates per second")
+    parser.add_argument("--rates", default="10,100,500", help="open-loop offered rates per second (10,100,500)")
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop seconds per rate at most (10)")
     parser.add_argument("--max-per-rate", type=int, default=2000, help="open-loop requests per rate at most")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measured (5)")

@@ -10,6 +10,7 @@ it from the first event, and the timer's first round (which loads only the
 complaints still undecided or awaiting a referral answer). Prints the ratios."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from services.bus.messages import Inbound  # noqa: E402
 from services.bus.logindex import Watchlist  # noqa: E402
 from services.bus.relay import Relay  # noqa: E402
 from services.routing.application import Routing  # noqa: E402
+from services.system import spec  # noqa: E402
 from services.routing.domainmodel import Complaint  # noqa: E402
 from services.routing.integration import integration_events  # noqa: E402
 
@@ -36,11 +38,15 @@ def timed(fn):
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints stored (10_000)")
+    args = parser.parse_args()
+    n = args.n
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
            "SQLITE_DBNAME": os.path.join(tempfile.mkdtemp(), "routing.sqlite")}
     app = Routing(env=env)
-    processor = BatchProcessor(app, app.handle, default_codec())
+    processor = BatchProcessor(app, spec("routing").handler(app), default_codec())
     batch = [Inbound("complaints.received", 0, i, key, value, dict(headers))
              for i, (key, value, headers) in enumerate(messages(n))]
     for i in range(0, n, 500):

@@ -8,6 +8,7 @@ against a fresh SQLite file and a fresh PostgreSQL schema (127.0.0.1:5432,
 database `test`, or the POSTGRES_* variables)."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -22,11 +23,12 @@ from services.bus.codec import default_codec  # noqa: E402
 from services.bus.consumer import BatchProcessor  # noqa: E402
 from services.bus.messages import Inbound  # noqa: E402
 from services.routing.application import Routing  # noqa: E402
+from services.system import spec  # noqa: E402
 
 
 def run(env: dict, batch: list[Inbound], size: int) -> float:
     app = Routing(env=env)
-    processor = BatchProcessor(app, app.handle, default_codec())
+    processor = BatchProcessor(app, spec("routing").handler(app), default_codec())
     start = time.perf_counter()
     for i in range(0, len(batch), size):
         processor.process(batch[i:i + size])
@@ -36,8 +38,12 @@ def run(env: dict, batch: list[Inbound], size: int) -> float:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, nargs="?", default=5000, help="complaints to decide (5_000)")
+    parser.add_argument("batch", type=int, nargs="?", default=500, help="messages a batch (500)")
+    args = parser.parse_args()
+    n, size = args.n, args.batch
     batch = [Inbound("complaints.received", 0, i, key, value, dict(headers))
              for i, (key, value, headers) in enumerate(messages(n))]
     with tempfile.TemporaryDirectory() as tmp:

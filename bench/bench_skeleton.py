@@ -10,6 +10,7 @@
 Prints both rates and their ratio (end to end / raw)."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -110,7 +111,11 @@ def count(app, event_class) -> int:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, nargs="?", default=5000, help="messages (5_000)")
+    args = parser.parse_args()
+    n = args.n
     batch = messages(n)
     with EmbeddedBroker() as broker:
         raw_rate = asyncio.run(raw(broker.bootstrap_servers, batch))

@@ -32,8 +32,13 @@ def _fast_event_loops() -> None:
 
 
 def _url(args) -> str:
+    """--url, TOUSU_URL, else where `tousu up` listens by TOUSU_HTTP_HOST and
+    TOUSU_HTTP_PORT (on every interface: this machine's loopback among them)."""
+    host = os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    host = f"[{host}]" if ":" in host else host
     return (args.url or os.environ.get("TOUSU_URL")
-            or f"http://127.0.0.1:{os.environ.get('TOUSU_HTTP_PORT', '8315')}").rstrip("/")
+            or f"http://{host}:{os.environ.get('TOUSU_HTTP_PORT', '8315')}").rstrip("/")
 
 
 def _serve(app, sock):
@@ -646,6 +651,13 @@ def _audit_verify(args) -> int:
         if problems:
             return 1 if any(not p.startswith("MISSING") for p in problems) else 3
     if args.topic_only:
+        return 0
+    if not published:
+        from services.bus.settings import data_dir
+
+        # A regulator outside, say: a check of the topic alone must not read as a full one.
+        print(f"no service's store is reachable from here (TOUSU_DATA_DIR {data_dir()}, or POSTGRES_*): "
+              "only the topic was checked (--topic-only says so without this line)", file=sys.stderr)
         return 0
     gaps = _store_gaps(verdict.chains, published)
     if any(line.startswith("GAP") for line in gaps):

@@ -68,7 +68,7 @@ def explain(exc: BaseException, args) -> str:
     if type(exc).__module__.startswith("psycopg"):
         host = f"{os.environ.get('POSTGRES_HOST', '127.0.0.1')}:{os.environ.get('POSTGRES_PORT', '5432')}"
         return (f"PostgreSQL at {host} refused or did not answer ({_first_line(exc)}): start it, "
-                "or fix POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD")
+                "or fix POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER, POSTGRES_PASSWORD")
     if type(exc).__name__ == "OperationalError" and type(exc).__module__.startswith("sqlite3"):
         from services.bus.settings import data_dir
 

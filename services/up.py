@@ -215,7 +215,7 @@ class Up:
         while time.monotonic() < deadline:
             if not worker.alive():
                 raise SystemExit(f"tousu up: the {worker.name} worker exited with {worker.process.returncode} "
-                                 "while starting (run `tousu worker " + worker.service + "` to see why)")
+                                 "while starting: its reason is the line it printed above")
             try:
                 async with self.session().get(f"{worker.url}/openapi.json",
                                               timeout=aiohttp.ClientTimeout(total=2)) as answer:

@@ -14,7 +14,7 @@ import pytest
 
 from services.bus.codec import default_codec
 from services.bus.reader import read_all_sync
-from tests import factories
+from tests import factories, launcher
 from tests.harness import (
     HTTP,
     assert_exactly_once,
@@ -96,12 +96,17 @@ async def rewrite_audit_log(bootstrap: str, records: list[dict]) -> None:
 
 
 def test_audit_verify_names_the_record_that_was_altered_and_the_first_stored_event_without_its_record(system,
-                                                                                                      broker):
+                                                                                                      broker,
+                                                                                                      tmp_path):
     # Last in the module: it stops the system.
     bus = broker
     ids = asyncio.run(post_all(system.url, [factories.complaint(i) for i in range(20)]))
     wait_until(lambda: settled(bus.bootstrap_servers, ids), 60, message="decided")
     assert system.cli("audit", "verify", check=False).returncode == 0
+    # Where no store is reachable (a regulator outside), it says it checked the topic alone.
+    outside = {k: v for k, v in system.env.items() if k != "PERSISTENCE_MODULE"}
+    alone = launcher.run(["audit", "verify"], {**outside, "TOUSU_DATA_DIR": str(tmp_path / "elsewhere")})
+    assert alone.returncode == 0 and "only the topic was checked" in alone.stderr, alone.stderr
     system.stop()  # nothing else may write to the chain while it is rewritten
     assert system.cli("audit", "verify", check=False).returncode == 0
     codec = default_codec()
