@@ -40,7 +40,7 @@ def rate(service: str, app, messages: list[Inbound], size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=5000, help="decisions and leads to process (5_000)")
+    parser.add_argument("n", type=int, nargs="?", default=5000, help="decisions and leads to process (5000)")
     parser.add_argument("batch", type=int, nargs="?", default=500, help="messages a batch (500)")
     args = parser.parse_args()
     n, size = args.n, args.batch

@@ -43,7 +43,7 @@ def timed(fn, rounds: int = 7) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints listed (10_000)")
+    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints listed (10000)")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL too (POSTGRES_* or 127.0.0.1:5432/test)")
     args = parser.parse_args()
     n = args.n

@@ -40,7 +40,7 @@ def timed(fn):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints stored (10_000)")
+    parser.add_argument("n", type=int, nargs="?", default=10000, help="complaints stored (10000)")
     args = parser.parse_args()
     n = args.n
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",

@@ -22,6 +22,7 @@ from bench_skeleton import messages  # noqa: E402
 from services.bus.codec import default_codec  # noqa: E402
 from services.bus.consumer import BatchProcessor  # noqa: E402
 from services.bus.messages import Inbound  # noqa: E402
+from services.bus.settings import postgres_connection  # noqa: E402
 from services.routing.application import Routing  # noqa: E402
 from services.system import spec  # noqa: E402
 
@@ -40,7 +41,7 @@ def run(env: dict, batch: list[Inbound], size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=5000, help="complaints to decide (5_000)")
+    parser.add_argument("n", type=int, nargs="?", default=5000, help="complaints to decide (5000)")
     parser.add_argument("batch", type=int, nargs="?", default=500, help="messages a batch (500)")
     args = parser.parse_args()
     n, size = args.n, args.batch
@@ -56,7 +57,11 @@ def main() -> None:
                     "POSTGRES_USER": os.environ.get("POSTGRES_USER", "postgres"),
                     "POSTGRES_PASSWORD": os.environ.get("POSTGRES_PASSWORD", "postgres"),
                     "POSTGRES_SCHEMA": f"bench_{uuid.uuid4().hex[:8]}"}
-    postgres = run(postgres_env, batch, size)
+    try:
+        postgres = run(postgres_env, batch, size)
+    finally:
+        with postgres_connection(postgres_env) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{postgres_env["POSTGRES_SCHEMA"]}" CASCADE')
     print(f"routing on PostgreSQL: {postgres:7.0f} decisions/s (batches of {size})")
 
 

@@ -113,7 +113,7 @@ def count(app, event_class) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=5000, help="messages (5_000)")
+    parser.add_argument("n", type=int, nargs="?", default=5000, help="messages (5000)")
     args = parser.parse_args()
     n = args.n
     batch = messages(n)
