@@ -22,7 +22,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 TOPIC = "public.complaints"
 
-arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
 arguments.add_argument("bootstrap")
 arguments.add_argument("--once", action="store_true")
 arguments.add_argument("--group", default="cca")
