@@ -68,7 +68,7 @@ async def serve(bootstrap: str, agency_id: str, *, decline: str | None = None, s
                         await consumer.commit({tp: message.offset + 1})
                         continue
                     if record_type == "ReferralIssued" and referral["to_agency_id"] == agency_id:
-                        await _reply(producer, codec, referral, agency_id, decline, suggest, out)
+                        await _reply(producer, codec, referral, agency_id, decline, suggest, out, message.offset)
                         answered += 1
                     await consumer.commit({tp: message.offset + 1})
     finally:
@@ -83,13 +83,15 @@ async def _caught_up(consumer, tps, end) -> bool:
     return True
 
 
-async def _reply(producer, codec, referral: dict, agency_id: str, decline, suggest, out) -> None:
+async def _reply(producer, codec, referral: dict, agency_id: str, decline, suggest, out, position: int) -> None:
+    """`position`: the referral's offset in the inbox, the order this system answers in
+    (the contract's headers are on every message, an agency's too)."""
     reply_type, reply = answer(referral, agency_id, decline, suggest)
     await producer.send_and_wait("referrals.replies", codec.encode(reply_type, reply),
                                  key=referral["complaint_id"].encode(),
                                  headers=[("event_id", reply["event_id"].encode()),
                                           ("event_type", reply_type.encode()),
-                                          ("source", agency_id.encode())])
+                                          ("source", agency_id.encode()), ("position", str(position).encode())])
     print(json.dumps({"referral_id": referral["referral_id"], "complaint_id": referral["complaint_id"],
                       "subject_area": referral["subject_area"], "answer": reply_type},
                      ensure_ascii=False), file=out, flush=True)

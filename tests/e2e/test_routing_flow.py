@@ -122,10 +122,13 @@ def test_the_example_agency_acknowledges_its_referrals(system, broker):
     wait_until(lambda: inbox(bus.bootstrap_servers, "EDU-110108"), 60, message="referral to EDU-110108")
     result = system.cli("agency", "EDU-110108", "--once")
     assert '"answer": "ReferralAcknowledged"' in result.stdout and cid in result.stdout
-    replies = [default_codec().decode(m.value) for m in read_all_sync(bus.bootstrap_servers, "referrals.replies")]
+    messages = read_all_sync(bus.bootstrap_servers, "referrals.replies")
+    replies = [default_codec().decode(m.value) for m in messages]
     # Other agencies answer on the same topic in this module; this one answered once, for this complaint.
     assert [(t, r["complaint_id"]) for t, r in replies if r["agency_id"] == "EDU-110108"] == \
         [("ReferralAcknowledged", cid)]
+    mine = next(m for m, (_, r) in zip(messages, replies) if r["agency_id"] == "EDU-110108")
+    assert {"event_id", "event_type", "source", "position"} <= set(mine.headers)  # as on every message
     assert system.cli("agency", "XX-000000", "--once", check=False).returncode == 2
 
 
