@@ -85,6 +85,8 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
             row.update(status=_later(row["status"], ended(f.get("reason"))), outcome=f.get("reason"))
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
+            if f.get("not_handled_again") and f.get("complaint_id") == complaint_id:
+                report_ended = "REPEAT_REPORT"  # its case had ended (Order 121 art. 35)
         elif t in ("CaseFilingDeclined", "PenaltyCaseClosed"):
             # Only the case handling the report ends it (a pattern's counts it, and ends apart);
             # a record from before the ending named its reports names its case's first complaint.

@@ -51,7 +51,7 @@ CHINESE = {
     "APPRAISAL_DISAGREEMENT": "对鉴定机构或费用无法协商一致", "PARTY_DECEASED_OR_DISSOLVED": "当事人死亡或主体资格灭失",
     "OTHER": "其他",
     # How a report's life ended: with its penalty case.
-    "CASE_CLOSED": "案件已办结", "FILING_DECLINED": "不予立案",
+    "CASE_CLOSED": "案件已办结", "FILING_DECLINED": "不予立案", "REPEAT_REPORT": "重复举报,不再另行处理",
     # Why a complaint moved between bureaus, besides a basis of competence.
     "TAKEN_OVER": "上级机关决定自行处理", "ESCALATED": "报请上级机关处理",
     "CASE_WORKER": "承办人", "SUPERVISOR": "主管", "REGULATOR": "监督机关", "AGENCY_SYSTEM": "机构系统",

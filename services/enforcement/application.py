@@ -71,11 +71,11 @@ class Enforcement(ServiceApplication):
             handling = uow.get(thread.case_id)
             if handling is not None and key in handling.complaint_ids:
                 return  # merged already, and delivered again
-            if handling is not None and not handling.is_final:
-                # Not handled apart (Order 121 art. 35): the case handling the
-                # reporter's earlier report takes it, anew with new facts.
-                if handling.report_again(key, thread.tells_more(facts), r["occurred_at"]):
-                    thread.follow(facts)
+            # Not handled apart (Order 121 art. 35): the case handling the reporter's
+            # earlier report takes it (anew with new facts), or, ended, ends it too;
+            # one telling more than an ended case knew is handled anew, below.
+            if handling is not None and handling.report_again(key, thread.tells_more(facts), r["occurred_at"]):
+                thread.follow(facts)
                 return
         respondent = r.get("respondent") or {}
         operator = {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")}

@@ -153,14 +153,22 @@ class PenaltyCase(Aggregate):
 
     def report_again(self, complaint_id: str, new_facts: bool, at: datetime) -> bool:
         """The same reporter reports the same suspected violation of the same
-        operator again, while this case handles the first report (Order 121
-        art. 35): it joins the case rather than opening one; with new facts,
-        the filing period of a lead runs again from this report's receipt.
-        False when the report had joined already."""
+        operator again (Order 121 art. 35: 不再另行处理): while this case
+        handles the first report, it joins the case rather than opening one,
+        and with new facts the filing period of a lead runs again from its
+        receipt; once the case has ended, a report telling nothing new is not
+        handled again and ends here. False when the report had joined already,
+        or the case has ended and the report tells more (it is then handled
+        anew: the case cannot take it)."""
         complaint_id = checks.text(complaint_id, "complaint_id")
         at = checks.utc(at, "at")
-        if complaint_id in self.complaint_ids or self.is_final:
+        if complaint_id in self.complaint_ids:
             return False
+        if self.is_final:
+            if new_facts or self.origin != "REPORT":
+                return False
+            self._reported_again(complaint_id=complaint_id, at=at, restarts=False, not_handled_again=True)
+            return True
         # A lead found in mediation keeps its check period (SAMR-20 art. 23, SAMR-121 art. 27).
         restarts = bool(new_facts) and self.status == LEAD and getattr(self, "check_due", None) is None
         self._reported_again(complaint_id=complaint_id, at=at, restarts=restarts)
@@ -272,7 +280,7 @@ class PenaltyCase(Aggregate):
         self.check_due = check_due
 
     @event("ReportedAgain")
-    def _reported_again(self, complaint_id: str, at: datetime, restarts: bool) -> None:
+    def _reported_again(self, complaint_id: str, at: datetime, restarts: bool, not_handled_again: bool = False) -> None:
         self.complaint_ids = [*self.complaint_ids, complaint_id]
         if restarts:
             self.filing_from = at

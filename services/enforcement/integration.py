@@ -32,7 +32,8 @@ def integration_events(event, case) -> list[Outgoing]:
     if isinstance(event, PenaltyCase.ReportedAgain):
         return [Outgoing("enforcement.cases", str(case.id), "PenaltyCaseComplaintLinked", {
             "complaint_id": event.complaint_id, "case_id": str(case.id), "complaint_ids": list(case.complaint_ids),
-            "filing_due": case.filing_due if event.restarts else None, "reported_again": True})]
+            "filing_due": case.filing_due if event.restarts else None, "reported_again": True,
+            "not_handled_again": bool(getattr(event, "not_handled_again", False))})]
     if isinstance(event, PenaltyCase.FilingDeclined):
         return [_case(case, "CaseFilingDeclined", reason=event.reason, reports_closed=_reports(case))]
     if isinstance(event, PenaltyCase.InvestigationStarted):

@@ -152,7 +152,8 @@ def split_filings(kind: str, record: dict) -> list[tuple[str, dict]]:
     return [(kind, {k: v for k, v in record.items() if not (kind == "COMPLAINT" and k == "alleged_violation")})]
 
 
-REPORT_ENDINGS = ("CASE_CLOSED", "FILING_DECLINED")
+# REPEAT_REPORT: the same report again once its case had ended (Order 121 art. 35).
+REPORT_ENDINGS = ("CASE_CLOSED", "FILING_DECLINED", "REPEAT_REPORT")
 
 
 def _reason(view: ComplaintStatus) -> str | None:

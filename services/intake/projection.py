@@ -53,7 +53,11 @@ def case_opened(uow: UnitOfWork, r: dict, at: datetime) -> None:
 
 
 def case_linked(uow: UnitOfWork, r: dict, at: datetime) -> None:
-    _view(uow, r["complaint_id"], at).link_case(r["case_id"], at)
+    view = _view(uow, r["complaint_id"], at)
+    view.link_case(r["case_id"], at)
+    if r.get("not_handled_again") and view.kind == "REPORT":
+        # Order 121 art. 35: the same report again, its case ended: not handled again.
+        view.change("CLOSED", at, reason="REPEAT_REPORT")
 
 
 def report_ended(ending: str) -> Move:

@@ -66,3 +66,12 @@ def test_a_pattern_cases_ending_leaves_the_report_it_counted_open():
     assert row(report, pattern_declined)["status"] == "RECEIVED"
     own_declined = fact("CaseFilingDeclined", case_id="PC-1", reason="违法事实不成立", reports_closed=["TS-1"])
     assert row(report, pattern_declined, own_declined)["status"] == "CLOSED"
+
+
+def test_the_same_report_after_its_case_ended_leaves_the_inbox_not_handled_again():
+    report = {**RECEIVED, "type": "ReportReceived"}
+    again = fact("PenaltyCaseComplaintLinked", case_id="PC-1", complaint_ids=["TS-0", "TS-1"], reported_again=True,
+                 not_handled_again=True)
+    assert row(report, again)["status"] == "CLOSED" and row(report, again)["outcome"] == "REPEAT_REPORT"
+    joined = fact("PenaltyCaseComplaintLinked", case_id="PC-1", complaint_ids=["TS-0", "TS-1"], reported_again=True)
+    assert row(report, joined)["status"] == "RECEIVED"

@@ -9,6 +9,7 @@ from services.bus.messages import Inbound
 from services.enforcement.spec import SPEC
 from services.enforcement.application import Enforcement
 from services.enforcement.domainmodel import PenaltyCase
+from services.enforcement.integration import integration_events
 from tests.examples import EXAMPLES
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
@@ -146,14 +147,31 @@ def test_another_reporter_or_violation_or_rulebook_is_a_case_of_its_own(rulebook
     assert len(cases(app, "REPORT")) == 2
 
 
-def test_a_report_again_after_its_case_ended_opens_another(monkeypatch):
+def test_the_same_report_again_after_its_case_ended_is_not_handled_again(monkeypatch):
+    # Art. 35 sets no time: the same reporter, facts and operator are not handled again, the case ended or not.
     app = under("SAMR-121", monkeypatch)
     feed(app, report(1))
     [first] = cases(app, "REPORT")
     app.decline_filing(str(first.id), "违法事实不成立", START + timedelta(days=2))
-    feed(app, report(2, days=5), report(3, days=6))
+    feed(app, report(2, days=5))
+    assert cases(app, "REPORT") == [app.repository.get(first.id)]
+    ended = app.repository.get(first.id)
+    assert ended.complaint_ids == ["TS-R1", "TS-R2"] and ended.status == "DECLINED"
+    [record] = integration_events(list(app.events.get(first.id))[-1], ended)
+    assert record.record_type == "PenaltyCaseComplaintLinked"
+    assert record.record["complaint_id"] == "TS-R2" and record.record["not_handled_again"] is True
+
+
+def test_a_report_telling_more_after_its_case_ended_opens_another(monkeypatch):
+    # ...but one with new facts cannot join an ended case: it is handled anew, and its repeats join it.
+    app = under("SAMR-121", monkeypatch)
+    feed(app, report(1))
+    [first] = cases(app, "REPORT")
+    app.decline_filing(str(first.id), "违法事实不成立", START + timedelta(days=2))
+    feed(app, report(2, days=5, facts="又发现该商品宣称“专利产品”,实无专利。"), report(3, days=6))
     second = [c for c in cases(app, "REPORT") if c.id != first.id]
     assert len(second) == 1 and second[0].complaint_ids == ["TS-R2", "TS-R3"]
+    assert app.repository.get(first.id).complaint_ids == ["TS-R1"]
 
 
 def test_a_pattern_cases_ending_closes_no_report_its_reports_cases_handle(monkeypatch):

@@ -96,10 +96,42 @@ def test_every_report_a_case_handled_is_closed_with_it():
                 ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
                                        "complaint_id": first, "complaint_ids": [first]}),
                 ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
-                                                "complaint_ids": [first, again]}),
+                                                "complaint_ids": [first, again], "not_handled_again": False}))
+        assert app.status(again)["status"] == "RECEIVED"  # joined the case: handled with it
+        deliver(app, "intake",
                 ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
                                        "reports_closed": [first, again]}))
         assert [app.status(c)["status"] for c in (first, again)] == ["CLOSED", "CLOSED"]
         assert app.status(again)["penalty_case_ids"] == [case["case_id"]]
+    finally:
+        app.close()
+
+
+def test_the_same_report_after_its_case_ended_is_closed_as_not_handled_again():
+    import json
+    from pathlib import Path
+
+    from services.intake import submission
+    from services.intake.application import Intake
+    from tests.examples import EXAMPLES
+    from tests.inbound import deliver
+
+    app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
+        first, again = (app.submit(*submission.parse(body))["complaint_id"] for _ in range(2))
+        case = {"case_id": EXAMPLES["PenaltyCaseOpened"]["case_id"]}
+        deliver(app, "intake",
+                ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
+                                       "complaint_id": first, "complaint_ids": [first]}),
+                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
+                                       "reports_closed": [first]}),
+                ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
+                                                "complaint_ids": [first, again], "reported_again": True,
+                                                "not_handled_again": True}))
+        shown = app.status(again)
+        assert shown["status"] == "CLOSED" and shown["reason"] == "REPEAT_REPORT"
+        assert shown["penalty_case_ids"] == [case["case_id"]]
+        assert app.status(first)["reason"] == "CASE_CLOSED"
     finally:
         app.close()
