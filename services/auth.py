@@ -79,6 +79,10 @@ def verify(token: str, key: bytes) -> Principal:
                             options={"require": ["exp", "iss", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired") from None
+    except jwt.InvalidSignatureError:
+        # Most often issued where another key signs: another TOUSU_DATA_DIR or TOUSU_SIGNING_KEY.
+        raise Unauthenticated("the token is not valid: it was not signed with this system's key (issue it with "
+                              "`tousu token issue` under the same TOUSU_DATA_DIR or TOUSU_SIGNING_KEY)") from None
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"the token is not valid: {exc}") from None
     role, agency = claims.get("role"), claims.get("sub")

@@ -399,8 +399,8 @@ def _submit_bulk(args, raw: str) -> int:
     if response.status_code != 200:
         _print_problem(response)
         if response.status_code == 401:
-            print("a bulk needs a token: --token or TOUSU_TOKEN "
-                  "(tousu token issue AGENCY_ID --role AGENCY_SYSTEM)", file=sys.stderr)
+            print(("a bulk needs a valid token" if token else "a bulk needs a token: --token or TOUSU_TOKEN")
+                  + " (tousu token issue AGENCY_ID --role AGENCY_SYSTEM)", file=sys.stderr)
         return 1
     answer = response.json()
     for result in answer["results"]:
