@@ -23,8 +23,20 @@ async def readiness(runners: dict[str, ServiceRunner]) -> dict[str, dict[str, st
     checks = {}
     for name, runner in runners.items():
         checks[name] = {"store": await _store_ok(runner), "broker": await _broker_ok(runner),
-                        "consumers": _consumers_ok(runner)}
+                        "consumers": _consumers_ok(runner), "publishing": _publishing_ok(runner)}
     return checks
+
+
+# A broker's hiccup, a leader's change or a page sent again takes less.
+PUBLISHING_STALLED_SECONDS = 30.0
+
+
+def _publishing_ok(runner: ServiceRunner) -> str:
+    relay = runner.relay
+    since = relay.failing_since
+    if since is None or asyncio.get_running_loop().time() - since < PUBLISHING_STALLED_SECONDS:
+        return "ok"
+    return f"nothing published for {asyncio.get_running_loop().time() - since:.0f} s, at position {relay.position}: {relay.failure}"
 
 
 async def _store_ok(runner: ServiceRunner) -> str:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import MessageSizeTooLargeError
 from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError, Tracking
 from eventsourcing.utils import get_topic, retry
 
@@ -60,6 +61,9 @@ Outbound = Callable[[object, object], list[Outgoing]]
 
 
 DEAD_LETTER_TOPICS = (get_topic(DeadLetter.Recorded),)
+# What sending a stored event again cannot mend: it cannot be encoded, or it is
+# larger than the broker takes.
+UNPUBLISHABLE = (ValueError, TypeError, OverflowError)
 
 
 def NO_OUTBOUND(event, aggregate) -> list[Outgoing]:
@@ -127,6 +131,10 @@ class BrokerLost(Exception):
     """The broker's log is not the one this relay wrote: it lost data."""
 
 
+class Unpublishable(Exception):
+    """A stored event no broker will take: it cannot be encoded."""
+
+
 class NotLeading(Exception):
     """Another worker of the service publishes."""
 
@@ -158,6 +166,9 @@ class Relay:
         self._recorded_at = float("-inf")
         self.restoring_to: int | None = None
         self.restorations = 0
+        # Since when (loop time) publishing fails, and why; None while it goes on.
+        self.failing_since: float | None = None
+        self.failure = ""
         # The highest offset the broker acknowledged on each partition written,
         # and the lowest of the last page that wrote there (see BrokerWatch).
         self.acked: dict[tuple[str, int], int] = {}
@@ -342,9 +353,17 @@ class Relay:
         if last == after:
             return 0, after, prev_hash
         batch = []
-        for notification in page:
-            messages, prev_hash = self.messages_for(notification, prev_hash)
+        for index, notification in enumerate(page):
+            try:
+                messages, next_hash = self.messages_for(notification, prev_hash)
+            except UNPUBLISHABLE as exc:
+                if index == 0:
+                    raise Unpublishable(f"the event stored at position {notification.id}: {exc!r}") from exc
+                # What comes before it goes out; the next page begins with it.
+                page, last = page[:index], page[index - 1].id
+                break
             batch.extend(messages)
+            prev_hash = next_hash
         await self._ensure_topics({m[0] for m in batch})
         try:
             acks = await within(SEND_SECONDS, self._send(batch))
@@ -478,6 +497,8 @@ class Relay:
         that lost data is restored (again, until that succeeds)."""
         loop = asyncio.get_running_loop()
         self._failing, self._backoff = False, 0.1
+        self.failing_since: float | None = None
+        self.failure = ""
         self._watched = self._led = loop.time()
         while True:
             try:
@@ -494,9 +515,16 @@ class Relay:
             except Exception as exc:
                 # One line when publishing stops, one when it resumes; not one per retry.
                 if not self._failing:
-                    log.warning("relay %s: cannot publish at position %s (%s); retrying until the broker answers",
-                                self.service, self.position, repr(exc)[:300])
-                    self._failing = True
+                    if isinstance(exc, (Unpublishable, MessageSizeTooLargeError)):
+                        # No broker will take it: the service publishes nothing after it until mended.
+                        what = exc if isinstance(exc, Unpublishable) else f"one after position {self.position}: {exc!r}"
+                        log.error("relay %s: %s cannot be published; it stays stored, and nothing after it is "
+                                  "published until it is mended", self.service, str(what)[:400])
+                    else:
+                        log.warning("relay %s: cannot publish at position %s (%s); retrying until the broker "
+                                    "answers", self.service, self.position, repr(exc)[:300])
+                    self._failing, self.failing_since = True, loop.time()
+                    self.failure = repr(exc)[:300]
                 await asyncio.sleep(self._backoff)
                 self._backoff = min(self._backoff * 2, 5.0)
                 if self.leading and self._lost is None:
@@ -524,7 +552,7 @@ class Relay:
             return
         if self._failing:
             log.warning("relay %s: publishing again from position %s", self.service, self.position)
-        self._failing, self._backoff = False, 0.1
+        self._failing, self._backoff, self.failing_since = False, 0.1, None
         if self.restoring_to is not None and self.position >= self.restoring_to:
             log.warning("relay %s: history restored up to position %s", self.service, self.position)
             self.restoring_to = None

@@ -282,3 +282,45 @@ def test_a_restoration_that_came_through_leaves_nothing_to_take_up(bus, store_en
         assert again.restoring_to is None and all(after >= done.position for after in reads)
     finally:
         app.close()
+
+
+def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(bus, tmp_path, caplog,
+                                                                                 monkeypatch):
+    """Such an event (one that cannot be encoded, or too large) is not skipped:
+    it stays stored and the stream waits for it, but an operator must hear of
+    it at once, and /readyz must not go on saying ready."""
+    import types
+
+    from services import observability
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.sqlite")})
+
+    def outbound(event, aggregate):
+        if getattr(aggregate, "complaint_id", None) == "TS-CP-1":
+            raise OverflowError("Python int too large to convert to C long")  # as the Avro encoder says it
+        return integration_events(event, aggregate)
+
+    async def run() -> Relay:
+        relay = Relay("routing", app, outbound, default_codec(), bus.bootstrap_servers)
+        await relay.start()
+        deadline = time.monotonic() + 30
+        while relay.failing_since is None:
+            assert time.monotonic() < deadline, "the relay never failed"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        monkeypatch.setattr(observability, "PUBLISHING_STALLED_SECONDS", 0.0)
+        said = observability._publishing_ok(types.SimpleNamespace(relay=relay))
+        await relay.stop()
+        return relay, said
+
+    try:
+        receive(app, 0, 3)
+        stuck = next(n.id for n in app.recorder.select_notifications(0, 100)
+                     if b"TS-CP-1" in n.state)
+        with caplog.at_level("ERROR", logger="services.bus.relay"):
+            relay, said = asyncio.run(run())
+        assert relay.position == stuck - 1  # all before it published, nothing after
+        assert f"the event stored at position {stuck}: OverflowError" in caplog.text and "cannot be published" in caplog.text
+        assert said.startswith("nothing published for") and "OverflowError" in said
+    finally:
+        app.close()
