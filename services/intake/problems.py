@@ -21,6 +21,8 @@ _ROOT_MESSAGES = {
     "model_attributes_type": "the body must be a JSON object",
 }
 _MESSAGES = {"extra_forbidden": "unknown field: check its spelling against the schema"}
+# Fields of the events' schemas that the system fills in, never the caller.
+ASSIGNED = {"event_id", "occurred_at", "complaint_id", "linked_request_id"}
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra) -> Problem:
@@ -64,6 +66,8 @@ def field_errors(exc: ValidationError) -> list[dict]:
         if not path:
             path = _ROOT_FIELDS.get(error["type"], "")
             message = _ROOT_MESSAGES.get(error["type"], _message(error))
+        elif error["type"] == "extra_forbidden" and path in ASSIGNED:
+            message = f"{path} is assigned by the system when the request is stored: leave it out"
         else:
             message = _message(error)
         errors.append({"field": path, "message": message})

@@ -316,6 +316,15 @@ def test_an_unknown_field_is_named_not_dropped():
     assert failing_fields(body) == ["demand"]
 
 
+def test_a_field_the_system_assigns_is_named_as_such():
+    # A body built from a ComplaintReceived record carries them.
+    with pytest.raises(ValidationError) as refused:
+        parse_submission(complaint(complaint_id="TS-20260302-1A2B3C4D5E6F"))
+    [error] = problems.field_errors(refused.value)
+    assert error == {"field": "complaint_id",
+                     "message": "complaint_id is assigned by the system when the request is stored: leave it out"}
+
+
 def test_a_report_must_say_which_violation():
     report = complaint(kind="REPORT")
     del report["demands"]
