@@ -57,6 +57,20 @@ class Withdrawal(Aggregate):
                    and set(represented_consent) <= set(r.get("represented_consent") or ()) for r in self.recorders)
 
 
+class NotAccepted(Aggregate):
+    """Routing did not accept the complaint: it never comes to mediation, and a
+    withdrawal has nothing to withdraw. (A referral is not kept: the other
+    agency may decline it, and routing decide again.)"""
+
+    @staticmethod
+    def create_id(complaint_id: str):
+        return derive_id("mediation", "not-accepted", complaint_id)
+
+    @event("Recorded")
+    def __init__(self, complaint_id: str, reason: str, agency_id: str | None):
+        self.complaint_id, self.reason, self.agency_id = complaint_id, reason, agency_id
+
+
 class ViolationReport(Aggregate):
     """A suspected violation flagged while the case was in mediation. Routing
     now flags violations on every complaint (one route, one writer); this
@@ -105,6 +119,11 @@ class Mediation(ServiceApplication):
 
     def complaint_accepted(self, uow: UnitOfWork, item: Decoded) -> None:
         self.open(uow, item.record)
+
+    def complaint_rejected(self, uow: UnitOfWork, item: Decoded) -> None:
+        r = item.record
+        if uow.get(NotAccepted.create_id(r["complaint_id"])) is None:
+            uow.add(NotAccepted(r["complaint_id"], r["reason"], r.get("agency_id")))
 
     def complaint_transferred(self, uow: UnitOfWork, item: Decoded) -> None:
         case = uow.get(MediationCase.create_id(item.record["complaint_id"]))
@@ -220,6 +239,9 @@ class Mediation(ServiceApplication):
             self.act(complaint_id, lambda c: c.terminate("WITHDRAWN", at, by_agency=by_agency, by_role=by_role,
                                                          represented_consent=consent))
             return "TERMINATED"
+        if (rejected := self.find(NotAccepted.create_id(complaint_id))) is not None:
+            raise IllegalTransition("REJECTED", f"cannot withdraw: the complaint was not accepted ({rejected.reason}), "
+                                    "so it has ended; there is nothing to withdraw")
         withdrawal_id = Withdrawal.create_id(complaint_id)
         existing = self.find(withdrawal_id)
         if existing is None:

@@ -22,6 +22,7 @@ SPEC = ServiceSpec(
     name="mediation",
     reactions={
         "ComplaintAccepted": Mediation.complaint_accepted,
+        "ComplaintRejected": Mediation.complaint_rejected,
         "ComplaintTransferred": Mediation.complaint_transferred,
     },
     application=Mediation,

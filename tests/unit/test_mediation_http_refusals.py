@@ -126,3 +126,17 @@ def test_a_withdrawal_needs_no_body_at_all(client):
     answer = http.post("/complaints/TS-20261201-0123456789AB/withdrawal", headers=bearer())
     assert answer.status_code == 200, answer.text
     assert answer.json()["withdrawal"] == "WITHDRAWN_BEFORE_MEDIATION"
+
+
+def test_withdrawing_a_complaint_routing_did_not_accept_is_a_conflict(client):
+    http, app = client
+    rejected = EXAMPLES["ComplaintRejected"]
+    deliver(app, "mediation", ("ComplaintRejected", rejected))
+    stored = app.recorder.max_notification_id()
+    refused = withdraw(http, rejected["complaint_id"])
+    assert refused.status_code == 409 and refused.json()["current_state"] == "REJECTED", refused.text
+    assert rejected["reason"] in refused.json()["detail"]
+    assert app.recorder.max_notification_id() == stored  # no withdrawal recorded
+    # A console reads it in Chinese.
+    from services.desk.console.refusals import chinese
+    assert "无可撤回" in chinese(refused.json()["detail"])
