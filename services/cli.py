@@ -59,10 +59,14 @@ def _log_level_after_any_command(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="tousu", description="The consumer-complaint bus.")
-    parser.add_argument("--log-level", default=os.environ.get("TOUSU_LOG_LEVEL", "WARNING"))
+    parser.add_argument("--log-level", default=os.environ.get("TOUSU_LOG_LEVEL", "WARNING"),
+                        help="DEBUG, INFO, WARNING (default, or TOUSU_LOG_LEVEL), ERROR; DEBUG shows tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), all services, HTTP API")
+    up = sub.add_parser("up", help="embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), all services, HTTP API",
+                        description="Run the whole system on this machine until Ctrl-C: the embedded broker (unless "
+                        "KAFKA_BOOTSTRAP_SERVERS is set), every service in its own process, and every HTTP route on "
+                        "one address. Event stores live under TOUSU_DATA_DIR (./tousu-data).")
     up.add_argument("--port", type=_number(1, 65535), default=_env_port("TOUSU_HTTP_PORT") or DEFAULT_PORT,
                     help=f"the one HTTP address's port (or TOUSU_HTTP_PORT; default {DEFAULT_PORT})")
     up.add_argument("--host", default=os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1"),
@@ -77,30 +81,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve HTTP on this listening socket instead (as tousu up hands one over)")
 
     broker = sub.add_parser("broker", help="run the embedded broker alone, in the foreground")
-    broker.add_argument("--port", type=_number(1, 65535), default=None)
+    broker.add_argument("--port", type=_number(1, 65535), default=None,
+                        help="the port it listens on (default: a free one)")
 
     sub.add_parser("topics", help="create every topic of the registry on KAFKA_BOOTSTRAP_SERVERS")
 
     submit = sub.add_parser("submit", help="submit a complaint, report or consultation from a JSON file ('-' for stdin)"
                                            "; an NDJSON file (one request per line) goes in one bulk call")
-    submit.add_argument("file")
-    submit.add_argument("--url", default=None)
+    submit.add_argument("file", help="a JSON request, or NDJSON (one request a line) for a bulk; '-' for stdin")
+    submit.add_argument("--url", default=None, help="the system's address (default: TOUSU_URL, else where `tousu up` "
+                        "listens by TOUSU_HTTP_HOST and TOUSU_HTTP_PORT)")
     submit.add_argument("--idempotency-key", default=None,
                         help="for a bulk, line N gets the key KEY:N, so the same file sent again stores nothing twice")
     submit.add_argument("--token", default=None, help="a bulk's bearer token (default: $TOUSU_TOKEN)")
 
     status = sub.add_parser("status", help="the status of a complaint")
     status.add_argument("complaint_id")
-    status.add_argument("--url", default=None)
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--url", default=None, help="the system's address (as for submit)")
+    status.add_argument("--json", action="store_true", help="the status document as the API gives it")
 
     tail = sub.add_parser("tail", help="decode a topic to readable lines or JSON lines")
-    tail.add_argument("topic")
+    tail.add_argument("topic", help="a topic's name, e.g. complaints.decisions (README: Subscribing)")
     tail.add_argument("-n", "--lines", type=_number(0), default=10, metavar="N",
                       help="show the last N records (default 10; 0 with --follow: only new ones)")
     tail.add_argument("--from-beginning", action="store_true", help="show every record from the first")
     tail.add_argument("--follow", "-f", action="store_true", help="then keep showing new records")
-    tail.add_argument("--json", action="store_true")
+    tail.add_argument("--json", action="store_true", help="one JSON object a line, headers included")
     tail.add_argument("--show-personal-data", action="store_true",
                       help="show consumers' names, phones, id numbers, addresses and facts")
 
