@@ -34,7 +34,7 @@ PUBLISHING_STALLED_SECONDS = 30.0
 def _publishing_ok(runner: ServiceRunner) -> str:
     relay = runner.relay
     since = relay.failing_since
-    if since is None or asyncio.get_running_loop().time() - since < PUBLISHING_STALLED_SECONDS:
+    if since is None or not relay.leading or asyncio.get_running_loop().time() - since < PUBLISHING_STALLED_SECONDS:
         return "ok"
     return f"nothing published for {asyncio.get_running_loop().time() - since:.0f} s, at position {relay.position}: {relay.failure}"
 

@@ -61,8 +61,10 @@ Outbound = Callable[[object, object], list[Outgoing]]
 
 
 DEAD_LETTER_TOPICS = (get_topic(DeadLetter.Recorded),)
+# The largest message the relay's producer sends (compose sets the broker's message.max.bytes to it).
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 # What sending a stored event again cannot mend: it cannot be encoded, or it is
-# larger than the broker takes.
+# larger than the broker takes (said as a ValueError by _message).
 UNPUBLISHABLE = (ValueError, TypeError, OverflowError)
 
 
@@ -206,7 +208,7 @@ class Relay:
             bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=0,
             # The embedded broker cannot do idempotent producers; duplicates are
             # harmless because consumers deduplicate by event id.
-            enable_idempotence=False, max_request_size=2 * 1024 * 1024, **kafka_security())
+            enable_idempotence=False, max_request_size=MAX_MESSAGE_BYTES, **kafka_security())
         await self.producer.start()
 
     async def start(self) -> None:
@@ -342,7 +344,13 @@ class Relay:
                    *cloudevents(event_id, record_type, self.service, record["occurred_at"])]
         if rid:
             headers.append((correlation.REQUEST_ID, rid.encode()))
-        return topic, key.encode("utf-8"), self.codec.encode(record_type, record), headers
+        value = self.codec.encode(record_type, record)
+        # Found here, before any of its page is sent: the producer would refuse it
+        # with the page half queued, and every retry would send that half again.
+        if len(value) > MAX_MESSAGE_BYTES - 64 * 1024:
+            raise ValueError(f"{record_type} of {len(value)} bytes is larger than the broker takes "
+                             f"({MAX_MESSAGE_BYTES} bytes)")
+        return topic, key.encode("utf-8"), value, headers
 
     async def publish(self, after: int, stop: int | None = None, *, record_position: bool,
                       prev_hash: str) -> tuple[int, int, str]:
@@ -511,7 +519,7 @@ class Relay:
                 await asyncio.sleep(self._backoff)
             except NotLeading as why:
                 log.warning("relay %s: another worker leads (%s)", self.service, why)
-                self.leading = False
+                self._follow()
             except Exception as exc:
                 # One line when publishing stops, one when it resumes; not one per retry.
                 if not self._failing:
@@ -589,9 +597,15 @@ class Relay:
         self._led = loop.time()
         if await self.in_store(self.leadership.holds):
             return True
-        log.warning("relay %s: lost the lead (its store connection closed)", self.service)
-        self.leading = False
+        log.warning("relay %s: lost the lead (its store connection closed, or its heartbeat was long due)",
+                    self.service)
+        self._follow()
         return False
+
+    def _follow(self) -> None:
+        """Another worker publishes now: what failed here is not this worker's to report."""
+        self.leading = False
+        self._failing, self.failing_since = False, None
 
 
 class BrokerWatch:

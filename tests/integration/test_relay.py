@@ -311,6 +311,8 @@ def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(
         monkeypatch.setattr(observability, "PUBLISHING_STALLED_SECONDS", 0.0)
         said = observability._publishing_ok(types.SimpleNamespace(relay=relay))
         await relay.stop()
+        # A worker that does not lead (any more) publishes nothing, and is not to blame.
+        assert not relay.leading and observability._publishing_ok(types.SimpleNamespace(relay=relay)) == "ok"
         return relay, said
 
     try:
@@ -322,5 +324,43 @@ def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(
         assert relay.position == stuck - 1  # all before it published, nothing after
         assert f"the event stored at position {stuck}: OverflowError" in caplog.text and "cannot be published" in caplog.text
         assert said.startswith("nothing published for") and "OverflowError" in said
+    finally:
+        app.close()
+
+
+def test_an_event_larger_than_the_broker_takes_is_named_and_what_is_before_it_goes_out(bus, tmp_path, caplog):
+    """Found before any of its page is sent: refused by the producer with the
+    page half queued, every retry sent that half again, for ever."""
+    from services.bus.messages import Outgoing
+    from services.routing.integration import integration_events as routing_events
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.sqlite")})
+
+    def outbound(event, aggregate):
+        out = routing_events(event, aggregate)
+        if getattr(aggregate, "complaint_id", None) == "TS-CP-1":
+            out.append(Outgoing("deadletter", "TS-CP-1", "DeadLetter", {
+                "complaint_id": "TS-CP-1", "service": "routing", "topic": "complaints.received", "partition": 0,
+                "offset": 1, "error": "too large", "key": None, "original": b"x" * (3 * 1024 * 1024)}))
+        return out
+
+    async def run():
+        relay = Relay("routing", app, outbound, default_codec(), bus.bootstrap_servers)
+        await relay.start()
+        deadline = time.monotonic() + 30
+        while relay.failing_since is None:
+            assert time.monotonic() < deadline, "the relay never failed"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        await relay.stop()
+        return relay
+
+    try:
+        receive(app, 0, 3)
+        with caplog.at_level("ERROR", logger="services.bus.relay"):
+            relay = asyncio.run(run())
+        assert "larger than the broker takes" in caplog.text and "cannot be published" in caplog.text
+        records = asyncio.run(audit_records(bus.bootstrap_servers))
+        assert [r["seq"] for r in records if r["service"] == "routing"] == list(range(1, relay.position + 1))
     finally:
         app.close()
