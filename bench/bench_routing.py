@@ -60,8 +60,11 @@ def main() -> None:
     try:
         postgres = run(postgres_env, batch, size)
     finally:
-        with postgres_connection(postgres_env) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{postgres_env["POSTGRES_SCHEMA"]}" CASCADE')
+        try:
+            with postgres_connection(postgres_env, connect_timeout=5) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{postgres_env["POSTGRES_SCHEMA"]}" CASCADE')
+        except Exception as exc:  # noqa: BLE001 - the run's own error, if any, is the one to see
+            print(f"could not drop the schema {postgres_env['POSTGRES_SCHEMA']}: {exc}", file=sys.stderr)
     print(f"routing on PostgreSQL: {postgres:7.0f} decisions/s (batches of {size})")
 
 

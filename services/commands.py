@@ -36,7 +36,7 @@ def _url(args) -> str:
     TOUSU_HTTP_PORT (on every interface: this machine's loopback among them)."""
     host = os.environ.get("TOUSU_HTTP_HOST", "127.0.0.1")
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    host = f"[{host}]" if ":" in host else host
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return (args.url or os.environ.get("TOUSU_URL")
             or f"http://{host}:{os.environ.get('TOUSU_HTTP_PORT', '8315')}").rstrip("/")
 

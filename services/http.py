@@ -37,11 +37,10 @@ class Problem(Exception):
         return body
 
 
-# Case work's bodies, as intake's: a text of megabytes would make an event
-# larger than the broker takes, and its service could publish nothing after it.
+# A request's body, on every route but a bulk's: a text of megabytes would make
+# an event larger than the broker takes, and its service could publish nothing
+# after it.
 MAX_BODY = 1024 * 1024
-# Intake reads its own bodies, with its own limits (a bulk is larger).
-OWN_LIMITS = ("/complaints", "/complaints/bulk")
 
 
 def too_large(limit: int, size: int | None = None) -> Problem:
@@ -51,27 +50,31 @@ def too_large(limit: int, size: int | None = None) -> Problem:
 
 
 class BodyLimit:
-    """Refuses (413) a body over MAX_BODY, declared or as it arrives: read
-    whole first (case work's bodies are small), then handed on."""
+    """Refuses (413) a body over its route's limit, declared or as it arrives:
+    read whole first, then handed on."""
 
     def __init__(self, app):
+        from services.intake import bulk
+
         self.app = app
+        self.limits = {"/complaints/bulk": bulk.MAX_BYTES}
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or scope["path"] in OWN_LIMITS:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
+        limit = self.limits.get(scope["path"], MAX_BODY)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         size = int(declared) if declared.isdigit() else None
-        chunks, received, more = [], 0, size is None or size <= MAX_BODY
+        chunks, received, more = [], 0, size is None or size <= limit
         while more:
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away
             chunks.append(message.get("body", b""))
             received += len(chunks[-1])
-            more = message.get("more_body", False) and received <= MAX_BODY
-        if size is not None and size > MAX_BODY or received > MAX_BODY:
-            response = problem_response(too_large(MAX_BODY, size), Request(scope))
+            more = message.get("more_body", False) and received <= limit
+        if size is not None and size > limit or received > limit:
+            response = problem_response(too_large(limit, size), Request(scope))
             return await response(scope, receive, send)
         body, given = b"".join(chunks), False
 

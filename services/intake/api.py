@@ -13,27 +13,13 @@ from pydantic import ValidationError
 from services.bus.runtime import ServiceRunner
 from services.agencies.authority import may_hand_over_in_bulk
 from services.casework import authorise, permitted, principal
-from services.http import Problem
+from services.http import MAX_BODY, Problem  # noqa: F401 (MAX_BODY: the front door's limit)
 
 from . import bulk, problems, submission
 from .application import ComplaintNotFound, IdempotencyKeyReused
 from .groupcommit import GroupCommit
 
-MAX_BODY = 1024 * 1024
 log = logging.getLogger(__name__)
-
-
-async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise problems.too_large(limit, int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise problems.too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRouter:
@@ -50,7 +36,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                                               "Idempotency-Key reused for a different request"},
                          503: {"description": "Could not be stored; nothing was kept"}})
     async def submit(request: Request, idempotency_key: str | None = Header(default=None)):
-        raw = await _body(request)
+        raw = await request.body()  # at most MAX_BODY (services.http.BodyLimit)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -99,7 +85,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                           authorization: str | None = Header(default=None)):
         who = await principal(authorization)
         permitted(may_hand_over_in_bulk, who)
-        raw = await _body(request, bulk.MAX_BYTES)
+        raw = await request.body()  # at most bulk.MAX_BYTES (services.http.BodyLimit)
         lines = await asyncio.get_running_loop().run_in_executor(None, bulk.read, raw, idempotency_key)
         good = [line for line in lines if line.submission is not None]
         outcomes = await asyncio.gather(*committer.submit_all([line.submission for line in good]),

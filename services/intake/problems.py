@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from services.http import Problem, too_large  # noqa: F401 (intake's limits are its own)
+from services.http import Problem, too_large  # noqa: F401 (a bulk line's limit is said the same way)
 
 KINDS = frozenset({"COMPLAINT", "REPORT", "CONSULTATION"})
 # Errors raised before any field was read: the whole body, or its `kind`.

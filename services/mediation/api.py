@@ -18,7 +18,7 @@ from services.ids import COMPLAINT_ID
 from services.routing.rulebook import TERMINATION_CODES
 
 from . import rules
-from .application import CaseNotFound, Mediation
+from .application import CaseNotFound, Mediation, NotAccepted
 from .domainmodel import IllegalTransition, MediationCase
 
 
@@ -171,8 +171,10 @@ def router(runner: ServiceRunner) -> APIRouter:
                 # complaint has an id of another shape: nothing is recorded for it.
                 raise Problem(404, "Not found", f"no complaint {complaint_id}: a complaint id reads like "
                               "TS-20261201-0123456789AB", field="complaint_id")
-            if case is not None:
-                authorise(who, case.agency_id)
+            rejected = None if case else await runner.run_in_store(app.find, NotAccepted.create_id(complaint_id))
+            if case is not None or rejected is not None:
+                # The bureau that handles it, or that did not accept it (or one above).
+                authorise(who, (case or rejected).agency_id)
             else:
                 # No bureau owns the complaint yet: the case that opens later
                 # honours the withdrawal only if its bureau (or one above) made it.

@@ -140,3 +140,6 @@ def test_withdrawing_a_complaint_routing_did_not_accept_is_a_conflict(client):
     # A console reads it in Chinese.
     from services.desk.console.refusals import chinese
     assert "无可撤回" in chinese(refused.json()["detail"])
+    # Another bureau's token is told no more than that it is not its complaint.
+    other = {"Authorization": f"Bearer {auth.issue('AMR-440106', 'CASE_WORKER', KEY.encode())}"}
+    assert http.post(f"/complaints/{rejected['complaint_id']}/withdrawal", headers=other).status_code == 403

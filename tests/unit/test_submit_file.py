@@ -30,6 +30,7 @@ def test_one_request_or_a_bulk(name, text, bulk):
     ({"TOUSU_HTTP_PORT": "18315", "TOUSU_HTTP_HOST": "10.1.2.3"}, "http://10.1.2.3:18315"),
     ({"TOUSU_HTTP_HOST": "0.0.0.0"}, "http://127.0.0.1:8315"),  # every interface: this machine's too
     ({"TOUSU_HTTP_HOST": "::1"}, "http://[::1]:8315"),
+    ({"TOUSU_HTTP_HOST": "[::1]"}, "http://[::1]:8315"),
     ({"TOUSU_HTTP_HOST": "10.1.2.3", "TOUSU_URL": "https://tousu.example/"}, "https://tousu.example"),
 ])
 def test_submit_and_status_go_where_tousu_up_listens(monkeypatch, env, url):
