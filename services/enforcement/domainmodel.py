@@ -117,16 +117,21 @@ class PenaltyCase(Aggregate):
 
     def extend_check(self, approved_by: str, reason: str, at: datetime, *,
                      by_agency: str | None = None, by_role: str | None = None) -> None:
-        """The bureau's head approved checking the lead 15 working days longer
-        (SAMR-20 art. 23, SAMR-121 art. 27): once, before the period ends."""
+        """The bureau's head approved checking the lead 15 working days longer:
+        once, before the period ends. A lead found in mediation has its check
+        period (SAMR-20 art. 23, SAMR-121 art. 27); any other, the 15 working
+        days in which it is filed or declined (市场监督管理行政处罚程序规定
+        art. 18: 特殊情况下，经市场监督管理部门负责人批准，可以延长十五个工作日)."""
         approved_by = checks.text(approved_by, "approved_by")
         reason = checks.text(reason, "reason")
         at = self._when(at)
         self._require(LEAD, "extend the check", "only a lead not yet filed or declined is being checked")
         check_due = getattr(self, "check_due", None)
-        if check_due is None:
-            raise IllegalTransition(self.status, "this lead has no check period to extend: only a lead found in "
-                                                 "mediation under SAMR-20 or SAMR-121 has one")
+        if check_due is None and getattr(self, "filing_unit", rules.DAYS) != rules.WORKING_DAYS:
+            raise IllegalTransition(self.status, "this lead has no check period to extend: its filing period is "
+                                                 "counted in calendar days, as leads opened before the working "
+                                                 "days of the penalty procedure were")
+        check_due = check_due or self.filing_due
         if getattr(self, "check_extension", None) is not None:
             raise IllegalTransition(self.status, "the check period was already extended; the rules allow it once")
         if at > check_due:

@@ -80,7 +80,7 @@ def unit(value: str, field: str) -> str:
 # A lead found in mediation is checked within 15 working days, extended once by
 # 15 more with the approval of the bureau's head (SAMR-20 art. 23, SAMR-121
 # art. 27); only those rulebooks give a lead a check period, and both the same.
-CHECK_EXTENSION = Period(15, WORKING_DAYS, "SAMR-20 第二十三条, SAMR-121 第二十七条")
+CHECK_EXTENSION = Period(15, WORKING_DAYS, "SAMR-20 第二十三条, SAMR-121 第二十七条, 市场监督管理行政处罚程序规定第十八条")
 
 
 def extended_check_due(check_due: datetime) -> tuple[datetime, bool]:

@@ -8,6 +8,7 @@ from eventsourcing.application import Application
 
 from services.enforcement.domainmodel import IllegalTransition, PenaltyCase
 from services.enforcement.rules import Limits
+from services.routing import calendar
 from services.routing.calendar import end_of_day
 
 RECEIVED = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
@@ -362,7 +363,7 @@ def test_without_an_extension_the_lead_is_late_the_day_after_its_check_period():
 
 @pytest.mark.parametrize("case, at, refusal", [
     (lambda: checked_lead(date(2026, 3, 6)), end_of_day(date(2026, 3, 6)) + MS, "ended at"),
-    (lambda: lead(), RECEIVED + DAY, "no check period"),   # a lead of the default rulebook has none
+    (lambda: lead(), RECEIVED + DAY, "no check period"),   # counted in calendar days, as leads were once
     (lambda: _extended(), end_of_day(date(2026, 3, 20)), "already extended"),
     (lambda: _filed_checked(), end_of_day(date(2026, 3, 4)), "not yet filed"),
 ])
@@ -372,6 +373,18 @@ def test_an_extension_is_refused_after_the_period_twice_or_without_a_period(case
     with pytest.raises(IllegalTransition, match=refusal):
         subject.extend_check("张局长", "需调取平台交易记录", at, **HEAD)
     assert subject.check_due == before
+
+
+def test_any_lead_counted_in_working_days_may_have_its_filing_period_extended_once():
+    # 市场监督管理行政处罚程序规定 art. 18: 十五个工作日内...特殊情况下，经负责人批准，可以延长十五个工作日.
+    case = lead(filing_days=15, filing_unit="WORKING_DAYS")
+    before = case.filing_due
+    case.extend_check("张局长", "需调取平台交易记录", before - DAY, **HEAD)
+    assert case.filing_due == case.check_due > before
+    assert (calendar.china_date(case.filing_due) - calendar.china_date(before)).days >= 15 + 4  # three weekends
+    assert case.flag_overdue(before + MS) == []
+    with pytest.raises(IllegalTransition, match="already extended"):
+        case.extend_check("张局长", "还需时间", before, **HEAD)
 
 
 def _extended() -> PenaltyCase:

@@ -85,7 +85,7 @@ SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), say) for
     (r"the parties were already told", lambda: "已经告知双方当事人"),
     # Penalty cases
     (r"this lead has no check period to extend.*",
-     lambda: "此线索没有可延长的核查期限:只有依第20号令或第121号令在调解中发现的线索才有"),
+     lambda: "此线索没有可延长的核查期限:其立案期限按自然日计算(按工作日计算之前开立的线索)"),
     (r"the check period was already extended.*", lambda: "核查期限已经延长过,规定只允许延长一次"),
     (r"the check period ended at (?P<due>\S+?):.*",
      lambda due: f"核查期限已于{_when(due)}届满:延长须在届满前批准"),
