@@ -1,6 +1,6 @@
 """What a service has consumed, kept in its own store in the same transaction as
 the events its handlers produced: the Kafka offset reached on each partition,
-and the id of every event it handled.
+and every event it handled, by its topic and id.
 
 The broker's group offsets are a convenience; these are the truth. A consumer
 resumes from them, and a batch whose first offset is not the one the store

@@ -68,6 +68,18 @@ class _Item:
         raw = self.message.headers.get("event_id")
         return raw.decode("utf-8", "replace") if raw else None
 
+    @property
+    def key(self) -> str | None:
+        """What the store keeps of a handled event: its id on its topic. No
+        topic's message stands for another's, so a writer of one topic (an
+        agency's replies) cannot mark a coming complaint's id as handled.
+        (Stores kept bare ids until then: those are looked up as well.)"""
+        event_id = self.event_id
+        return f"{self.message.topic}:{event_id}" if event_id else None
+
+    def among(self, seen: set[str]) -> bool:
+        return bool(self.event_id) and (self.key in seen or self.event_id in seen)
+
 
 class BatchProcessor:
     def __init__(self, app: ServiceApplication, handle: Handler, codec: Codec):
@@ -108,7 +120,8 @@ class BatchProcessor:
         if not run:
             return
         items = [self._decode(m) for m in run]
-        seen = self.consumed.seen([i.event_id for i in items if i.decoded is not None and i.event_id])
+        seen = self.consumed.seen([k for i in items if i.decoded is not None and i.event_id
+                                   for k in (i.key, i.event_id)])
         start = 0
         while start < len(items):
             start = self._store_segment(items, start, seen, result)
@@ -142,7 +155,7 @@ class BatchProcessor:
                     log.warning("dead-lettering undecodable input at %s/%s offset %s: %s", item.message.topic,
                                 item.message.partition, item.message.offset, item.error)
                 taken.dead += added
-            elif item.event_id and item.event_id in seen:
+            elif item.among(seen):
                 taken.skipped += 1
             else:
                 try:
@@ -154,8 +167,8 @@ class BatchProcessor:
                     break
                 taken.handled += 1
                 handled.append(item)
-                if item.event_id:
-                    seen.add(item.event_id)
+                if item.key:
+                    seen.add(item.key)
         if refusal is None:
             self._commit(uow, items[start:end], handled, result)
             result.add(taken)
@@ -176,8 +189,8 @@ class BatchProcessor:
             self._commit(uow, items[start:end], handled, result)
         uow = UnitOfWork(self.app)
         taken.dead += self._add_dead_letter(uow, item.message, refusal)
-        if item.event_id:
-            seen.add(item.event_id)
+        if item.key:
+            seen.add(item.key)
         self._commit(uow, [item], [item], result)
         result.add(taken)
         return end + 1
@@ -204,7 +217,7 @@ class BatchProcessor:
         first, last = items[0].message, items[-1].message
         consumed = Consumed(first.topic, first.partition, first.offset, last.offset + 1,
                             fingerprint(first.value), fingerprint(last.value),
-                            [i.event_id for i in handled if i.event_id])
+                            [i.key for i in handled if i.key])
         uow.commit(trackings=self._trackings(items, result), consumed=consumed)
 
     def _trackings(self, items: list[_Item], result: BatchResult) -> list[Tracking]:
