@@ -55,6 +55,12 @@ class BatchResult:
         self.refused += other.refused
 
 
+# What a dead letter keeps of its message: enough to see and mend it by hand.
+KEPT_BYTES = 512 * 1024
+KEPT_KEY_BYTES = 1024
+KEPT_ID_CHARS = 200
+
+
 @dataclass
 class _Item:
     message: Inbound
@@ -245,9 +251,14 @@ class BatchProcessor:
         letter_id = DeadLetter.create_id(message.topic, message.partition, message.offset, b64(message.value))
         if uow.get(letter_id) is not None:
             return 0
-        key = message.key.decode("utf-8", "replace") if message.key else None
+        # Kept in part past a size: whole, a sender's megabytes (thrice, the key) made
+        # a dead letter larger than the broker takes, and the service published nothing after it.
+        original, key = message.value[:KEPT_BYTES], (message.key or b"")[:KEPT_KEY_BYTES] or None
+        if len(original) < len(message.value):
+            error = f"{error[:1500]} (the original's first {KEPT_BYTES} of {len(message.value)} bytes kept)"
+        complaint_id = key.decode("utf-8", "replace")[:KEPT_ID_CHARS] if key else None
         uow.add(DeadLetter(message.topic, message.partition, message.offset, error[:2000],
-                           b64(message.key), b64(message.value), key))
+                           b64(key), b64(original), complaint_id))
         uow.came_from(correlation.of_headers(message.headers))
         return 1
 

@@ -34,3 +34,25 @@ def test_a_reply_carrying_a_coming_complaints_event_id_does_not_hide_it():
     again.headers["event_id"] = coming
     again = again.__class__(again.topic, again.partition, again.offset, again.key, received.value, again.headers)
     assert process([again]).skipped == 1
+
+
+def test_a_huge_message_makes_a_dead_letter_the_broker_still_takes():
+    """Kept whole, a sender's megabytes (the key three times over) made a dead
+    letter larger than the broker takes: the service published nothing after it."""
+    from services.bus.deadletters import DeadLetter, unb64
+    from services.bus.messages import Inbound
+    from services.bus.relay import MAX_MESSAGE_BYTES, Relay
+
+    app = Routing(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    process = BatchProcessor(app, spec("routing").handler(app), default_codec()).process
+    huge = Inbound("referrals.replies", 0, 0, b"K" * 720 * 1024, b"\x00" + b"x" * (1200 * 1024),
+                   {"source": b"CA-310000"})
+    assert process([huge]).dead == 1
+    [stored] = app.recorder.select_notifications(0, 10)
+    letter = app.mapper.to_domain_event(stored)
+    assert isinstance(letter, DeadLetter.Recorded)
+    assert unb64(letter.original_b64) == huge.value[:512 * 1024] and "of 1228801 bytes kept" in letter.error
+    relay = Relay("routing", app, lambda e, a: [], default_codec(), "127.0.0.1:1")
+    messages, _ = relay.messages_for(stored, "0" * 64)
+    assert all(len(key) + len(value) < MAX_MESSAGE_BYTES for _, key, value, _ in messages)
+    assert [m[0] for m in messages] == ["deadletter", "audit.log"]
