@@ -16,7 +16,7 @@ from services.casework import CaseCommand, act_on_case, authorise, check_by, per
 from services.contract.vocabulary import VIOLATION_TYPES
 
 from .application import ComplaintNotFound, JurisdictionRefused, Routing
-from .domainmodel import Complaint
+from .domainmodel import MAX_REASON, Complaint
 
 
 def _known_agency(agency_id: str | None) -> str | None:
@@ -59,7 +59,7 @@ class ReferralReply(CaseCommand):
     """The same answer as ReferralAcknowledged / ReferralDeclined on referrals.replies."""
 
     answer: Literal["ACKNOWLEDGED", "DECLINED"]
-    reason: str | None = Field(default=None, min_length=1, max_length=2000, validate_default=True,
+    reason: str | None = Field(default=None, min_length=1, max_length=MAX_REASON, validate_default=True,
                                description="Why the agency declines (required with DECLINED)")
     suggested_agency_id: str | None = Field(default=None, min_length=3,
                                             description="With DECLINED: the agency that is competent, if known")

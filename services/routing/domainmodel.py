@@ -8,6 +8,9 @@ from eventsourcing.domain import Aggregate, event
 from services.contract.errors import InvalidField
 from services.ids import derive_id
 
+# The longest reason an agency may give for declining a referral.
+MAX_REASON = 2000
+
 DECIDED = ("ACCEPTED", "REJECTED", "REFERRED")
 # A referral its addressee may still answer: a late answer (after ReferralOverdue) still counts.
 ANSWERABLE = ("ISSUED", "OVERDUE")
@@ -161,6 +164,10 @@ class Complaint(Aggregate):
         """False when the answer changes nothing (unknown referral, already
         answered). by_role: who at the agency answered, when the answer came
         over HTTP (the acting agency is then the answering one)."""
+        if reason is not None and len(reason) > MAX_REASON:
+            # As over HTTP; a reply on the topic says so in its dead letter. Kept, it
+            # went out twice in one message, larger than the broker takes.
+            raise InvalidField("reason", f"reason is {len(reason)} characters; at most {MAX_REASON}")
         if self.unanswerable(referral_id, agency_id) is not None:
             return False
         by_agency = agency_id if by_role else None

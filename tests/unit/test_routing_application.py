@@ -113,6 +113,9 @@ def test_only_the_addressee_holding_the_referral_id_can_answer_on_the_bus(app):
         app, "ReferralDeclined", referral_id="TS-1/R1", agency_id="CA-310000", reason="x")
     assert "addressed to CA-310000, not EEB-310115" in refused_reply(
         app, "ReferralDeclined", referral_id=referral_id, agency_id="EEB-310115", reason="x")
+    # A reason no HTTP reply may give (kept, it went out twice in one message larger than the broker takes).
+    assert "reason is 1200000 characters; at most 2000" in refused_reply(
+        app, "ReferralDeclined", referral_id=referral_id, agency_id="CA-310000", reason="长" * 1_200_000)
     assert events(app) == ["Received", "Referred"]
     reply(app, "ReferralAcknowledged", referral_id=referral_id, agency_id="CA-310000")
     assert events(app) == ["Received", "Referred", "ReferralAcknowledged"]
