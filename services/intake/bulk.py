@@ -102,7 +102,7 @@ def _line(number: int, raw: bytes, header_key: str | None) -> Line:
     if KEY_FIELD in data:
         data = dict(data)
         own = data.pop(KEY_FIELD)
-        if not isinstance(own, str) or not 0 < len(own) <= MAX_KEY:
+        if not isinstance(own, str) or not 0 < len(own) <= MAX_KEY or not _utf8(own):
             line.refuse(Problem(422, "Malformed request", f"{KEY_FIELD}: a string of 1 to {MAX_KEY} characters",
                                 field=KEY_FIELD, errors=[{"field": KEY_FIELD, "message":
                                                           f"a string of 1 to {MAX_KEY} characters"}]).body())
@@ -115,6 +115,15 @@ def _line(number: int, raw: bytes, header_key: str | None) -> Line:
         return line
     line.submission = (kind, record, key)
     return line
+
+
+def _utf8(text: str) -> bool:
+    """Not a lone surrogate ("\\ud800" in JSON), which no key can be made of."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def answer(lines: list[Line]) -> dict:

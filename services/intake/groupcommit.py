@@ -14,6 +14,8 @@ import asyncio
 import contextvars
 from typing import Awaitable, Callable
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from services.bus import correlation
 
 from .application import Submission
@@ -59,6 +61,21 @@ class GroupCommit:
             self._committing = asyncio.create_task(self._commit_while_waiting(), context=contextvars.Context())
         return futures
 
+    async def _one_by_one(self, batch) -> None:
+        for submission, future, rid in batch:
+            try:
+                [answer] = await self._run_in_store(self._submit_many, [submission], [rid])
+            except Exception as exc:
+                answer = exc
+            else:
+                self.commits += 1
+                self.committed += 1
+            if not future.done():
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
+
     async def _commit_while_waiting(self) -> None:
         try:
             while self._waiting:
@@ -75,6 +92,11 @@ class GroupCommit:
                     raise
                 except Exception as exc:
                     self.in_flight = 0
+                    if len(batch) > 1 and not isinstance(exc, (OperationalError, InterfaceError)):
+                        # Something one request trips must not fail the others with it;
+                        # a store that cannot be reached fails them all, once.
+                        await self._one_by_one(batch)
+                        continue
                     for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc)
