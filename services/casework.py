@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Header
 from starlette.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from services import auth
 from services.bus import correlation
@@ -34,8 +34,16 @@ def _written_instant(value: object) -> object:
     return value
 
 
+def _in_utc(value: datetime) -> datetime:
+    # 0001-01-01T00:00+14:00 is written well but falls before the first instant there is.
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("out of range: an instant between the years 1 and 9999 in UTC") from None
+
+
 # An instant in a case-work body: ISO 8601 text with its offset, nothing else.
-Instant = Annotated[AwareDatetime, BeforeValidator(_written_instant)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_instant), AfterValidator(_in_utc)]
 
 
 class CaseCommand(BaseModel):

@@ -17,7 +17,11 @@ def utc(value: object, name: str) -> datetime:
         raise InvalidField(_field(name), f"{name} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidField(_field(name), f"{name} must carry a time zone")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidField(_field(name), f"{name} is out of range: an instant between the years 1 and 9999 "
+                                         "in UTC") from None
 
 
 def one_of(value: object, allowed: tuple[str, ...], name: str) -> str:

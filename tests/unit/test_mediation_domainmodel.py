@@ -658,3 +658,12 @@ def test_an_agreement_before_both_parties_consent_is_refused_for_that_first():
     case = opened(represented=REPRESENTED)
     with pytest.raises(IllegalTransition, match="before both parties agree to mediate"):
         case.agree("WRITTEN", "退款", 100, ACCEPTED + 4 * DAY)
+
+
+def test_a_session_after_the_last_instant_there_is_is_refused_naming_it():
+    from datetime import timezone as tz
+
+    late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=tz(timedelta(hours=-12)))  # past 9999 in UTC
+    with pytest.raises(ValueError, match="session_at is out of range") as refused:
+        consented().schedule(late, "调解室", ["赵强"], ACCEPTED + DAY)
+    assert refused.value.field == "session_at"

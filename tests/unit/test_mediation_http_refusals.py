@@ -93,6 +93,8 @@ def test_a_body_that_is_not_json_is_a_400(client):
     ({"party": "CONSUMER", "agreed": "true"}, "agreed"),
     ({"party": "CONSUMER", "agreed": True, "at": 1772415000}, "at"),
     ({"party": "CONSUMER", "agreed": True, "at": "1772415000"}, "at"),
+    # Written well, but before the first instant there is (a 500 once, and the proxy's next request a 503).
+    ({"party": "CONSUMER", "agreed": True, "at": "0001-01-01T00:00:00+14:00"}, "at"),
 ])
 def test_wrong_types_are_refused_as_intake_refuses_them(client, body, field):
     http, app = client
