@@ -284,6 +284,18 @@ def test_a_restoration_that_came_through_leaves_nothing_to_take_up(bus, store_en
         app.close()
 
 
+async def failing_relay(app: Routing, outbound, bootstrap: str) -> Relay:
+    """A relay started with `outbound`, once it has failed and gone on trying a while."""
+    relay = Relay("routing", app, outbound, default_codec(), bootstrap)
+    await relay.start()
+    deadline = time.monotonic() + 30
+    while relay.failing_since is None:
+        assert time.monotonic() < deadline, "the relay never failed"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    return relay
+
+
 def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(bus, tmp_path, caplog,
                                                                                  monkeypatch):
     """Such an event (one that cannot be encoded, or too large) is not skipped:
@@ -301,13 +313,7 @@ def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(
         return integration_events(event, aggregate)
 
     async def run() -> Relay:
-        relay = Relay("routing", app, outbound, default_codec(), bus.bootstrap_servers)
-        await relay.start()
-        deadline = time.monotonic() + 30
-        while relay.failing_since is None:
-            assert time.monotonic() < deadline, "the relay never failed"
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
+        relay = await failing_relay(app, outbound, bus.bootstrap_servers)
         monkeypatch.setattr(observability, "PUBLISHING_STALLED_SECONDS", 0.0)
         said = observability._publishing_ok(types.SimpleNamespace(relay=relay))
         await relay.stop()
@@ -345,13 +351,7 @@ def test_an_event_larger_than_the_broker_takes_is_named_and_what_is_before_it_go
         return out
 
     async def run():
-        relay = Relay("routing", app, outbound, default_codec(), bus.bootstrap_servers)
-        await relay.start()
-        deadline = time.monotonic() + 30
-        while relay.failing_since is None:
-            assert time.monotonic() < deadline, "the relay never failed"
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)
+        relay = await failing_relay(app, outbound, bus.bootstrap_servers)
         await relay.stop()
         return relay
 

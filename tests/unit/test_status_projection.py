@@ -1,6 +1,8 @@
 """The status view names how each record type of its input topics moves it."""
 from datetime import timedelta
 
+import pytest
+
 from services.bus import topics as registry
 from services.intake.projection import INPUTS, MOVES
 
@@ -78,7 +80,9 @@ def test_a_report_closed_with_its_case_shows_its_bureau_and_a_code_never_the_clo
     assert status_document(view)["reason"] is None
 
 
-def test_every_report_a_case_handled_is_closed_with_it():
+@pytest.fixture
+def two_reports():
+    """Intake holding the same report twice, and the case opened for the first."""
     import json
     from pathlib import Path
 
@@ -88,50 +92,39 @@ def test_every_report_a_case_handled_is_closed_with_it():
     from tests.inbound import deliver
 
     app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    try:
-        body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
-        first, again = (app.submit(*submission.parse(body))["complaint_id"] for _ in range(2))
-        case = {"case_id": EXAMPLES["PenaltyCaseOpened"]["case_id"]}
-        deliver(app, "intake",
-                ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
-                                       "complaint_id": first, "complaint_ids": [first]}),
-                ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
-                                                "complaint_ids": [first, again], "not_handled_again": False}))
-        assert app.status(again)["status"] == "RECEIVED"  # joined the case: handled with it
-        deliver(app, "intake",
-                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
-                                       "reports_closed": [first, again]}))
-        assert [app.status(c)["status"] for c in (first, again)] == ["CLOSED", "CLOSED"]
-        assert app.status(again)["penalty_case_ids"] == [case["case_id"]]
-    finally:
-        app.close()
+    body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
+    first, again = (app.submit(*submission.parse(body))["complaint_id"] for _ in range(2))
+    case = {"case_id": EXAMPLES["PenaltyCaseOpened"]["case_id"]}
+    deliver(app, "intake", ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
+                                                  "complaint_id": first, "complaint_ids": [first]}))
+
+    def records(record_type: str, **fields) -> tuple[str, dict]:
+        return record_type, {**EXAMPLES[record_type], **case, **fields}
+
+    yield app, first, again, case["case_id"], records
+    app.close()
 
 
-def test_the_same_report_after_its_case_ended_is_closed_as_not_handled_again():
-    import json
-    from pathlib import Path
-
-    from services.intake import submission
-    from services.intake.application import Intake
-    from tests.examples import EXAMPLES
+def test_every_report_a_case_handled_is_closed_with_it(two_reports):
     from tests.inbound import deliver
 
-    app = Intake(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    try:
-        body = json.loads((Path(__file__).parents[2] / "examples" / "report.json").read_text(encoding="utf-8"))
-        first, again = (app.submit(*submission.parse(body))["complaint_id"] for _ in range(2))
-        case = {"case_id": EXAMPLES["PenaltyCaseOpened"]["case_id"]}
-        deliver(app, "intake",
-                ("PenaltyCaseOpened", {**EXAMPLES["PenaltyCaseOpened"], **case, "origin": "REPORT",
-                                       "complaint_id": first, "complaint_ids": [first]}),
-                ("PenaltyCaseClosed", {**EXAMPLES["PenaltyCaseClosed"], **case, "complaint_id": first,
-                                       "reports_closed": [first]}),
-                ("PenaltyCaseComplaintLinked", {**EXAMPLES["PenaltyCaseComplaintLinked"], **case, "complaint_id": again,
-                                                "complaint_ids": [first, again], "reported_again": True,
-                                                "not_handled_again": True}))
-        shown = app.status(again)
-        assert shown["status"] == "CLOSED" and shown["reason"] == "REPEAT_REPORT"
-        assert shown["penalty_case_ids"] == [case["case_id"]]
-        assert app.status(first)["reason"] == "CASE_CLOSED"
-    finally:
-        app.close()
+    app, first, again, case_id, records = two_reports
+    deliver(app, "intake", records("PenaltyCaseComplaintLinked", complaint_id=again, complaint_ids=[first, again],
+                                   not_handled_again=False))
+    assert app.status(again)["status"] == "RECEIVED"  # joined the case: handled with it
+    deliver(app, "intake", records("PenaltyCaseClosed", complaint_id=first, reports_closed=[first, again]))
+    assert [app.status(c)["status"] for c in (first, again)] == ["CLOSED", "CLOSED"]
+    assert app.status(again)["penalty_case_ids"] == [case_id]
+
+
+def test_the_same_report_after_its_case_ended_is_closed_as_not_handled_again(two_reports):
+    from tests.inbound import deliver
+
+    app, first, again, case_id, records = two_reports
+    deliver(app, "intake", records("PenaltyCaseClosed", complaint_id=first, reports_closed=[first]),
+            records("PenaltyCaseComplaintLinked", complaint_id=again, complaint_ids=[first, again],
+                    reported_again=True, not_handled_again=True))
+    shown = app.status(again)
+    assert shown["status"] == "CLOSED" and shown["reason"] == "REPEAT_REPORT"
+    assert shown["penalty_case_ids"] == [case_id]
+    assert app.status(first)["reason"] == "CASE_CLOSED"
