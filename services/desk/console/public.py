@@ -25,22 +25,35 @@ BOOLEANS = ("transaction.online", "has_evidence")
 CONSULTATION = ("kind", "channel", "receiving_agency_id", "consumer", "question")
 
 
+# The form's repeated rows (earlier handling, co-consumers) are numbered from
+# 0; a number past this is no row of the form's, and would have the body grow
+# to it (x.30000000.y=1 took half a GB and froze every page for seconds).
+MAX_ROW = 20
+
+
 def _set(body: dict, path: str, value) -> None:
+    """`a.0.b` = value into the body; a name no field of the form has (a row
+    past MAX_ROW, a field under a value) is passed over: the API judges the rest."""
     parts = path.split(".")
+    if any(p.isdigit() and int(p) > MAX_ROW for p in parts) or not all(parts):
+        return
     node = body
     for i, part in enumerate(parts[:-1]):
         nxt = [] if parts[i + 1].isdigit() else {}
-        if isinstance(node, list):
-            index = int(part)
-            while len(node) <= index:
-                node.append(nxt)
-            node = node[index]
-        else:
+        if isinstance(node, list) and part.isdigit():
+            while len(node) <= int(part):
+                node.append([] if isinstance(nxt, list) else {})
+            node = node[int(part)]
+        elif isinstance(node, dict):
             node = node.setdefault(part, nxt)
+        else:
+            return
+        if not isinstance(node, type(nxt)):
+            return
     last = parts[-1]
     if isinstance(node, list):
         node.append(value)
-    else:
+    elif isinstance(node, dict):
         node[last] = value
 
 
