@@ -287,3 +287,36 @@ def test_a_name_written_like_a_formula_is_exported_as_text(desk):
     text = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/export.csv").text.lstrip("\ufeff")
     [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["编号"] == "formula"]
     assert row["被投诉方"].startswith("'=")
+
+
+@pytest.mark.parametrize("headers, refused", [
+    ({"Origin": "http://testserver:18951"}, True),     # another port of the same host: same site, not same origin
+    ({"Origin": "http://evil.example"}, True),
+    ({"Origin": "null"}, True),
+    ({"Sec-Fetch-Site": "same-site"}, True),
+    ({"Origin": "http://testserver"}, False),
+    ({"Sec-Fetch-Site": "same-origin"}, False),
+    ({}, False),                                         # no browser: no one's cookie rides along
+])
+def test_a_form_sent_from_another_origin_is_refused_and_does_nothing(desk, headers, refused):
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    before = desk.recorder.max_notification_id()
+    response = client.post("/console/complaints/late/act/agreement", headers=headers,
+                           data={"form": "WRITTEN", "terms": "退款", "amount_recovered_fen": "两千"})
+    # Refused at the door (403), or let in to be judged on its fields (422: the sum is no number).
+    assert response.status_code == (403 if refused else 422), response.text[:300]
+    assert desk.recorder.max_notification_id() == before
+    # Nor may another origin sign someone in under its own token.
+    login = client.post("/console/login", headers=headers,
+                        data={"token": auth.issue(XUHUI, "CASE_WORKER", KEY.encode())})
+    assert login.status_code == (403 if refused else 200)
+
+
+def test_behind_tls_the_session_cookie_is_never_sent_in_the_clear(desk):
+    client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
+    token = auth.issue(PUDONG, "CASE_WORKER", KEY.encode())
+    plain = client.post("/console/login", data={"token": token}, follow_redirects=False)
+    tls = client.post("/console/login", data={"token": token}, headers={"X-Forwarded-Proto": "https"},
+                      follow_redirects=False)
+    assert "secure" not in plain.headers["set-cookie"].lower()
+    assert "secure" in tls.headers["set-cookie"].lower() and "httponly" in tls.headers["set-cookie"].lower()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from .. import queries
 from ..vocabulary import SUBJECT_AREAS
 from .calls import call, problem
+from .guard import same_origin
 from .forms import VIOLATIONS
 from .render import templates
 
@@ -83,7 +84,7 @@ def submission(form) -> dict:
 
 
 def router(desk) -> APIRouter:
-    api = APIRouter(prefix="/public", include_in_schema=False)
+    api = APIRouter(prefix="/public", include_in_schema=False, dependencies=[Depends(same_origin)])
 
     def form_page(request, values=None, failure=None, status_code=200):
         return templates.TemplateResponse(request, "public_form.html", {

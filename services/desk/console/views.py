@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import auth
@@ -14,6 +14,7 @@ from .. import listing as L
 from .. import queries
 from . import session
 from .calls import call, problem
+from .guard import same_origin
 from .forms import BY_STATUS, CASE_ACTIONS, CASE_BY_STATUS, COMPLAINT_ACTIONS, body_of
 from .render import cst, templates, zh
 
@@ -30,7 +31,7 @@ def _signed_out(request: Request) -> RedirectResponse:
 
 
 def router(desk) -> APIRouter:
-    api = APIRouter(prefix="/console", include_in_schema=False)
+    api = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(same_origin)])
 
     @api.get("/login")
     def login_page(request: Request, next: str = "/console"):
@@ -45,7 +46,9 @@ def router(desk) -> APIRouter:
         except auth.Unauthenticated as exc:
             return _page(request, "login.html", next=target, error=str(exc), status_code=401)
         response = RedirectResponse(target if target.startswith("/console") else "/console", status_code=303)
-        response.set_cookie(session.COOKIE, token, httponly=True, samesite="strict", path="/")
+        # Secure behind TLS (nginx says so in X-Forwarded-Proto): never sent in the clear there.
+        https = "https" in (request.url.scheme, request.headers.get("x-forwarded-proto", ""))
+        response.set_cookie(session.COOKIE, token, httponly=True, samesite="strict", path="/", secure=https)
         return response
 
     @api.post("/logout")
