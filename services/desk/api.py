@@ -35,13 +35,26 @@ def wants_csv(request: Request, format: str | None) -> bool:
     return CSV in request.headers.get("accept", "")
 
 
-def to_csv(page: L.Page, name: str) -> Response:
-    items, columns = page.items, list(page.items[0]) if page.items else list(page.columns)
+# How a cell a spreadsheet would run as a formula begins (OWASP's list).
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> object:
+    """A value as a CSV cell: names come from the open front door, and one
+    written like a formula is text (a leading ') in whatever opens the file."""
+    text = ";".join(value) if isinstance(value, list) else ("" if value is None else value)
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA) else text
+
+
+def to_csv(page: L.Page | list[dict], name: str) -> Response:
+    """A page of a listing, or rows of figures, as CSV."""
+    items = page.items if isinstance(page, L.Page) else page
+    columns = list(items[0]) if items else list(getattr(page, "columns", ()))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
     for item in items:
-        writer.writerow([";".join(v) if isinstance(v, list) else ("" if v is None else v) for v in item.values()])
+        writer.writerow([_cell(v) for v in item.values()])
     # A BOM, so spreadsheet programs read the Chinese names as UTF-8.
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -280,13 +280,33 @@ def test_a_closing_note_is_shown_to_the_bureau_not_to_a_regulator(desk):
         assert note not in signed_in(desk, SHANGHAI, "REGULATOR").get(page).text, page
 
 
-def test_a_name_written_like_a_formula_is_exported_as_text(desk):
-    feed(desk, desk.feed.complaint("formula", PUDONG, START, seed=9, name="=HYPERLINK('http://x')"))
+@pytest.mark.parametrize("name", ["=HYPERLINK('http://x')", "\t=cmd|' /C calc'!A0", "@SUM(1+1)", "+1+1"])
+def test_a_name_written_like_a_formula_is_exported_as_text(desk, name):
     import csv
     import io
-    text = signed_in(desk, PUDONG, "CASE_WORKER").get("/console/export.csv").text.lstrip("\ufeff")
+
+    feed(desk, desk.feed.complaint("formula", PUDONG, START, seed=9, name=name))
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    text = client.get("/console/export.csv").text.lstrip("\ufeff")
     [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["编号"] == "formula"]
-    assert row["被投诉方"].startswith("'=")
+    assert row["被投诉方"] == "'" + name
+    # The API's CSV too: the README saves it for a spreadsheet.
+    text = client.get("/complaints", params={"format": "csv"},
+                      headers={"Authorization": f"Bearer {auth.issue(PUDONG, 'CASE_WORKER', KEY.encode())}"}).text
+    [row] = [r for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))) if r["complaint_id"] == "formula"]
+    assert row["respondent_name"] == "'" + name
+
+
+def test_the_statistics_page_downloads_as_csv(desk):
+    from services.statistics.application import Statistics
+
+    figures = Statistics(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    client = TestClient(build_app({"desk": factories.runner("desk", desk),
+                                   "statistics": factories.runner("statistics", figures)}))
+    client.post("/console/login", data={"token": auth.issue(SHANGHAI, "SUPERVISOR", KEY.encode())})
+    response = client.get("/console/statistics", params={"by": "agency", "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "合计" in response.text
 
 
 @pytest.mark.parametrize("headers, refused", [

@@ -254,9 +254,7 @@ def readable(page: L.Page) -> L.Page:
     columns = [(key, title, say) for key, title, say in EXPORT if key in present]
 
     def cell(value, say) -> str:
-        text = "" if value is None and say is not zh else (say(value) or "")
-        # Names come from the open front door: one starting like a formula is text, not a formula.
-        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        return "" if value is None and say is not zh else (say(value) or "")
     items = [{title: cell(item.get(key), say) for key, title, say in columns} for item in page.items]
     return dataclasses.replace(page, items=items, columns=tuple(title for _, title, _ in columns))
 
