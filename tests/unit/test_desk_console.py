@@ -340,3 +340,10 @@ def test_behind_tls_the_session_cookie_is_never_sent_in_the_clear(desk):
                       follow_redirects=False)
     assert "secure" not in plain.headers["set-cookie"].lower()
     assert "secure" in tls.headers["set-cookie"].lower() and "httponly" in tls.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize("asked", ["%00", "x%3Fkind=1", "..%2F..%2Fstatistics", "TS-20260302-ZZZ"])
+def test_a_status_page_asked_for_what_cannot_be_an_id_is_not_found(desk, asked):
+    client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
+    response = client.get(f"/public/status/{asked}")
+    assert response.status_code == 404

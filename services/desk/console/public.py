@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
+from services.ids import COMPLAINT_ID
+
 from .. import queries
 from ..vocabulary import SUBJECT_AREAS
 from .calls import call, problem
@@ -116,6 +118,11 @@ def router(desk) -> APIRouter:
 
     @api.get("/status/{complaint_id}")
     async def status(request: Request, complaint_id: str):
+        # Only what can be an id goes into the API's path: `?`, `/` or a NUL there
+        # asked the API something else, or was a 500.
+        if not COMPLAINT_ID.fullmatch(complaint_id):
+            return templates.TemplateResponse(request, "public_status.html", {
+                "complaint_id": complaint_id, "status": None, "row": None, "new": None}, status_code=404)
         response = await call(request, "GET", f"/complaints/{complaint_id}")
         found = response.status_code == 200
         public = _public_row(desk, complaint_id)
