@@ -347,3 +347,11 @@ def test_a_status_page_asked_for_what_cannot_be_an_id_is_not_found(desk, asked):
     client = TestClient(build_app({"desk": factories.runner("desk", desk)}))
     response = client.get(f"/public/status/{asked}")
     assert response.status_code == 404
+
+
+def test_pages_with_personal_data_are_never_cached_nor_framed(desk):
+    client = signed_in(desk, PUDONG, "CASE_WORKER")
+    page = client.get("/console/complaints/late")
+    assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert client.get("/public/form").headers["cache-control"] == "no-store"

@@ -11,6 +11,7 @@ def mount(app, desk) -> None:
 
     from ..journal import install
     from . import public, views
+    from .guard import PageHeaders
     from .render import STATIC
 
     install(app, desk)
@@ -18,3 +19,4 @@ def mount(app, desk) -> None:
     app.include_router(views.router(desk))
     app.include_router(public.router(desk))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.add_middleware(PageHeaders)

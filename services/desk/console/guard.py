@@ -24,3 +24,30 @@ def same_origin(request: Request) -> None:
         return
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise HTTPException(403, "a form sent from another site or port is refused: open the console itself")
+
+
+class PageHeaders:
+    """The console's pages show personal data: never kept by a cache, never
+    shown inside another site's frame (the public pages may be framed by a
+    bureau's own site, but not cached either when they answer a form)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(("/console", "/public")) or path.startswith("/console/static"):
+            return await self.app(scope, receive, send)
+        console = path.startswith("/console")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"cache-control", b"no-store"))
+                if console:
+                    headers += [(b"x-frame-options", b"DENY"),
+                                (b"content-security-policy", b"frame-ancestors 'none'")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
