@@ -216,6 +216,8 @@ def hold_data_dir():
 
     path = data_dir() / UP_LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The stores hold consumers' personal data: for this user only, on a shared machine too.
+    path.parent.chmod(0o700)
     handle = open(path, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

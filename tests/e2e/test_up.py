@@ -58,6 +58,8 @@ def test_tousu_up_takes_a_complaint_to_a_decision_and_stops_cleanly_on_ctrl_c(tm
             banner.append(line)
         assert f"HTTP on http://127.0.0.1:{port}" in banner[0]
         assert str(tmp_path / "tousu-data") in "".join(banner)
+        # The stores hold consumers' personal data: the folder is the user's alone.
+        assert (tmp_path / "tousu-data").stat().st_mode & 0o077 == 0
         descendants = children(up.pid)
         assert len(descendants) >= 7, "the embedded broker and a worker per service run under tousu up"
         named = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in descendants if alive(pid)}
