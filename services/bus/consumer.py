@@ -59,6 +59,8 @@ class BatchResult:
 KEPT_BYTES = 512 * 1024
 KEPT_KEY_BYTES = 1024
 KEPT_ID_CHARS = 200
+# Ids on the bus are UUIDs; one from outside is kept to this length.
+MAX_EVENT_ID = 200
 
 
 @dataclass
@@ -70,9 +72,13 @@ class _Item:
     @property
     def event_id(self) -> str | None:
         if self.decoded is not None and self.decoded.record.get("event_id"):
-            return str(self.decoded.record["event_id"])
-        raw = self.message.headers.get("event_id")
-        return raw.decode("utf-8", "replace") if raw else None
+            given = str(self.decoded.record["event_id"])
+        else:
+            raw = self.message.headers.get("event_id")
+            given = raw.decode("utf-8", "replace") if raw else None
+        # Kept as text by the store: PostgreSQL's holds no NUL (one refused every
+        # batch after it, for ever), and an id is compared, never read.
+        return given.replace("\x00", "\ufffd")[:MAX_EVENT_ID] if given else None
 
     @property
     def key(self) -> str | None:

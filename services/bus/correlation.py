@@ -56,5 +56,9 @@ def of_event(event) -> str | None:
 
 
 def of_headers(headers: dict[str, bytes]) -> str | None:
+    """A message's request id, kept as an HTTP one is only if short and plain:
+    it is stored with what the message causes (a 2.5 MB one made a dead letter
+    larger than the broker takes)."""
     raw = headers.get(REQUEST_ID)
-    return raw.decode("utf-8", "replace") if raw else None
+    given = raw.decode("utf-8", "replace") if raw and len(raw) <= 128 else None
+    return given if given and ACCEPTABLE_ID.fullmatch(given) else None

@@ -344,13 +344,14 @@ class Relay:
                    *cloudevents(event_id, record_type, self.service, record["occurred_at"])]
         if rid:
             headers.append((correlation.REQUEST_ID, rid.encode()))
-        value = self.codec.encode(record_type, record)
+        value, key = self.codec.encode(record_type, record), key.encode("utf-8")
         # Found here, before any of its page is sent: the producer would refuse it
         # with the page half queued, and every retry would send that half again.
-        if len(value) > MAX_MESSAGE_BYTES - 64 * 1024:
-            raise ValueError(f"{record_type} of {len(value)} bytes is larger than the broker takes "
+        size = len(value) + len(key) + sum(len(k) + len(v) for k, v in headers)
+        if size > MAX_MESSAGE_BYTES - 64 * 1024:
+            raise ValueError(f"{record_type} of {size} bytes is larger than the broker takes "
                              f"({MAX_MESSAGE_BYTES} bytes)")
-        return topic, key.encode("utf-8"), value, headers
+        return topic, key, value, headers
 
     async def publish(self, after: int, stop: int | None = None, *, record_position: bool,
                       prev_hash: str) -> tuple[int, int, str]:
