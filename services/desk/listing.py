@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -75,6 +76,8 @@ class Where:
         if not text:
             return
         values = [v.strip() for v in text.split(",") if v.strip()]
+        if not values:
+            return  # `status=,,`: nothing named, nothing filtered (`IN ()` is no SQL PostgreSQL takes)
         unknown = [v for v in values if allowed is not None and v not in allowed]
         if unknown:
             raise InvalidQuery(name, f"{name} must be among {', '.join(allowed)}, not {unknown[0]!r}")
@@ -99,9 +102,10 @@ def cst_start(day: date) -> str:
 
 
 def day_range(where: Where, column: str, start: str | None, end: str | None, name: str) -> None:
-    if (first := _day(start, f"{name}_from")) is not None:
+    # The calendar's first and last days bound nothing (and have no instant in China time before or after them).
+    if (first := _day(start, f"{name}_from")) is not None and first > date.min:
         where.add(f"{column} >= ?", cst_start(first))
-    if (last := _day(end, f"{name}_to")) is not None:
+    if (last := _day(end, f"{name}_to")) is not None and last < date.max - timedelta(days=1):
         where.add(f"{column} < ?", cst_start(last + timedelta(days=1)))
 
 
@@ -144,12 +148,32 @@ def encode_cursor(sort: str, value, key) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _cursor_value(value) -> bool:
+    """What a cursor this service gave out holds: a row's sort value (text, a
+    64-bit number, or none), as a parameter the database takes."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")  # no lone surrogate
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -2**63 <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None
+
+
 def decode_cursor(text: str, sort: str) -> tuple:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         named, value, key = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise InvalidQuery("cursor", "cursor is not one this service gave out") from None
+    if not (isinstance(named, str) and isinstance(key, str) and _cursor_value(value) and _cursor_value(key)):
+        raise InvalidQuery("cursor", "cursor is not one this service gave out")
     if named != sort:
         raise InvalidQuery("cursor", f"cursor belongs to sort {named!r}, not {sort!r}")
     return value, key

@@ -4,8 +4,11 @@ built row by row, a second desk on the same store (a restart) picks up where
 the first left off, and a rebuild of the tables gives the same rows."""
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
+
+import pytest
 
 from services.auth import Principal
 from services.bus.settings import store_settings
@@ -121,3 +124,38 @@ def test_a_nul_in_a_name_neither_breaks_the_listings_nor_is_lost(store_env):
     # A search with a NUL in it is asked as any other.
     searched = queries.complaints(desk, Principal(SHANGHAI, "SUPERVISOR"), {"respondent": "某某\x00商贸"}).items
     assert [i["complaint_id"] for i in searched] == ["c-nul"]
+
+
+def _cursor(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    ["-received", [1, 2], "x"], ["-received", {"a": 1}, "x"], ["-received", 2**70, "x"],
+    ["-received", "\ud800", "x"], ["-received", "a\x00b", "x"], ["-received", 1e308 * 10, "x"],
+    ["-received", True, "x"], ["-received", "2026-01-01", 5],
+])
+def test_a_cursor_no_listing_gave_out_is_refused_naming_it(store_env, cursor):
+    # 500s once, on the public listing too.
+    desk = open_desk(store_env)
+    supervisor = Principal(SHANGHAI, "SUPERVISOR")
+    text = _cursor(cursor)
+    for listing in (lambda: queries.complaints(desk, supervisor, {}, "-received", text),
+                    lambda: queries.public_complaints(desk, {}, "-received", text)):
+        with pytest.raises(L.InvalidQuery) as refused:
+            listing()
+        assert refused.value.field == "cursor"
+    deep = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    with pytest.raises(L.InvalidQuery):
+        queries.public_complaints(desk, {}, "-received", deep)
+
+
+def test_filters_at_the_ends_of_the_calendar_or_naming_nothing_filter_nothing(store_env):
+    desk = open_desk(store_env)
+    f = Feed()
+    assert feed(desk, f.complaint("c-one", PUDONG, START, seed=1)).dead == 0
+    supervisor = Principal(SHANGHAI, "SUPERVISOR")
+    for q in ({"status": ",,,"}, {"received_from": "0001-01-01", "received_to": "9999-12-31"},
+              {"decided_to": "9999-12-31"}, {"received_from": "0001-01-01"}):
+        assert [i["complaint_id"] for i in queries.complaints(desk, supervisor, q).items] == ["c-one"], q
+    assert len(queries.cases(desk, supervisor, {"opened_to": "9999-12-31", "opened_from": "0001-01-01"}).items) == 0
