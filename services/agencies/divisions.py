@@ -20,8 +20,8 @@ import re
 from .ids import AgencyId
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
-_ADCODE = re.compile(r"^\d{6}$")
-ADCODE_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+_ADCODE = re.compile(r"^[0-9]{6}\Z")  # \Z: a trailing newline is no part of a code
+ADCODE_PREFIX = re.compile(r"^[0-9]{2}([0-9]{2}){0,2}\Z")
 
 
 def _code(adcode: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AGENCY_ID = re.compile(r"^([A-Z]+)-(\d{6})$")
+_AGENCY_ID = re.compile(r"^([A-Z]+)-([0-9]{6})\Z")  # \Z: a trailing newline is no part of an id
 
 
 @dataclass(frozen=True, slots=True)

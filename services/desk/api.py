@@ -14,6 +14,7 @@ from services.auth import Principal
 from services.bus.runtime import ServiceRunner
 from services.casework import principal
 from services.http import Problem
+from services.plaintext import cell
 
 from . import listing as L
 from . import queries
@@ -35,17 +36,6 @@ def wants_csv(request: Request, format: str | None) -> bool:
     return CSV in request.headers.get("accept", "")
 
 
-# How a cell a spreadsheet would run as a formula begins (OWASP's list).
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> object:
-    """A value as a CSV cell: names come from the open front door, and one
-    written like a formula is text (a leading ') in whatever opens the file."""
-    text = ";".join(value) if isinstance(value, list) else ("" if value is None else value)
-    return "'" + text if isinstance(text, str) and text.startswith(FORMULA) else text
-
-
 def to_csv(page: L.Page | list[dict], name: str) -> Response:
     """A page of a listing, or rows of figures, as CSV."""
     items = page.items if isinstance(page, L.Page) else page
@@ -54,7 +44,7 @@ def to_csv(page: L.Page | list[dict], name: str) -> Response:
     writer = csv.writer(out)
     writer.writerow(columns)
     for item in items:
-        writer.writerow([_cell(v) for v in item.values()])
+        writer.writerow([cell(v) for v in item.values()])
     # A BOM, so spreadsheet programs read the Chinese names as UTF-8.
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

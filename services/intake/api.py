@@ -22,6 +22,14 @@ from .groupcommit import GroupCommit
 log = logging.getLogger(__name__)
 
 
+def _key_checked(key: str | None) -> None:
+    """An Idempotency-Key as long as a bulk line's own may be: it is stored, and
+    derived ids are made of it."""
+    if key is not None and not 0 < len(key) <= bulk.MAX_KEY:
+        raise Problem(422, "Invalid request", f"Idempotency-Key must be 1 to {bulk.MAX_KEY} characters, "
+                      f"not {len(key)}", field="Idempotency-Key")
+
+
 def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRouter:
     api = APIRouter(tags=["intake"])
     app = runner.app
@@ -36,6 +44,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                                               "Idempotency-Key reused for a different request"},
                          503: {"description": "Could not be stored; nothing was kept"}})
     async def submit(request: Request, idempotency_key: str | None = Header(default=None)):
+        _key_checked(idempotency_key)
         raw = await request.body()  # at most MAX_BODY (services.http.BodyLimit)
         try:
             data = json.loads(raw)
@@ -85,6 +94,7 @@ def router(runner: ServiceRunner, committer: GroupCommit | None = None) -> APIRo
                           authorization: str | None = Header(default=None)):
         who = await principal(authorization)
         permitted(may_hand_over_in_bulk, who)
+        _key_checked(idempotency_key)
         raw = await request.body()  # at most bulk.MAX_BYTES (services.http.BodyLimit)
         lines = await asyncio.get_running_loop().run_in_executor(None, bulk.read, raw, idempotency_key)
         good = [line for line in lines if line.submission is not None]

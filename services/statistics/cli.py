@@ -8,6 +8,8 @@ import json
 import os
 import sys
 
+from services.plaintext import cell, on_terminal
+
 from .chart import FORMATS
 from .report import DIMENSIONS, MEASURES, InvalidQuery, Query, Report, compute
 
@@ -110,8 +112,7 @@ def write_csv(report: Report, out) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*report.query.by, *MEASURES])
     for group in report.groups:
-        writer.writerow([*("" if group[d] is None else group[d] for d in report.query.by),
-                         *(group[m] for m in MEASURES)])
+        writer.writerow([*(cell(group[d]) for d in report.query.by), *(group[m] for m in MEASURES)])
 
 
 def _cell(name: str, value) -> str:
@@ -119,7 +120,7 @@ def _cell(name: str, value) -> str:
         return "-"
     if name == "amount_recovered_fen":
         return f"{value / 100:,.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    return f"{value:,}" if isinstance(value, int) else on_terminal(str(value))
 
 
 def table(report: Report) -> str:

@@ -248,3 +248,12 @@ def test_a_bulk_that_cannot_be_stored_acknowledges_none_of_it(store_env, monkeyp
         lock.close()
         intake.close()
         casework._key.cache_clear()
+
+
+def test_an_idempotency_key_longer_than_a_line_may_give_is_refused_naming_it(intake):
+    key = {"Idempotency-Key": "k" * 8000}
+    single = intake.call(lambda client: client.post("/complaints", json=marked(0), headers=key))
+    assert single.status_code == 422 and single.json()["field"] == "Idempotency-Key"
+    whole = intake.bulk([marked(1)], headers=key)
+    assert whole.status_code == 422 and whole.json()["field"] == "Idempotency-Key"
+    assert intake.received() == []

@@ -52,6 +52,7 @@ def test_a_question_sends_only_what_a_consultation_carries():
 def test_names_no_field_of_the_form_has_are_passed_over():
     # x.30000000.y=1 made the body grow to thirty million rows: half a GB, every page frozen for seconds.
     body = submission(form(**COMPLAINT, x__30000000__y="1", prior_handling__21__body="COURT",
+                           **{"a." + "20." * 300_000 + "x": "1"},
                            consumer__name__first="孙", channel__x="1", **{"a..b": "1"}))
     assert "x" not in body and len(body["prior_handling"]) == 1 and body["channel"] == "WEB"
     assert body["consumer"]["name"] == "孙丽"  # a field under a value is no field

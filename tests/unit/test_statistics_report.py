@@ -237,6 +237,8 @@ def test_facts_keep_no_personal_data():
     ({"start": "2026-03-02", "end": "2026-03-01"}, "to"), ({"agency": "310115"}, "agency"), ({"area": "4"}, "area"),
     # Well-formed codes of nothing: empty figures would read as "none there".
     ({"agency": "AMR-999999"}, "agency"), ({"area": "999999"}, "area"), ({"area": "4499"}, "area"),
+    # A newline after a code, or digits of another script, are no part of one.
+    ({"agency": "AMR-330106\n"}, "agency"), ({"area": "330106\n"}, "area"), ({"area": "٣٣٠١"}, "area"),
 ])
 def test_malformed_queries_name_the_field(kwargs, field):
     with pytest.raises(InvalidQuery) as raised:
@@ -270,6 +272,24 @@ def test_table_csv_and_chart_render(tmp_path):
     assert Image.open(png).size[0] > 500
     svg = draw(summaries, query, tmp_path / "stats.svg")
     assert b"<svg" in svg.read_bytes()[:500]
+
+
+def test_a_respondent_named_like_a_formula_or_a_terminal_command_is_written_as_text():
+    import csv
+    import io
+
+    from services.statistics.cli import table, write_csv
+
+    formula, escape = '=HYPERLINK("http://evil.example/x","click")', "\x1b]0;PWNED\x07\x1b[2JRED"
+    fs = facts(received("A", respondent={"name": formula, "uscc": None}),
+               received("B", respondent={"name": escape, "uscc": None}))
+    report = from_facts(fs, Query.parse(by="respondent"))
+    out = io.StringIO()
+    write_csv(report, out)
+    names = {r["respondent"] for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert "'" + formula in names and formula not in names
+    shown = table(report)
+    assert "\x1b" not in shown and "\\x1b]0;PWNED" in shown
 
 
 def test_of_two_ends_of_a_mediation_the_later_counts_and_a_withdrawal_closes():

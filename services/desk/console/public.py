@@ -30,15 +30,17 @@ CONSULTATION = ("kind", "channel", "receiving_agency_id", "consumer", "question"
 
 # The form's repeated rows (earlier handling, co-consumers) are numbered from
 # 0; a number past this is no row of the form's, and would have the body grow
-# to it (x.30000000.y=1 took half a GB and froze every page for seconds).
+# to it (x.30000000.y=1 took half a GB and froze every page for seconds). Nor
+# is any of its names deeper than `prior_handling.0.body`.
 MAX_ROW = 20
+MAX_DEPTH = 4
 
 
 def _set(body: dict, path: str, value) -> None:
     """`a.0.b` = value into the body; a name no field of the form has (a row
     past MAX_ROW, a field under a value) is passed over: the API judges the rest."""
-    parts = path.split(".")
-    if any(p.isdigit() and int(p) > MAX_ROW for p in parts) or not all(parts):
+    parts = path.split(".", MAX_DEPTH)
+    if len(parts) > MAX_DEPTH or any(p.isdigit() and int(p) > MAX_ROW for p in parts) or not all(parts):
         return
     node = body
     for i, part in enumerate(parts[:-1]):
