@@ -27,16 +27,17 @@ async def readiness(runners: dict[str, ServiceRunner]) -> dict[str, dict[str, st
     return checks
 
 
-# A broker's hiccup, a leader's change or a page sent again takes less.
-PUBLISHING_STALLED_SECONDS = 30.0
+# A broker's hiccup, a leader's change, a page or a batch tried again takes less.
+STALLED_SECONDS = 30.0
 
 
 def _publishing_ok(runner: ServiceRunner) -> str:
     relay = runner.relay
     since = relay.failing_since
-    if since is None or not relay.leading or asyncio.get_running_loop().time() - since < PUBLISHING_STALLED_SECONDS:
+    if since is None or not relay.leading or asyncio.get_running_loop().time() - since < STALLED_SECONDS:
         return "ok"
-    return f"nothing published for {asyncio.get_running_loop().time() - since:.0f} s, at position {relay.position}: {relay.failure}"
+    return (f"nothing published for {asyncio.get_running_loop().time() - since:.0f} s, at position "
+            f"{relay.position}: {relay.failure}")
 
 
 async def _store_ok(runner: ServiceRunner) -> str:
@@ -63,6 +64,10 @@ async def _broker_ok(runner: ServiceRunner) -> str:
 def _consumers_ok(runner: ServiceRunner) -> str:
     if not runner.spec.inputs:
         return "ok"
+    failure = getattr(runner, "storing_failure", None)
+    if failure is not None and asyncio.get_running_loop().time() - failure[0] >= STALLED_SECONDS:
+        return (f"nothing consumed for {asyncio.get_running_loop().time() - failure[0]:.0f} s: a batch cannot be "
+                f"stored ({failure[1]})")
     app = runner.faust_app
     if app is None or getattr(app, "_consumer", None) is None:
         return "not started"

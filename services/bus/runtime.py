@@ -129,6 +129,8 @@ class ServiceRunner:
         self._stopping = False
         self._stored_wakes: list[asyncio.Event] = []
         self.processed = BatchResult()
+        # (since when, why) a consumed batch cannot be stored; None while batches are.
+        self.storing_failure: tuple[float, str] | None = None
 
     @property
     def name(self) -> str:
@@ -318,7 +320,7 @@ class ServiceRunner:
             log.warning("%s: could not seek %s/%s back yet (%r)", self.name, *refused.tp, exc)
 
     async def _store(self, messages: list[Inbound]) -> BatchResult:
-        backoff, conflicts = 0.1, 0
+        backoff, conflicts, failed_since = 0.1, 0, None
         while True:
             future = self.executor.submit(self.processor.process, messages)
             try:
@@ -344,11 +346,15 @@ class ServiceRunner:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            except Exception:
+            except Exception as exc:
                 log.exception("%s could not store a batch; retrying, never skipping", self.name)
+                # Said by /readyz: nothing after this batch is consumed until it is stored.
+                failed_since = failed_since or asyncio.get_running_loop().time()
+                self.storing_failure = (failed_since, repr(exc)[:300])
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
+            self.storing_failure = None
             self.processed.add(dataclasses.replace(result, refused=[]))
             self.relay.wake()
             for stored in self._stored_wakes:

@@ -314,7 +314,7 @@ def test_an_event_no_broker_takes_stops_publishing_loudly_and_readiness_says_so(
 
     async def run() -> Relay:
         relay = await failing_relay(app, outbound, bus.bootstrap_servers)
-        monkeypatch.setattr(observability, "PUBLISHING_STALLED_SECONDS", 0.0)
+        monkeypatch.setattr(observability, "STALLED_SECONDS", 0.0)
         said = observability._publishing_ok(types.SimpleNamespace(relay=relay))
         await relay.stop()
         # A worker that does not lead (any more) publishes nothing, and is not to blame.
