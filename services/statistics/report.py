@@ -31,7 +31,11 @@ DIMENSIONS: dict[str, Callable[[RequestSummary], str | None]] = {
     "kind": lambda s: s.kind,
     "channel": lambda s: s.channel,
     "status": lambda s: s.status,
+    # DOMAIN.md's words for two of these: how a request came out (its status so
+    # far), and the area (the division) of the bureau that handles it.
+    "outcome": lambda s: s.status,
     "agency": lambda s: s.handling_agency_id,
+    "area": _agency_code,
     "city": lambda s: divisions.city_of(_agency_code(s)),
     "province": lambda s: divisions.province_of(_agency_code(s)),
     "subject_area": lambda s: s.subject_area,

@@ -323,3 +323,12 @@ def test_a_joint_complaint_known_from_its_acceptance_alone_counts_its_consumers(
     kind, record_ = accepted("J")
     fs = facts((kind, {**record_, "consumer_count": 3, "received_at": T0}))
     assert figures()(fs).total["consumers"] == 3
+
+
+def test_domain_words_group_as_their_fields_do():
+    # DOMAIN.md: "counts by kind, outcome, agency, area".
+    fs = facts(received("A"), accepted("A"), received("B", "CONSULTATION"))
+    by_status = {g["status"]: g["requests"] for g in from_facts(fs, Query.parse(by="status")).groups}
+    assert {g["outcome"]: g["requests"] for g in from_facts(fs, Query.parse(by="outcome")).groups} == by_status
+    areas = from_facts(fs, Query.parse(by="area,agency")).groups
+    assert all(g["agency"] is None or g["agency"].endswith(g["area"]) for g in areas)
