@@ -90,7 +90,7 @@ EXAMPLES = {
     "MediationDueRecomputed": _event(mediation_due=DUE, mediation_due_provisional=False),
     "MediationAgreed": _event(form="WRITTEN", terms="商家退还货款2599元。", amount_recovered_fen=259900,
                                oral_consent=[], represented_consent=[], performed_at_once=False),
-    "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销", notice_due=DUE, represented_consent=[]),
+    "MediationTerminated": _event(reason="OTHER", text="被投诉人已注销", notice_due=DUE, represented_consent=[], before_opening=False),
     "ViolationFound": _event(respondent=OPERATOR, violation_type="FALSE_ADVERTISING",
                              evidence="商品页面宣称“国家级”", found_by="mediation",
                              agency_id="AMR-310115", place_adcode="310115", check_due=DUE),

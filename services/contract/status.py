@@ -18,10 +18,14 @@ STATUS_RANK = {
 }
 
 
-def ended(reason: str | None) -> str:
-    """The status a mediation's termination leaves: a consumer who withdrew
-    closed the complaint; any other ending terminated the mediation."""
-    return "CLOSED" if reason == "WITHDRAWN" else "TERMINATED"
+def ended(reason: str | None, before_opening: bool | None = None) -> str:
+    """The status a mediation's termination leaves: TERMINATED, the ground in
+    its reason; a complaint withdrawn before its mediation opened is CLOSED
+    (DOMAIN.md: "the complaint is then closed"). A termination recorded before
+    the two were told apart (`before_opening` None) closed on any withdrawal."""
+    if reason == "WITHDRAWN" and before_opening is not False:
+        return "CLOSED"
+    return "TERMINATED"
 
 
 def public_update(complaint_id: str, respondent: dict | None, subject_area: str | None, city_adcode: str | None,

@@ -82,7 +82,8 @@ def complaint_row(complaint_id: str, facts: list[dict], line) -> dict | None:
         elif t == "MediationAgreed":
             row.update(status=_later(row["status"], "AGREED"), outcome=f.get("form"), amount_recovered_fen=f.get("amount_recovered_fen"))
         elif t == "MediationTerminated":
-            row.update(status=_later(row["status"], ended(f.get("reason"))), outcome=f.get("reason"))
+            row.update(status=_later(row["status"], ended(f.get("reason"), f.get("before_opening"))),
+                       outcome=f.get("reason"))
         elif t in ("PenaltyCaseOpened", "PenaltyCaseComplaintLinked"):
             cases.append(f["case_id"])
             if f.get("not_handled_again") and f.get("complaint_id") == complaint_id:

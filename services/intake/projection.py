@@ -157,7 +157,7 @@ def agreed(view: ComplaintStatus, r: dict, at: datetime) -> None:
 
 @on_status
 def terminated(view: ComplaintStatus, r: dict, at: datetime) -> None:
-    view.change(ended(r["reason"]), at, reason=r["reason"])
+    view.change(ended(r["reason"], r.get("before_opening")), at, reason=r["reason"])
     view.conclude(r["reason"], None, at)
     if r.get("notice_due") is not None:
         view.note({"termination_notice_due": r["notice_due"], "mediation_suspended": False}, at)

@@ -96,7 +96,7 @@ def withdrawn(case: MediationCase, recorder: dict) -> None:
     it, at the earliest when the case opened."""
     case.terminate("WITHDRAWN", max(recorder["at"], case.accepted_at),
                    by_agency=recorder["by_agency"], by_role=recorder["by_role"],
-                   represented_consent=recorder.get("represented_consent") or [])
+                   represented_consent=recorder.get("represented_consent") or [], before_opening=True)
 
 
 class Mediation(ServiceApplication):

@@ -239,7 +239,8 @@ class MediationCase(Aggregate):
                      **({"performed_at_once": True} if performed_at_once else {}))
 
     def terminate(self, reason: str, at: datetime, text: str | None = None, *,
-                  by_agency: str | None = None, by_role: str | None = None, represented_consent=()) -> None:
+                  by_agency: str | None = None, by_role: str | None = None, represented_consent=(),
+                  before_opening: bool = False) -> None:
         """`represented_consent`: of a joint complaint its representatives
         withdraw or settle with the respondent themselves, the represented
         consumers who consent; giving up the request or settling it binds them
@@ -261,7 +262,8 @@ class MediationCase(Aggregate):
                 raise IllegalTransition(self.status, f"the time limit runs until {self.mediation_due.isoformat()}")
         self._terminated(reason=reason, at=at, text=text, by_agency=by_agency, by_role=by_role,
                          notice_due=rules.notice_due(at, self.book.termination_notice),
-                         **({"represented_consent": represented_consent} if represented_consent else {}))
+                         **({"represented_consent": represented_consent} if represented_consent else {}),
+                         before_opening=bool(before_opening and reason == "WITHDRAWN"))
 
     def notify_termination(self, at: datetime, *, by_agency: str | None = None, by_role: str | None = None) -> None:
         """The parties were told that mediation ended (SAMR-20 art. 21, SAMR-121 art. 23)."""
@@ -522,8 +524,11 @@ class MediationCase(Aggregate):
     @event("Terminated")
     def _terminated(self, reason: str, at: datetime, text: str | None,
                     by_agency: str | None, by_role: str | None, notice_due: datetime | None = None,
-                    represented_consent: list[str] | None = None) -> None:
+                    represented_consent: list[str] | None = None, before_opening: bool | None = None) -> None:
+        # before_opening: a withdrawal made before the case opened (None: stored before it was said).
         self.termination = {"reason": reason, "at": at, "text": text, "notice_due": notice_due}
+        if before_opening:
+            self.termination["before_opening"] = True
         if represented_consent:
             self.termination["represented_consent"] = list(represented_consent)
         self.mediators = rules.close_seats(self.mediators, at, TERMINATED)

@@ -71,8 +71,10 @@ def integration_events(event, aggregate) -> list[Outgoing]:
                            performed_at_once=bool(getattr(event, "performed_at_once", False))),
                 public_update(case, "AGREED", event.form)]
     if isinstance(event, MediationCase.Terminated):
+        before_opening = getattr(event, "before_opening", None)
         return [_mediation(case, "MediationTerminated", reason=event.reason, text=event.text,
                            notice_due=getattr(event, "notice_due", None),
-                           represented_consent=list(getattr(event, "represented_consent", None) or [])),
-                public_update(case, public_status.ended(event.reason), event.reason)]
+                           represented_consent=list(getattr(event, "represented_consent", None) or []),
+                           before_opening=before_opening),
+                public_update(case, public_status.ended(event.reason, before_opening), event.reason)]
     return []

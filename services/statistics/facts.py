@@ -26,7 +26,7 @@ KEPT = {
     "DecisionOverdue": ("agency_id", "decision_due"),
     "MediationOpened": ("agency_id",),
     "MediationAgreed": ("amount_recovered_fen",),
-    "MediationTerminated": ("reason",),
+    "MediationTerminated": ("reason", "before_opening"),
 }
 
 # Cases name the complaints they came from in a list, not in the message key.

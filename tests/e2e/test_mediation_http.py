@@ -219,18 +219,19 @@ def test_a_party_absent_from_the_session_terminates_the_case(system, broker):
     assert system.status(complaint_id)["status"] == "TERMINATED"
 
 
-def test_withdrawal_closes_the_complaint(system, broker):
+def test_a_withdrawal_during_mediation_terminates_it(system, broker):
+    # A termination ground like any other (DOMAIN.md); only one before mediation opens closes the complaint.
     complaint_id, _ = in_mediation(system)
     withdrawn = system.caller("mediation", BUREAU).post(f"/complaints/{complaint_id}/withdrawal")
     assert withdrawn.status_code == 200, withdrawn.text
     assert withdrawn.json() == {"complaint_id": complaint_id, "withdrawal": "TERMINATED"}
 
     events = settle(broker, complaint_id, "MediationTerminated", 2)
-    assert events[-1][1]["reason"] == "WITHDRAWN"
-    final = system.wait_status(complaint_id, "CLOSED", 30, "status CLOSED")
+    assert events[-1][1]["reason"] == "WITHDRAWN" and events[-1][1]["before_opening"] is False
+    final = system.wait_status(complaint_id, "TERMINATED", 30, "status TERMINATED")
     assert final["reason"] == "WITHDRAWN"
     public = wait_until(lambda: [r for _, r in on_topic(broker, "public.complaints", complaint_id)
-                                 if r["status"] == "CLOSED"], 30, message="the public CLOSED update")
+                                 if r["status"] == "TERMINATED"], 30, message="the public TERMINATED update")
     assert public[0]["outcome"] == "WITHDRAWN"
 
 

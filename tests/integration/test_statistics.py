@@ -181,10 +181,13 @@ class Workload:
             truth.agreed, truth.amount, truth.status = True, amount, "AGREED"
         elif roll < 0.8:
             ending = rng.choice(ENDINGS)
+            # Withdrawn before mediation opened (closed), during it (terminated), or recorded before
+            # the two were told apart (closed).
+            before_opening = rng.choice([True, False, None]) if ending == "WITHDRAWN" else False
             self.emit("mediation.events", cid, "MediationTerminated", opened + timedelta(days=rng.randrange(1, 61)),
-                      complaint_id=cid, reason=ending)
+                      complaint_id=cid, reason=ending, before_opening=before_opening)
             truth.terminated, truth.time_limit = True, ending == "TIME_LIMIT_EXCEEDED"
-            truth.status = "CLOSED" if ending == "WITHDRAWN" else "TERMINATED"
+            truth.status = "CLOSED" if ending == "WITHDRAWN" and before_opening is not False else "TERMINATED"
 
     def _penalty_cases(self) -> None:
         """Complaint to case: groups of decided complaints become one case, one

@@ -667,3 +667,16 @@ def test_a_session_after_the_last_instant_there_is_is_refused_naming_it():
     with pytest.raises(ValueError, match="session_at is out of range") as refused:
         consented().schedule(late, "调解室", ["赵强"], ACCEPTED + DAY)
     assert refused.value.field == "session_at"
+
+
+def test_a_withdrawal_says_whether_it_came_before_the_case_opened():
+    from services.mediation.application import withdrawn
+
+    during = consented()
+    during.terminate("WITHDRAWN", ACCEPTED + DAY)
+    early = opened()
+    withdrawn(early, {"at": ACCEPTED - DAY, "by_agency": "AMR-310115", "by_role": "CASE_WORKER"})
+    [ended_during] = [e for e in during.collect_events() if type(e).__name__ == "Terminated"]
+    [ended_early] = [e for e in early.collect_events() if type(e).__name__ == "Terminated"]
+    assert (ended_during.before_opening, ended_early.before_opening) == (False, True)
+    assert early.termination["at"] == ACCEPTED  # at the earliest when the case opened

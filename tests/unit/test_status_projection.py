@@ -128,3 +128,13 @@ def test_the_same_report_after_its_case_ended_is_closed_as_not_handled_again(two
     assert shown["status"] == "CLOSED" and shown["reason"] == "REPEAT_REPORT"
     assert shown["penalty_case_ids"] == [case_id]
     assert app.status(first)["reason"] == "CASE_CLOSED"
+
+
+@pytest.mark.parametrize("before_opening, status", [(True, "CLOSED"), (False, "TERMINATED"), (None, "CLOSED")])
+def test_a_withdrawal_closes_the_complaint_only_before_its_mediation_opened(before_opening, status):
+    # DOMAIN.md: termination grounds include the consumer's withdrawal, "also before mediation opens:
+    # the complaint is then closed"; a record from before the two were told apart closed either way.
+    from services.contract.status import ended
+
+    assert ended("WITHDRAWN", before_opening) == status
+    assert ended("PARTY_REFUSED", before_opening) == "TERMINATED"
