@@ -119,7 +119,10 @@ def integration_events(event, complaint: Complaint, directory=None) -> list[Outg
         handler = complaint.agency_id or agency
         return [Outgoing("violations.found", cid, "ViolationFound", {
             "complaint_id": cid, "respondent": {"name": respondent.get("name") or "", "uscc": respondent.get("uscc")},
-            "violation_type": event.violation_type, "evidence": event.evidence, "found_by": "routing",
+            "violation_type": event.violation_type, "evidence": event.evidence,
+            # An accepted complaint is in mediation's hands: the lead was found there
+            # (and under Orders 20/121 has the check period of one, `check_due`).
+            "found_by": "mediation" if complaint.state == "ACCEPTED" else "routing",
             "agency_id": handler, "place_adcode": adcode_of(handler), "check_due": event.check_due})]
     if isinstance(event, Complaint.DecisionOverdue):
         return [Outgoing("complaints.decisions", cid, "DecisionOverdue", {

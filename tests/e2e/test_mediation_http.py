@@ -425,7 +425,7 @@ def test_a_violation_flagged_in_mediation_opens_a_penalty_case_and_mediation_goe
     assert flagged.json()["status"] == "FLAGGED"
 
     found = wait_until(lambda: on_topic(broker, "violations.found", complaint_id), 30, message="ViolationFound")
-    assert found[0][1]["found_by"] == "routing" and found[0][1]["violation_type"] == "FALSE_ADVERTISING"
+    assert found[0][1]["found_by"] == "mediation" and found[0][1]["violation_type"] == "FALSE_ADVERTISING"
 
     def opened():
         return [r for kind, r in penalty_cases(broker) if kind == "PenaltyCaseOpened"

@@ -30,12 +30,14 @@ def receive(app, cid, **changes):
     deliver(app, "routing", ("ComplaintReceived", record))
 
 
-@pytest.mark.parametrize("changes, state, check_due", [
-    ({}, "ACCEPTED", end_of_day(date(2026, 6, 24))),   # found Tuesday 2 June: 15 working days, 19 June off
-    ({"demands": []}, "REJECTED", None),
-    ({"subject_area": "TELECOM"}, "REFERRED", None),
+@pytest.mark.parametrize("changes, state, check_due, found_by", [
+    # found Tuesday 2 June: 15 working days, 19 June off; an accepted complaint is in mediation's hands
+    ({}, "ACCEPTED", end_of_day(date(2026, 6, 24)), "mediation"),
+    ({"demands": []}, "REJECTED", None, "routing"),
+    ({"subject_area": "TELECOM"}, "REFERRED", None, "routing"),
 ])
-def test_a_violation_on_a_complaint_in_any_state_goes_out_as_violation_found(app, changes, state, check_due):
+def test_a_violation_on_a_complaint_in_any_state_goes_out_as_violation_found(app, changes, state, check_due,
+                                                                              found_by):
     receive(app, "TS-1", **changes)
     at = RECEIVED + timedelta(days=1)
     complaint = app.flag_violation("TS-1", "COUNTERFEIT", "标签与正品不符", at, "AMR-310115", "CASE_WORKER")
@@ -43,7 +45,7 @@ def test_a_violation_on_a_complaint_in_any_state_goes_out_as_violation_found(app
     last = list(app.events.get(Complaint.create_id("TS-1")))[-1]
     [found] = integration_events(last, complaint)
     assert (found.topic, found.record_type) == ("violations.found", "ViolationFound")
-    assert found.record["found_by"] == "routing" and found.record["agency_id"] == complaint.agency_id
+    assert found.record["found_by"] == found_by and found.record["agency_id"] == complaint.agency_id
     assert found.record["respondent"]["name"] == EXAMPLES["ComplaintReceived"]["respondent"]["name"]
     assert found.record["check_due"] == check_due
 
