@@ -53,10 +53,12 @@ def main() -> None:
                   respondent={"name": f"某某公司{i % 50}", "uscc": None}) for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
         mediation = Mediation(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": f"{tmp}/m.sqlite"})
-        opened = rate("mediation", mediation, encoded("ComplaintAccepted", "complaints.decisions", "routing", accepted), size)
+        opened = rate("mediation", mediation,
+                      encoded("ComplaintAccepted", "complaints.decisions", "routing", accepted), size)
         enforcement = Enforcement(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                                        "SQLITE_DBNAME": f"{tmp}/e.sqlite"})
-        processed = rate("enforcement", enforcement, encoded("ViolationFound", "violations.found", "mediation", leads), size)
+        processed = rate("enforcement", enforcement,
+                         encoded("ViolationFound", "violations.found", "mediation", leads), size)
     print(f"mediation cases opened:              {opened:7.0f} /s (SQLite, batches of {size})")
     print(f"enforcement leads, patterns on:      {processed:7.0f} /s (SQLite, batches of {size})")
 

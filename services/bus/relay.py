@@ -506,8 +506,6 @@ class Relay:
         that lost data is restored (again, until that succeeds)."""
         loop = asyncio.get_running_loop()
         self._failing, self._backoff = False, 0.1
-        self.failing_since: float | None = None
-        self.failure = ""
         self._watched = self._led = loop.time()
         while True:
             try:
@@ -526,7 +524,8 @@ class Relay:
                 if not self._failing:
                     if isinstance(exc, (Unpublishable, MessageSizeTooLargeError)):
                         # No broker will take it: the service publishes nothing after it until mended.
-                        what = exc if isinstance(exc, Unpublishable) else f"one after position {self.position}: {exc!r}"
+                        what = (exc if isinstance(exc, Unpublishable)
+                                else f"one after position {self.position}: {exc!r}")
                         log.error("relay %s: %s cannot be published; it stays stored, and nothing after it is "
                                   "published until it is mended", self.service, str(what)[:400])
                     else:

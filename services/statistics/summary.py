@@ -97,7 +97,8 @@ def _status(kind: str, by_type: dict[str, list[dict]], final: dict | None) -> st
     if by_type["MediationOpened"]:
         reached.append("IN_MEDIATION")
     for end in sorted(by_type["MediationAgreed"] + by_type["MediationTerminated"], key=_order):
-        reached.append("AGREED" if end["type"] == "MediationAgreed" else ended(end["reason"], end.get("before_opening")))
+        reached.append("AGREED" if end["type"] == "MediationAgreed"
+                       else ended(end["reason"], end.get("before_opening")))
     # Of two ends of equal rank (agreed, terminated) the one that occurred last:
     # max() keeps the first of equals, so it looks from the latest backwards.
     return max(reversed(reached), key=STATUS_RANK.__getitem__)

@@ -55,7 +55,8 @@ Say = Callable[..., str]
 # (the English message's shape, what the console says): each group is passed on by name.
 SAYINGS: tuple[tuple[re.Pattern, Say], ...] = tuple((re.compile(shape), say) for shape, say in (
     # Mediation and penalty cases
-    (r"cannot withdraw: the complaint was not accepted \((?P<reason>\w+)\), so it has ended; there is nothing to withdraw",
+    (r"cannot withdraw: the complaint was not accepted \((?P<reason>\w+)\), so it has ended; "
+     r"there is nothing to withdraw",
      lambda reason: f"投诉未予受理({zh(reason)}),已经结束,无可撤回"),
     (r"cannot link complaint (?P<complaint>\S+): the case has ended",
      lambda complaint: f"案件已结束,不能关联投诉 {complaint}"),
