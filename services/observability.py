@@ -31,13 +31,18 @@ async def readiness(runners: dict[str, ServiceRunner]) -> dict[str, dict[str, st
 STALLED_SECONDS = 30.0
 
 
+def _stalled_for(since: float | None) -> float | None:
+    """Seconds a failure has lasted, once it is past STALLED_SECONDS."""
+    lasted = None if since is None else asyncio.get_running_loop().time() - since
+    return lasted if lasted is not None and lasted >= STALLED_SECONDS else None
+
+
 def _publishing_ok(runner: ServiceRunner) -> str:
     relay = runner.relay
-    since = relay.failing_since
-    if since is None or not relay.leading or asyncio.get_running_loop().time() - since < STALLED_SECONDS:
+    lasted = _stalled_for(relay.failing_since) if relay.leading else None
+    if lasted is None:
         return "ok"
-    return (f"nothing published for {asyncio.get_running_loop().time() - since:.0f} s, at position "
-            f"{relay.position}: {relay.failure}")
+    return f"nothing published for {lasted:.0f} s, at position {relay.position}: {relay.failure}"
 
 
 async def _store_ok(runner: ServiceRunner) -> str:
@@ -64,10 +69,9 @@ async def _broker_ok(runner: ServiceRunner) -> str:
 def _consumers_ok(runner: ServiceRunner) -> str:
     if not runner.spec.inputs:
         return "ok"
-    failure = getattr(runner, "storing_failure", None)
-    if failure is not None and asyncio.get_running_loop().time() - failure[0] >= STALLED_SECONDS:
-        return (f"nothing consumed for {asyncio.get_running_loop().time() - failure[0]:.0f} s: a batch cannot be "
-                f"stored ({failure[1]})")
+    since, why = getattr(runner, "storing_failure", None) or (None, "")
+    if (lasted := _stalled_for(since)) is not None:
+        return f"nothing consumed for {lasted:.0f} s: a batch cannot be stored ({why})"
     app = runner.faust_app
     if app is None or getattr(app, "_consumer", None) is None:
         return "not started"

@@ -70,11 +70,7 @@ class GroupCommit:
             else:
                 self.commits += 1
                 self.committed += 1
-            if not future.done():
-                if isinstance(answer, Exception):
-                    future.set_exception(answer)
-                else:
-                    future.set_result(answer)
+            _answer(future, answer)
 
     async def _commit_while_waiting(self) -> None:
         try:
@@ -98,18 +94,23 @@ class GroupCommit:
                         await self._one_by_one(batch)
                         continue
                     for _, future, _ in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                        _answer(future, exc)
                     continue
                 self.commits += 1
                 self.committed += len(batch)
                 for (_, future, _), answer in zip(batch, answers):
-                    if future.done():  # the caller went away; what it sent is stored all the same
-                        continue
-                    if isinstance(answer, Exception):
-                        future.set_exception(answer)
-                    else:
-                        future.set_result(answer)
+                    _answer(future, answer)
         finally:
             self._committing = None
             self.in_flight = 0
+
+
+def _answer(future: asyncio.Future, answer) -> None:
+    """A request's answer, or what storing it raised; a caller gone away is
+    answered by no one (what it sent is stored all the same)."""
+    if future.done():
+        return
+    if isinstance(answer, Exception):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 
 SAFE = ("GET", "HEAD", "OPTIONS")
+REFUSED = "a form sent from another site or port is refused: open the console itself"
 
 
 def same_origin(request: Request) -> None:
@@ -20,10 +21,10 @@ def same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None:
         if origin == "null" or urlsplit(origin).netloc != request.headers.get("host", ""):
-            raise HTTPException(403, "a form sent from another site or port is refused: open the console itself")
+            raise HTTPException(403, REFUSED)
         return
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise HTTPException(403, "a form sent from another site or port is refused: open the console itself")
+        raise HTTPException(403, REFUSED)
 
 
 class PageHeaders:
